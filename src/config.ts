@@ -1,0 +1,174 @@
+/**
+ * Configuration, parsed once from the environment into a typed, validated object.
+ * An invalid value stops start-up with a message naming the variable.
+ */
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface RelayInfoConfig {
+  name: string;
+  description: string;
+  /** Admin contact pubkey (NIP-11 `pubkey`), 64-hex, optional. */
+  pubkey?: string;
+  contact?: string;
+  icon?: string;
+}
+
+export interface LimitsConfig {
+  /** Max bytes of one incoming WebSocket message. */
+  maxMessageSize: number;
+  /** Max bytes of one serialized event. */
+  maxEventSize: number;
+  maxEventTags: number;
+  /** Max unicode characters of `content`. */
+  maxContentLength: number;
+  maxSubscriptionsPerConnection: number;
+  maxFiltersPerReq: number;
+  /** Clamp for a filter's `limit`. */
+  maxLimit: number;
+  /** Used when a filter has no `limit`. */
+  defaultLimit: number;
+  /** Reject events whose created_at is more than this many seconds in the future (0 = off). */
+  createdAtUpperLimit: number;
+  /** Reject events whose created_at is more than this many seconds in the past (0 = off). */
+  createdAtLowerLimit: number;
+  /** Bytes queued to one slow client before it is disconnected. */
+  maxOutboundBuffer: number;
+}
+
+export interface RelayConfig {
+  listen: string;
+  port: number;
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Canonical public URL for NIP-42 `relay` tags; derived from the Host header when unset. */
+  relayUrl?: string;
+  info: RelayInfoConfig;
+  limits: LimitsConfig;
+  /** Kinds served only to their author or a p-tagged recipient, after NIP-42 AUTH. */
+  authRestrictedKinds: readonly number[];
+  /** Seconds between NIP-40 purges of expired events. */
+  expirationSweepSeconds: number;
+  /** Signature-verification worker threads (0 = verify on the main thread). */
+  verifyWorkers: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function intVar(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+export function stringVar(env: Env, name: string, fallback: string): string {
+  return read(env, name) ?? fallback;
+}
+
+function kindListVar(env: Env, name: string, fallback: readonly number[]): readonly number[] {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const s = part.trim();
+    if (!/^\d+$/.test(s) || Number(s) > 65535) throw new ConfigError(name, `invalid kind ${JSON.stringify(s)}`);
+    return Number(s);
+  });
+}
+
+function logLevelVar(env: Env, name: string): LogLevel {
+  const raw = (read(env, name) ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(raw as LogLevel)) {
+    throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as LogLevel;
+}
+
+function urlVar(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(name, 'must be a ws:// or wss:// URL');
+  return raw;
+}
+
+export function defaultDataDir(env: Env = process.env): string {
+  return join(env.HOME ?? homedir(), '.local', 'share', 'ORLY');
+}
+
+export function dataDirVar(env: Env): string {
+  return read(env, 'ORLY_DATA_DIR') ?? defaultDataDir(env);
+}
+
+export function loadRelayConfig(env: Env = process.env): RelayConfig {
+  const pubkey = read(env, 'ORLY_RELAY_PUBKEY');
+  if (pubkey !== undefined && !/^[0-9a-f]{64}$/.test(pubkey)) {
+    throw new ConfigError('ORLY_RELAY_PUBKEY', 'must be 64 lowercase hex characters');
+  }
+  const maxLimit = intVar(env, 'ORLY_MAX_LIMIT', 500, 1, 1_000_000);
+  const limits: LimitsConfig = {
+    maxMessageSize: intVar(env, 'ORLY_MAX_MESSAGE_SIZE', 1_048_576, 1024, 64 * 1_048_576),
+    maxEventSize: intVar(env, 'ORLY_MAX_EVENT_SIZE', 1_048_576, 512, 64 * 1_048_576),
+    maxEventTags: intVar(env, 'ORLY_MAX_EVENT_TAGS', 10_000, 1, 1_000_000),
+    maxContentLength: intVar(env, 'ORLY_MAX_CONTENT_LENGTH', 524_288, 1, 64 * 1_048_576),
+    maxSubscriptionsPerConnection: intVar(env, 'ORLY_MAX_SUBSCRIPTIONS', 50, 1, 100_000),
+    maxFiltersPerReq: intVar(env, 'ORLY_MAX_FILTERS', 20, 1, 1000),
+    maxLimit,
+    defaultLimit: intVar(env, 'ORLY_DEFAULT_LIMIT', Math.min(500, maxLimit), 1, maxLimit),
+    createdAtUpperLimit: intVar(env, 'ORLY_CREATED_AT_UPPER_LIMIT', 900),
+    createdAtLowerLimit: intVar(env, 'ORLY_CREATED_AT_LOWER_LIMIT', 94_608_000),
+    maxOutboundBuffer: intVar(env, 'ORLY_MAX_OUTBOUND_BUFFER', 8 * 1_048_576, 65_536),
+  };
+  return {
+    listen: stringVar(env, 'ORLY_LISTEN', '0.0.0.0'),
+    port: intVar(env, 'ORLY_PORT', 3334, 0, 65535),
+    dataDir: dataDirVar(env),
+    logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
+    relayUrl: urlVar(env, 'ORLY_RELAY_URL'),
+    info: {
+      name: stringVar(env, 'ORLY_APP_NAME', 'ORLY'),
+      description: stringVar(env, 'ORLY_RELAY_DESCRIPTION', 'ORLY relay (TypeScript), on embedded LMDB'),
+      pubkey,
+      contact: read(env, 'ORLY_RELAY_CONTACT'),
+      icon: read(env, 'ORLY_RELAY_ICON'),
+    },
+    limits,
+    authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
+    expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
+    verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Every machine-readable answer the relay gives, defined once.
+ * NIP-01 prefixes for OK / CLOSED / NEG-ERR, plus NIP-42's auth-required.
+ */
+
+export type Prefix =
+  | 'duplicate'
+  | 'pow'
+  | 'blocked'
+  | 'rate-limited'
+  | 'invalid'
+  | 'restricted'
+  | 'auth-required'
+  | 'mute'
+  | 'error'
+  | 'unsupported';
+
+export function reason(prefix: Prefix, message: string): string {
+  return `${prefix}: ${message}`;
+}
+
+/** The prefix of a reason string ("invalid: x" -> "invalid"), for metrics. */
+export function prefixOf(message: string): string {
+  const i = message.indexOf(':');
+  return i > 0 ? message.slice(0, i) : 'none';
+}
+
+/** A rejection carried through the system as a value, never as thrown text. */
+export interface Rejection {
+  readonly reason: string;
+}
+
+export const Reasons = {
+  notJson: reason('invalid', 'message is not valid JSON'),
+  notArray: reason('invalid', 'message must be a JSON array with a string verb first'),
+  unknownVerb: (verb: string) => reason('invalid', `unknown message type ${JSON.stringify(verb.slice(0, 32))}`),
+  messageTooLarge: (size: number, max: number) => reason('invalid', `message is ${size} bytes, the limit is ${max}`),
+  malformed: (verb: string, detail: string) => reason('invalid', `malformed ${verb}: ${detail}`),
+
+  // EVENT
+  badShape: (detail: string) => reason('invalid', detail),
+  badId: reason('invalid', 'event id does not match the sha256 of its NIP-01 serialization'),
+  badSignature: reason('invalid', 'signature verification failed'),
+  eventTooLarge: (size: number, max: number) => reason('invalid', `event is ${size} bytes, the limit is ${max}`),
+  tooManyTags: (count: number, max: number) => reason('invalid', `event has ${count} tags, the limit is ${max}`),
+  contentTooLong: (count: number, max: number) =>
+    reason('invalid', `content has ${count} characters, the limit is ${max}`),
+  tooFarInFuture: (max: number) => reason('invalid', `created_at is more than ${max} seconds in the future`),
+  tooOld: (max: number) => reason('invalid', `created_at is more than ${max} seconds in the past`),
+  expired: reason('invalid', 'event has expired (NIP-40)'),
+  authEventViaEvent: reason('invalid', 'kind 22242 events are only accepted in AUTH messages'),
+  duplicate: reason('duplicate', 'already have this event'),
+  deleted: reason('blocked', 'this event was deleted by its author (NIP-09)'),
+  olderReplaceable: reason('blocked', 'event is older than existing replaceable event'),
+  olderAddressable: reason('blocked', 'event is older than existing addressable event'),
+  protectedNeedsAuth: reason('auth-required', 'this event is protected (NIP-70): authenticate as its author'),
+  protectedWrongAuthor: reason('restricted', 'this event is protected (NIP-70): only its author may publish it'),
+  repostOfProtected: reason('blocked', 'reposts must not embed protected events (NIP-70)'),
+  storeFailed: (detail: string) => reason('error', `could not store event: ${detail}`),
+  shuttingDown: reason('error', 'relay is shutting down'),
+
+  // REQ / COUNT / CLOSE
+  badSubId: reason('invalid', 'subscription id must be a non-empty string of at most 64 characters'),
+  noFilters: reason('invalid', 'at least one filter is required'),
+  tooManyFilters: (max: number) => reason('invalid', `too many filters, the limit is ${max}`),
+  tooManySubscriptions: (max: number) => reason('blocked', `too many open subscriptions, the limit is ${max}`),
+  restrictedKindsNeedAuth: (kinds: readonly number[]) =>
+    reason('auth-required', `kinds ${kinds.join(', ')} are only served to authenticated parties`),
+  queryFailed: (detail: string) => reason('error', `query failed: ${detail}`),
+
+  // AUTH
+  authBadKind: reason('invalid', 'AUTH event must be kind 22242'),
+  authBadChallenge: reason('invalid', 'AUTH challenge does not match'),
+  authBadRelay: reason('invalid', 'AUTH relay tag does not name this relay'),
+  authStale: reason('invalid', 'AUTH event created_at is more than 10 minutes from now'),
+
+  // Connection
+  slowReader: 'connection closed: outbound buffer limit exceeded (reading too slowly)',
+  shutdownNotice: 'relay is shutting down',
+} as const;
