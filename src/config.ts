@@ -73,7 +73,13 @@ function read(env: Env, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-export function intVar(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function intVar(
+  env: Env,
+  name: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
@@ -100,7 +106,8 @@ function kindListVar(env: Env, name: string, fallback: readonly number[]): reado
   if (raw.trim() === '') return [];
   return raw.split(',').map((part) => {
     const s = part.trim();
-    if (!/^\d+$/.test(s) || Number(s) > 65535) throw new ConfigError(name, `invalid kind ${JSON.stringify(s)}`);
+    if (!/^\d+$/.test(s) || Number(s) > 65535)
+      throw new ConfigError(name, `invalid kind ${JSON.stringify(s)}`);
     return Number(s);
   });
 }
@@ -122,7 +129,8 @@ function urlVar(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, `not a URL: ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ConfigError(name, 'must be a ws:// or wss:// URL');
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new ConfigError(name, 'must be a ws:// or wss:// URL');
   return raw;
 }
 

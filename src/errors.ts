@@ -33,16 +33,20 @@ export interface Rejection {
 export const Reasons = {
   notJson: reason('invalid', 'message is not valid JSON'),
   notArray: reason('invalid', 'message must be a JSON array with a string verb first'),
-  unknownVerb: (verb: string) => reason('invalid', `unknown message type ${JSON.stringify(verb.slice(0, 32))}`),
-  messageTooLarge: (size: number, max: number) => reason('invalid', `message is ${size} bytes, the limit is ${max}`),
+  unknownVerb: (verb: string) =>
+    reason('invalid', `unknown message type ${JSON.stringify(verb.slice(0, 32))}`),
+  messageTooLarge: (size: number, max: number) =>
+    reason('invalid', `message is ${size} bytes, the limit is ${max}`),
   malformed: (verb: string, detail: string) => reason('invalid', `malformed ${verb}: ${detail}`),
 
   // EVENT
   badShape: (detail: string) => reason('invalid', detail),
   badId: reason('invalid', 'event id does not match the sha256 of its NIP-01 serialization'),
   badSignature: reason('invalid', 'signature verification failed'),
-  eventTooLarge: (size: number, max: number) => reason('invalid', `event is ${size} bytes, the limit is ${max}`),
-  tooManyTags: (count: number, max: number) => reason('invalid', `event has ${count} tags, the limit is ${max}`),
+  eventTooLarge: (size: number, max: number) =>
+    reason('invalid', `event is ${size} bytes, the limit is ${max}`),
+  tooManyTags: (count: number, max: number) =>
+    reason('invalid', `event has ${count} tags, the limit is ${max}`),
   contentTooLong: (count: number, max: number) =>
     reason('invalid', `content has ${count} characters, the limit is ${max}`),
   tooFarInFuture: (max: number) => reason('invalid', `created_at is more than ${max} seconds in the future`),
@@ -54,7 +58,10 @@ export const Reasons = {
   olderReplaceable: reason('blocked', 'event is older than existing replaceable event'),
   olderAddressable: reason('blocked', 'event is older than existing addressable event'),
   protectedNeedsAuth: reason('auth-required', 'this event is protected (NIP-70): authenticate as its author'),
-  protectedWrongAuthor: reason('restricted', 'this event is protected (NIP-70): only its author may publish it'),
+  protectedWrongAuthor: reason(
+    'restricted',
+    'this event is protected (NIP-70): only its author may publish it',
+  ),
   repostOfProtected: reason('blocked', 'reposts must not embed protected events (NIP-70)'),
   storeFailed: (detail: string) => reason('error', `could not store event: ${detail}`),
   shuttingDown: reason('error', 'relay is shutting down'),
@@ -63,7 +70,8 @@ export const Reasons = {
   badSubId: reason('invalid', 'subscription id must be a non-empty string of at most 64 characters'),
   noFilters: reason('invalid', 'at least one filter is required'),
   tooManyFilters: (max: number) => reason('invalid', `too many filters, the limit is ${max}`),
-  tooManySubscriptions: (max: number) => reason('blocked', `too many open subscriptions, the limit is ${max}`),
+  tooManySubscriptions: (max: number) =>
+    reason('blocked', `too many open subscriptions, the limit is ${max}`),
   restrictedKindsNeedAuth: (kinds: readonly number[]) =>
     reason('auth-required', `kinds ${kinds.join(', ')} are only served to authenticated parties`),
   queryFailed: (detail: string) => reason('error', `query failed: ${detail}`),

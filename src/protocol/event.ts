@@ -42,30 +42,35 @@ function unescapeControls(json: string): string {
 }
 
 /** The exact string whose SHA-256 is the event id (NIP-01). */
-export function serializeForId(event: Pick<NostrEvent, 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content'>): string {
-  return unescapeControls(JSON.stringify([0, event.pubkey, event.created_at, event.kind, event.tags, event.content]));
+export function serializeForId(
+  event: Pick<NostrEvent, 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content'>,
+): string {
+  return unescapeControls(
+    JSON.stringify([0, event.pubkey, event.created_at, event.kind, event.tags, event.content]),
+  );
 }
 
-export function computeEventId(event: Pick<NostrEvent, 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content'>): string {
+export function computeEventId(
+  event: Pick<NostrEvent, 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content'>,
+): string {
   return createHash('sha256').update(serializeForId(event), 'utf8').digest('hex');
 }
 
 /**
- * The stored and transmitted form: fields in NIP-01 order, canonical escaping,
- * and nothing else (unknown fields a client sent are dropped).
+ * The stored and transmitted form: fields in NIP-01 order and nothing else (unknown fields a
+ * client sent are dropped). This is ordinary JSON: control characters stay escaped here, since
+ * raw ones are not valid JSON; only the id commitment (serializeForId) writes them verbatim.
  */
 export function serializeEvent(event: NostrEvent): string {
-  return unescapeControls(
-    JSON.stringify({
-      id: event.id,
-      pubkey: event.pubkey,
-      created_at: event.created_at,
-      kind: event.kind,
-      tags: event.tags,
-      content: event.content,
-      sig: event.sig,
-    }),
-  );
+  return JSON.stringify({
+    id: event.id,
+    pubkey: event.pubkey,
+    created_at: event.created_at,
+    kind: event.kind,
+    tags: event.tags,
+    content: event.content,
+    sig: event.sig,
+  });
 }
 
 /**
@@ -73,7 +78,8 @@ export function serializeEvent(event: NostrEvent): string {
  * (without prefix) or undefined when the value is a well-formed event.
  */
 export function checkEventShape(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'event must be a JSON object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'event must be a JSON object';
   const ev = value as Record<string, unknown>;
   if (!isHex64(ev.id)) return 'id must be 64 lowercase hex characters';
   if (!isHex64(ev.pubkey)) return 'pubkey must be 64 lowercase hex characters';

@@ -71,7 +71,8 @@ export function parseFilter(value: unknown): FilterParse {
       case 'ids':
       case 'authors': {
         if (!Array.isArray(raw)) return invalid(`${key} must be an array`);
-        for (const v of raw) if (!isHex64(v)) return invalid(`${key} must contain 64-char lowercase hex values`);
+        for (const v of raw)
+          if (!isHex64(v)) return invalid(`${key} must contain 64-char lowercase hex values`);
         out[key] = dedupe(raw as string[]);
         break;
       }

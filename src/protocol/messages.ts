@@ -30,7 +30,16 @@ export type RelayNOTICE = ['NOTICE', string];
 export type RelayAUTH = ['AUTH', string];
 export type RelayCOUNT = ['COUNT', string, { count: number }];
 
-export const CLIENT_VERBS = new Set(['EVENT', 'REQ', 'CLOSE', 'AUTH', 'COUNT', 'NEG-OPEN', 'NEG-MSG', 'NEG-CLOSE']);
+export const CLIENT_VERBS = new Set([
+  'EVENT',
+  'REQ',
+  'CLOSE',
+  'AUTH',
+  'COUNT',
+  'NEG-OPEN',
+  'NEG-MSG',
+  'NEG-CLOSE',
+]);
 
 export type ParsedClientMessage = { ok: true; message: ClientMessage } | { ok: false; reason: string };
 

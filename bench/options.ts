@@ -1,0 +1,148 @@
+/**
+ * Command-line options of `npm run bench` (node dist/bench/run.js): which scenarios, how big,
+ * how long. `--quick` shrinks everything for a smoke run; explicit flags override both.
+ */
+export const SCENARIOS = ['ingest', 'query', 'fanout-latency', 'fanout-throughput', 'memory'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  only: Scenario[];
+  quick: boolean;
+  seed: number;
+  /** Timed ingest events (the dataset holds warmupEvents more). */
+  events: number;
+  warmupEvents: number;
+  ingestConnections: number;
+  ingestWindow: number;
+  queryConnections: number;
+  queryWarmupSec: number;
+  queryDurationSec: number;
+  fanoutSubscribers: number;
+  fanoutRate: number;
+  fanoutDurationSec: number;
+  throughputSubscribers: number;
+  throughputDurationSec: number;
+  throughputWindow: number;
+  throughputMaxEvents: number;
+  idleConnections: number;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
+
+  --only LIST            scenarios to run, comma-separated (default: all):
+                         ${SCENARIOS.join(', ')}  ("fanout" = both fan-out scenarios)
+  --quick                smaller sizes and shorter runs (a smoke test, ~1-2 minutes)
+  --events N             timed ingest events; the query store holds N + warm-up (default 100000)
+  --connections N        ingest connections (default 12)
+  --window N             EVENTs in flight per ingest connection (default 64)
+  --query-connections N  concurrent query connections (default 8)
+  --duration S           seconds of each timed query / fan-out phase (default 10)
+  --subscribers N        fan-out latency subscribers (default 300)
+  --rate N               fan-out latency publish rate, events/s (default 200)
+  --throughput-subscribers N   fan-out throughput subscribers (default 1000)
+  --idle-connections N   connections of the memory scenario (default 10000)
+  --seed N               dataset and query-mix seed (default 1)
+  --help
+`;
+
+export class UsageError extends Error {}
+
+function defaults(quick: boolean): BenchOptions {
+  return {
+    only: [...SCENARIOS],
+    quick,
+    seed: 1,
+    events: quick ? 20_000 : 100_000,
+    warmupEvents: quick ? 1_000 : 2_000,
+    ingestConnections: 12,
+    ingestWindow: 64,
+    queryConnections: 8,
+    queryWarmupSec: quick ? 1 : 2,
+    queryDurationSec: quick ? 3 : 10,
+    fanoutSubscribers: quick ? 100 : 300,
+    fanoutRate: 200,
+    fanoutDurationSec: quick ? 3 : 10,
+    throughputSubscribers: quick ? 300 : 1_000,
+    throughputDurationSec: quick ? 3 : 10,
+    throughputWindow: 16,
+    throughputMaxEvents: quick ? 5_000 : 20_000,
+    idleConnections: quick ? 2_000 : 10_000,
+  };
+}
+
+function positiveInt(flag: string, value: string | undefined): number {
+  if (value === undefined || !/^\d+$/.test(value) || Number(value) <= 0) {
+    throw new UsageError(`${flag} needs a positive integer`);
+  }
+  return Number(value);
+}
+
+/** Parses argv (without node and script); throws UsageError. Returns undefined for --help. */
+export function parseOptions(argv: readonly string[]): BenchOptions | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  const options = defaults(argv.includes('--quick'));
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const int = () => {
+      i++;
+      return positiveInt(flag, value);
+    };
+    switch (flag) {
+      case '--quick':
+        break;
+      case '--only': {
+        i++;
+        if (value === undefined) throw new UsageError('--only needs a list of scenarios');
+        const chosen = new Set<Scenario>();
+        for (const name of value.split(',').map((s) => s.trim())) {
+          if (name === 'fanout') {
+            chosen.add('fanout-latency');
+            chosen.add('fanout-throughput');
+          } else if ((SCENARIOS as readonly string[]).includes(name)) chosen.add(name as Scenario);
+          else
+            throw new UsageError(`unknown scenario ${JSON.stringify(name)} (known: ${SCENARIOS.join(', ')})`);
+        }
+        options.only = SCENARIOS.filter((s) => chosen.has(s));
+        break;
+      }
+      case '--events':
+        options.events = int();
+        break;
+      case '--connections':
+        options.ingestConnections = int();
+        break;
+      case '--window':
+        options.ingestWindow = int();
+        break;
+      case '--query-connections':
+        options.queryConnections = int();
+        break;
+      case '--duration': {
+        const seconds = int();
+        options.queryDurationSec = seconds;
+        options.fanoutDurationSec = seconds;
+        options.throughputDurationSec = seconds;
+        break;
+      }
+      case '--subscribers':
+        options.fanoutSubscribers = int();
+        break;
+      case '--rate':
+        options.fanoutRate = int();
+        break;
+      case '--throughput-subscribers':
+        options.throughputSubscribers = int();
+        break;
+      case '--idle-connections':
+        options.idleConnections = int();
+        break;
+      case '--seed':
+        options.seed = int();
+        break;
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(flag)}`);
+    }
+  }
+  return options;
+}

@@ -1,0 +1,276 @@
+/**
+ * The relay under test as a child process: a free loopback port, a fresh temporary data
+ * directory, `/health` polling until it is up, RSS and CPU read from /proc/<pid>, a stop by
+ * SIGTERM to its PID (SIGKILL after a grace period), and removal of the data directory.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trackChild, untrackChild } from './children.js';
+import { LOG_DIR, RELAY_CLI } from './paths.js';
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second for /proc/<pid>/stat CPU times (almost always 100). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'orly-bench-'));
+}
+
+/** RSS in bytes of a process (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** User + system CPU seconds of a process, all its threads included (/proc/<pid>/stat). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface RelayStartOptions {
+  /** Label for the log file name (bench-results/logs/<label>.log). */
+  label: string;
+  /** Extra ORLY_* variables. */
+  env?: Record<string, string>;
+  /** Use this data directory (e.g. one filled by `orly import`); a fresh temp dir otherwise. */
+  dataDir?: string;
+  startTimeoutMs?: number;
+}
+
+export class RelayProcess {
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  private constructor(
+    child: ChildProcess,
+    readonly pid: number,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        untrackChild(pid);
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/`;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  static async start(options: RelayStartOptions): Promise<RelayProcess> {
+    const port = await freePort();
+    const dataDir = options.dataDir ?? makeDataDir();
+    mkdirSync(LOG_DIR, { recursive: true });
+    const logFile = join(LOG_DIR, `${options.label}.log`);
+    const logFd = openSync(logFile, 'w');
+    const child = spawn(process.execPath, [RELAY_CLI], {
+      env: {
+        ...process.env,
+        ORLY_LISTEN: '127.0.0.1',
+        ORLY_PORT: String(port),
+        ORLY_DATA_DIR: dataDir,
+        ORLY_LOG_LEVEL: 'warn',
+        ...options.env,
+      },
+      stdio: ['ignore', logFd, logFd],
+    });
+    closeSync(logFd);
+    if (child.pid === undefined) throw new Error('relay did not start (no pid)');
+    trackChild(child.pid, 'relay');
+    const relay = new RelayProcess(child, child.pid, port, dataDir, logFile);
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      if (!relay.running) {
+        relay.removeDataDir();
+        throw new Error(
+          `relay exited during start-up (exit ${relay.exitInfo?.code}): ${relay.startupError()}`,
+        );
+      }
+      if ((await httpStatus(`http://127.0.0.1:${port}/health`, 1000)) === 200) return relay;
+      await delay(100);
+    }
+    const why = relay.startupError();
+    await relay.shutdown();
+    throw new Error(`relay not healthy within ${options.startTimeoutMs ?? 30_000} ms: ${why}`);
+  }
+
+  rss(): number {
+    return rssBytes(this.pid);
+  }
+
+  cpu(): number {
+    return cpuSeconds(this.pid);
+  }
+
+  /** Samples RSS every `intervalMs` until the returned function is called; it returns the peak. */
+  samplePeakRss(intervalMs = 250): () => number {
+    let peak = this.running ? this.rss() : 0;
+    const sample = () => {
+      try {
+        if (this.running) peak = Math.max(peak, this.rss());
+      } catch {
+        // the process is exiting
+      }
+    };
+    const timer = setInterval(sample, intervalMs);
+    return () => {
+      clearInterval(timer);
+      sample();
+      return peak;
+    };
+  }
+
+  /** The first error-looking line of the relay's output (else its last line), for messages. */
+  startupError(): string {
+    const tail = this.logTail(40)
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    return (tail.find((l) => /error|cannot|failed|invalid/i.test(l)) ?? tail.at(-1) ?? '(no output)').trim();
+  }
+
+  /** The last `lines` lines of the relay's output. */
+  logTail(lines: number): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Lines of the relay's output (warn level and above, as configured), at most `max`. */
+  logLines(max = 20): { count: number; sample: string[] } {
+    let text = '';
+    try {
+      text = readFileSync(this.logFile, 'utf8').trim();
+    } catch {
+      return { count: 0, sample: [] };
+    }
+    const all = text === '' ? [] : text.split('\n');
+    return { count: all.length, sample: all.slice(0, max).map((l) => l.slice(0, 400)) };
+  }
+
+  /** SIGTERM by PID, wait up to `graceMs`, then SIGKILL. Resolves with how it exited. */
+  async stop(
+    graceMs = 15_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
+    if (!this.running) return { ...this.exitInfo!, forced: false };
+    process.kill(this.pid, 'SIGTERM');
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+    const outcome = await Promise.race([this.exited, timer]);
+    if (outcome !== 'timeout') return { ...outcome, forced: false };
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    return { ...(await this.exited), forced: true };
+  }
+
+  removeDataDir(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** stop() then removeDataDir(). */
+  async shutdown(): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
+    try {
+      return await this.stop();
+    } finally {
+      this.removeDataDir();
+    }
+  }
+}
+
+/**
+ * Fills a data directory with `orly import --no-verify` fed the JSONL file on stdin.
+ * Resolves with the importer's exit code, duration and output tail.
+ */
+export function importDataset(
+  dataDir: string,
+  jsonlFile: string,
+  timeoutMs = 300_000,
+): Promise<{ code: number | null; seconds: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const input = openSync(jsonlFile, 'r');
+    const child = spawn(process.execPath, [RELAY_CLI, 'import', '--no-verify', '--data-dir', dataDir], {
+      env: { ...process.env, ORLY_LOG_LEVEL: 'warn' },
+      stdio: [input, 'pipe', 'pipe'],
+    });
+    closeSync(input);
+    trackChild(child.pid, 'import');
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      untrackChild(child.pid);
+      reject(err);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      untrackChild(child.pid);
+      resolve({ code, seconds: (performance.now() - started) / 1000, output: output.trim() });
+    });
+  });
+}

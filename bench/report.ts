@@ -1,0 +1,154 @@
+/**
+ * The benchmark report: a console table, bench-results/<timestamp>.json with everything, and
+ * bench-results/<timestamp>.md, a markdown snippet for docs/benchmarks.md. Targets are the
+ * project's goals (docs/benchmarks.md); "met" compares the measured numbers with them.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeMachine, type MachineInfo } from './machine.js';
+import type { BenchOptions, Scenario } from './options.js';
+import { RESULTS_DIR } from './paths.js';
+import type { Metrics, ScenarioResult } from './scenarios.js';
+
+export interface BenchRun {
+  machine: MachineInfo;
+  options: BenchOptions;
+  wallSeconds: number;
+  results: ScenarioResult[];
+}
+
+interface Row {
+  scenario: string;
+  measured: string;
+  latency: string;
+  target: string;
+  met: string;
+}
+
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
+const fmt = (v: unknown, digits = 0) => {
+  const n = num(v);
+  if (Number.isNaN(n)) return '—';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+};
+const ms = (v: unknown) => `${fmt(v, 2)} ms`;
+const yesNo = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+const LABELS: Record<Scenario, string> = {
+  ingest: 'Ingest',
+  query: 'Query',
+  'fanout-latency': 'Fan-out latency',
+  'fanout-throughput': 'Fan-out throughput',
+  memory: 'Idle connections',
+};
+
+function rowFor(scenario: Scenario, m: Metrics): Omit<Row, 'scenario'> {
+  switch (scenario) {
+    case 'ingest':
+      return {
+        measured: `${fmt(m.eventsPerSec)} events/s (${fmt(m.events)} events, ${m.connections} conns × ${m.window} in flight; OK false: ${fmt(m.okFalse)}; relay CPU ${fmt(m.relayCpuSeconds, 1)} s)`,
+        latency: `EVENT→OK ${ms(m.okP50Ms)} / ${ms(m.okP99Ms)}`,
+        target: '≥ 15,000 events/s',
+        met: yesNo(num(m.eventsPerSec) >= 15_000 && num(m.okFalse) === 0),
+      };
+    case 'query':
+      return {
+        measured: `${fmt(m.reqsPerSec)} REQ/s, ${fmt(m.eventsPerSec)} events/s (${m.connections} conns, ${fmt(m.storeEvents)} stored)`,
+        latency: `REQ→EOSE ${ms(m.eoseP50Ms)} / ${ms(m.eoseP99Ms)}`,
+        target: '≥ 2,500 REQ/s, p50 ≤ 2 ms',
+        met: yesNo(num(m.reqsPerSec) >= 2_500 && num(m.eoseP50Ms) <= 2),
+      };
+    case 'fanout-latency':
+      return {
+        measured: `${fmt(m.subscribers)} subscribers, ${fmt(m.publishedPerSec)} events/s published, ${fmt(m.deliveriesPerSec)} deliveries/s`,
+        latency: `publish→deliver ${ms(m.p50Ms)} / ${ms(m.p99Ms)}`,
+        target: 'p50 ≤ 2 ms at 300 subscribers',
+        met: yesNo(num(m.p50Ms) <= 2 && num(m.missing) === 0),
+      };
+    case 'fanout-throughput':
+      return {
+        measured: `${fmt(m.deliveriesPerSec)} deliveries/s (${fmt(m.subscribers)} subscribers, ${fmt(m.publishedPerSec)} events/s published)`,
+        latency: `publish→deliver ${ms(m.p50Ms)} / ${ms(m.p99Ms)}`,
+        target: '≥ 150,000 deliveries/s at 1,000 subscribers',
+        met: yesNo(num(m.deliveriesPerSec) >= 150_000),
+      };
+    case 'memory':
+      return {
+        measured: `RSS ${fmt(m.rssEmptyMB, 1)} MB empty → ${fmt(m.rssLoadedMB, 1)} MB with ${fmt(m.connections)} connections (+${fmt(m.rssDeltaMB, 1)} MB, ${fmt(num(m.bytesPerConnection) / 1024, 1)} KB per connection)`,
+        latency: `REQ→EOSE ${ms(m.reqEoseP50Ms)} (p50)`,
+        target: '10,000 connections in ≤ 150 MB above empty',
+        // Below 10,000 connections (--quick), the per-connection cost is extrapolated to 10,000.
+        met: yesNo(
+          num(m.failed) === 0 &&
+            (num(m.connections) >= 10_000
+              ? num(m.rssDeltaMB) <= 150
+              : (num(m.bytesPerConnection) * 10_000) / 2 ** 20 <= 150),
+        ),
+      };
+  }
+}
+
+function rows(run: BenchRun): Row[] {
+  return run.results.map((r) => {
+    const base = { scenario: LABELS[r.scenario] };
+    if (r.status === 'failed') {
+      return {
+        ...base,
+        measured: `not measured: ${r.error?.split('\n')[0]}`,
+        latency: '—',
+        target: '',
+        met: '—',
+      };
+    }
+    return { ...base, ...rowFor(r.scenario, r.metrics) };
+  });
+}
+
+export function printReport(run: BenchRun): void {
+  const { machine } = run;
+  console.log('\n=== ORLY relay benchmark ===');
+  console.log(`date:    ${machine.date}`);
+  console.log(`machine: ${describeMachine(machine)}`);
+  console.log(`command: ${machine.command}`);
+  console.log(`commit:  ${machine.commit}`);
+  console.log(`wall:    ${run.wallSeconds.toFixed(0)} s\n`);
+  for (const row of rows(run)) {
+    console.log(`${row.scenario}  [target met: ${row.met}]`);
+    console.log(`  ${row.measured}`);
+    console.log(`  ${row.latency}   (target: ${row.target || '—'})`);
+  }
+  for (const r of run.results) {
+    for (const note of r.notes) console.log(`note (${r.scenario}): ${note}`);
+    if (r.relay && r.relay.logLines > 0) {
+      console.log(`relay log (${r.scenario}): ${r.relay.logLines} line(s), first: ${r.relay.logSample[0]}`);
+    }
+  }
+}
+
+export function markdown(run: BenchRun): string {
+  const { machine } = run;
+  const lines = [
+    `- Date: ${machine.date}`,
+    `- Machine: ${describeMachine(machine)}`,
+    `- Command: \`${machine.command}\``,
+    `- Commit: ${machine.commit}`,
+    '',
+    '| Scenario | Measured | Latency p50 / p99 | Target | Met |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows(run).map((r) => `| ${r.scenario} | ${r.measured} | ${r.latency} | ${r.target} | ${r.met} |`),
+  ];
+  const notes = run.results.flatMap((r) => r.notes.map((n) => `- ${LABELS[r.scenario]}: ${n}`));
+  if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes the JSON and markdown files; returns their paths. */
+export function writeReport(run: BenchRun): { json: string; md: string } {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = run.machine.date.replace(/[:.]/g, '-');
+  const json = join(RESULTS_DIR, `${stamp}.json`);
+  const md = join(RESULTS_DIR, `${stamp}.md`);
+  writeFileSync(json, `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(md, markdown(run));
+  return { json, md };
+}

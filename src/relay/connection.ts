@@ -1,0 +1,62 @@
+/**
+ * One client WebSocket: its NIP-42 state, its subscriptions, and a send path that
+ * enforces the outbound buffer limit (a slow reader is closed with a NOTICE instead of
+ * growing memory without bound).
+ */
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { Reasons } from '../errors.js';
+import { noticeFrame } from '../protocol/messages.js';
+import type { Subscription } from './subscription.js';
+
+let nextConnectionId = 1;
+
+export class Connection {
+  readonly id = nextConnectionId++;
+  readonly challenge = randomBytes(16).toString('hex');
+  /** NIP-42: every pubkey that authenticated on this connection. */
+  readonly authed = new Set<string>();
+  readonly subscriptions = new Map<string, Subscription>();
+  /** EVENTs received but not yet answered with OK. */
+  eventsInFlight = 0;
+  alive = true;
+  closed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly ip: string,
+    /** The relay URL this client connected to, for NIP-42 `relay` tag checks. */
+    readonly relayUrl: string,
+    private readonly maxOutboundBuffer: number,
+    private readonly onSlowReader: (conn: Connection) => void,
+  ) {}
+
+  /** Sends a text frame. Returns false when the connection is gone or was just closed for being slow. */
+  send(frame: string): boolean {
+    if (this.closed) return false;
+    this.socket.send(frame);
+    if (this.socket.bufferedAmount > this.maxOutboundBuffer) {
+      this.close(1008, Reasons.slowReader, true);
+      this.onSlowReader(this);
+      return false;
+    }
+    return true;
+  }
+
+  /** Closes with an optional NOTICE first. Idempotent. */
+  close(code: number, notice: string | undefined, force = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (notice !== undefined) this.socket.send(noticeFrame(notice));
+      if (force && this.socket.bufferedAmount > this.maxOutboundBuffer * 2) this.socket.terminate();
+      else this.socket.close(code, notice?.slice(0, 120));
+    } catch {
+      this.socket.terminate();
+    }
+  }
+
+  isAuthenticated(): boolean {
+    return this.authed.size > 0;
+  }
+}

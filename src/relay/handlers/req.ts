@@ -1,0 +1,126 @@
+/**
+ * REQ: validate the subscription id and filters, refuse with CLOSED when needed, register the
+ * live subscription first (events arriving meanwhile are held back), stream stored results per
+ * filter (each with its own limit, de-duplicated across filters), then EOSE and go live.
+ */
+import { Reasons } from '../../errors.js';
+import { nowSeconds } from '../../protocol/event.js';
+import { matchesNothing, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import {
+  type ClientREQ,
+  closedFrame,
+  eoseFrame,
+  isValidSubId,
+  noticeFrame,
+} from '../../protocol/messages.js';
+import type { Connection } from '../connection.js';
+import type { Relay } from '../relay.js';
+import { Subscription } from '../subscription.js';
+import { isVisibleTo, mayReturnRestricted, restrictedKindsNamed } from '../visibility.js';
+
+/** Parses a REQ/COUNT filter list, or returns the reason to refuse it. */
+export function parseFilters(
+  relay: Relay,
+  conn: Connection,
+  raw: readonly unknown[],
+): { filters: NormalizedFilter[] } | { reason: string } {
+  if (raw.length === 0) return { reason: Reasons.noFilters };
+  const max = relay.config.limits.maxFiltersPerReq;
+  if (raw.length > max) return { reason: Reasons.tooManyFilters(max) };
+  const filters: NormalizedFilter[] = [];
+  for (const value of raw) {
+    const parsed = parseFilter(value);
+    if (!parsed.ok) return { reason: parsed.reason };
+    filters.push(parsed.filter);
+  }
+  if (!conn.isAuthenticated()) {
+    const named = new Set(filters.flatMap((f) => restrictedKindsNamed(f, relay.restrictedKinds)));
+    if (named.size > 0) return { reason: Reasons.restrictedKindsNeedAuth([...named].sort((a, b) => a - b)) };
+  }
+  return { filters };
+}
+
+export function handleReq(relay: Relay, conn: Connection, message: ClientREQ): void {
+  const subId = message[1];
+  if (!isValidSubId(subId)) {
+    if (typeof subId === 'string') conn.send(closedFrame(subId.slice(0, 64), Reasons.badSubId));
+    else conn.send(noticeFrame(Reasons.badSubId));
+    return;
+  }
+  const parsed = parseFilters(relay, conn, message.slice(2));
+  if ('reason' in parsed) {
+    conn.send(closedFrame(subId, parsed.reason));
+    return;
+  }
+  const existing = conn.subscriptions.get(subId);
+  if (existing) relay.removeSubscription(existing);
+  else if (conn.subscriptions.size >= relay.config.limits.maxSubscriptionsPerConnection) {
+    conn.send(
+      closedFrame(subId, Reasons.tooManySubscriptions(relay.config.limits.maxSubscriptionsPerConnection)),
+    );
+    return;
+  }
+  const sub = new Subscription(conn, subId, parsed.filters);
+  conn.subscriptions.set(subId, sub);
+  relay.subscriptions.add(sub);
+  relay.metrics.subscriptions.set(relay.subscriptions.size);
+  const started = process.hrtime.bigint();
+  runInitialQuery(relay, sub)
+    .then((completed) => {
+      if (!completed) return;
+      relay.metrics.queryDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      goLive(sub);
+    })
+    .catch((err: Error) => {
+      relay.logger.error({ err: err.message, conn: conn.id, sub: subId }, 'query failed');
+      if (sub.abort.signal.aborted) return;
+      relay.removeSubscription(sub);
+      conn.send(closedFrame(subId, Reasons.queryFailed(err.message)));
+    });
+}
+
+/** Sends stored results then EOSE. Resolves false when the subscription was closed or replaced meanwhile. */
+async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean> {
+  const { signal } = sub.abort;
+  const { maxLimit, defaultLimit } = relay.config.limits;
+  const now = nowSeconds();
+  // Ids sent so far: de-duplicates across filters and against live events held back until EOSE.
+  const sent = new Set<string>();
+  for (const filter of sub.filters) {
+    const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
+    if (limit === 0 || matchesNothing(filter)) continue;
+    const checkEach = mayReturnRestricted(filter, relay.restrictedKinds);
+    // When results must be checked one by one, the store runs unlimited and we stop at `limit`.
+    const query = relay.store.query({ ...filter, limit: checkEach ? undefined : limit }, { signal, now });
+    let count = 0;
+    for await (const stored of query) {
+      if (signal.aborted) return false;
+      if (
+        checkEach &&
+        relay.restrictedKinds.has(stored.event.kind) &&
+        !isVisibleTo(stored.event, sub.conn.authed)
+      ) {
+        continue;
+      }
+      if (sent.has(stored.event.id)) continue;
+      sent.add(stored.event.id);
+      if (!sub.sendEvent(stored.raw)) return false;
+      if (++count >= limit) break;
+    }
+  }
+  if (signal.aborted || sub.conn.closed) return false;
+  sub.conn.send(eoseFrame(sub.id));
+  if (sub.pending && sub.pending.length > 0) sub.sentBeforeEose = sent;
+  return true;
+}
+
+function goLive(sub: Subscription): void {
+  const pending = sub.pending ?? [];
+  const sent = sub.sentBeforeEose;
+  sub.pending = undefined;
+  sub.sentBeforeEose = undefined;
+  for (const ev of pending) {
+    if (sent?.has(ev.id)) continue;
+    if (!sub.sendEvent(ev.raw)) return;
+  }
+}

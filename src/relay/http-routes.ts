@@ -1,0 +1,80 @@
+/**
+ * Plain HTTP on the relay's port: NIP-11 on `GET /` with `Accept: application/nostr+json`,
+ * a small HTML page on a plain `GET /`, `/health` while the store is open, `/metrics` for
+ * Prometheus. CORS headers on everything (NIP-11 requires them).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { relayInformation } from './nip11.js';
+import type { Relay } from './relay.js';
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Headers': '*',
+  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+};
+
+export function handleHttpRequest(relay: Relay, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method === 'OPTIONS') {
+    send(res, 204, {}, '');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, { Allow: 'GET, HEAD, OPTIONS' }, '');
+    return;
+  }
+  switch (path) {
+    case '/':
+      if (String(req.headers.accept ?? '').includes('application/nostr+json')) {
+        send(
+          res,
+          200,
+          { 'Content-Type': 'application/nostr+json', Vary: 'Accept' },
+          JSON.stringify(relayInformation(relay.config)),
+        );
+        return;
+      }
+      send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', Vary: 'Accept' }, homePage(relay));
+      return;
+    case '/health': {
+      const up = relay.store.isOpen() && !relay.isStopping;
+      send(
+        res,
+        up ? 200 : 503,
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ status: up ? 'ok' : 'unavailable' }),
+      );
+      return;
+    }
+    case '/metrics':
+      relay.metrics.registry.metrics().then(
+        (text) => send(res, 200, { 'Content-Type': relay.metrics.registry.contentType }, text),
+        (err: Error) => send(res, 500, { 'Content-Type': 'text/plain' }, `metrics failed: ${err.message}\n`),
+      );
+      return;
+    default:
+      send(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
+      return;
+  }
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...CORS, ...headers, 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function homePage(relay: Relay): string {
+  const { name, description } = relay.config.info;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(name)}</title></head>
+<body>
+<h1>${escapeHtml(name)}</h1>
+<p>${escapeHtml(description)}</p>
+<p>This is a Nostr relay. Connect a Nostr client to this address with a WebSocket (ws:// or wss://).</p>
+</body></html>
+`;
+}

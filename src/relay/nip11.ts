@@ -1,0 +1,36 @@
+/** NIP-11 relay information document, built from the configuration the relay enforces. */
+import type { RelayConfig } from '../config.js';
+import { VERSION } from '../version.js';
+
+export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
+
+export function relayInformation(config: RelayConfig): Record<string, unknown> {
+  const { limits, info } = config;
+  const doc: Record<string, unknown> = {
+    name: info.name,
+    description: info.description,
+    supported_nips: [...SUPPORTED_NIPS],
+    software: 'https://github.com/orly-ts/orly',
+    version: VERSION,
+    limitation: {
+      max_message_length: limits.maxMessageSize,
+      max_subscriptions: limits.maxSubscriptionsPerConnection,
+      max_filters: limits.maxFiltersPerReq,
+      max_limit: limits.maxLimit,
+      default_limit: limits.defaultLimit,
+      max_subid_length: 64,
+      max_event_tags: limits.maxEventTags,
+      max_content_length: limits.maxContentLength,
+      min_pow_difficulty: 0,
+      auth_required: false,
+      payment_required: false,
+      restricted_writes: false,
+      ...(limits.createdAtLowerLimit > 0 ? { created_at_lower_limit: limits.createdAtLowerLimit } : {}),
+      ...(limits.createdAtUpperLimit > 0 ? { created_at_upper_limit: limits.createdAtUpperLimit } : {}),
+    },
+  };
+  if (info.pubkey) doc.pubkey = info.pubkey;
+  if (info.contact) doc.contact = info.contact;
+  if (info.icon) doc.icon = info.icon;
+  return doc;
+}

@@ -1,0 +1,235 @@
+/**
+ * The relay: owns the HTTP server, the WebSocket endpoint, the connections and their live
+ * subscriptions, and the capabilities it was given (event store, access control, signature
+ * verifier). Message handling lives in ./handlers, HTTP routes in ./http-routes.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { AccessControl } from '../acl/access-control.js';
+import type { RelayConfig } from '../config.js';
+import type { SignatureVerifier } from '../crypto/signature-verifier.js';
+import { Reasons } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { NostrEvent } from '../protocol/event.js';
+import { authFrame } from '../protocol/messages.js';
+import type { EventStore } from '../store/event-store.js';
+import { Connection } from './connection.js';
+import { ExpirationSweeper } from './expiration-sweeper.js';
+import { dispatchMessage } from './handlers/dispatch.js';
+import { handleHttpRequest } from './http-routes.js';
+import { RelayMetrics } from './metrics.js';
+import type { Subscription } from './subscription.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { isVisibleTo } from './visibility.js';
+
+export interface RelayDeps {
+  readonly config: RelayConfig;
+  readonly store: EventStore;
+  readonly access: AccessControl;
+  readonly verifier: SignatureVerifier;
+  readonly logger: Logger;
+}
+
+const PING_INTERVAL_MS = 30_000;
+
+export class Relay {
+  readonly config: RelayConfig;
+  readonly store: EventStore;
+  readonly access: AccessControl;
+  readonly verifier: SignatureVerifier;
+  readonly logger: Logger;
+  readonly metrics: RelayMetrics;
+  readonly subscriptions = new SubscriptionIndex<Subscription>();
+  readonly connections = new Set<Connection>();
+  readonly restrictedKinds: ReadonlySet<number>;
+  readonly startedAt = Date.now();
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sweeper: ExpirationSweeper;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(deps: RelayDeps) {
+    this.config = deps.config;
+    this.store = deps.store;
+    this.access = deps.access;
+    this.verifier = deps.verifier;
+    this.logger = deps.logger;
+    this.metrics = new RelayMetrics(deps.store);
+    this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
+    this.sweeper = new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
+    const limit = deps.config.limits.maxMessageSize;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // Messages up to twice the advertised limit are read and refused politely; beyond that, ws closes (1009).
+      maxPayload: Math.max(limit * 2, limit + 65_536),
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.http = createServer((req, res) => handleHttpRequest(this, req, res));
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.http.on('connection', (socket) => socket.setNoDelay(true));
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.config.port, this.config.listen, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
+    this.pingTimer.unref();
+    this.sweeper.start();
+    const port = this.port;
+    this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
+    return port;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** Graceful stop: refuse new connections, NOTICE and close clients, let in-flight saves finish, close the store. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private async doStop(): Promise<void> {
+    this.logger.info({ connections: this.connections.size }, 'relay stopping');
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.sweeper.stop();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    for (const conn of this.connections) {
+      for (const sub of conn.subscriptions.values()) sub.abort.abort();
+      conn.close(1001, Reasons.shutdownNotice);
+    }
+    await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
+    this.http.closeAllConnections();
+    await Promise.race([closed, delay(2000)]);
+    for (const conn of this.connections) conn.socket.terminate();
+    await this.sweeper.idle();
+    await this.verifier.close();
+    await this.access.close();
+    await this.store.close();
+    this.logger.info('relay stopped');
+  }
+
+  /** Tracks a promise that must settle before the store is closed (saves in flight). */
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    promise.then(
+      () => this.inFlight.delete(promise),
+      () => this.inFlight.delete(promise),
+    );
+    return promise;
+  }
+
+  /** Delivers a newly accepted event to every matching live subscription. */
+  broadcast(event: NostrEvent, raw: string): void {
+    const restricted = this.restrictedKinds.has(event.kind);
+    let delivered = 0;
+    this.subscriptions.forEachMatch(event, (sub) => {
+      if (restricted && !isVisibleTo(event, sub.conn.authed)) return;
+      if (sub.pending) {
+        sub.pending.push({ id: event.id, raw });
+        return;
+      }
+      if (sub.sendEvent(raw)) delivered++;
+    });
+    if (delivered > 0) this.metrics.deliveries.inc(delivered);
+  }
+
+  removeSubscription(sub: Subscription): void {
+    sub.abort.abort();
+    this.subscriptions.remove(sub);
+    if (sub.conn.subscriptions.get(sub.id) === sub) sub.conn.subscriptions.delete(sub.id);
+    this.metrics.subscriptions.set(this.subscriptions.size);
+  }
+
+  /** The public URL clients reach this relay at, for NIP-42 `relay` tag checks. */
+  relayUrlFor(req: IncomingMessage): string {
+    if (this.config.relayUrl) return this.config.relayUrl;
+    const forwardedProto = String(req.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      ?.trim();
+    const secure = forwardedProto === 'https' || forwardedProto === 'wss';
+    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? `127.0.0.1:${this.port}`);
+    return `${secure ? 'wss' : 'ws'}://${host.split(',')[0]!.trim()}/`;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/' || this.isStopping) {
+      socket.end(
+        this.isStopping
+          ? 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+          : 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const ip = clientIp(req);
+    const conn = new Connection(ws, ip, this.relayUrlFor(req), this.config.limits.maxOutboundBuffer, (c) =>
+      this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
+    );
+    this.connections.add(conn);
+    this.metrics.connections.inc();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (conn.closed) return;
+      dispatchMessage(this, conn, data, isBinary);
+    });
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('error', (err) => this.logger.debug({ conn: conn.id, err: err.message }, 'websocket error'));
+    ws.on('close', () => this.disconnected(conn));
+    conn.send(authFrame(conn.challenge));
+  }
+
+  private disconnected(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    conn.closed = true;
+    for (const sub of conn.subscriptions.values()) {
+      sub.abort.abort();
+      this.subscriptions.remove(sub);
+    }
+    conn.subscriptions.clear();
+    this.metrics.connections.dec();
+    this.metrics.subscriptions.set(this.subscriptions.size);
+  }
+
+  private pingAll(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }
+}
+
+function clientIp(req: IncomingMessage): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return first || req.socket.remoteAddress || 'unknown';
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
