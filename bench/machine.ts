@@ -1,7 +1,7 @@
 /** A description of the machine and the code under test, printed with every report. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { ROOT_DIR } from './paths.js';
 
 export interface MachineInfo {
@@ -13,6 +13,8 @@ export interface MachineInfo {
   commit: string;
   date: string;
   command: string;
+  /** 1, 5 and 15 minute load averages when the run started. */
+  loadAverage: number[];
 }
 
 function cpuModel(): string {
@@ -52,6 +54,7 @@ export function machineInfo(argv: readonly string[]): MachineInfo {
     kernel: release(),
     commit: commit(),
     date: new Date().toISOString(),
+    loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
   };
 }

@@ -3,7 +3,7 @@
  * directory, `/health` polling until it is up, RSS and CPU read from /proc/<pid>, a stop by
  * SIGTERM to its PID (SIGKILL after a grace period), and removal of the data directory.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -11,20 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackChild, untrackChild } from './children.js';
 import { LOG_DIR, RELAY_CLI } from './paths.js';
-
-let clockTicks: number | undefined;
-
-/** Clock ticks per second for /proc/<pid>/stat CPU times (almost always 100). */
-function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
+import { cpuSeconds, rssBytes } from './procfs.js';
 
 /** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
 export function freePort(): Promise<number> {
@@ -41,22 +28,6 @@ export function freePort(): Promise<number> {
 
 export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'orly-bench-'));
-}
-
-/** RSS in bytes of a process (VmRSS of /proc/<pid>/status). */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]) * 1024;
-}
-
-/** User + system CPU seconds of a process, all its threads included (/proc/<pid>/stat). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
 }
 
 function httpStatus(url: string, timeoutMs: number): Promise<number> {

@@ -104,6 +104,16 @@ function rows(run: BenchRun): Row[] {
   });
 }
 
+/** Scenarios during which other processes took a noticeable share of the CPU. */
+function contentionWarnings(run: BenchRun): string[] {
+  return run.results
+    .filter((r) => (r.relay?.otherCpuPercent ?? 0) > 15)
+    .map(
+      (r) =>
+        `other processes used ~${r.relay!.otherCpuPercent}% of a core during ${r.scenario}: its numbers are pessimistic`,
+    );
+}
+
 export function printReport(run: BenchRun): void {
   const { machine } = run;
   console.log('\n=== ORLY relay benchmark ===');
@@ -111,12 +121,14 @@ export function printReport(run: BenchRun): void {
   console.log(`machine: ${describeMachine(machine)}`);
   console.log(`command: ${machine.command}`);
   console.log(`commit:  ${machine.commit}`);
+  console.log(`load:    ${machine.loadAverage.join(' ')} (load average at start)`);
   console.log(`wall:    ${run.wallSeconds.toFixed(0)} s\n`);
   for (const row of rows(run)) {
     console.log(`${row.scenario}  [target met: ${row.met}]`);
     console.log(`  ${row.measured}`);
     console.log(`  ${row.latency}   (target: ${row.target || '—'})`);
   }
+  for (const w of contentionWarnings(run)) console.log(`warning: ${w}`);
   for (const r of run.results) {
     for (const note of r.notes) console.log(`note (${r.scenario}): ${note}`);
     if (r.relay && r.relay.logLines > 0) {
@@ -137,7 +149,35 @@ export function markdown(run: BenchRun): string {
     '| --- | --- | --- | --- | --- |',
     ...rows(run).map((r) => `| ${r.scenario} | ${r.measured} | ${r.latency} | ${r.target} | ${r.met} |`),
   ];
-  const notes = run.results.flatMap((r) => r.notes.map((n) => `- ${LABELS[r.scenario]}: ${n}`));
+  lines.push(
+    '',
+    '| Scenario | Relay CPU (timed phase) | Relay peak RSS | Load generator CPU | Other processes | Relay log lines |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...run.results
+      .filter((r) => r.status === 'ok')
+      .map(
+        (r) =>
+          `| ${LABELS[r.scenario]} | ${r.relay?.cpuSeconds === undefined ? '—' : `${fmt(r.relay.cpuSeconds, 1)} s (${fmt(r.relay.cpuPercent)}% of a core)`} | ${fmt(r.relay?.peakRssMB, 1)} MB | ${r.metrics.loadCpuPercent === undefined ? '—' : `${fmt(r.metrics.loadCpuPercent)}% of a core`} | ${r.relay?.otherCpuPercent === undefined ? '—' : `${fmt(r.relay.otherCpuPercent)}% of a core`} | ${r.relay?.logLines ?? 0} |`,
+      ),
+  );
+  const shapes = run.results.find((r) => r.scenario === 'query' && r.status === 'ok')?.load?.shapes as
+    | Record<string, { reqs: number; avgEvents: number; p50: number; p99: number }>
+    | undefined;
+  if (shapes) {
+    lines.push(
+      '',
+      '| Query filter shape | REQs | Events per REQ | REQ→EOSE p50 | p99 |',
+      '| --- | --- | --- | --- | --- |',
+      ...Object.entries(shapes).map(
+        ([shape, s]) =>
+          `| \`${shape}\` | ${fmt(s.reqs)} | ${fmt(s.avgEvents, 1)} | ${ms(s.p50)} | ${ms(s.p99)} |`,
+      ),
+    );
+  }
+  const notes = [
+    ...contentionWarnings(run).map((w) => `- ${w}`),
+    ...run.results.flatMap((r) => r.notes.map((n) => `- ${LABELS[r.scenario]}: ${n}`)),
+  ];
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { type Dataset, loadOrCreateDataset } from './dataset.js';
 import { runLoad } from './load-runner.js';
 import type { BenchOptions, Scenario } from './options.js';
+import { machineBusySeconds } from './procfs.js';
 import { importDataset, makeDataDir, RelayProcess } from './relay-process.js';
 import type { LatencySummary } from './stats.js';
 
@@ -18,6 +19,11 @@ export interface RelayStats {
   /** cpuSeconds / timed wall seconds, in % of one core. */
   cpuPercent?: number;
   peakRssMB?: number;
+  /**
+   * Busy CPU of the whole machine during the timed phase minus the relay's and the load
+   * generator's, in % of one core: other processes competing for the cores (should be ~0).
+   */
+  otherCpuPercent?: number;
   exit?: { code: number | null; signal: string | null; forced: boolean };
   /** Lines the relay logged (warn level and above). */
   logLines: number;
@@ -108,6 +114,7 @@ async function measuredLoad<R>(
   onReady?: (info: Record<string, unknown>) => Promise<void>,
 ): Promise<R> {
   let cpu0 = 0;
+  let machine0 = 0;
   let t0 = 0;
   let stopPeak: (() => number) | undefined;
   const run = await runLoad<R>({
@@ -116,15 +123,22 @@ async function measuredLoad<R>(
     onReady: async (info) => {
       if (onReady) await onReady(info);
       cpu0 = relay.cpu();
+      machine0 = machineBusySeconds();
       t0 = performance.now();
       stopPeak = relay.samplePeakRss();
     },
-    onResult: () => {
+    onResult: (result) => {
       if (!relay.running) return;
       const seconds = (performance.now() - t0) / 1000;
+      const machineSeconds = machineBusySeconds() - machine0;
       stats.cpuSeconds = round(relay.cpu() - cpu0, 2);
       stats.cpuPercent = round((stats.cpuSeconds / seconds) * 100, 0);
       stats.peakRssMB = round((stopPeak?.() ?? 0) / MB);
+      const loadPercent = typeof result.loadCpuPercent === 'number' ? result.loadCpuPercent : 0;
+      stats.otherCpuPercent = Math.max(
+        0,
+        round((machineSeconds / seconds) * 100 - stats.cpuPercent - loadPercent, 0),
+      );
     },
   });
   stopPeak?.();
@@ -181,6 +195,7 @@ async function ingest(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario
         relayCpuSeconds: stats.cpuSeconds,
         relayCpuPercent: stats.cpuPercent,
         loadCpuPercent: load.loadCpuPercent,
+        otherCpuPercent: stats.otherCpuPercent,
       },
       load: load as unknown as Record<string, unknown>,
       notes,
@@ -283,6 +298,7 @@ async function query(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario'
         relayCpuSeconds: stats.cpuSeconds,
         relayCpuPercent: stats.cpuPercent,
         loadCpuPercent: load.loadCpuPercent,
+        otherCpuPercent: stats.otherCpuPercent,
       },
       load: load as unknown as Record<string, unknown>,
       notes,
@@ -351,6 +367,7 @@ async function fanout(
         relayCpuSeconds: stats.cpuSeconds,
         relayCpuPercent: stats.cpuPercent,
         loadCpuPercent: load.loadCpuPercent,
+        otherCpuPercent: stats.otherCpuPercent,
       },
       load: load as unknown as Record<string, unknown>,
       notes,

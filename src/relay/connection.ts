@@ -11,6 +11,9 @@ import type { Subscription } from './subscription.js';
 
 let nextConnectionId = 1;
 
+/** How long a slow reader closed by the relay has to complete the close handshake. */
+const SLOW_READER_GRACE_MS = 2000;
+
 export class Connection {
   readonly id = nextConnectionId++;
   readonly challenge = randomBytes(16).toString('hex');
@@ -49,8 +52,9 @@ export class Connection {
     this.closed = true;
     try {
       if (notice !== undefined) this.socket.send(noticeFrame(notice));
-      if (force && this.socket.bufferedAmount > this.maxOutboundBuffer * 2) this.socket.terminate();
-      else this.socket.close(code, notice?.slice(0, 120));
+      this.socket.close(code, notice?.slice(0, 120));
+      // A reader that stopped reading will never complete the close handshake: cut it off soon.
+      if (force) setTimeout(() => this.socket.terminate(), SLOW_READER_GRACE_MS).unref();
     } catch {
       this.socket.terminate();
     }

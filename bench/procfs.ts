@@ -1,0 +1,53 @@
+/**
+ * Readings from /proc (Linux): a process's RSS and CPU time, and the whole machine's busy CPU
+ * time, so a report can tell how much CPU went to something other than the relay and the load.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second for /proc CPU times (almost always 100). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** RSS in bytes of a process (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** User + system CPU seconds of a process, all its threads included (/proc/<pid>/stat). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+/**
+ * CPU seconds the whole machine (all cores) spent running processes (user, nice, system,
+ * steal), from /proc/stat. Interrupt and softirq time is left out: loopback networking of the
+ * benchmark itself is accounted there, not to any process.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest times are already in user/nice)
+    const busy = v[0]! + v[1]! + v[2]! + v[7]!;
+    return busy / ticksPerSecond();
+  } catch {
+    return Number.NaN;
+  }
+}
