@@ -34,7 +34,7 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: node dist/bench/r
   --quick                smaller sizes and shorter runs (a smoke test, ~1-2 minutes)
   --events N             timed ingest events; the query store holds N + warm-up (default 100000)
   --connections N        ingest connections (default 12)
-  --window N             EVENTs in flight per ingest connection (default 64)
+  --window N             EVENTs in flight per ingest connection (default 256)
   --query-connections N  concurrent query connections (default 8)
   --duration S           seconds of each timed query / fan-out phase (default 10)
   --subscribers N        fan-out latency subscribers (default 300)
@@ -55,7 +55,7 @@ function defaults(quick: boolean): BenchOptions {
     events: quick ? 20_000 : 100_000,
     warmupEvents: quick ? 1_000 : 2_000,
     ingestConnections: 12,
-    ingestWindow: 64,
+    ingestWindow: 256,
     queryConnections: 8,
     queryWarmupSec: quick ? 1 : 2,
     queryDurationSec: quick ? 3 : 10,

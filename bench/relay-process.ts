@@ -109,7 +109,7 @@ export class RelayProcess {
       if (!relay.running) {
         relay.removeDataDir();
         throw new Error(
-          `relay exited during start-up (exit ${relay.exitInfo?.code}): ${relay.startupError()}`,
+          `relay exited during start-up (exit ${relay.exitInfo?.code ?? relay.exitInfo?.signal}): ${relay.startupError()}`,
         );
       }
       if ((await httpStatus(`http://127.0.0.1:${port}/health`, 1000)) === 200) return relay;

@@ -92,7 +92,15 @@ async function withRelay(
     const message = failure instanceof Error ? failure.message : String(failure);
     throw new ScenarioFailure(crashed ? `relay died during the run: ${message}` : message, stats);
   }
-  if (crashed) outcome!.notes.push('the relay process exited before the scenario stopped it');
+  if (crashed) {
+    const exit = stats.exit.code ?? stats.exit.signal;
+    return {
+      ...outcome!,
+      status: 'failed',
+      error: `the relay exited during the run (exit ${exit}): ${relay.startupError()}`,
+      relay: stats,
+    };
+  }
   return { ...outcome!, relay: stats };
 }
 

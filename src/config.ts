@@ -49,6 +49,22 @@ export interface LimitsConfig {
   maxOutboundBuffer: number;
 }
 
+/** Where the relay's capabilities live: in this process, or behind gRPC services (split mode). */
+export interface BackendConfig {
+  /** ORLY_DB_TYPE: `local` (embedded LMDB; also accepts `lmdb`/`badger`) or `grpc` (orly-db). */
+  dbType: 'local' | 'grpc';
+  /** ORLY_GRPC_SERVER: orly-db address when dbType is grpc. */
+  grpcDbServer: string;
+  /** ORLY_ACL_TYPE: `local` or `grpc` (orly-acl). */
+  aclType: 'local' | 'grpc';
+  /** ORLY_GRPC_ACL_SERVER: orly-acl address when aclType is grpc. */
+  grpcAclServer: string;
+  /** ORLY_ACL_MODE for the in-process ACL (`none` by default; orly-acl has its own default). */
+  aclMode: string;
+  /** ORLY_GRPC_CONNECT_TIMEOUT: seconds to wait for the services at start-up. */
+  grpcConnectTimeoutSeconds: number;
+}
+
 export interface RelayConfig {
   listen: string;
   port: number;
@@ -64,6 +80,36 @@ export interface RelayConfig {
   expirationSweepSeconds: number;
   /** Signature-verification worker threads (0 = verify on the main thread). */
   verifyWorkers: number;
+  backend: BackendConfig;
+}
+
+function choiceVar<T extends string>(env: Env, name: string, fallback: T, choices: Record<string, T>): T {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  const value = choices[raw];
+  if (value === undefined) {
+    throw new ConfigError(
+      name,
+      `must be one of ${Object.keys(choices).join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+export function loadBackendConfig(env: Env): BackendConfig {
+  return {
+    dbType: choiceVar(env, 'ORLY_DB_TYPE', 'local', {
+      local: 'local',
+      lmdb: 'local',
+      badger: 'local',
+      grpc: 'grpc',
+    }),
+    grpcDbServer: stringVar(env, 'ORLY_GRPC_SERVER', '127.0.0.1:50051'),
+    aclType: choiceVar(env, 'ORLY_ACL_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
+    grpcAclServer: stringVar(env, 'ORLY_GRPC_ACL_SERVER', '127.0.0.1:50052'),
+    aclMode: stringVar(env, 'ORLY_ACL_MODE', 'none').toLowerCase(),
+    grpcConnectTimeoutSeconds: intVar(env, 'ORLY_GRPC_CONNECT_TIMEOUT', 10, 1, 3600),
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -178,5 +224,6 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
+    backend: loadBackendConfig(env),
   };
 }

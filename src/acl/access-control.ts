@@ -2,10 +2,29 @@
  * The access-control capability. Local mode uses `OpenAccessControl` (ACL mode "none");
  * the follows / managed / curating modes and the gRPC client (orly-acl) implement the same
  * interface, so the relay never knows which one it holds.
+ *
+ * Levels (ORLY's vocabulary): `owner` and `admin` are the configured ORLY_OWNERS / ORLY_ADMINS,
+ * `write` may publish, `read` may only read, `none` is "not even that" (also the fail-closed
+ * answer of a remote ACL that cannot be reached), `blocked` / `banned` are explicit denials
+ * (managed / curating modes).
  */
 import type { NostrEvent } from '../protocol/event.js';
 
 export type AccessLevel = 'none' | 'read' | 'write' | 'admin' | 'owner' | 'blocked' | 'banned';
+
+export const ACCESS_LEVELS: readonly AccessLevel[] = [
+  'none',
+  'read',
+  'write',
+  'admin',
+  'owner',
+  'blocked',
+  'banned',
+];
+
+export function isAccessLevel(value: unknown): value is AccessLevel {
+  return typeof value === 'string' && (ACCESS_LEVELS as readonly string[]).includes(value);
+}
 
 /** Who is asking: the pubkeys authenticated on the connection (NIP-42) and the client IP. */
 export interface Requester {
@@ -13,19 +32,59 @@ export interface Requester {
   readonly ip: string;
 }
 
+/** A runtime change of the privileged lists (the gRPC Configure RPC). */
+export interface AccessControlUpdate {
+  /** Lowercase hex pubkeys; replaces the owners list when given. */
+  readonly owners?: readonly string[];
+  /** Lowercase hex pubkeys; replaces the admins list when given. */
+  readonly admins?: readonly string[];
+  /** Re-read derived state (e.g. the admins' follow lists) from the store. */
+  readonly reload?: boolean;
+}
+
 export interface AccessControl {
   readonly mode: string;
   /** May this requester publish this event? undefined = yes, else a NIP-01 reason ("blocked: ..."). */
   checkEvent(event: NostrEvent, requester: Requester): Promise<string | undefined> | string | undefined;
+  /** The level of a pubkey (undefined = unauthenticated) connecting from `ip`. */
+  accessLevel(pubkey: string | undefined, ip: string): Promise<AccessLevel> | AccessLevel;
   /** Told about every stored event (e.g. follows mode refreshes on an admin's kind 3). */
   eventStored?(event: NostrEvent): void;
+  /** Replaces owners/admins and/or reloads derived state. */
+  configure?(update: AccessControlUpdate): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface PrivilegedPubkeys {
+  readonly owners?: readonly string[];
+  readonly admins?: readonly string[];
+}
+
+/** ACL mode "none": everyone may write; configured owners and admins keep their level. */
 export class OpenAccessControl implements AccessControl {
   readonly mode = 'none';
-  checkEvent(): undefined {
+  private owners: ReadonlySet<string>;
+  private admins: ReadonlySet<string>;
+
+  constructor(privileged: PrivilegedPubkeys = {}) {
+    this.owners = new Set(privileged.owners ?? []);
+    this.admins = new Set(privileged.admins ?? []);
+  }
+
+  checkEvent(_event?: NostrEvent, _requester?: Requester): undefined {
     return undefined;
   }
+
+  accessLevel(pubkey: string | undefined, _ip?: string): AccessLevel {
+    if (pubkey !== undefined && this.owners.has(pubkey)) return 'owner';
+    if (pubkey !== undefined && this.admins.has(pubkey)) return 'admin';
+    return 'write';
+  }
+
+  async configure(update: AccessControlUpdate): Promise<void> {
+    if (update.owners) this.owners = new Set(update.owners);
+    if (update.admins) this.admins = new Set(update.admins);
+  }
+
   async close(): Promise<void> {}
 }

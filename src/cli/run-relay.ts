@@ -1,27 +1,15 @@
 /**
- * Runs the relay in local mode: embedded LMDB store, in-process access control, signature
- * verification on worker threads. Installs SIGTERM/SIGINT handlers for a graceful stop.
+ * Runs the relay with the capabilities its configuration names (local by default) and
+ * installs SIGTERM/SIGINT handlers for a graceful stop.
  */
-import { OpenAccessControl } from '../acl/access-control.js';
 import type { RelayConfig } from '../config.js';
-import { VerifierPool } from '../crypto/verifier-pool.js';
 import { createLogger } from '../logger.js';
-import { Relay } from '../relay/relay.js';
-import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { createRelay } from '../relay/create-relay.js';
+import type { Relay } from '../relay/relay.js';
 
 export async function runRelay(config: RelayConfig): Promise<Relay> {
   const logger = createLogger(config.logLevel);
-  const store = await LmdbEventStore.open(config.dataDir);
-  const relay = new Relay({
-    config,
-    store,
-    access: new OpenAccessControl(),
-    verifier: new VerifierPool({
-      workers: config.verifyWorkers,
-      onWorkerExit: (err) => logger.error({ err: err.message }, 'signature worker died; respawning'),
-    }),
-    logger,
-  });
+  const relay = await createRelay(config, logger);
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {

@@ -30,6 +30,8 @@ export interface RelayDeps {
   readonly access: AccessControl;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
+  /** Run the NIP-40 purge here (default true); off when the store is a remote orly-db, which purges itself. */
+  readonly sweepExpired?: boolean;
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -47,9 +49,10 @@ export class Relay {
   readonly startedAt = Date.now();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
-  private readonly sweeper: ExpirationSweeper;
+  private readonly sweeper: ExpirationSweeper | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private pingTimer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(deps: RelayDeps) {
@@ -60,7 +63,10 @@ export class Relay {
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
-    this.sweeper = new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
+    this.sweeper =
+      deps.sweepExpired === false
+        ? undefined
+        : new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -83,9 +89,14 @@ export class Relay {
         resolve();
       });
     });
+    // Events stored by other relays sharing this database (split mode) reach our subscribers too.
+    this.unwatch = this.store.watch?.((stored) => {
+      this.broadcast(stored.event, stored.raw);
+      if (stored.serial > 0) this.access.eventStored?.(stored.event);
+    });
     this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
     this.pingTimer.unref();
-    this.sweeper.start();
+    this.sweeper?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
     return port;
@@ -108,7 +119,8 @@ export class Relay {
   private async doStop(): Promise<void> {
     this.logger.info({ connections: this.connections.size }, 'relay stopping');
     if (this.pingTimer) clearInterval(this.pingTimer);
-    this.sweeper.stop();
+    this.unwatch?.();
+    this.sweeper?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort();
@@ -118,7 +130,7 @@ export class Relay {
     this.http.closeAllConnections();
     await Promise.race([closed, delay(2000)]);
     for (const conn of this.connections) conn.socket.terminate();
-    await this.sweeper.idle();
+    await this.sweeper?.idle();
     await this.verifier.close();
     await this.access.close();
     await this.store.close();

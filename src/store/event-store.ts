@@ -1,7 +1,7 @@
 /**
- * The event-store capability. The embedded LMDB store implements it today; the gRPC
- * client (split mode) and a PostgreSQL store implement it later. The relay only ever
- * holds an `EventStore`, and one contract test suite runs against every implementation.
+ * The event-store capability. The embedded LMDB store and the gRPC client of the orly-db
+ * service (split mode, src/store/grpc) implement it; a PostgreSQL store may follow. The relay
+ * only ever holds an `EventStore`, and one contract test suite runs against every implementation.
  */
 import type { NostrEvent } from '../protocol/event.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
@@ -88,6 +88,25 @@ export interface EventStore {
 
   /** True while the store can serve requests (used by /health and readiness). */
   isOpen(): boolean;
+
+  /**
+   * Optional (stores shared by several relays, e.g. the orly-db gRPC client): events stored by
+   * OTHER writers (another relay sharing this database), delivered as they are committed, so
+   * that this relay can feed them to its live subscriptions. Events this store's own `save`
+   * stored are not delivered (the relay broadcasts those itself). Ephemeral events handed over
+   * by another relay's `broadcast` arrive too, with serial 0 (they are never stored). Events
+   * committed while the store is disconnected from its database are not replayed. Returns an
+   * unsubscribe function. The local LMDB store does not implement it: a single relay is the
+   * only writer and broadcasts everything itself.
+   */
+  watch?(listener: (event: StoredEvent) => void): () => void;
+
+  /**
+   * Optional, paired with `watch`: hands an ephemeral event (never stored) to the other relays
+   * sharing this database, which receive it through their `watch` listeners. Resolves once the
+   * database has accepted it for delivery; rejects when the database is unreachable.
+   */
+  broadcast?(event: NostrEvent): Promise<void>;
 
   /** Flushes pending writes and closes. */
   close(): Promise<void>;

@@ -7,11 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { OpenAccessControl } from '../../src/acl/access-control.js';
+import { startAclServer } from '../../src/acl/grpc/acl-server.js';
 import { loadRelayConfig } from '../../src/config.js';
-import { VerifierPool } from '../../src/crypto/verifier-pool.js';
 import { createLogger } from '../../src/logger.js';
-import { Relay } from '../../src/relay/relay.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
+import { createRelay } from '../../src/relay/create-relay.js';
+import type { Relay } from '../../src/relay/relay.js';
+import { startDatabaseServer } from '../../src/store/grpc/db-server.js';
+
+/**
+ * `ORLY_TEST_MODE=split` runs the same suites in split mode: the relay talks to an orly-db
+ * and an orly-acl (mode none) started in this process on 127.0.0.1 port 0, over real gRPC.
+ */
+export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split';
 
 export interface TestRelay {
   readonly relay: Relay;
@@ -24,22 +31,37 @@ export interface TestRelay {
 
 export async function startTestRelay(env: Record<string, string> = {}): Promise<TestRelay> {
   const dataDir = env.ORLY_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'orly-test-'));
-  const config = loadRelayConfig({
+  const logger = createLogger('silent');
+  const services: { stop(): Promise<void> }[] = [];
+  const backendEnv: Record<string, string> = {};
+  if (SPLIT_MODE) {
+    const db = await startDatabaseServer({
+      listen: '127.0.0.1:0',
+      dataDir,
+      logger,
+      expirationSweepSeconds: Number(env.ORLY_EXPIRATION_SWEEP_INTERVAL ?? 60),
+    });
+    services.push(db);
+    const acl = await startAclServer({ listen: '127.0.0.1:0', acl: new OpenAccessControl(), logger });
+    services.push(acl);
+    Object.assign(backendEnv, {
+      ORLY_DB_TYPE: 'grpc',
+      ORLY_GRPC_SERVER: db.address,
+      ORLY_ACL_TYPE: 'grpc',
+      ORLY_GRPC_ACL_SERVER: acl.address,
+    });
+  }
+  const fullEnv = {
     ORLY_LISTEN: '127.0.0.1',
     ORLY_PORT: '0',
     ORLY_LOG_LEVEL: 'silent',
     ORLY_VERIFY_WORKERS: '1',
     ...env,
+    ...backendEnv,
     ORLY_DATA_DIR: dataDir,
-  });
-  const store = await LmdbEventStore.open(dataDir);
-  const relay = new Relay({
-    config,
-    store,
-    access: new OpenAccessControl(),
-    verifier: new VerifierPool({ workers: config.verifyWorkers }),
-    logger: createLogger(config.logLevel),
-  });
+  };
+  const config = loadRelayConfig(fullEnv);
+  const relay = await createRelay(config, createLogger(config.logLevel), fullEnv);
   const port = await relay.start();
   return {
     relay,
@@ -49,6 +71,7 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
     dataDir,
     async stop() {
       await relay.stop();
+      for (const service of services.reverse()) await service.stop();
       if (env.ORLY_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };

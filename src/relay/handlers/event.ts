@@ -87,6 +87,10 @@ async function accept(relay: Relay, conn: Connection, event: NostrEvent, raw: st
   }
   if (isEphemeral(event.kind)) {
     relay.broadcast(event, raw);
+    // Other relays sharing the database (split mode) deliver it to their subscribers too.
+    relay.store
+      .broadcast?.(event)
+      .catch((err: Error) => relay.logger.debug({ err: err.message }, 'broadcast failed'));
     reply(relay, conn, event.id, true, '', 'ephemeral');
     return;
   }

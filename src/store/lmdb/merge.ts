@@ -29,7 +29,10 @@ function createdAtOf(key: Buffer): number {
   return readInvertedTime(key, key.length - SUFFIX_LEN);
 }
 
-export function* mergeRanges(db: KeyScanner, ranges: readonly KeyRange[]): Generator<Buffer, void, undefined> {
+export function* mergeRanges(
+  db: KeyScanner,
+  ranges: readonly KeyRange[],
+): Generator<Buffer, void, undefined> {
   if (ranges.length === 1) {
     yield* db.getKeys(ranges[0]!);
     return;

@@ -1,0 +1,82 @@
+/**
+ * Builds the AccessControl for an ACL mode. Used by orly-acl (and by the relay in local mode).
+ *
+ * Implemented modes: `none` (OpenAccessControl: everyone writes) and `follows`
+ * (FollowsAccessControl: owners, admins and the accounts they follow write; reads open).
+ *
+ * How ORLY's other modes fit later, without changing the relay or the wire:
+ * - `managed` (explicit allow/ban lists of pubkeys, events, IPs and kinds, edited over NIP-86):
+ *   an AccessControl whose checkEvent consults those lists (it gets the event and the requester's
+ *   IP) and whose accessLevel answers `banned`/`blocked`; the lists need a small key-value
+ *   capability next to EventStore (a dependency added to `AccessControlDeps`), and the NIP-86
+ *   methods become extra RPCs on orlyacl.v1.
+ * - `curating` (kind allow-lists, per-pubkey/IP daily limits, a kind 30078 config event):
+ *   checkEvent returns `blocked:` / `rate-limited:` reasons (the interface already carries
+ *   reasons as values, and over gRPC as fields); the config event arrives through eventStored /
+ *   the store's change feed exactly like follows mode's kind 3.
+ * - `paid`: accessLevel/checkEvent look up subscriptions; same shape.
+ * Each is one more case below and one more name in ACL_MODES.
+ */
+import { ConfigError } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { EventStore } from '../store/event-store.js';
+import { type AccessControl, OpenAccessControl } from './access-control.js';
+import { FollowsAccessControl } from './follows-access-control.js';
+
+export const ACL_MODES = ['none', 'follows'] as const;
+export type AclMode = (typeof ACL_MODES)[number];
+
+/** ORLY modes that are recognised but not implemented here (for a precise error message). */
+const NOT_IMPLEMENTED = ['managed', 'curating', 'curation', 'paid', 'social'];
+
+export function isAclMode(value: string): value is AclMode {
+  return (ACL_MODES as readonly string[]).includes(value);
+}
+
+/** Validates a mode name read from `variable`; the error names the variable and the valid modes. */
+export function parseAclMode(raw: string, variable: string): AclMode {
+  const mode = raw.trim().toLowerCase();
+  if (isAclMode(mode)) return mode;
+  const why = NOT_IMPLEMENTED.includes(mode)
+    ? `ACL mode ${JSON.stringify(mode)} is not implemented yet`
+    : `unknown ACL mode ${JSON.stringify(raw)}`;
+  throw new ConfigError(variable, `${why}; available modes: ${ACL_MODES.join(', ')}`);
+}
+
+export interface AccessControlDeps {
+  /** Required by `follows` (it reads the owners' and admins' kind 3 lists). */
+  readonly store?: EventStore;
+  readonly owners?: readonly string[];
+  readonly admins?: readonly string[];
+  readonly logger?: Logger;
+  /** follows: periodic full reload, ms (0 = off). */
+  readonly reloadIntervalMs?: number;
+}
+
+export async function createAccessControl(mode: AclMode, deps: AccessControlDeps): Promise<AccessControl> {
+  const owners = deps.owners ?? [];
+  const admins = deps.admins ?? [];
+  switch (mode) {
+    case 'none':
+      return new OpenAccessControl({ owners, admins });
+    case 'follows': {
+      if (!deps.store) throw new Error('ACL mode "follows" needs an event store');
+      if (owners.length === 0 && admins.length === 0) {
+        deps.logger?.warn(
+          'ACL mode "follows" without ORLY_OWNERS or ORLY_ADMINS: nobody may publish (reads stay open)',
+        );
+      }
+      return FollowsAccessControl.create({
+        store: deps.store,
+        owners,
+        admins,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.reloadIntervalMs !== undefined ? { reloadIntervalMs: deps.reloadIntervalMs } : {}),
+      });
+    }
+    default: {
+      const never: never = mode;
+      throw new Error(`unhandled ACL mode ${String(never)}`);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * startAclServer: an orly-acl server in this process (used by the `orly-acl` CLI and tests).
+ * Serves an AccessControl as orlyacl.v1.ACLService through GrpcServer (grpc.health.v1, token
+ * guard, TLS/mTLS, TCP_NODELAY). The caller owns the AccessControl and its store.
+ *
+ * Health/Ready stay SERVING while orly-db is unreachable: decisions come from the in-memory
+ * state (the follow set), which is still valid; only refreshes wait for the database.
+ */
+import { ACLServiceService } from '../../gen/orlyacl/v1/acl.js';
+import type { GrpcSecurity } from '../../grpc/security.js';
+import { GrpcServer } from '../../grpc/server.js';
+import type { Logger } from '../../logger.js';
+import type { AccessControl } from '../access-control.js';
+import { aclService } from './acl-service.js';
+
+export interface AclServerOptions {
+  /** host:port; port 0 picks a free port. */
+  readonly listen: string;
+  readonly acl: AccessControl;
+  readonly security?: GrpcSecurity;
+  readonly logger: Logger;
+}
+
+export interface AclServer {
+  readonly port: number;
+  /** An address clients can dial (a wildcard host becomes 127.0.0.1). */
+  readonly address: string;
+  /** Graceful stop: running calls may finish for up to `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startAclServer(options: AclServerOptions): Promise<AclServer> {
+  let stopping = false;
+  const isServing = () => !stopping;
+  const grpc = new GrpcServer({
+    name: 'orly-acl',
+    listen: options.listen,
+    security: options.security ?? {},
+    services: [
+      {
+        definition: ACLServiceService,
+        implementation: aclService(options.acl, { isReady: isServing, logger: options.logger }),
+      },
+    ],
+    logger: options.logger,
+    isServing,
+  });
+  const port = await grpc.start();
+  const host = options.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const dialHost =
+    host === '0.0.0.0' || host === ''
+      ? '127.0.0.1'
+      : host === '::'
+        ? '[::1]'
+        : host.includes(':')
+          ? `[${host}]`
+          : host;
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    address: `${dialHost}:${port}`,
+    stop(graceMs = 5000) {
+      stopped ??= (async () => {
+        stopping = true;
+        await grpc.stop(graceMs);
+      })();
+      return stopped;
+    },
+  };
+}

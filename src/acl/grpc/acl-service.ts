@@ -1,0 +1,148 @@
+/**
+ * The orlyacl.v1.ACLService server: an AccessControl (any mode) exposed over gRPC.
+ *
+ * Decisions travel as fields (`allowed`, `reason`, `level`, `ok`/`message`), never as error
+ * text: a gRPC error status means "could not decide" (bad request, internal failure), and the
+ * client treats it as a denial (fail closed).
+ *
+ * - CheckAccess: the event JSON is parsed and its shape and id checked (a malformed event is
+ *   answered `allowed=false, reason="invalid: ..."`), then `checkEvent(event, requester)`.
+ *   The signature is not re-verified: the relay verified it before asking, and a decision
+ *   grants nothing by itself (orly-acl stores nothing); callers are authenticated by the
+ *   transport (ORLY_GRPC_TOKEN / mutual TLS).
+ * - CheckPolicy: action "write" = CheckAccess; "read" = allowed (reads are open in the
+ *   implemented modes); other actions = INVALID_ARGUMENT.
+ * - GetAccessLevel: empty pubkey = unauthenticated.
+ * - Configure: non-empty owners/admins lists replace the current ones (hex or npub), then the
+ *   derived state is reloaded; `reload` alone just reloads. Changing owners is a privilege
+ *   change, so it is logged at warn level; protect the port like orly-db's (token / mTLS).
+ * - GetType: the mode. Ready: `isReady()` (by default true: the server is only started after
+ *   the ACL finished its initial load).
+ */
+import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import type {
+  ACLServiceServer,
+  CheckAccessResponse,
+  ConfigureResponse,
+  Requester as WireRequester,
+} from '../../gen/orlyacl/v1/acl.js';
+import type { Logger } from '../../logger.js';
+import { checkEventShape, computeEventId, isHex64, type NostrEvent } from '../../protocol/event.js';
+import type { AccessControl, Requester } from '../access-control.js';
+import { parsePubkey } from '../pubkeys.js';
+
+export interface AclServiceOptions {
+  readonly isReady?: () => boolean;
+  readonly logger?: Logger;
+}
+
+class BadRequest extends Error {}
+
+function parseEvent(json: string): { event: NostrEvent } | { reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return { reason: 'invalid: event is not valid JSON' };
+  }
+  const problem = checkEventShape(value);
+  if (problem) return { reason: `invalid: ${problem}` };
+  const event = value as NostrEvent;
+  if (computeEventId(event) !== event.id) {
+    return { reason: 'invalid: event id does not match the sha256 of its NIP-01 serialization' };
+  }
+  return { event };
+}
+
+function toRequester(wire: WireRequester | undefined): Requester {
+  const authed = new Set<string>();
+  for (const pk of wire?.authedPubkeys ?? []) {
+    if (!isHex64(pk)) throw new BadRequest('requester.authed_pubkeys must be 64 lowercase hex');
+    authed.add(pk);
+  }
+  return { authed, ip: wire?.ip ?? '' };
+}
+
+function parseList(values: readonly string[], field: string): string[] {
+  return values.map((v) => {
+    try {
+      return parsePubkey(v);
+    } catch (err) {
+      throw new BadRequest(`${field}: invalid pubkey ${JSON.stringify(v)}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** Runs a handler, mapping BadRequest to INVALID_ARGUMENT and anything else to INTERNAL. */
+function unary<Req, Res>(
+  logger: Logger | undefined,
+  method: string,
+  run: (request: Req) => Promise<Res> | Res,
+) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => run(call.request))
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err);
+          if (err instanceof BadRequest) {
+            callback({ code: status.INVALID_ARGUMENT, details: message });
+            return;
+          }
+          logger?.error({ method, err: message }, 'acl call failed');
+          callback({ code: status.INTERNAL, details: `${method} failed: ${message}` });
+        },
+      );
+  };
+}
+
+export function aclService(acl: AccessControl, options: AclServiceOptions = {}): ACLServiceServer {
+  const { logger } = options;
+  const isReady = options.isReady ?? (() => true);
+
+  const check = async (eventJson: string, wire: WireRequester | undefined): Promise<CheckAccessResponse> => {
+    const requester = toRequester(wire);
+    const parsed = parseEvent(eventJson);
+    if ('reason' in parsed) return { allowed: false, reason: parsed.reason };
+    const reason = await acl.checkEvent(parsed.event, requester);
+    return reason === undefined ? { allowed: true, reason: '' } : { allowed: false, reason };
+  };
+
+  return {
+    ready: unary(logger, 'Ready', () => ({ ready: isReady() })),
+    checkAccess: unary(logger, 'CheckAccess', (req) => check(req.eventJson, req.requester)),
+    checkPolicy: unary(logger, 'CheckPolicy', (req) => {
+      switch (req.action) {
+        case 'write':
+          return check(req.eventJson, req.requester);
+        case 'read':
+          return { allowed: true, reason: '' };
+        default:
+          throw new BadRequest(`unknown action ${JSON.stringify(req.action)} (expected "write" or "read")`);
+      }
+    }),
+    getAccessLevel: unary(logger, 'GetAccessLevel', async (req) => {
+      if (req.pubkey !== '' && !isHex64(req.pubkey)) throw new BadRequest('pubkey must be 64 lowercase hex');
+      const level = await acl.accessLevel(req.pubkey === '' ? undefined : req.pubkey, req.ip);
+      return { level };
+    }),
+    configure: unary(logger, 'Configure', async (req): Promise<ConfigureResponse> => {
+      if (!acl.configure) return { ok: false, message: `ACL mode ${acl.mode} cannot be configured` };
+      const owners = req.owners.length > 0 ? parseList(req.owners, 'owners') : undefined;
+      const admins = req.admins.length > 0 ? parseList(req.admins, 'admins') : undefined;
+      if (owners || admins) logger?.warn({ owners, admins }, 'owners/admins replaced over gRPC Configure');
+      try {
+        await acl.configure({
+          ...(owners ? { owners } : {}),
+          ...(admins ? { admins } : {}),
+          reload: req.reload,
+        });
+      } catch (err) {
+        return { ok: false, message: `reload failed: ${(err as Error).message}` };
+      }
+      return { ok: true, message: '' };
+    }),
+    getType: unary(logger, 'GetType', () => ({ mode: acl.mode })),
+  };
+}

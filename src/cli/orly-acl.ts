@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * `orly-acl`: the access-control service of split mode. Serves an ACL mode (none | follows) as
+ * orlyacl.v1.ACLService (plus grpc.health.v1) to the relay; in follows mode it reads the owners'
+ * and admins' follow lists from orly-db and follows its change feed.
+ *
+ *   ORLY_ACL_LISTEN           127.0.0.1:50052   gRPC listen address (port 0 = any free port)
+ *   ORLY_ACL_MODE             follows           none | follows
+ *   ORLY_ACL_DB_TYPE          grpc              only grpc
+ *   ORLY_ACL_GRPC_DB_SERVER   127.0.0.1:50051   orly-db address (follows mode)
+ *   ORLY_ACL_LOG_LEVEL        ORLY_LOG_LEVEL, else info
+ *   ORLY_ACL_RELOAD_INTERVAL  60                seconds between full follow-list reloads (0 = off)
+ *   ORLY_OWNERS, ORLY_ADMINS  comma-separated hex or npub pubkeys
+ *   ORLY_GRPC_TLS_CERT/_KEY/_CA/_SERVER_NAME, ORLY_GRPC_TOKEN   transport security, both for
+ *                             this server and for its orly-db client (src/grpc/security.ts)
+ *
+ * Logs JSON lines on stdout (service "orly-acl"); `"msg":"grpc listening"` carries the port. It
+ * listens only after the initial follow-list load, so "ready" means "answers correctly".
+ * Configuration errors name the variable and exit 2; an unreachable orly-db at start exits 1.
+ * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
+ */
+import { loadAclServiceConfig } from '../acl/acl-config.js';
+import { createAccessControl } from '../acl/factory.js';
+import { startAclServer } from '../acl/grpc/acl-server.js';
+import { ConfigError } from '../config.js';
+import { loadGrpcSecurity } from '../grpc/security.js';
+import { createLogger } from '../logger.js';
+import type { EventStore } from '../store/event-store.js';
+import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `orly-acl ${VERSION} — ORLY access-control service (gRPC)
+
+Usage:
+  orly-acl                run the service (configured by ORLY_ACL_* / ORLY_* variables)
+  orly-acl --version | --help
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
+
+  const config = loadAclServiceConfig();
+  const security = loadGrpcSecurity();
+  const logger = createLogger(config.logLevel, 'orly-acl');
+  logger.info(
+    { version: VERSION, mode: config.mode, owners: config.owners.length, admins: config.admins.length },
+    'orly-acl starting',
+  );
+
+  let store: EventStore | undefined;
+  if (config.mode !== 'none') {
+    store = await GrpcEventStore.connect(config.dbServer, {
+      security,
+      logger: logger.child({ component: 'db-client' }),
+      connectTimeoutMs: 30_000,
+    });
+    logger.info({ db: config.dbServer }, 'connected to orly-db');
+  }
+  const acl = await createAccessControl(config.mode, {
+    store,
+    owners: config.owners,
+    admins: config.admins,
+    logger,
+    reloadIntervalMs: config.reloadIntervalMs,
+  }).catch(async (err: Error) => {
+    await store?.close();
+    throw err;
+  });
+  const server = await startAclServer({ listen: config.listen, acl, security, logger });
+
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    (async () => {
+      await server.stop();
+      await acl.close();
+      await store?.close();
+    })().then(
+      () => {
+        logger.info('orly-acl stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        logger.error({ err: err.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ reason: String(reason) }, 'unhandled rejection'),
+  );
+  return -1; // keeps running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`orly-acl: invalid configuration: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`orly-acl: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`orly-acl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

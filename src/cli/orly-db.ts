@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * `orly-db`: the event store as a separate gRPC service (split mode). Serves the LMDB store in
+ * ORLY_DATA_DIR as orlydb.v1.DatabaseService (plus grpc.health.v1) to one or more relays.
+ *
+ *   ORLY_DB_LISTEN                   host:port to listen on (default 127.0.0.1:50051; port 0 = any)
+ *   ORLY_DATA_DIR                    store directory (default ~/.local/share/ORLY)
+ *   ORLY_DB_LOG_LEVEL                log level (default: ORLY_LOG_LEVEL, else info)
+ *   ORLY_EXPIRATION_SWEEP_INTERVAL   seconds between NIP-40 purges (default 60)
+ *   ORLY_GRPC_TLS_CERT/_KEY/_CA, ORLY_GRPC_TOKEN   transport security (src/grpc/security.ts)
+ *
+ * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
+ * errors name the variable and exit 2. SIGTERM/SIGINT stop the server gracefully (running calls
+ * may finish), close the store and exit 0; a second signal exits 1 at once.
+ */
+import { ConfigError, dataDirVar, intVar, type LogLevel } from '../config.js';
+import { loadGrpcSecurity } from '../grpc/security.js';
+import { parseListen } from '../grpc/server.js';
+import { createLogger } from '../logger.js';
+import { startDatabaseServer } from '../store/grpc/db-server.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
+
+Usage:
+  orly-db                 run the service (configured by ORLY_DB_* / ORLY_* variables; see README)
+  orly-db --version | --help
+`;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+interface OrlyDbConfig {
+  readonly listen: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly expirationSweepSeconds: number;
+}
+
+function logLevelOf(env: Env): LogLevel {
+  const variable = env.ORLY_DB_LOG_LEVEL?.trim() ? 'ORLY_DB_LOG_LEVEL' : 'ORLY_LOG_LEVEL';
+  const raw = (env[variable]?.trim() || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(raw as LogLevel)) {
+    throw new ConfigError(variable, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as LogLevel;
+}
+
+function loadOrlyDbConfig(env: Env = process.env): OrlyDbConfig {
+  const listen = env.ORLY_DB_LISTEN?.trim() || '127.0.0.1:50051';
+  try {
+    parseListen(listen, 'ORLY_DB_LISTEN');
+  } catch {
+    throw new ConfigError('ORLY_DB_LISTEN', `expected host:port, got ${JSON.stringify(listen)}`);
+  }
+  return {
+    listen,
+    dataDir: dataDirVar(env),
+    logLevel: logLevelOf(env),
+    expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
+
+  const config = loadOrlyDbConfig();
+  const security = loadGrpcSecurity();
+  const logger = createLogger(config.logLevel, 'orly-db');
+  logger.info({ version: VERSION, dataDir: config.dataDir }, 'orly-db starting');
+  const server = await startDatabaseServer({
+    listen: config.listen,
+    dataDir: config.dataDir,
+    security,
+    logger,
+    expirationSweepSeconds: config.expirationSweepSeconds,
+  });
+
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    server.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ err: err.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ reason: String(reason) }, 'unhandled rejection'),
+  );
+  return -1; // keeps running until a signal
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`orly-db: invalid configuration: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`orly-db: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`orly-db: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,208 @@
+/**
+ * orly-launcher configuration, from the environment (ORLY's ORLY_LAUNCHER_* variables plus a
+ * restart policy of our own). Everything is validated up front; an invalid value throws a
+ * ConfigError naming the variable (the CLI exits 2). Unlike ORLY, an unparsable duration or
+ * boolean is an error, not a silent fallback to the default.
+ *
+ * Durations accept "500ms", "30s", "2m", "1h", compounds like "1m30s", or plain seconds ("30").
+ * Binaries: a path ending in .js/.mjs/.cjs is run with this Node (process.execPath); anything
+ * else is executed directly (a bare name is looked up in PATH). See plan.ts for resolution.
+ */
+
+import { logLevelFrom } from '../acl/acl-config.js';
+import { boolVar, ConfigError, intVar, type LogLevel } from '../config.js';
+import { parseListen } from '../grpc/server.js';
+
+type Env = Record<string, string | undefined>;
+
+export const SYNC_SERVICES = [
+  { key: 'DISTRIBUTED', name: 'orly-sync-distributed', port: 50061 },
+  { key: 'CLUSTER', name: 'orly-sync-cluster', port: 50062 },
+  { key: 'RELAYGROUP', name: 'orly-sync-relaygroup', port: 50063 },
+  { key: 'NEGENTROPY', name: 'orly-sync-negentropy', port: 50064 },
+] as const;
+
+export type SyncKey = (typeof SYNC_SERVICES)[number]['key'];
+
+export interface SyncServiceConfig {
+  readonly key: SyncKey;
+  readonly name: string;
+  readonly enabled: boolean;
+  /** As configured (ORLY_LAUNCHER_SYNC_<X>_BINARY), default the service name (looked up in PATH). */
+  readonly binary: string;
+  readonly listen: string;
+}
+
+export interface RestartPolicy {
+  /** First restart delay; doubles with each restart inside the window. */
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** More than this many restarts of one service within `windowMs` stops the launcher. */
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+}
+
+export interface LauncherConfig {
+  readonly dbBackend: 'lmdb';
+  /** undefined = this package's dist/src/cli/orly-db.js. */
+  readonly dbBinary: string | undefined;
+  readonly dbListen: string;
+  readonly aclEnabled: boolean;
+  /** undefined = this package's dist/src/cli/orly-acl.js. */
+  readonly aclBinary: string | undefined;
+  readonly aclListen: string;
+  /** undefined = this package's dist/src/cli/orly.js. */
+  readonly relayBinary: string | undefined;
+  /** http://host:port/health of the relay, from ORLY_LISTEN / ORLY_PORT. */
+  readonly relayHealthUrl: string;
+  readonly dbReadyTimeoutMs: number;
+  readonly aclReadyTimeoutMs: number;
+  readonly syncReadyTimeoutMs: number;
+  readonly relayReadyTimeoutMs: number;
+  readonly stopTimeoutMs: number;
+  readonly sync: readonly SyncServiceConfig[];
+  readonly restart: RestartPolicy;
+  readonly logLevel: LogLevel;
+  /** Generate a random ORLY_GRPC_TOKEN for this launch when none is configured. */
+  readonly generateToken: boolean;
+}
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "30s", "2m", "1h", "1m30s", or plain (possibly fractional) seconds. */
+export function parseDuration(raw: string, variable: string): number {
+  const s = raw.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < s.length) {
+    part.lastIndex = pos;
+    const m = part.exec(s);
+    if (!m) {
+      throw new ConfigError(
+        variable,
+        `expected a duration like "500ms", "30s", "2m" or plain seconds, got ${JSON.stringify(raw)}`,
+      );
+    }
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    pos = part.lastIndex;
+  }
+  if (pos === 0) throw new ConfigError(variable, `expected a duration, got ${JSON.stringify(raw)}`);
+  return Math.round(total);
+}
+
+export function durationVar(env: Env, name: string, fallbackMs: number, minMs = 0): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackMs;
+  const ms = parseDuration(raw, name);
+  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/** A host:port with a fixed (non-zero) port: the launcher must know where to probe. */
+function listenVar(env: Env, name: string, fallback: string): string {
+  const value = read(env, name) ?? fallback;
+  let port: number;
+  try {
+    port = parseListen(value, name).port;
+  } catch {
+    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
+  }
+  if (port === 0)
+    throw new ConfigError(name, 'port 0 is not allowed: the launcher must know the port to probe');
+  return value;
+}
+
+function relayHealthUrl(env: Env): string {
+  const port = intVar(env, 'ORLY_PORT', 3334, 0, 65535);
+  if (port === 0) {
+    throw new ConfigError(
+      'ORLY_PORT',
+      "port 0 is not allowed under the launcher: it probes the relay's /health",
+    );
+  }
+  const host = read(env, 'ORLY_LISTEN') ?? '0.0.0.0';
+  return `http://${probeHost(host)}:${port}/health`;
+}
+
+/** The address to dial for a listen host: wildcard binds are reached over loopback. */
+export function probeHost(host: string): string {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === '' || h === '0.0.0.0') return '127.0.0.1';
+  if (h === '::') return '[::1]';
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+/** host:port to dial for a listen address (wildcards mapped to loopback). */
+export function dialAddress(listen: string): string {
+  const { host, port } = parseListen(listen, 'address');
+  return `${probeHost(host)}:${port}`;
+}
+
+export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
+  const backend = (read(env, 'ORLY_LAUNCHER_DB_BACKEND') ?? 'lmdb').toLowerCase();
+  if (backend !== 'lmdb') {
+    throw new ConfigError(
+      'ORLY_LAUNCHER_DB_BACKEND',
+      `only "lmdb" exists in this implementation (ORLY's badger/neo4j backends do not), got ${JSON.stringify(backend)}`,
+    );
+  }
+  const sync = SYNC_SERVICES.map(({ key, name, port }): SyncServiceConfig => {
+    const prefix = `ORLY_LAUNCHER_SYNC_${key}`;
+    return {
+      key,
+      name,
+      enabled: boolVar(env, `${prefix}_ENABLED`, false),
+      binary: read(env, `${prefix}_BINARY`) ?? name,
+      listen: listenVar(env, `${prefix}_LISTEN`, `127.0.0.1:${port}`),
+    };
+  });
+  const dbListen = listenVar(env, 'ORLY_LAUNCHER_DB_LISTEN', '127.0.0.1:50051');
+  const aclListen = listenVar(env, 'ORLY_LAUNCHER_ACL_LISTEN', '127.0.0.1:50052');
+  const listens = new Map<string, string>();
+  for (const [name, value, used] of [
+    ['ORLY_LAUNCHER_DB_LISTEN', dbListen, true],
+    ['ORLY_LAUNCHER_ACL_LISTEN', aclListen, boolVar(env, 'ORLY_LAUNCHER_ACL_ENABLED', false)],
+    ...sync.map((s) => [`ORLY_LAUNCHER_SYNC_${s.key}_LISTEN`, s.listen, s.enabled] as const),
+  ] as const) {
+    if (!used) continue;
+    const key = dialAddress(value);
+    const clash = listens.get(key);
+    if (clash) throw new ConfigError(name, `${value} is also used by ${clash}`);
+    listens.set(key, name);
+  }
+  const initialBackoffMs = durationVar(env, 'ORLY_LAUNCHER_RESTART_BACKOFF_INITIAL', 250, 10);
+  return {
+    dbBackend: 'lmdb',
+    dbBinary: read(env, 'ORLY_LAUNCHER_DB_BINARY'),
+    dbListen,
+    aclEnabled: boolVar(env, 'ORLY_LAUNCHER_ACL_ENABLED', false),
+    aclBinary: read(env, 'ORLY_LAUNCHER_ACL_BINARY'),
+    aclListen,
+    relayBinary: read(env, 'ORLY_LAUNCHER_RELAY_BINARY'),
+    relayHealthUrl: relayHealthUrl(env),
+    dbReadyTimeoutMs: durationVar(env, 'ORLY_LAUNCHER_DB_READY_TIMEOUT', 30_000, 100),
+    aclReadyTimeoutMs: durationVar(env, 'ORLY_LAUNCHER_ACL_READY_TIMEOUT', 30_000, 100),
+    syncReadyTimeoutMs: durationVar(env, 'ORLY_LAUNCHER_SYNC_READY_TIMEOUT', 30_000, 100),
+    relayReadyTimeoutMs: durationVar(env, 'ORLY_LAUNCHER_RELAY_READY_TIMEOUT', 30_000, 100),
+    stopTimeoutMs: durationVar(env, 'ORLY_LAUNCHER_STOP_TIMEOUT', 10_000, 100),
+    sync,
+    restart: {
+      initialBackoffMs,
+      maxBackoffMs: Math.max(
+        initialBackoffMs,
+        durationVar(env, 'ORLY_LAUNCHER_RESTART_BACKOFF_MAX', 30_000, 10),
+      ),
+      maxRestarts: intVar(env, 'ORLY_LAUNCHER_MAX_RESTARTS', 5, 0, 1_000_000),
+      windowMs: durationVar(env, 'ORLY_LAUNCHER_RESTART_WINDOW', 300_000, 1000),
+    },
+    logLevel: logLevelFrom(env, ['ORLY_LAUNCHER_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
+    generateToken: boolVar(env, 'ORLY_LAUNCHER_GENERATE_TOKEN', true),
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * The launch plan: which services run, in which stages, with which command line, environment,
+ * readiness probe and timeout. Pure data built from LauncherConfig + the launcher's environment;
+ * launcher.ts executes it.
+ *
+ * Stages (started in this order, stopped in reverse):
+ *   1. orly-db                      grpc health          ORLY_LAUNCHER_DB_READY_TIMEOUT
+ *   2. orly-acl (when enabled)      grpc health          ORLY_LAUNCHER_ACL_READY_TIMEOUT
+ *   3. enabled sync services, in parallel, grpc health   ORLY_LAUNCHER_SYNC_READY_TIMEOUT
+ *   4. orly (the relay)             GET /health = 200    ORLY_LAUNCHER_RELAY_READY_TIMEOUT
+ *
+ * Environment: every child inherits the launcher's environment (ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN,
+ * ORLY_DATA_DIR, ORLY_PORT, ORLY_OWNERS, ...), plus:
+ *   orly-db      ORLY_DB_LISTEN=<db listen>
+ *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>
+ *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
+ *   orly         ORLY_DB_TYPE=grpc, ORLY_GRPC_SERVER=<db>; with ACL: ORLY_ACL_TYPE=grpc,
+ *                ORLY_GRPC_ACL_SERVER=<acl>. Without the ACL service both are removed, so the
+ *                relay runs its in-process ACL in ORLY_ACL_MODE (default none = open). Unlike
+ *                ORLY, which forces ORLY_ACL_MODE=none there, an explicit ORLY_ACL_MODE=follows
+ *                is honoured (in-process follows over the gRPC store): never silently open;
+ *                with any sync service: ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_<X>=<listen> per
+ *                enabled service; negentropy also ORLY_NEGENTROPY_ENABLED=true.
+ * Addresses handed to clients are dial addresses (a 0.0.0.0 / :: listen is dialled on loopback).
+ * When ORLY_GRPC_TOKEN is unset and ORLY_LAUNCHER_GENERATE_TOKEN is true (default), a random
+ * token is generated for this launch and given to every child, so other local users cannot
+ * talk to orly-db / orly-acl directly.
+ */
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config.js';
+import type { GrpcSecurity } from '../grpc/security.js';
+import { dialAddress, type LauncherConfig, type RestartPolicy } from './config.js';
+import { grpcHealthProbe, httpHealthProbe, type Probe } from './readiness.js';
+import type { ProcessSpec } from './supervisor.js';
+
+type Env = Record<string, string | undefined>;
+
+export type Stage = 'db' | 'acl' | 'sync' | 'relay';
+
+export interface ServicePlan extends ProcessSpec {
+  readonly stage: Stage;
+  /** A fresh probe for one readiness wait. */
+  readonly probe: () => Probe;
+  readonly readyTimeoutMs: number;
+  /** The variable that chose the binary (for messages). */
+  readonly binaryVariable: string;
+  readonly readyTimeoutVariable: string;
+}
+
+export interface LaunchPlan {
+  /** Started in order; the services of one stage start in parallel. */
+  readonly stages: readonly (readonly ServicePlan[])[];
+  readonly stopTimeoutMs: number;
+  readonly restart: RestartPolicy;
+}
+
+/** This package's own CLIs (dist/src/cli/*.js next to this compiled file). */
+export function ownCli(file: string): string {
+  return fileURLToPath(new URL(`../cli/${file}`, import.meta.url));
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How to run a configured binary: *.js/.mjs/.cjs with this Node; a path must exist and be
+ * executable; a bare name is searched in PATH. Throws a ConfigError naming `variable`.
+ */
+export function resolveBinary(
+  binary: string,
+  variable: string,
+  env: Env,
+  missingHint = '',
+): { command: string; args: string[] } {
+  const hint = missingHint ? `; ${missingHint}` : '';
+  if (/\.(c|m)?js$/.test(binary)) {
+    const path = resolve(binary);
+    if (!existsSync(path)) throw new ConfigError(variable, `${path} does not exist${hint}`);
+    return { command: process.execPath, args: [path] };
+  }
+  if (binary.includes('/')) {
+    const path = isAbsolute(binary) ? binary : resolve(binary);
+    if (!isExecutableFile(path)) throw new ConfigError(variable, `${path} is not an executable file${hint}`);
+    return { command: path, args: [] };
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    if (isExecutableFile(candidate)) return { command: candidate, args: [] };
+  }
+  throw new ConfigError(variable, `${binary} was not found in PATH${hint}`);
+}
+
+/** The environment shared by every child: the launcher's, plus a generated token when asked. */
+export function childBaseEnv(config: LauncherConfig, env: Env): { env: Env; tokenGenerated: boolean } {
+  const out: Env = { ...env };
+  if (config.generateToken && !env.ORLY_GRPC_TOKEN?.trim()) {
+    out.ORLY_GRPC_TOKEN = randomBytes(32).toString('base64url');
+    return { env: out, tokenGenerated: true };
+  }
+  return { env: out, tokenGenerated: false };
+}
+
+/**
+ * Builds the plan. `env` is the children's base environment (see childBaseEnv); `security`
+ * is the launcher's own transport security for the gRPC readiness probes.
+ */
+export function buildLaunchPlan(config: LauncherConfig, env: Env, security: GrpcSecurity): LaunchPlan {
+  const db = dialAddress(config.dbListen);
+  const acl = dialAddress(config.aclListen);
+  const enabledSync = config.sync.filter((s) => s.enabled);
+
+  const dbBin = resolveBinary(
+    config.dbBinary ?? ownCli('orly-db.js'),
+    'ORLY_LAUNCHER_DB_BINARY',
+    env,
+    config.dbBinary ? '' : 'build this package (npm run build) or set ORLY_LAUNCHER_DB_BINARY',
+  );
+  const stages: ServicePlan[][] = [
+    [
+      {
+        name: 'orly-db',
+        stage: 'db',
+        ...dbBin,
+        env: { ...env, ORLY_DB_LISTEN: config.dbListen },
+        probe: () => grpcHealthProbe(db, security),
+        readyTimeoutMs: config.dbReadyTimeoutMs,
+        binaryVariable: 'ORLY_LAUNCHER_DB_BINARY',
+        readyTimeoutVariable: 'ORLY_LAUNCHER_DB_READY_TIMEOUT',
+      },
+    ],
+  ];
+
+  if (config.aclEnabled) {
+    const aclBin = resolveBinary(
+      config.aclBinary ?? ownCli('orly-acl.js'),
+      'ORLY_LAUNCHER_ACL_BINARY',
+      env,
+      config.aclBinary ? '' : 'build this package (npm run build) or set ORLY_LAUNCHER_ACL_BINARY',
+    );
+    stages.push([
+      {
+        name: 'orly-acl',
+        stage: 'acl',
+        ...aclBin,
+        env: {
+          ...env,
+          ORLY_ACL_LISTEN: config.aclListen,
+          ORLY_ACL_DB_TYPE: 'grpc',
+          ORLY_ACL_GRPC_DB_SERVER: db,
+        },
+        probe: () => grpcHealthProbe(acl, security),
+        readyTimeoutMs: config.aclReadyTimeoutMs,
+        binaryVariable: 'ORLY_LAUNCHER_ACL_BINARY',
+        readyTimeoutVariable: 'ORLY_LAUNCHER_ACL_READY_TIMEOUT',
+      },
+    ]);
+  }
+
+  if (enabledSync.length > 0) {
+    stages.push(
+      enabledSync.map((s): ServicePlan => {
+        const variable = `ORLY_LAUNCHER_SYNC_${s.key}_BINARY`;
+        const bin = resolveBinary(
+          s.binary,
+          variable,
+          env,
+          `the ORLY sync services are not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
+        );
+        const address = dialAddress(s.listen);
+        return {
+          name: s.name,
+          stage: 'sync',
+          ...bin,
+          env: {
+            ...env,
+            [`ORLY_SYNC_${s.key}_LISTEN`]: s.listen,
+            [`ORLY_SYNC_${s.key}_DB_TYPE`]: 'grpc',
+            [`ORLY_SYNC_${s.key}_DB_SERVER`]: db,
+          },
+          probe: () => grpcHealthProbe(address, security),
+          readyTimeoutMs: config.syncReadyTimeoutMs,
+          binaryVariable: variable,
+          readyTimeoutVariable: 'ORLY_LAUNCHER_SYNC_READY_TIMEOUT',
+        };
+      }),
+    );
+  }
+
+  const relayEnv: Env = { ...env, ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db };
+  if (config.aclEnabled) {
+    relayEnv.ORLY_ACL_TYPE = 'grpc';
+    relayEnv.ORLY_GRPC_ACL_SERVER = acl;
+  } else {
+    delete relayEnv.ORLY_ACL_TYPE;
+    delete relayEnv.ORLY_GRPC_ACL_SERVER;
+  }
+  if (enabledSync.length > 0) relayEnv.ORLY_SYNC_TYPE = 'grpc';
+  for (const s of enabledSync) {
+    relayEnv[`ORLY_GRPC_SYNC_${s.key}`] = dialAddress(s.listen);
+    if (s.key === 'NEGENTROPY') relayEnv.ORLY_NEGENTROPY_ENABLED = 'true';
+  }
+  const relayBin = resolveBinary(
+    config.relayBinary ?? ownCli('orly.js'),
+    'ORLY_LAUNCHER_RELAY_BINARY',
+    env,
+    config.relayBinary ? '' : 'build this package (npm run build) or set ORLY_LAUNCHER_RELAY_BINARY',
+  );
+  stages.push([
+    {
+      name: 'orly',
+      stage: 'relay',
+      ...relayBin,
+      env: relayEnv,
+      probe: () => httpHealthProbe(config.relayHealthUrl),
+      readyTimeoutMs: config.relayReadyTimeoutMs,
+      binaryVariable: 'ORLY_LAUNCHER_RELAY_BINARY',
+      readyTimeoutVariable: 'ORLY_LAUNCHER_RELAY_READY_TIMEOUT',
+    },
+  ]);
+
+  return { stages, stopTimeoutMs: config.stopTimeoutMs, restart: config.restart };
+}

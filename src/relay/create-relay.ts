@@ -1,0 +1,79 @@
+/**
+ * Composition: builds a Relay from its configuration, choosing each capability's
+ * implementation — the embedded LMDB store or orly-db over gRPC (ORLY_DB_TYPE), in-process
+ * access control or orly-acl over gRPC (ORLY_ACL_TYPE). The relay itself never knows which.
+ */
+import type { AccessControl } from '../acl/access-control.js';
+import { createAccessControl, parseAclMode } from '../acl/factory.js';
+import { GrpcAccessControl } from '../acl/grpc/grpc-access-control.js';
+import { parsePubkeyList } from '../acl/pubkeys.js';
+import type { RelayConfig } from '../config.js';
+import { VerifierPool } from '../crypto/verifier-pool.js';
+import { loadGrpcSecurity } from '../grpc/security.js';
+import type { Logger } from '../logger.js';
+import type { EventStore } from '../store/event-store.js';
+import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
+import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { Relay } from './relay.js';
+
+type Env = Record<string, string | undefined>;
+
+async function createStore(config: RelayConfig, env: Env, logger: Logger): Promise<EventStore> {
+  const { backend } = config;
+  if (backend.dbType === 'local') return LmdbEventStore.open(config.dataDir);
+  logger.info({ server: backend.grpcDbServer }, 'connecting to orly-db');
+  return GrpcEventStore.connect(backend.grpcDbServer, {
+    security: loadGrpcSecurity(env),
+    logger,
+    connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+  });
+}
+
+async function createAccess(
+  config: RelayConfig,
+  env: Env,
+  store: EventStore,
+  logger: Logger,
+): Promise<AccessControl> {
+  const { backend } = config;
+  if (backend.aclType === 'grpc') {
+    logger.info({ server: backend.grpcAclServer }, 'connecting to orly-acl');
+    return GrpcAccessControl.connect(backend.grpcAclServer, {
+      security: loadGrpcSecurity(env),
+      logger,
+      connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+    });
+  }
+  return createAccessControl(parseAclMode(backend.aclMode, 'ORLY_ACL_MODE'), {
+    store,
+    owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
+    admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
+    logger,
+  });
+}
+
+export async function createRelay(
+  config: RelayConfig,
+  logger: Logger,
+  env: Env = process.env,
+): Promise<Relay> {
+  const store = await createStore(config, env, logger);
+  let access: AccessControl;
+  try {
+    access = await createAccess(config, env, store, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return new Relay({
+    config,
+    store,
+    access,
+    verifier: new VerifierPool({
+      workers: config.verifyWorkers,
+      onWorkerExit: (err) => logger.error({ err: err.message }, 'signature worker died; respawning'),
+    }),
+    logger,
+    sweepExpired: config.backend.dbType === 'local',
+  });
+}

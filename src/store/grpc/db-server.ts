@@ -1,0 +1,102 @@
+/**
+ * startDatabaseServer: an orly-db server in this process, used by the `orly-db` CLI and by tests.
+ * Opens the LMDB store in `dataDir` (or serves a given `store`), serves it as the
+ * orlydb.v1.DatabaseService through GrpcServer (health, token guard, TLS/mTLS, TCP_NODELAY),
+ * optionally runs the NIP-40 expiration sweeper, and stops gracefully: long-lived streams are
+ * ended, running calls may finish within the grace period, then the store is closed (only when
+ * this server opened it).
+ */
+import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
+import { DatabaseServiceService } from '../../gen/orlydb/v1/db.js';
+import type { GrpcSecurity } from '../../grpc/security.js';
+import { GrpcServer } from '../../grpc/server.js';
+import type { Logger } from '../../logger.js';
+import { ExpirationSweeper } from '../../relay/expiration-sweeper.js';
+import type { EventStore } from '../event-store.js';
+import { LmdbEventStore } from '../lmdb/lmdb-store.js';
+import { createDatabaseService, type DatabaseService } from './db-service.js';
+
+export interface DatabaseServerOptions {
+  /** host:port; port 0 picks a free port (see `port`). */
+  readonly listen: string;
+  /** Directory of the LMDB store to open (and close on stop). Either this or `store`. */
+  readonly dataDir?: string;
+  /** A store to serve; the caller keeps ownership (it is not closed on stop). */
+  readonly store?: EventStore;
+  /** TLS / mutual TLS / token (default: plaintext, no token). */
+  readonly security?: GrpcSecurity;
+  readonly logger: Logger;
+  /** Seconds between NIP-40 purges; 0 or unset = no sweeper. */
+  readonly expirationSweepSeconds?: number;
+  /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
+  readonly maxSubscriberBufferedChars?: number;
+  /** Verifier used by Import (default: a VerifierPool per import). */
+  readonly importVerifier?: SignatureVerifier;
+}
+
+export interface DatabaseServer {
+  /** The bound port. */
+  readonly port: number;
+  /** "127.0.0.1:port"-style address clients can dial (host from `listen`). */
+  readonly address: string;
+  readonly store: EventStore;
+  readonly service: DatabaseService;
+  /** Graceful stop: ends streams, lets calls finish for up to `graceMs`, closes an owned store. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startDatabaseServer(options: DatabaseServerOptions): Promise<DatabaseServer> {
+  const { logger } = options;
+  if ((options.store === undefined) === (options.dataDir === undefined)) {
+    throw new Error('startDatabaseServer: give exactly one of dataDir and store');
+  }
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? LmdbEventStore.open(options.dataDir!);
+  const service = createDatabaseService(store, {
+    logger,
+    maxSubscriberBufferedChars: options.maxSubscriberBufferedChars,
+    importVerifier: options.importVerifier,
+  });
+  let stopping = false;
+  const grpc = new GrpcServer({
+    name: 'orly-db',
+    listen: options.listen,
+    security: options.security ?? {},
+    services: [{ definition: DatabaseServiceService, implementation: service.implementation }],
+    logger,
+    isServing: () => !stopping && store.isOpen(),
+  });
+  let port: number;
+  try {
+    port = await grpc.start();
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+  const sweeper =
+    options.expirationSweepSeconds !== undefined && options.expirationSweepSeconds > 0
+      ? new ExpirationSweeper(store, options.expirationSweepSeconds, logger)
+      : undefined;
+  sweeper?.start();
+
+  const host = options.listen.replace(/:\d+$/, '');
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    address: `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`,
+    store,
+    service,
+    stop(graceMs = 5000): Promise<void> {
+      stopped ??= (async () => {
+        stopping = true;
+        sweeper?.stop();
+        service.close();
+        await grpc.stop(graceMs);
+        await sweeper?.idle();
+        if (ownsStore) await store.close();
+        logger.info({ port }, 'orly-db stopped');
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** The EventStore contract against the embedded LmdbEventStore (fresh temp directory per test). */
+import { rmSync } from 'node:fs';
+import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
+import { registerEventStoreContract } from './event-store-contract.js';
+import { tempDir } from './grpc-harness.js';
+
+registerEventStoreContract('LmdbEventStore', async () => {
+  const dir = tempDir('orly-contract-lmdb-');
+  const store = LmdbEventStore.open(dir);
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

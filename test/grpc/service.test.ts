@@ -1,0 +1,191 @@
+/**
+ * The orly-db service at its trust boundary and its streaming paths, through raw grpc-js clients
+ * and GrpcEventStore: bad events are answered with stored=false and an "invalid: ..." reason
+ * field; bad filters fail with INVALID_ARGUMENT; queries stream in batches and stop on cancel;
+ * SaveEvents answers many saves by request_id; Import verifies signatures (unless no_verify) and
+ * Export writes JSONL oldest first; CheckForDeleted; health Check answers SERVING.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type HealthCheckResponse,
+  HealthCheckResponse_ServingStatus,
+  HealthClient,
+} from '../../src/gen/grpc/health/v1/health.js';
+import {
+  DatabaseServiceClient,
+  type EventBatch,
+  type SaveEventResponse,
+} from '../../src/gen/orlydb/v1/db.js';
+import { serializeEvent } from '../../src/protocol/event.js';
+import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
+import { type InProcessDb, startInProcessDb } from '../contract/grpc-harness.js';
+import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../helpers/events.js';
+
+let db: InProcessDb;
+let raw: DatabaseServiceClient;
+let store: GrpcEventStore;
+
+before(async () => {
+  db = await startInProcessDb();
+  raw = new DatabaseServiceClient(db.address, credentials.createInsecure());
+  store = await GrpcEventStore.connect(db.address);
+});
+
+after(async () => {
+  raw.close();
+  await store.close();
+  await db.stop();
+});
+
+function saveRaw(eventJson: string): Promise<SaveEventResponse> {
+  return new Promise((resolve, reject) =>
+    raw.saveEvent({ eventJson, requestId: 7, origin: 'test' }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
+}
+
+test('SaveEvent: bad events are answered with stored=false and an invalid: reason (not an error)', async () => {
+  const good = signedEvent(newKey(), { content: 'ok' });
+  const ok = await saveRaw(JSON.stringify({ ...good, extra: 'dropped' }));
+  assert.equal(ok.stored, true);
+  assert.equal(ok.requestId, 7);
+  assert.equal((await store.getById(good.id))?.raw, serializeEvent(good), 'unknown fields are dropped');
+  const cases: [string, RegExp][] = [
+    ['not json', /^invalid: event is not valid JSON$/],
+    ['[1,2]', /^invalid: event must be a JSON object$/],
+    [JSON.stringify({ ...good, id: 'x' }), /^invalid: id must be 64/],
+    [JSON.stringify({ ...good, content: 'changed' }), /^invalid: event id does not match/],
+    [JSON.stringify({ ...good, kind: -1 }), /^invalid: kind must be/],
+  ];
+  for (const [json, reason] of cases) {
+    const r = await saveRaw(json);
+    assert.equal(r.stored, false, json);
+    assert.match(r.reason, reason);
+  }
+  // Signatures are the relay's job: a correct id with a bad signature is stored here.
+  const unsigned = unsignedEvent(newKey().pubkey, { content: 'sig not checked here' });
+  assert.equal((await saveRaw(JSON.stringify(unsigned))).stored, true);
+});
+
+test('bad filters fail with INVALID_ARGUMENT and a clear message', async () => {
+  const error = await new Promise<ServiceError>((resolve) => {
+    const call = raw.queryEvents({ filterJson: '{"kinds":"x"}', now: 0 }, new Metadata());
+    call.on('data', () => {});
+    call.on('error', resolve);
+  });
+  assert.equal(error.code, status.INVALID_ARGUMENT);
+  assert.match(error.details, /filter_json: invalid: kinds must be an array/);
+  const countError = await new Promise<ServiceError | null>((resolve) =>
+    raw.countEvents({ filterJson: ['{', '{}'], now: 0 }, (e) => resolve(e)),
+  );
+  assert.equal(countError?.code, status.INVALID_ARGUMENT);
+  assert.match(countError?.details ?? '', /filter_json\[0\]: not valid JSON/);
+  await assert.rejects(
+    (async () => {
+      for await (const _ of store.query({ kinds: [70000] })) {
+        /* nothing */
+      }
+    })(),
+    (e: Error & { code?: number }) =>
+      e.code === status.INVALID_ARGUMENT && /kinds must contain/.test(e.message),
+  );
+});
+
+test('QueryEvents streams batches of at most 128 events; SaveEvents answers by request_id', async () => {
+  const alice = newKey();
+  const events = Array.from({ length: 300 }, (_, i) =>
+    unsignedEvent(alice.pubkey, { content: `b${i}`, created_at: BASE_TIME + i }),
+  );
+  // A raw SaveEvents stream with all 300 in flight, answered out of band by request_id.
+  const answers = new Map<number, SaveEventResponse>();
+  await new Promise<void>((resolve, reject) => {
+    const call = raw.saveEvents(new Metadata());
+    call.on('data', (r: SaveEventResponse) => {
+      answers.set(r.requestId, r);
+      if (answers.size === events.length) call.end();
+    });
+    call.on('error', reject);
+    call.on('end', resolve);
+    events.forEach((e, i) => {
+      call.write({ eventJson: JSON.stringify(e), requestId: 1000 + i, origin: '' });
+    });
+  });
+  assert.equal(answers.size, events.length);
+  for (let i = 0; i < events.length; i++) assert.equal(answers.get(1000 + i)?.stored, true);
+
+  const sizes: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const call = raw.queryEvents(
+      { filterJson: JSON.stringify({ authors: [alice.pubkey] }), now: 0 },
+      new Metadata(),
+    );
+    call.on('data', (b: EventBatch) => sizes.push(b.events.length));
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  assert.equal(
+    sizes.reduce((x, y) => x + y, 0),
+    events.length,
+  );
+  assert.ok(sizes.every((n) => n <= 128) && sizes.length >= 3, `batches: ${sizes.join(',')}`);
+});
+
+test('Export (oldest first) and Import (signatures checked unless no_verify) round-trip', async () => {
+  const bob = newKey();
+  const events = Array.from({ length: 5 }, (_, i) =>
+    signedEvent(bob, { content: `e${i}`, created_at: BASE_TIME + 10 - i }),
+  );
+  const forged = unsignedEvent(bob.pubkey, { content: 'forged', created_at: BASE_TIME });
+  const lines = [...events.map((e) => JSON.stringify(e)), JSON.stringify(forged), 'garbage', ''];
+  const summary = await store.importJsonl([lines.slice(0, 3).join('\n') + '\n', lines.slice(3).join('\n')], {
+    verify: true,
+  });
+  assert.equal(summary.imported, 5);
+  assert.equal(summary.invalid, 2);
+  assert.equal(summary.problems.length, 2);
+  assert.deepEqual([...summary.problems].sort(), [
+    'line 6: invalid: signature verification failed',
+    'line 7: invalid: line is not valid JSON',
+  ]);
+  const unverified = await store.importJsonl([`${JSON.stringify(forged)}\n`], { verify: false });
+  assert.equal(unverified.imported, 1);
+
+  const chunks: Buffer[] = [];
+  const sink = {
+    write(chunk: Buffer) {
+      chunks.push(chunk);
+      return true;
+    },
+    once() {},
+  } as unknown as NodeJS.WritableStream;
+  await store.exportJsonl({ authors: [bob.pubkey] }, sink);
+  const exported = Buffer.concat(chunks).toString().trim().split('\n');
+  const expected = [...events, forged]
+    .sort((x, y) => x.created_at - y.created_at || (x.id < y.id ? -1 : 1))
+    .map((e) => serializeEvent(e));
+  assert.deepEqual(exported, expected);
+});
+
+test('CheckForDeleted reports NIP-09 deletions by the author only', async () => {
+  const carol = newKey();
+  const note = signedEvent(carol, { content: 'to delete' });
+  await store.save(note);
+  assert.equal(await store.checkForDeleted(note.id, carol.pubkey), false);
+  await store.save(signedEvent(carol, { kind: 5, tags: [['e', note.id]], created_at: BASE_TIME + 1 }));
+  assert.equal(await store.checkForDeleted(note.id, carol.pubkey), true);
+  assert.equal(await store.checkForDeleted(note.id, newKey().pubkey), false);
+  await assert.rejects(store.checkForDeleted('nope', carol.pubkey), /INVALID_ARGUMENT/);
+});
+
+test('grpc.health.v1 Check answers SERVING', async () => {
+  const health = new HealthClient(db.address, credentials.createInsecure());
+  try {
+    const response = await new Promise<HealthCheckResponse>((resolve, reject) =>
+      health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+    assert.equal(response.status, HealthCheckResponse_ServingStatus.SERVING);
+  } finally {
+    health.close();
+  }
+});

@@ -1,0 +1,145 @@
+/**
+ * End to end: the real `orly-launcher` starting the real orly-db, orly-acl (follows) and orly
+ * relay on free ports. An EVENT published over WebSocket is stored through orly-db (seen on
+ * orly-db's change feed, so it did not go to a private store), the follows ACL admits what the
+ * admin follows and blocks the rest, and SIGTERM makes the launcher exit 0 with every child gone.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { StoredEvent } from '../../src/store/event-store.js';
+import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
+import { newKey, signedEvent } from '../helpers/events.js';
+import { RawClient } from '../helpers/relay-harness.js';
+import { freePort, isAlive, waitFor } from './fake-service.js';
+
+const LAUNCHER = fileURLToPath(new URL('../../src/cli/orly-launcher.js', import.meta.url));
+const TOKEN = 'e2e-launcher-token-0123456789abcdef';
+const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-e2e-'));
+let launcher: ChildProcess | undefined;
+let pids: Record<string, number> = {};
+
+// On failure: stop the launcher gracefully (a SIGKILLed launcher would orphan its children),
+// then make sure nothing it started is left.
+after(async () => {
+  if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
+    const exited = once(launcher, 'exit');
+    launcher.kill('SIGTERM');
+    const timer = setTimeout(() => launcher?.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (const pid of Object.values(pids)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function startedPids(out: string): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const line of out.split('\n')) {
+    if (!line.includes('"msg":"service started"')) continue;
+    const entry = JSON.parse(line) as { child: string; pid: number };
+    pids[entry.child] = entry.pid;
+  }
+  return pids;
+}
+
+test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
+  timeout: 90_000,
+}, async () => {
+  const admin = newKey();
+  const alice = newKey();
+  const carol = newKey();
+  const dbListen = `127.0.0.1:${await freePort()}`;
+  const aclListen = `127.0.0.1:${await freePort()}`;
+  const relayPort = await freePort();
+  const now = Math.floor(Date.now() / 1000);
+
+  launcher = spawn(process.execPath, [LAUNCHER], {
+    env: {
+      ...process.env,
+      ORLY_DATA_DIR: dataDir,
+      ORLY_LAUNCHER_DB_LISTEN: dbListen,
+      ORLY_LAUNCHER_ACL_ENABLED: 'true',
+      ORLY_LAUNCHER_ACL_LISTEN: aclListen,
+      ORLY_ACL_MODE: 'follows',
+      ORLY_ADMINS: admin.pubkey,
+      ORLY_LISTEN: '127.0.0.1',
+      ORLY_PORT: String(relayPort),
+      ORLY_GRPC_TOKEN: TOKEN,
+      ORLY_VERIFY_WORKERS: '1',
+      ORLY_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  launcher.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  launcher.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = once(launcher, 'exit');
+  await waitFor(
+    () => out.includes('"msg":"all services ready"') || launcher!.exitCode !== null,
+    60_000,
+    'all services ready',
+  );
+  assert.ok(out.includes('"msg":"all services ready"'), `launcher failed:\n${out.slice(-4000)}`);
+  pids = startedPids(out);
+  assert.deepEqual(Object.keys(pids).sort(), ['orly', 'orly-acl', 'orly-db']);
+
+  const db = await GrpcEventStore.connect(dbListen, { security: { token: TOKEN } });
+  const fed: StoredEvent[] = [];
+  const unwatch = db.watch((e) => fed.push(e));
+  const client = await RawClient.connect(`ws://127.0.0.1:${relayPort}`);
+  try {
+    // The admin may always write; their kind 3 makes alice a writer.
+    const contacts = signedEvent(admin, { kind: 3, created_at: now, tags: [['p', alice.pubkey]] });
+    assert.deepEqual((await client.publish(contacts)).slice(2), [true, '']);
+
+    const blocked = signedEvent(carol, { created_at: now, content: 'not followed' });
+    const rejection = await client.publish(blocked);
+    assert.equal(rejection[2], false);
+    assert.match(String(rejection[3]), /^blocked: /);
+
+    // orly-acl learns the kind 3 through orly-db's change feed: retry briefly.
+    let accepted: unknown[] = [];
+    const deadline = Date.now() + 10_000;
+    let note = signedEvent(alice, { created_at: now, content: 'hello from alice' });
+    for (let i = 0; ; i++) {
+      accepted = await client.publish(note);
+      if (accepted[2] === true || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+      note = signedEvent(alice, { created_at: now, content: `hello from alice ${i}` });
+    }
+    assert.deepEqual(accepted.slice(2), [true, ''], 'a followed author may write');
+
+    const found = await client.query('q', { ids: [note.id] });
+    assert.equal(found.length, 1);
+    // Stored through orly-db: on its change feed, and readable from it.
+    await waitFor(() => fed.some((e) => e.event.id === note.id), 5000, 'the change feed');
+    assert.equal((await db.getById(note.id))?.event.content, note.content);
+    assert.equal(await db.getById(blocked.id), undefined);
+  } finally {
+    await client.close();
+    unwatch();
+    await db.close();
+  }
+
+  launcher.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  assert.equal(code, 0, `launcher exit code; output tail:\n${out.slice(-3000)}`);
+  for (const [name, pid] of Object.entries(pids))
+    assert.equal(isAlive(pid), false, `${name} (${pid}) is gone`);
+  // Reverse order: the relay stopped first, orly-db last.
+  const stopped = out
+    .split('\n')
+    .filter((l) => l.includes('"msg":"service stopped"'))
+    .map((l) => (JSON.parse(l) as { child: string }).child);
+  assert.deepEqual(stopped, ['orly', 'orly-acl', 'orly-db']);
+});
