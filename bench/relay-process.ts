@@ -109,13 +109,13 @@ export class RelayProcess {
       if (!relay.running) {
         relay.removeDataDir();
         throw new Error(
-          `relay exited during start-up (exit ${relay.exitInfo?.code ?? relay.exitInfo?.signal}): ${relay.startupError()}`,
+          `relay exited during start-up (exit ${relay.exitInfo?.code ?? relay.exitInfo?.signal}): ${relay.errorSummary()}`,
         );
       }
       if ((await httpStatus(`http://127.0.0.1:${port}/health`, 1000)) === 200) return relay;
       await delay(100);
     }
-    const why = relay.startupError();
+    const why = relay.errorSummary();
     await relay.shutdown();
     throw new Error(`relay not healthy within ${options.startTimeoutMs ?? 30_000} ms: ${why}`);
   }
@@ -147,7 +147,7 @@ export class RelayProcess {
   }
 
   /** The first error-looking line of the relay's output (else its last line), for messages. */
-  startupError(): string {
+  errorSummary(): string {
     const tail = this.logTail(40)
       .split('\n')
       .filter((l) => l.trim() !== '');

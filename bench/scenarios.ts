@@ -97,7 +97,7 @@ async function withRelay(
     return {
       ...outcome!,
       status: 'failed',
-      error: `the relay exited during the run (exit ${exit}): ${relay.startupError()}`,
+      error: `the relay exited during the run (exit ${exit}): ${relay.errorSummary()}`,
       relay: stats,
     };
   }
