@@ -31,7 +31,7 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: node dist/bench/r
 
   --only LIST            scenarios to run, comma-separated (default: all):
                          ${SCENARIOS.join(', ')}  ("fanout" = both fan-out scenarios)
-  --quick                smaller sizes and shorter runs (a smoke test, ~1-2 minutes)
+  --quick                smaller sizes and shorter runs (a smoke test, under a minute)
   --events N             timed ingest events; the query store holds N + warm-up (default 100000)
   --connections N        ingest connections (default 12)
   --window N             EVENTs in flight per ingest connection (default 256)

@@ -27,6 +27,23 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+export interface RssBreakdown {
+  /** VmRSS: everything resident. */
+  rss: number;
+  /** RssAnon: heap, stacks, buffers (what the process allocated). */
+  anon: number;
+  /** RssFile: resident pages of mapped files, e.g. the LMDB data file. */
+  file: number;
+}
+
+/** Resident memory of a process split into anonymous and file-backed pages, in bytes. */
+export function rssBreakdown(pid: number): RssBreakdown {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
 /** User + system CPU seconds of a process, all its threads included (/proc/<pid>/stat). */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -4,14 +4,23 @@
  * SIGTERM to its PID (SIGKILL after a grace period), and removal of the data directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackChild, untrackChild } from './children.js';
 import { LOG_DIR, RELAY_CLI } from './paths.js';
-import { cpuSeconds, rssBytes } from './procfs.js';
+import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
 
 /** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
 export function freePort(): Promise<number> {
@@ -95,7 +104,8 @@ export class RelayProcess {
         ORLY_LISTEN: '127.0.0.1',
         ORLY_PORT: String(port),
         ORLY_DATA_DIR: dataDir,
-        ORLY_LOG_LEVEL: 'warn',
+        // ORLY_BENCH_LOG_LEVEL=info shows the relay's start/stop lines in bench-results/logs.
+        ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
         ...options.env,
       },
       stdio: ['ignore', logFd, logFd],
@@ -128,16 +138,28 @@ export class RelayProcess {
     return cpuSeconds(this.pid);
   }
 
-  /** Samples RSS every `intervalMs` until the returned function is called; it returns the peak. */
-  samplePeakRss(intervalMs = 250): () => number {
-    let peak = this.running ? this.rss() : 0;
+  rssBreakdown(): RssBreakdown {
+    return rssBreakdown(this.pid);
+  }
+
+  /**
+   * Samples RSS every `intervalMs` until the returned function is called; it returns the
+   * peaks (each component's own peak).
+   */
+  samplePeakRss(intervalMs = 250): () => RssBreakdown {
+    const peak: RssBreakdown = { rss: 0, anon: 0, file: 0 };
     const sample = () => {
       try {
-        if (this.running) peak = Math.max(peak, this.rss());
+        if (!this.running) return;
+        const now = this.rssBreakdown();
+        peak.rss = Math.max(peak.rss, now.rss);
+        peak.anon = Math.max(peak.anon, now.anon);
+        peak.file = Math.max(peak.file, now.file);
       } catch {
         // the process is exiting
       }
     };
+    sample();
     const timer = setInterval(sample, intervalMs);
     return () => {
       clearInterval(timer);
@@ -180,7 +202,11 @@ export class RelayProcess {
     graceMs = 15_000,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
     if (!this.running) return { ...this.exitInfo!, forced: false };
-    process.kill(this.pid, 'SIGTERM');
+    try {
+      process.kill(this.pid, 'SIGTERM');
+    } catch {
+      // already gone; its 'exit' event is on its way
+    }
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
     const outcome = await Promise.race([this.exited, timer]);
     if (outcome !== 'timeout') return { ...outcome, forced: false };
@@ -190,6 +216,16 @@ export class RelayProcess {
       // gone meanwhile
     }
     return { ...(await this.exited), forced: true };
+  }
+
+  /** Bytes the data directory occupies on disk (allocated blocks, so sparse files count as written). */
+  dataDirBytes(): number {
+    let total = 0;
+    for (const name of readdirSync(this.dataDir)) {
+      const st = statSync(join(this.dataDir, name));
+      if (st.isFile()) total += st.blocks * 512;
+    }
+    return total;
   }
 
   removeDataDir(): void {

@@ -74,7 +74,7 @@ function rowFor(scenario: Scenario, m: Metrics): Omit<Row, 'scenario'> {
       };
     case 'memory':
       return {
-        measured: `RSS ${fmt(m.rssEmptyMB, 1)} MB empty → ${fmt(m.rssLoadedMB, 1)} MB with ${fmt(m.connections)} connections (+${fmt(m.rssDeltaMB, 1)} MB, ${fmt(num(m.bytesPerConnection) / 1024, 1)} KB per connection)`,
+        measured: `RSS ${fmt(m.rssEmptyMB, 1)} MB empty → ${fmt(m.rssLoadedMB, 1)} MB with ${fmt(m.connections)} connections (+${fmt(m.rssDeltaMB, 1)} MB, ${fmt(num(m.bytesPerConnection) / 1024, 1)} KB per connection; anonymous memory +${fmt(m.anonDeltaMB, 1)} MB)`,
         latency: `REQ→EOSE ${ms(m.reqEoseP50Ms)} (p50)`,
         target: '10,000 connections in ≤ 150 MB above empty',
         // Below 10,000 connections (--quick), the per-connection cost is extrapolated to 10,000.
@@ -151,13 +151,13 @@ export function markdown(run: BenchRun): string {
   ];
   lines.push(
     '',
-    '| Scenario | Relay CPU (timed phase) | Relay peak RSS | Load generator CPU | Other processes | Relay log lines |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Scenario | Relay CPU (timed phase) | Relay peak RSS (anon + file) | Data dir | Load generator CPU | Other processes | Relay log lines |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...run.results
       .filter((r) => r.status === 'ok')
       .map(
         (r) =>
-          `| ${LABELS[r.scenario]} | ${r.relay?.cpuSeconds === undefined ? '—' : `${fmt(r.relay.cpuSeconds, 1)} s (${fmt(r.relay.cpuPercent)}% of a core)`} | ${fmt(r.relay?.peakRssMB, 1)} MB | ${r.metrics.loadCpuPercent === undefined ? '—' : `${fmt(r.metrics.loadCpuPercent)}% of a core`} | ${r.relay?.otherCpuPercent === undefined ? '—' : `${fmt(r.relay.otherCpuPercent)}% of a core`} | ${r.relay?.logLines ?? 0} |`,
+          `| ${LABELS[r.scenario]} | ${r.relay?.cpuSeconds === undefined ? '—' : `${fmt(r.relay.cpuSeconds, 1)} s (${fmt(r.relay.cpuPercent)}% of a core)`} | ${fmt(r.relay?.peakRssMB, 1)} MB${r.relay?.peakAnonMB === undefined ? '' : ` (${fmt(r.relay.peakAnonMB)} + ${fmt(r.relay.peakFileMB)})`} | ${r.relay?.dataDirMB === undefined ? '—' : `${fmt(r.relay.dataDirMB, 1)} MB`} | ${r.metrics.loadCpuPercent === undefined ? '—' : `${fmt(r.metrics.loadCpuPercent)}% of a core`} | ${r.relay?.otherCpuPercent === undefined ? '—' : `${fmt(r.relay.otherCpuPercent)}% of a core`} | ${r.relay?.logLines ?? 0} |`,
       ),
   );
   const shapes = run.results.find((r) => r.scenario === 'query' && r.status === 'ok')?.load?.shapes as

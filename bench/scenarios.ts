@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { type Dataset, loadOrCreateDataset } from './dataset.js';
 import { runLoad } from './load-runner.js';
 import type { BenchOptions, Scenario } from './options.js';
-import { machineBusySeconds } from './procfs.js';
+import { machineBusySeconds, type RssBreakdown } from './procfs.js';
 import { importDataset, makeDataDir, RelayProcess } from './relay-process.js';
 import type { LatencySummary } from './stats.js';
 
@@ -19,6 +19,12 @@ export interface RelayStats {
   /** cpuSeconds / timed wall seconds, in % of one core. */
   cpuPercent?: number;
   peakRssMB?: number;
+  /** Peak of the anonymous part of RSS (heap etc.), without mapped file pages such as LMDB's. */
+  peakAnonMB?: number;
+  /** Peak of the file-backed part of RSS (mostly the LMDB map). */
+  peakFileMB?: number;
+  /** Size of the data directory on disk when the timed phase ended. */
+  dataDirMB?: number;
   /**
    * Busy CPU of the whole machine during the timed phase minus the relay's and the load
    * generator's, in % of one core: other processes competing for the cores (should be ~0).
@@ -119,17 +125,15 @@ async function measuredLoad<R>(
   stats: RelayStats,
   script: string,
   args: Record<string, unknown> & { hardTimeoutSec: number },
-  onReady?: (info: Record<string, unknown>) => Promise<void>,
 ): Promise<R> {
   let cpu0 = 0;
   let machine0 = 0;
   let t0 = 0;
-  let stopPeak: (() => number) | undefined;
+  let stopPeak: (() => RssBreakdown) | undefined;
   const run = await runLoad<R>({
     script,
     args,
-    onReady: async (info) => {
-      if (onReady) await onReady(info);
+    onReady: () => {
       cpu0 = relay.cpu();
       machine0 = machineBusySeconds();
       t0 = performance.now();
@@ -141,7 +145,17 @@ async function measuredLoad<R>(
       const machineSeconds = machineBusySeconds() - machine0;
       stats.cpuSeconds = round(relay.cpu() - cpu0, 2);
       stats.cpuPercent = round((stats.cpuSeconds / seconds) * 100, 0);
-      stats.peakRssMB = round((stopPeak?.() ?? 0) / MB);
+      const peak = stopPeak?.();
+      if (peak) {
+        stats.peakRssMB = round(peak.rss / MB);
+        stats.peakAnonMB = round(peak.anon / MB);
+        stats.peakFileMB = round(peak.file / MB);
+      }
+      try {
+        stats.dataDirMB = round(relay.dataDirBytes() / MB);
+      } catch {
+        // not readable
+      }
       const loadPercent = typeof result.loadCpuPercent === 'number' ? result.loadCpuPercent : 0;
       stats.otherCpuPercent = Math.max(
         0,
@@ -408,7 +422,9 @@ async function memory(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario
   return withRelay('memory', {}, async (relay, stats) => {
     await delay(2000);
     const empty = await steadyRss(relay);
+    const emptyAnon = relay.rssBreakdown().anon;
     let loaded = 0;
+    let loadedAnon = 0;
     let connected = 0;
     const run = await runLoad<ConnectionsLoad>({
       script: 'load-connections',
@@ -424,6 +440,7 @@ async function memory(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario
         console.log(`  ${connected} connections open and idle; settling 3 s before reading RSS ...`);
         await delay(3000);
         loaded = await steadyRss(relay);
+        loadedAnon = relay.rssBreakdown().anon;
       },
     });
     await delay(3000);
@@ -443,6 +460,7 @@ async function memory(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario
         rssLoadedMB: round(loaded / MB),
         rssDeltaMB: round((loaded - empty) / MB),
         bytesPerConnection: connected > 0 ? Math.round((loaded - empty) / connected) : undefined,
+        anonDeltaMB: round((loadedAnon - emptyAnon) / MB),
         rssAfterCloseMB: round(afterClose / MB),
         openSeconds: round(load.openSeconds, 2),
         reqEoseP50Ms: load.reqLatencyMs.p50,

@@ -73,6 +73,12 @@ export function serializeEvent(event: NostrEvent): string {
   });
 }
 
+/** The id of an event given as JSON, without parsing it when it is in canonical field order. */
+export function idOfEventJson(json: string): string {
+  if (json.startsWith('{"id":"') && json.charCodeAt(71) === 34) return json.slice(7, 71);
+  return (JSON.parse(json) as { id: string }).id;
+}
+
 /**
  * Structural validation of an untrusted value. Returns a human-readable problem
  * (without prefix) or undefined when the value is a well-formed event.

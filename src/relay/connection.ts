@@ -11,6 +11,9 @@ import type { Subscription } from './subscription.js';
 
 let nextConnectionId = 1;
 
+/** ws sends Buffers as binary frames unless told otherwise; relay frames are always text. */
+const TEXT_FRAME = { binary: false } as const;
+
 /** How long a slow reader closed by the relay has to complete the close handshake. */
 const SLOW_READER_GRACE_MS = 2000;
 
@@ -35,9 +38,10 @@ export class Connection {
   ) {}
 
   /** Sends a text frame. Returns false when the connection is gone or was just closed for being slow. */
-  send(frame: string): boolean {
+  send(frame: string | Buffer): boolean {
     if (this.closed) return false;
-    this.socket.send(frame);
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame, TEXT_FRAME);
     if (this.socket.bufferedAmount > this.maxOutboundBuffer) {
       this.close(1008, Reasons.slowReader, true);
       this.onSlowReader(this);
@@ -58,6 +62,22 @@ export class Connection {
     } catch {
       this.socket.terminate();
     }
+  }
+
+  /**
+   * Holds outgoing frames in the socket until `uncork()`, so a burst (a REQ's stored results)
+   * leaves in one write instead of one syscall per EVENT. Calls nest.
+   */
+  cork(): void {
+    this.rawSocket()?.cork();
+  }
+
+  uncork(): void {
+    this.rawSocket()?.uncork();
+  }
+
+  private rawSocket(): { cork(): void; uncork(): void } | undefined {
+    return (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
   }
 
   isAuthenticated(): boolean {

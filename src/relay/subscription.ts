@@ -3,6 +3,7 @@
  * held back while its stored results are still being sent (flushed, de-duplicated, after EOSE).
  */
 import type { NormalizedFilter } from '../protocol/filter.js';
+import type { StoredEvent } from '../store/event-store.js';
 import { eventFramePrefix } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import type { Indexable } from './subscription-index.js';
@@ -14,6 +15,7 @@ export interface PendingEvent {
 
 export class Subscription implements Indexable {
   readonly framePrefix: string;
+  private prefixBytes: Buffer | undefined;
   readonly abort = new AbortController();
   lastMatchEpoch = 0;
   /** Live events that arrived before EOSE; undefined once the subscription is live. */
@@ -35,5 +37,18 @@ export class Subscription implements Indexable {
 
   sendEvent(raw: string): boolean {
     return this.conn.send(this.framePrefix + raw + ']');
+  }
+
+  /** Sends a stored event, from its bytes when the store has them (no decode and re-encode). */
+  sendStored(stored: StoredEvent): boolean {
+    const bytes = stored.bytes;
+    if (bytes === undefined) return this.sendEvent(stored.raw);
+    this.prefixBytes ??= Buffer.from(this.framePrefix);
+    const prefix = this.prefixBytes;
+    const frame = Buffer.allocUnsafe(prefix.length + bytes.length + 1);
+    prefix.copy(frame, 0);
+    frame.set(bytes, prefix.length);
+    frame[frame.length - 1] = 0x5d; // ]
+    return this.conn.send(frame);
   }
 }

@@ -11,6 +11,11 @@ export interface StoredEvent {
   readonly serial: number;
   /** Canonical JSON of the event, spliced verbatim into outbound frames. */
   readonly raw: string;
+  /** The same canonical JSON as UTF-8 bytes, when the implementation has them (sent without re-encoding). */
+  readonly bytes?: Uint8Array;
+  /** The event id (cheap: read from `raw` without parsing it). */
+  readonly id: string;
+  /** The parsed event; implementations may parse lazily, so prefer `id` and `raw` on hot paths. */
   readonly event: NostrEvent;
 }
 

@@ -65,6 +65,7 @@ function parseAddressTag(value: string): { address: string; pubkey: string } | u
 interface Entry {
   serial: number;
   raw: string;
+  id: string;
   event: NostrEvent;
 }
 
@@ -140,7 +141,7 @@ export class MemoryEventStore implements EventStore {
       }
     }
     const serial = ++this.serial;
-    this.byId.set(event.id, { serial, raw: serializeEvent(event), event });
+    this.byId.set(event.id, { serial, raw: serializeEvent(event), id: event.id, event });
     return { stored: true, duplicate: false, serial, removed };
   }
 

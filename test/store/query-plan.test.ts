@@ -57,6 +57,11 @@ describe('planQuery', () => {
     }
   });
 
+  test('malformed authors never become short, over-broad prefixes', () => {
+    assert.equal(indexPlan({ authors: ['ab'] }).ranges.length, 0);
+    assert.equal(indexPlan({ authors: ['ab', A], kinds: [1] }).ranges.length, 1);
+  });
+
   test('a hex tag letter is preferred over a hashed one', () => {
     const plan = indexPlan({
       tags: new Map([

@@ -81,6 +81,15 @@ export function handleReq(relay: Relay, conn: Connection, message: ClientREQ): v
 
 /** Sends stored results then EOSE. Resolves false when the subscription was closed or replaced meanwhile. */
 async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean> {
+  sub.conn.cork();
+  try {
+    return await sendStoredResults(relay, sub);
+  } finally {
+    sub.conn.uncork();
+  }
+}
+
+async function sendStoredResults(relay: Relay, sub: Subscription): Promise<boolean> {
   const { signal } = sub.abort;
   const { maxLimit, defaultLimit } = relay.config.limits;
   const now = nowSeconds();
@@ -102,9 +111,10 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
       ) {
         continue;
       }
-      if (sent.has(stored.event.id)) continue;
-      sent.add(stored.event.id);
-      if (!sub.sendEvent(stored.raw)) return false;
+      const id = stored.id;
+      if (sent.has(id)) continue;
+      sent.add(id);
+      if (!sub.sendStored(stored)) return false;
       if (++count >= limit) break;
     }
   }

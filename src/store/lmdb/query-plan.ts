@@ -55,7 +55,10 @@ export type QueryPlan =
 
 export function planQuery(filter: NormalizedFilter): QueryPlan {
   if (filter.ids) return { type: 'ids', ids: filter.ids };
-  const { authors, kinds, tags, since, until } = filter;
+  const { kinds, tags, since, until } = filter;
+  // parseFilter guarantees hex; a malformed author (which can match nothing) must not
+  // become a short, over-broad key prefix when the filter came from elsewhere.
+  const authors = filter.authors?.filter(isHex64);
   const tagCount = tags?.size ?? 0;
 
   if (authors && kinds && authors.length * kinds.length <= MAX_PAIR_RANGES) {

@@ -1,29 +1,50 @@
 /**
- * The StoredEvent handed out by the LMDB store. `raw` is the canonical JSON read from disk;
- * `event` is parsed from it on first access only, since the relay usually splices `raw`
- * into outbound frames and never needs the object.
+ * The StoredEvent handed out by the LMDB store. It holds the canonical JSON as the bytes read
+ * from disk: the relay sends those bytes as they are, so the string (`raw`) and the parsed
+ * object (`event`) are only built when something asks for them.
  */
-import type { NostrEvent } from '../../protocol/event.js';
+import { idOfEventJson, type NostrEvent } from '../../protocol/event.js';
 import type { StoredEvent } from '../event-store.js';
 
+/** `{"id":"` — canonical JSON starts with the id, so it can be read without decoding the rest. */
+const ID_PREFIX = Buffer.from('{"id":"');
+
 export class LazyStoredEvent implements StoredEvent {
+  private text: string | undefined;
   private parsed: NostrEvent | undefined;
+  private readonly data: Buffer | undefined;
 
   constructor(
     readonly serial: number,
-    readonly raw: string,
+    source: string | Buffer,
     event?: NostrEvent,
   ) {
+    if (typeof source === 'string') this.text = source;
+    else this.data = source;
     this.parsed = event;
   }
 
-  get event(): NostrEvent {
-    let event = this.parsed;
-    if (event === undefined) {
-      event = JSON.parse(this.raw) as NostrEvent;
-      this.parsed = event;
+  get bytes(): Buffer | undefined {
+    return this.data;
+  }
+
+  get raw(): string {
+    this.text ??= this.data!.toString('utf8');
+    return this.text;
+  }
+
+  get id(): string {
+    if (this.parsed) return this.parsed.id;
+    const data = this.data;
+    if (data && data.length > 72 && data[71] === 34 && data.compare(ID_PREFIX, 0, 7, 0, 7) === 0) {
+      return data.toString('latin1', 7, 71);
     }
-    return event;
+    return idOfEventJson(this.raw);
+  }
+
+  get event(): NostrEvent {
+    this.parsed ??= JSON.parse(this.raw) as NostrEvent;
+    return this.parsed;
   }
 
   /** Plain-object form, so that logging or JSON.stringify shows the event. */
