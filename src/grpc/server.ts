@@ -109,8 +109,14 @@ export class GrpcServer {
       ),
     );
     // grpc-js does not set TCP_NODELAY on accepted sockets; its http2 servers are reachable here.
-    const http2Servers = (this.server as unknown as { http2Servers?: Map<{ on: Function }, unknown> })
-      .http2Servers;
+    const http2Servers = (
+      this.server as unknown as {
+        http2Servers?: Map<
+          { on(event: string, listener: (socket: { setNoDelay(v: boolean): void }) => void): void },
+          unknown
+        >;
+      }
+    ).http2Servers;
     for (const http2 of http2Servers?.keys() ?? []) {
       http2.on('connection', (socket: { setNoDelay(v: boolean): void }) => socket.setNoDelay(true));
       http2.on('secureConnection', (socket: { setNoDelay(v: boolean): void }) => socket.setNoDelay(true));

@@ -3,8 +3,8 @@
  * held back while its stored results are still being sent (flushed, de-duplicated, after EOSE).
  */
 import type { NormalizedFilter } from '../protocol/filter.js';
-import type { StoredEvent } from '../store/event-store.js';
 import { eventFramePrefix } from '../protocol/messages.js';
+import type { StoredEvent } from '../store/event-store.js';
 import type { Connection } from './connection.js';
 import type { Indexable } from './subscription-index.js';
 
