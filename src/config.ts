@@ -49,6 +49,20 @@ export interface LimitsConfig {
   maxOutboundBuffer: number;
 }
 
+/** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
+export interface NegentropyConfig {
+  /** ORLY_NEGENTROPY_ENABLED: handle NEG-* and list 77 in NIP-11 (default false). */
+  enabled: boolean;
+  /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT: idle sessions are closed after this long (default 5m). */
+  sessionTimeoutMs: number;
+  /** ORLY_NEGENTROPY_MAX_SESSIONS: open sessions per connection (default 8). */
+  maxSessions: number;
+  /** ORLY_NEGENTROPY_MAX_RECORDS: a NEG-OPEN matching more events is refused (default 1,000,000). */
+  maxRecords: number;
+  /** ORLY_NEGENTROPY_FRAME_SIZE: max bytes of one binary NEG-MSG the relay sends (0 = none, else >= 4096; default 500,000). */
+  frameSizeLimit: number;
+}
+
 /** Where the relay's capabilities live: in this process, or behind gRPC services (split mode). */
 export interface BackendConfig {
   /** ORLY_DB_TYPE: `local` (embedded LMDB; also accepts `lmdb`/`badger`) or `grpc` (orly-db). */
@@ -81,6 +95,7 @@ export interface RelayConfig {
   /** Signature-verification worker threads (0 = verify on the main thread). */
   verifyWorkers: number;
   backend: BackendConfig;
+  negentropy: NegentropyConfig;
 }
 
 function choiceVar<T extends string>(env: Env, name: string, fallback: T, choices: Record<string, T>): T {
@@ -158,6 +173,50 @@ function kindListVar(env: Env, name: string, fallback: readonly number[]): reado
   });
 }
 
+/** A duration: "500ms", "30s", "5m", "1h", or plain seconds. Returns milliseconds. */
+export function durationVar(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  minMs: number,
+  maxMs: number,
+): number {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallbackMs;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(raw);
+  if (!m)
+    throw new ConfigError(
+      name,
+      `expected a duration such as 30s, 5m or plain seconds, got ${JSON.stringify(raw)}`,
+    );
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Math.round(Number(m[1]) * unit);
+  if (ms < minMs || ms > maxMs) {
+    throw new ConfigError(
+      name,
+      `must be between ${minMs / 1000}s and ${maxMs / 1000}s, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
+}
+
+export function loadNegentropyConfig(env: Env): NegentropyConfig {
+  const frameVar =
+    read(env, 'ORLY_NEGENTROPY_FRAME_SIZE') !== undefined
+      ? 'ORLY_NEGENTROPY_FRAME_SIZE'
+      : 'ORLY_SYNC_NEGENTROPY_FRAME_SIZE';
+  const frameSizeLimit = intVar(env, frameVar, 500_000, 0, 64 * 1_048_576);
+  if (frameSizeLimit !== 0 && frameSizeLimit < 4096)
+    throw new ConfigError(frameVar, 'must be 0 (no limit) or at least 4096');
+  return {
+    enabled: boolVar(env, 'ORLY_NEGENTROPY_ENABLED', false),
+    sessionTimeoutMs: durationVar(env, 'ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT', 300_000, 100, 86_400_000),
+    maxSessions: intVar(env, 'ORLY_NEGENTROPY_MAX_SESSIONS', 8, 1, 1000),
+    maxRecords: intVar(env, 'ORLY_NEGENTROPY_MAX_RECORDS', 1_000_000, 1, 10_000_000),
+    frameSizeLimit,
+  };
+}
+
 function logLevelVar(env: Env, name: string): LogLevel {
   const raw = (read(env, name) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(raw as LogLevel)) {
@@ -225,5 +284,6 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
     backend: loadBackendConfig(env),
+    negentropy: loadNegentropyConfig(env),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Every machine-readable answer the relay gives, defined once.
- * NIP-01 prefixes for OK / CLOSED / NEG-ERR, plus NIP-42's auth-required.
+ * NIP-01 prefixes for OK / CLOSED / NEG-ERR, plus NIP-42's auth-required and NIP-77's closed.
  */
 
 export type Prefix =
@@ -13,7 +13,8 @@ export type Prefix =
   | 'auth-required'
   | 'mute'
   | 'error'
-  | 'unsupported';
+  | 'unsupported'
+  | 'closed';
 
 export function reason(prefix: Prefix, message: string): string {
   return `${prefix}: ${message}`;
@@ -75,6 +76,18 @@ export const Reasons = {
   restrictedKindsNeedAuth: (kinds: readonly number[]) =>
     reason('auth-required', `kinds ${kinds.join(', ')} are only served to authenticated parties`),
   queryFailed: (detail: string) => reason('error', `query failed: ${detail}`),
+
+  // NIP-77 negentropy (NEG-ERR); the texts of `negTooManyRecords` and `negUnknownSession` are strfry's
+  negDisabled: reason('unsupported', 'negentropy (NIP-77) is not enabled on this relay'),
+  negBadFilter: reason('invalid', 'NEG-OPEN needs one filter object (or an array holding exactly one)'),
+  negMissingMessage: reason('invalid', 'NEG-OPEN needs an initial message as a hex string'),
+  negBadMessage: (detail: string) => reason('invalid', `negentropy message: ${detail}`),
+  negTooManyRecords: reason('blocked', 'too many query results'),
+  negTooManySessions: (max: number) =>
+    reason('blocked', `too many open negentropy sessions, the limit is ${max}`),
+  negUnknownSession: reason('closed', 'unknown subscription handle'),
+  negNotReady: reason('invalid', 'NEG-MSG sent before the NEG-OPEN was answered'),
+  negTimedOut: (seconds: number) => reason('closed', `negentropy session idle for more than ${seconds}s`),
 
   // AUTH
   authBadKind: reason('invalid', 'AUTH event must be kind 22242'),

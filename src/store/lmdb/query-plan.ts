@@ -73,18 +73,12 @@ export function planQuery(filter: NormalizedFilter): QueryPlan {
   if (tags && tagCount > 0) {
     const [letter, values] = chooseTag(tags);
     const keys = values.map(tagValueKey);
-    const ranges: KeyRange[] = [];
-    const withKinds = kinds !== undefined && keys.length * kinds.length <= MAX_PAIR_RANGES;
-    if (withKinds) {
-      for (const key of keys) {
-        for (const kind of kinds) ranges.push(prefixRange(tagPrefix(letter, key, kind), since, until));
-      }
-    } else {
-      for (const key of keys) ranges.push(prefixRange(tagPrefix(letter, key), since, until));
-    }
+    // Kinds are checked from the key suffix: the tag+kind index types are reserved but no
+    // longer written (see index-keys.ts).
+    const ranges = keys.map((key) => prefixRange(tagPrefix(letter, key), since, until));
     const hashed = keys.some((k) => !k.hex);
-    return index(withKinds ? 'tagKind' : 'tag', ranges, {
-      kinds: withKinds ? undefined : kinds,
+    return index('tag', ranges, {
+      kinds,
       postFilter: authors !== undefined || tagCount > 1,
       needles: hashed ? values.map((v) => tagNeedle(letter, v)) : undefined,
     });
