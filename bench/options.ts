@@ -2,7 +2,15 @@
  * Command-line options of `npm run bench` (node dist/bench/run.js): which scenarios, how big,
  * how long. `--quick` shrinks everything for a smoke run; explicit flags override both.
  */
-export const SCENARIOS = ['ingest', 'query', 'fanout-latency', 'fanout-throughput', 'memory'] as const;
+export const SCENARIOS = [
+  'ingest',
+  'query',
+  'fanout-latency',
+  'fanout-throughput',
+  'memory',
+  'ingest-split',
+  'query-split',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

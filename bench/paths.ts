@@ -13,6 +13,8 @@ export const DATASET_DIR = join(RESULTS_DIR, 'datasets');
 export const LOG_DIR = join(RESULTS_DIR, 'logs');
 /** The relay entry point; ORLY_BENCH_RELAY points the benchmark at another build of it. */
 export const RELAY_CLI = process.env.ORLY_BENCH_RELAY || join(ROOT_DIR, 'dist', 'src', 'cli', 'orly.js');
+/** The orly-db service entry point (split-mode scenarios). */
+export const DB_CLI = join(ROOT_DIR, 'dist', 'src', 'cli', 'orly-db.js');
 
 /** The compiled path of a load generator, e.g. loadScript('load-ingest'). */
 export function loadScript(name: string): string {

@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackChild, untrackChild } from './children.js';
-import { LOG_DIR, RELAY_CLI } from './paths.js';
+import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
 import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
 
 /** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
@@ -62,6 +62,91 @@ export interface RelayStartOptions {
   /** Use this data directory (e.g. one filled by `orly import`); a fresh temp dir otherwise. */
   dataDir?: string;
   startTimeoutMs?: number;
+  /** Split mode: an orly-db child owns the data directory and the relay talks to it over gRPC. */
+  split?: boolean;
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:port. */
+async function waitForPort(port: number, deadline: number, alive: () => boolean): Promise<boolean> {
+  const { connect } = await import('node:net');
+  while (Date.now() < deadline && alive()) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await delay(100);
+  }
+  return false;
+}
+
+/** The orly-db companion of a split-mode relay. */
+class DbProcess {
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    child: ChildProcess,
+    readonly pid: number,
+    readonly address: string,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        untrackChild(pid);
+        resolve();
+      }),
+    );
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  static async start(label: string, dataDir: string, timeoutMs: number): Promise<DbProcess> {
+    const port = await freePort();
+    const logFd = openSync(join(LOG_DIR, `${label}-db.log`), 'w');
+    const child = spawn(process.execPath, [DB_CLI], {
+      env: {
+        ...process.env,
+        ORLY_DB_LISTEN: `127.0.0.1:${port}`,
+        ORLY_DATA_DIR: dataDir,
+        ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
+      },
+      stdio: ['ignore', logFd, logFd],
+    });
+    closeSync(logFd);
+    if (child.pid === undefined) throw new Error('orly-db did not start (no pid)');
+    trackChild(child.pid, 'orly-db');
+    const db = new DbProcess(child, child.pid, `127.0.0.1:${port}`);
+    if (!(await waitForPort(port, Date.now() + timeoutMs, () => db.running))) {
+      await db.stop();
+      throw new Error('orly-db did not start listening');
+    }
+    return db;
+  }
+
+  async stop(graceMs = 15_000): Promise<void> {
+    if (!this.running) return;
+    try {
+      process.kill(this.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = delay(graceMs).then(() => 'timeout' as const);
+    if ((await Promise.race([this.exited, timer])) === 'timeout') {
+      try {
+        process.kill(this.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      await this.exited;
+    }
+  }
 }
 
 export class RelayProcess {
@@ -74,6 +159,7 @@ export class RelayProcess {
     readonly port: number,
     readonly dataDir: string,
     readonly logFile: string,
+    private readonly db?: DbProcess,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -97,6 +183,10 @@ export class RelayProcess {
     const dataDir = options.dataDir ?? makeDataDir();
     mkdirSync(LOG_DIR, { recursive: true });
     const logFile = join(LOG_DIR, `${options.label}.log`);
+    const db = options.split
+      ? await DbProcess.start(options.label, dataDir, options.startTimeoutMs ?? 30_000)
+      : undefined;
+    const splitEnv: Record<string, string> = db ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address } : {};
     const logFd = openSync(logFile, 'w');
     const child = spawn(process.execPath, [RELAY_CLI], {
       env: {
@@ -107,13 +197,17 @@ export class RelayProcess {
         // ORLY_BENCH_LOG_LEVEL=info shows the relay's start/stop lines in bench-results/logs.
         ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
         ...options.env,
+        ...splitEnv,
       },
       stdio: ['ignore', logFd, logFd],
     });
     closeSync(logFd);
-    if (child.pid === undefined) throw new Error('relay did not start (no pid)');
+    if (child.pid === undefined) {
+      await db?.stop();
+      throw new Error('relay did not start (no pid)');
+    }
     trackChild(child.pid, 'relay');
-    const relay = new RelayProcess(child, child.pid, port, dataDir, logFile);
+    const relay = new RelayProcess(child, child.pid, port, dataDir, logFile, db);
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
       if (!relay.running) {
@@ -130,16 +224,29 @@ export class RelayProcess {
     throw new Error(`relay not healthy within ${options.startTimeoutMs ?? 30_000} ms: ${why}`);
   }
 
-  rss(): number {
-    return rssBytes(this.pid);
+  /** The relay's processes: the relay, and in split mode its orly-db. */
+  private pids(): number[] {
+    return this.db?.running ? [this.pid, this.db.pid] : [this.pid];
   }
 
+  rss(): number {
+    return this.pids().reduce((sum, pid) => sum + rssBytes(pid), 0);
+  }
+
+  /** CPU seconds of the relay (plus orly-db in split mode). */
   cpu(): number {
-    return cpuSeconds(this.pid);
+    return this.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   }
 
   rssBreakdown(): RssBreakdown {
-    return rssBreakdown(this.pid);
+    const total: RssBreakdown = { rss: 0, anon: 0, file: 0 };
+    for (const pid of this.pids()) {
+      const b = rssBreakdown(pid);
+      total.rss += b.rss;
+      total.anon += b.anon;
+      total.file += b.file;
+    }
+    return total;
   }
 
   /**
@@ -200,6 +307,16 @@ export class RelayProcess {
   /** SIGTERM by PID, wait up to `graceMs`, then SIGKILL. Resolves with how it exited. */
   async stop(
     graceMs = 15_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
+    try {
+      return await this.stopRelay(graceMs);
+    } finally {
+      await this.db?.stop(graceMs);
+    }
+  }
+
+  private async stopRelay(
+    graceMs: number,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
     if (!this.running) return { ...this.exitInfo!, forced: false };
     try {

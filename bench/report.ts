@@ -40,10 +40,41 @@ const LABELS: Record<Scenario, string> = {
   'fanout-latency': 'Fan-out latency',
   'fanout-throughput': 'Fan-out throughput',
   memory: 'Idle connections',
+  'ingest-split': 'Ingest, split mode',
+  'query-split': 'Query, split mode',
 };
 
-function rowFor(scenario: Scenario, m: Metrics): Omit<Row, 'scenario'> {
+/** Split-mode throughput as a fraction of local mode's, measured in the same run. */
+function splitRatio(run: BenchRun, local: Scenario, split: Scenario, key: string): number | undefined {
+  const a = run.results.find((r) => r.scenario === local && r.status === 'ok')?.metrics[key];
+  const b = run.results.find((r) => r.scenario === split && r.status === 'ok')?.metrics[key];
+  return typeof a === 'number' && typeof b === 'number' && a > 0 ? b / a : undefined;
+}
+
+function ratioText(ratio: number | undefined): string {
+  return ratio === undefined ? 'no local run to compare' : `${ratio.toFixed(2)}× local`;
+}
+
+function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scenario'> {
   switch (scenario) {
+    case 'ingest-split': {
+      const ratio = splitRatio(run, 'ingest', 'ingest-split', 'eventsPerSec');
+      return {
+        measured: `${fmt(m.eventsPerSec)} events/s (${ratioText(ratio)}; relay + orly-db CPU ${fmt(m.relayCpuSeconds, 1)} s; OK false: ${fmt(m.okFalse)})`,
+        latency: `EVENT→OK ${ms(m.okP50Ms)} / ${ms(m.okP99Ms)}`,
+        target: '≥ 0.7× local',
+        met: ratio === undefined ? '—' : yesNo(ratio >= 0.7 && num(m.okFalse) === 0),
+      };
+    }
+    case 'query-split': {
+      const ratio = splitRatio(run, 'query', 'query-split', 'reqsPerSec');
+      return {
+        measured: `${fmt(m.reqsPerSec)} REQ/s, ${fmt(m.eventsPerSec)} events/s (${ratioText(ratio)})`,
+        latency: `REQ→EOSE ${ms(m.eoseP50Ms)} / ${ms(m.eoseP99Ms)}`,
+        target: '≥ 0.7× local',
+        met: ratio === undefined ? '—' : yesNo(ratio >= 0.7),
+      };
+    }
     case 'ingest':
       return {
         measured: `${fmt(m.eventsPerSec)} events/s (${fmt(m.events)} events, ${m.connections} conns × ${m.window} in flight; OK false: ${fmt(m.okFalse)}; relay CPU ${fmt(m.relayCpuSeconds, 1)} s)`,
@@ -100,7 +131,7 @@ function rows(run: BenchRun): Row[] {
         met: '—',
       };
     }
-    return { ...base, ...rowFor(r.scenario, r.metrics) };
+    return { ...base, ...rowFor(r.scenario, r.metrics, run) };
   });
 }
 

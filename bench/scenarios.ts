@@ -77,7 +77,7 @@ function delay(ms: number): Promise<void> {
 /** Runs `body` against a fresh relay and always shuts it down; the relay stats are merged in. */
 async function withRelay(
   label: string,
-  start: { env?: Record<string, string>; dataDir?: string },
+  start: { env?: Record<string, string>; dataDir?: string; split?: boolean },
   body: (relay: RelayProcess, stats: RelayStats) => Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>>,
 ): Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>> {
   const relay = await RelayProcess.start({ label, ...start });
@@ -182,10 +182,13 @@ interface IngestLoad {
   warmup: { acked: number; rejected: number; timedOut: boolean };
 }
 
-async function ingest(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>> {
+async function ingest(
+  ctx: BenchContext,
+  split = false,
+): Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>> {
   const o = ctx.options;
   const dataset = ctx.getDataset();
-  return withRelay('ingest', {}, async (relay, stats) => {
+  return withRelay(split ? 'ingest-split' : 'ingest', { split }, async (relay, stats) => {
     const load = await measuredLoad<IngestLoad>(relay, stats, 'load-ingest', {
       url: relay.url,
       file: dataset.file,
@@ -286,12 +289,15 @@ async function fillStoreIn(
   return { dataDir, method: 'published through a relay (import unavailable)' };
 }
 
-async function query(ctx: BenchContext): Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>> {
+async function query(
+  ctx: BenchContext,
+  split = false,
+): Promise<Omit<ScenarioResult, 'scenario' | 'wallSeconds'>> {
   const o = ctx.options;
   const dataset = ctx.getDataset();
   const notes: string[] = [];
   const { dataDir, method } = await fillStore(dataset, notes);
-  return withRelay('query', { dataDir }, async (relay, stats) => {
+  return withRelay(split ? 'query-split' : 'query', { dataDir, split }, async (relay, stats) => {
     const load = await measuredLoad<QueryLoad>(relay, stats, 'load-query', {
       url: relay.url,
       metaFile: dataset.metaFile,
@@ -480,6 +486,8 @@ const RUNNERS: Record<
   'fanout-latency': (ctx) => fanout(ctx, 'rate'),
   'fanout-throughput': (ctx) => fanout(ctx, 'max'),
   memory,
+  'ingest-split': (ctx) => ingest(ctx, true),
+  'query-split': (ctx) => query(ctx, true),
 };
 
 export async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<ScenarioResult> {

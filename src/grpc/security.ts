@@ -101,6 +101,9 @@ export function channelOptions(sec: GrpcSecurity): Record<string, string | numbe
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // HTTP/2 flow-control window (stream and connection) for what this client receives: the
+    // default 64 KB makes every query batch wait for a WINDOW_UPDATE round trip.
+    'grpc-node.flow_control_window': 8 * 1024 * 1024,
     ...(sec.serverName ? { 'grpc.ssl_target_name_override': sec.serverName } : {}),
   };
 }

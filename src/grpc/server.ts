@@ -67,6 +67,9 @@ export class GrpcServer {
   private readonly server = new Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    // Clients ping every 30 s (keepalive); allow it instead of answering with GOAWAY.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
   private boundPort = 0;
 

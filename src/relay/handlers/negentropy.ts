@@ -85,11 +85,9 @@ function open(
   // A NEG-OPEN on an open id closes the old session first, whatever becomes of this one.
   sessions.close(conn, subId);
 
-  const filterValue = Array.isArray(rawFilter)
-    ? rawFilter.length === 1
-      ? rawFilter[0]
-      : undefined
-    : rawFilter;
+  // One filter object; NDK sends it wrapped in an array, which is accepted when it holds exactly one.
+  let filterValue = rawFilter;
+  if (Array.isArray(rawFilter)) filterValue = rawFilter.length === 1 ? rawFilter[0] : undefined;
   if (filterValue === null || typeof filterValue !== 'object' || Array.isArray(filterValue)) {
     fail(Reasons.negBadFilter);
     return;

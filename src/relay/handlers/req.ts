@@ -110,7 +110,10 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
       if (sent.has(id)) continue;
       sent.add(id);
       if (!sub.sendStored(stored)) return false;
-      if (++count >= limit) break;
+      // When the store applies the limit itself, let its stream end rather than cancel it:
+      // a remote store (orly-db) would see a reset stream per REQ, which HTTP/2 servers
+      // treat as a rapid-reset attack once there are many.
+      if (++count >= limit && checkEach) break;
     }
   }
   if (signal.aborted || sub.conn.closed) return false;

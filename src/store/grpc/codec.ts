@@ -94,6 +94,13 @@ export function toStoredEvent(message: StoredEventMessage): StoredEvent {
   return new LazyStoredEvent(message.serial, message.json);
 }
 
+/** The canonical JSON bytes of a stored event, without re-encoding when the store has them. */
+export function storedBytes(stored: StoredEvent): Buffer {
+  const bytes = stored.bytes;
+  if (bytes === undefined) return Buffer.from(stored.raw);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** created_at values as 8-byte big-endian integers, ids concatenated (the proto layout). */
 export function encodeNegentropyItems(items: NegentropyItems): { timestamps: Buffer; ids: Buffer } {
   const timestamps = Buffer.alloc(items.count * 8);
@@ -122,7 +129,7 @@ export class BatchBuilder {
   private chars = 0;
 
   /** Adds one event; returns a full batch to send, if this one completed it. */
-  add(serial: number, json: string): EventBatch | undefined {
+  add(serial: number, json: Buffer): EventBatch | undefined {
     this.events.push({ serial, json });
     this.chars += json.length;
     return this.events.length >= BATCH_EVENTS || this.chars >= BATCH_CHARS ? this.take() : undefined;

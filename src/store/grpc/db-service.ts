@@ -57,6 +57,7 @@ import {
   parseFilterJson,
   saveResultToResponse,
   statusError,
+  storedBytes,
 } from './codec.js';
 import { EventHub } from './event-hub.js';
 
@@ -151,7 +152,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     try {
       const batches = new BatchBuilder();
       for await (const stored of source(abort.signal)) {
-        const full = batches.add(stored.serial, stored.raw);
+        const full = batches.add(stored.serial, storedBytes(stored));
         if (full !== undefined && !(await send(call, full))) return;
         if (abort.signal.aborted) return;
       }
@@ -198,7 +199,8 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
         reason: Reasons.storeFailed(error instanceof Error ? error.message : String(error)),
       };
     }
-    if (result.stored && !result.duplicate) hub.publish(result.serial, parsed.raw, request.origin);
+    if (result.stored && !result.duplicate)
+      hub.publish(result.serial, Buffer.from(parsed.raw), request.origin);
     return saveResultToResponse(request.requestId, result);
   };
 
@@ -208,7 +210,8 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
       if (property === 'save') {
         return async (event: Parameters<EventStore['save']>[0]) => {
           const result = await target.save(event);
-          if (result.stored && !result.duplicate) hub.publish(result.serial, serializeEvent(event), '');
+          if (result.stored && !result.duplicate)
+            hub.publish(result.serial, Buffer.from(serializeEvent(event)), '');
           return result;
         };
       }
@@ -278,7 +281,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
       const stored = await store.getById(request.id);
       return stored === undefined
         ? { found: false, event: undefined }
-        : { found: true, event: { serial: stored.serial, json: stored.raw } };
+        : { found: true, event: { serial: stored.serial, json: storedBytes(stored) } };
     }),
 
     deleteEvent: unary(async (request) => ({ deleted: await store.deleteByIds(request.ids) })),
@@ -398,7 +401,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     broadcast: unary(async (request) => {
       const parsed = parseEventJson(request.eventJson);
       if (!parsed.ok) throw new InvalidArgumentError(`event_json: ${parsed.reason}`);
-      hub.publish(0, parsed.raw, request.origin);
+      hub.publish(0, Buffer.from(parsed.raw), request.origin);
       return {};
     }),
   };

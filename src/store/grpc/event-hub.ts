@@ -86,7 +86,7 @@ export class EventHub {
   }
 
   /** Queues one event for every subscriber whose origin differs from `origin` ("" = everyone). */
-  publish(serial: number, json: string, origin: string): void {
+  publish(serial: number, json: Buffer, origin: string): void {
     if (this.closed || this.subscribers.size === 0) return;
     const message: StoredEventMessage = { serial, json };
     for (const sub of this.subscribers) {

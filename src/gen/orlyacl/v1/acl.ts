@@ -5,7 +5,7 @@
 // source: orlyacl/v1/acl.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -17,14 +17,15 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+} from "@grpc/grpc-js";
 
 /**
  * The access-control service (orly-acl): the AccessControl capability over gRPC.
  * Decisions carry the NIP-01 reason as a field, never as error text.
  */
 
-export interface Empty {}
+export interface Empty {
+}
 
 export interface ReadyResponse {
   ready: boolean;
@@ -95,7 +96,7 @@ export const Empty: MessageFns<Empty> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -150,7 +151,7 @@ export const ReadyResponse: MessageFns<ReadyResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -202,7 +203,7 @@ export const ReadyResponse: MessageFns<ReadyResponse> = {
 };
 
 function createBaseRequester(): Requester {
-  return { authedPubkeys: [], ip: '' };
+  return { authedPubkeys: [], ip: "" };
 }
 
 export const Requester: MessageFns<Requester> = {
@@ -210,7 +211,7 @@ export const Requester: MessageFns<Requester> = {
     for (const v of message.authedPubkeys) {
       writer.uint32(10).string(v!);
     }
-    if (message.ip !== '') {
+    if (message.ip !== "") {
       writer.uint32(18).string(message.ip);
     }
     return writer;
@@ -220,7 +221,7 @@ export const Requester: MessageFns<Requester> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -262,9 +263,9 @@ export const Requester: MessageFns<Requester> = {
       authedPubkeys: globalThis.Array.isArray(object?.authedPubkeys)
         ? object.authedPubkeys.map((e: any) => globalThis.String(e))
         : globalThis.Array.isArray(object?.authed_pubkeys)
-          ? object.authed_pubkeys.map((e: any) => globalThis.String(e))
-          : [],
-      ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
+        ? object.authed_pubkeys.map((e: any) => globalThis.String(e))
+        : [],
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
     };
   },
 
@@ -273,7 +274,7 @@ export const Requester: MessageFns<Requester> = {
     if (message.authedPubkeys?.length) {
       obj.authedPubkeys = message.authedPubkeys;
     }
-    if (message.ip !== '') {
+    if (message.ip !== "") {
       obj.ip = message.ip;
     }
     return obj;
@@ -285,18 +286,18 @@ export const Requester: MessageFns<Requester> = {
   fromPartial<I extends Exact<DeepPartial<Requester>, I>>(object: I): Requester {
     const message = createBaseRequester();
     message.authedPubkeys = object.authedPubkeys?.map((e) => e) || [];
-    message.ip = object.ip ?? '';
+    message.ip = object.ip ?? "";
     return message;
   },
 };
 
 function createBaseCheckAccessRequest(): CheckAccessRequest {
-  return { eventJson: '', requester: undefined };
+  return { eventJson: "", requester: undefined };
 }
 
 export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
   encode(message: CheckAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       writer.uint32(10).string(message.eventJson);
     }
     if (message.requester !== undefined) {
@@ -309,7 +310,7 @@ export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -351,15 +352,15 @@ export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
       eventJson: isSet(object.eventJson)
         ? globalThis.String(object.eventJson)
         : isSet(object.event_json)
-          ? globalThis.String(object.event_json)
-          : '',
+        ? globalThis.String(object.event_json)
+        : "",
       requester: isSet(object.requester) ? Requester.fromJSON(object.requester) : undefined,
     };
   },
 
   toJSON(message: CheckAccessRequest): unknown {
     const obj: any = {};
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       obj.eventJson = message.eventJson;
     }
     if (message.requester !== undefined) {
@@ -373,17 +374,16 @@ export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CheckAccessRequest>, I>>(object: I): CheckAccessRequest {
     const message = createBaseCheckAccessRequest();
-    message.eventJson = object.eventJson ?? '';
-    message.requester =
-      object.requester !== undefined && object.requester !== null
-        ? Requester.fromPartial(object.requester)
-        : undefined;
+    message.eventJson = object.eventJson ?? "";
+    message.requester = (object.requester !== undefined && object.requester !== null)
+      ? Requester.fromPartial(object.requester)
+      : undefined;
     return message;
   },
 };
 
 function createBaseCheckAccessResponse(): CheckAccessResponse {
-  return { allowed: false, reason: '' };
+  return { allowed: false, reason: "" };
 }
 
 export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
@@ -391,7 +391,7 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     if (message.allowed !== false) {
       writer.uint32(8).bool(message.allowed);
     }
-    if (message.reason !== '') {
+    if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
     }
     return writer;
@@ -401,7 +401,7 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -441,7 +441,7 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
   fromJSON(object: any): CheckAccessResponse {
     return {
       allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -450,7 +450,7 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     if (message.allowed !== false) {
       obj.allowed = message.allowed;
     }
-    if (message.reason !== '') {
+    if (message.reason !== "") {
       obj.reason = message.reason;
     }
     return obj;
@@ -462,21 +462,21 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
   fromPartial<I extends Exact<DeepPartial<CheckAccessResponse>, I>>(object: I): CheckAccessResponse {
     const message = createBaseCheckAccessResponse();
     message.allowed = object.allowed ?? false;
-    message.reason = object.reason ?? '';
+    message.reason = object.reason ?? "";
     return message;
   },
 };
 
 function createBaseGetAccessLevelRequest(): GetAccessLevelRequest {
-  return { pubkey: '', ip: '' };
+  return { pubkey: "", ip: "" };
 }
 
 export const GetAccessLevelRequest: MessageFns<GetAccessLevelRequest> = {
   encode(message: GetAccessLevelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.pubkey !== '') {
+    if (message.pubkey !== "") {
       writer.uint32(10).string(message.pubkey);
     }
-    if (message.ip !== '') {
+    if (message.ip !== "") {
       writer.uint32(18).string(message.ip);
     }
     return writer;
@@ -486,7 +486,7 @@ export const GetAccessLevelRequest: MessageFns<GetAccessLevelRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -525,17 +525,17 @@ export const GetAccessLevelRequest: MessageFns<GetAccessLevelRequest> = {
 
   fromJSON(object: any): GetAccessLevelRequest {
     return {
-      pubkey: isSet(object.pubkey) ? globalThis.String(object.pubkey) : '',
-      ip: isSet(object.ip) ? globalThis.String(object.ip) : '',
+      pubkey: isSet(object.pubkey) ? globalThis.String(object.pubkey) : "",
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
     };
   },
 
   toJSON(message: GetAccessLevelRequest): unknown {
     const obj: any = {};
-    if (message.pubkey !== '') {
+    if (message.pubkey !== "") {
       obj.pubkey = message.pubkey;
     }
-    if (message.ip !== '') {
+    if (message.ip !== "") {
       obj.ip = message.ip;
     }
     return obj;
@@ -546,19 +546,19 @@ export const GetAccessLevelRequest: MessageFns<GetAccessLevelRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<GetAccessLevelRequest>, I>>(object: I): GetAccessLevelRequest {
     const message = createBaseGetAccessLevelRequest();
-    message.pubkey = object.pubkey ?? '';
-    message.ip = object.ip ?? '';
+    message.pubkey = object.pubkey ?? "";
+    message.ip = object.ip ?? "";
     return message;
   },
 };
 
 function createBaseGetAccessLevelResponse(): GetAccessLevelResponse {
-  return { level: '' };
+  return { level: "" };
 }
 
 export const GetAccessLevelResponse: MessageFns<GetAccessLevelResponse> = {
   encode(message: GetAccessLevelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.level !== '') {
+    if (message.level !== "") {
       writer.uint32(10).string(message.level);
     }
     return writer;
@@ -568,7 +568,7 @@ export const GetAccessLevelResponse: MessageFns<GetAccessLevelResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -598,12 +598,12 @@ export const GetAccessLevelResponse: MessageFns<GetAccessLevelResponse> = {
   },
 
   fromJSON(object: any): GetAccessLevelResponse {
-    return { level: isSet(object.level) ? globalThis.String(object.level) : '' };
+    return { level: isSet(object.level) ? globalThis.String(object.level) : "" };
   },
 
   toJSON(message: GetAccessLevelResponse): unknown {
     const obj: any = {};
-    if (message.level !== '') {
+    if (message.level !== "") {
       obj.level = message.level;
     }
     return obj;
@@ -614,21 +614,21 @@ export const GetAccessLevelResponse: MessageFns<GetAccessLevelResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<GetAccessLevelResponse>, I>>(object: I): GetAccessLevelResponse {
     const message = createBaseGetAccessLevelResponse();
-    message.level = object.level ?? '';
+    message.level = object.level ?? "";
     return message;
   },
 };
 
 function createBaseCheckPolicyRequest(): CheckPolicyRequest {
-  return { action: '', eventJson: '', requester: undefined };
+  return { action: "", eventJson: "", requester: undefined };
 }
 
 export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
   encode(message: CheckPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.action !== '') {
+    if (message.action !== "") {
       writer.uint32(10).string(message.action);
     }
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       writer.uint32(18).string(message.eventJson);
     }
     if (message.requester !== undefined) {
@@ -641,7 +641,7 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -688,22 +688,22 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
 
   fromJSON(object: any): CheckPolicyRequest {
     return {
-      action: isSet(object.action) ? globalThis.String(object.action) : '',
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
       eventJson: isSet(object.eventJson)
         ? globalThis.String(object.eventJson)
         : isSet(object.event_json)
-          ? globalThis.String(object.event_json)
-          : '',
+        ? globalThis.String(object.event_json)
+        : "",
       requester: isSet(object.requester) ? Requester.fromJSON(object.requester) : undefined,
     };
   },
 
   toJSON(message: CheckPolicyRequest): unknown {
     const obj: any = {};
-    if (message.action !== '') {
+    if (message.action !== "") {
       obj.action = message.action;
     }
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       obj.eventJson = message.eventJson;
     }
     if (message.requester !== undefined) {
@@ -717,12 +717,11 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CheckPolicyRequest>, I>>(object: I): CheckPolicyRequest {
     const message = createBaseCheckPolicyRequest();
-    message.action = object.action ?? '';
-    message.eventJson = object.eventJson ?? '';
-    message.requester =
-      object.requester !== undefined && object.requester !== null
-        ? Requester.fromPartial(object.requester)
-        : undefined;
+    message.action = object.action ?? "";
+    message.eventJson = object.eventJson ?? "";
+    message.requester = (object.requester !== undefined && object.requester !== null)
+      ? Requester.fromPartial(object.requester)
+      : undefined;
     return message;
   },
 };
@@ -749,7 +748,7 @@ export const ConfigureRequest: MessageFns<ConfigureRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -796,12 +795,8 @@ export const ConfigureRequest: MessageFns<ConfigureRequest> = {
 
   fromJSON(object: any): ConfigureRequest {
     return {
-      owners: globalThis.Array.isArray(object?.owners)
-        ? object.owners.map((e: any) => globalThis.String(e))
-        : [],
-      admins: globalThis.Array.isArray(object?.admins)
-        ? object.admins.map((e: any) => globalThis.String(e))
-        : [],
+      owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => globalThis.String(e)) : [],
+      admins: globalThis.Array.isArray(object?.admins) ? object.admins.map((e: any) => globalThis.String(e)) : [],
       reload: isSet(object.reload) ? globalThis.Boolean(object.reload) : false,
     };
   },
@@ -833,7 +828,7 @@ export const ConfigureRequest: MessageFns<ConfigureRequest> = {
 };
 
 function createBaseConfigureResponse(): ConfigureResponse {
-  return { ok: false, message: '' };
+  return { ok: false, message: "" };
 }
 
 export const ConfigureResponse: MessageFns<ConfigureResponse> = {
@@ -841,7 +836,7 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
     if (message.ok !== false) {
       writer.uint32(8).bool(message.ok);
     }
-    if (message.message !== '') {
+    if (message.message !== "") {
       writer.uint32(18).string(message.message);
     }
     return writer;
@@ -851,7 +846,7 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -891,7 +886,7 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
   fromJSON(object: any): ConfigureResponse {
     return {
       ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
-      message: isSet(object.message) ? globalThis.String(object.message) : '',
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
     };
   },
 
@@ -900,7 +895,7 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
     if (message.ok !== false) {
       obj.ok = message.ok;
     }
-    if (message.message !== '') {
+    if (message.message !== "") {
       obj.message = message.message;
     }
     return obj;
@@ -912,18 +907,18 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
   fromPartial<I extends Exact<DeepPartial<ConfigureResponse>, I>>(object: I): ConfigureResponse {
     const message = createBaseConfigureResponse();
     message.ok = object.ok ?? false;
-    message.message = object.message ?? '';
+    message.message = object.message ?? "";
     return message;
   },
 };
 
 function createBaseTypeResponse(): TypeResponse {
-  return { mode: '' };
+  return { mode: "" };
 }
 
 export const TypeResponse: MessageFns<TypeResponse> = {
   encode(message: TypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.mode !== '') {
+    if (message.mode !== "") {
       writer.uint32(10).string(message.mode);
     }
     return writer;
@@ -933,7 +928,7 @@ export const TypeResponse: MessageFns<TypeResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -963,12 +958,12 @@ export const TypeResponse: MessageFns<TypeResponse> = {
   },
 
   fromJSON(object: any): TypeResponse {
-    return { mode: isSet(object.mode) ? globalThis.String(object.mode) : '' };
+    return { mode: isSet(object.mode) ? globalThis.String(object.mode) : "" };
   },
 
   toJSON(message: TypeResponse): unknown {
     const obj: any = {};
-    if (message.mode !== '') {
+    if (message.mode !== "") {
       obj.mode = message.mode;
     }
     return obj;
@@ -979,7 +974,7 @@ export const TypeResponse: MessageFns<TypeResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<TypeResponse>, I>>(object: I): TypeResponse {
     const message = createBaseTypeResponse();
-    message.mode = object.mode ?? '';
+    message.mode = object.mode ?? "";
     return message;
   },
 };
@@ -987,7 +982,7 @@ export const TypeResponse: MessageFns<TypeResponse> = {
 export type ACLServiceService = typeof ACLServiceService;
 export const ACLServiceService = {
   ready: {
-    path: '/orlyacl.v1.ACLService/Ready' as const,
+    path: "/orlyacl.v1.ACLService/Ready" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
@@ -997,18 +992,16 @@ export const ACLServiceService = {
   },
   /** May this requester publish this event? */
   checkAccess: {
-    path: '/orlyacl.v1.ACLService/CheckAccess' as const,
+    path: "/orlyacl.v1.ACLService/CheckAccess" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CheckAccessRequest): Buffer =>
-      Buffer.from(CheckAccessRequest.encode(value).finish()),
+    requestSerialize: (value: CheckAccessRequest): Buffer => Buffer.from(CheckAccessRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CheckAccessRequest => CheckAccessRequest.decode(value),
-    responseSerialize: (value: CheckAccessResponse): Buffer =>
-      Buffer.from(CheckAccessResponse.encode(value).finish()),
+    responseSerialize: (value: CheckAccessResponse): Buffer => Buffer.from(CheckAccessResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckAccessResponse => CheckAccessResponse.decode(value),
   },
   getAccessLevel: {
-    path: '/orlyacl.v1.ACLService/GetAccessLevel' as const,
+    path: "/orlyacl.v1.ACLService/GetAccessLevel" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetAccessLevelRequest): Buffer =>
@@ -1020,31 +1013,27 @@ export const ACLServiceService = {
   },
   /** Policy decision for an action ("write" or "read") on an event. */
   checkPolicy: {
-    path: '/orlyacl.v1.ACLService/CheckPolicy' as const,
+    path: "/orlyacl.v1.ACLService/CheckPolicy" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CheckPolicyRequest): Buffer =>
-      Buffer.from(CheckPolicyRequest.encode(value).finish()),
+    requestSerialize: (value: CheckPolicyRequest): Buffer => Buffer.from(CheckPolicyRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CheckPolicyRequest => CheckPolicyRequest.decode(value),
-    responseSerialize: (value: CheckAccessResponse): Buffer =>
-      Buffer.from(CheckAccessResponse.encode(value).finish()),
+    responseSerialize: (value: CheckAccessResponse): Buffer => Buffer.from(CheckAccessResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckAccessResponse => CheckAccessResponse.decode(value),
   },
   /** Runtime configuration: owners/admins, and a reload of derived state (follow lists). */
   configure: {
-    path: '/orlyacl.v1.ACLService/Configure' as const,
+    path: "/orlyacl.v1.ACLService/Configure" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ConfigureRequest): Buffer =>
-      Buffer.from(ConfigureRequest.encode(value).finish()),
+    requestSerialize: (value: ConfigureRequest): Buffer => Buffer.from(ConfigureRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ConfigureRequest => ConfigureRequest.decode(value),
-    responseSerialize: (value: ConfigureResponse): Buffer =>
-      Buffer.from(ConfigureResponse.encode(value).finish()),
+    responseSerialize: (value: ConfigureResponse): Buffer => Buffer.from(ConfigureResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigureResponse => ConfigureResponse.decode(value),
   },
   /** The active mode: "none", "follows", ... */
   getType: {
-    path: '/orlyacl.v1.ACLService/GetType' as const,
+    path: "/orlyacl.v1.ACLService/GetType" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
@@ -1068,10 +1057,7 @@ export interface ACLServiceServer extends UntypedServiceImplementation {
 }
 
 export interface ACLServiceClient extends Client {
-  ready(
-    request: Empty,
-    callback: (error: ServiceError | null, response: ReadyResponse) => void,
-  ): ClientUnaryCall;
+  ready(request: Empty, callback: (error: ServiceError | null, response: ReadyResponse) => void): ClientUnaryCall;
   ready(
     request: Empty,
     metadata: Metadata,
@@ -1147,10 +1133,7 @@ export interface ACLServiceClient extends Client {
     callback: (error: ServiceError | null, response: ConfigureResponse) => void,
   ): ClientUnaryCall;
   /** The active mode: "none", "follows", ... */
-  getType(
-    request: Empty,
-    callback: (error: ServiceError | null, response: TypeResponse) => void,
-  ): ClientUnaryCall;
+  getType(request: Empty, callback: (error: ServiceError | null, response: TypeResponse) => void): ClientUnaryCall;
   getType(
     request: Empty,
     metadata: Metadata,
@@ -1164,10 +1147,7 @@ export interface ACLServiceClient extends Client {
   ): ClientUnaryCall;
 }
 
-export const ACLServiceClient = makeGenericClientConstructor(
-  ACLServiceService,
-  'orlyacl.v1.ACLService',
-) as unknown as {
+export const ACLServiceClient = makeGenericClientConstructor(ACLServiceService, "orlyacl.v1.ACLService") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ACLServiceClient;
   service: typeof ACLServiceService;
   serviceName: string;
@@ -1175,21 +1155,15 @@ export const ACLServiceClient = makeGenericClientConstructor(
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-type DeepPartial<T> = T extends Builtin
-  ? T
-  : T extends globalThis.Array<infer U>
-    ? globalThis.Array<DeepPartial<U>>
-    : T extends ReadonlyArray<infer U>
-      ? ReadonlyArray<DeepPartial<U>>
-      : T extends { $case: string; value: unknown }
-        ? { $case: T['$case']; value?: DeepPartial<T['value']> }
-        : T extends {}
-          ? { [K in keyof T]?: DeepPartial<T[K]> }
-          : Partial<T>;
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin
-  ? P
+type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function isSet(value: any): boolean {

@@ -5,7 +5,7 @@
 // source: orlydb/v1/db.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -23,7 +23,7 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+} from "@grpc/grpc-js";
 
 /**
  * The database service (orly-db): the EventStore capability over gRPC.
@@ -33,7 +33,8 @@ import {
  * (OK true/false and its NIP-01 reason) are fields, never error text.
  */
 
-export interface Empty {}
+export interface Empty {
+}
 
 export interface ReadyResponse {
   ready: boolean;
@@ -41,8 +42,11 @@ export interface ReadyResponse {
 
 export interface StoredEvent {
   serial: number;
-  /** Canonical NIP-01 event JSON. */
-  json: string;
+  /**
+   * Canonical NIP-01 event JSON as UTF-8 bytes (bytes, not string: it is relayed to clients
+   * without being decoded and re-encoded).
+   */
+  json: Buffer;
 }
 
 export interface EventBatch {
@@ -197,7 +201,7 @@ export const Empty: MessageFns<Empty> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -252,7 +256,7 @@ export const ReadyResponse: MessageFns<ReadyResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -304,7 +308,7 @@ export const ReadyResponse: MessageFns<ReadyResponse> = {
 };
 
 function createBaseStoredEvent(): StoredEvent {
-  return { serial: 0, json: '' };
+  return { serial: 0, json: Buffer.alloc(0) };
 }
 
 export const StoredEvent: MessageFns<StoredEvent> = {
@@ -312,8 +316,8 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     if (message.serial !== 0) {
       writer.uint32(8).uint64(message.serial);
     }
-    if (message.json !== '') {
-      writer.uint32(18).string(message.json);
+    if (message.json.length !== 0) {
+      writer.uint32(18).bytes(message.json);
     }
     return writer;
   },
@@ -322,7 +326,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -344,7 +348,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
               break;
             }
 
-            message.json = reader.string();
+            message.json = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -362,7 +366,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
   fromJSON(object: any): StoredEvent {
     return {
       serial: isSet(object.serial) ? globalThis.Number(object.serial) : 0,
-      json: isSet(object.json) ? globalThis.String(object.json) : '',
+      json: isSet(object.json) ? Buffer.from(bytesFromBase64(object.json)) : Buffer.alloc(0),
     };
   },
 
@@ -371,8 +375,8 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     if (message.serial !== 0) {
       obj.serial = Math.round(message.serial);
     }
-    if (message.json !== '') {
-      obj.json = message.json;
+    if (message.json.length !== 0) {
+      obj.json = base64FromBytes(message.json);
     }
     return obj;
   },
@@ -383,7 +387,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
   fromPartial<I extends Exact<DeepPartial<StoredEvent>, I>>(object: I): StoredEvent {
     const message = createBaseStoredEvent();
     message.serial = object.serial ?? 0;
-    message.json = object.json ?? '';
+    message.json = object.json ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -404,7 +408,7 @@ export const EventBatch: MessageFns<EventBatch> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -435,9 +439,7 @@ export const EventBatch: MessageFns<EventBatch> = {
 
   fromJSON(object: any): EventBatch {
     return {
-      events: globalThis.Array.isArray(object?.events)
-        ? object.events.map((e: any) => StoredEvent.fromJSON(e))
-        : [],
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => StoredEvent.fromJSON(e)) : [],
     };
   },
 
@@ -460,18 +462,18 @@ export const EventBatch: MessageFns<EventBatch> = {
 };
 
 function createBaseSaveEventRequest(): SaveEventRequest {
-  return { eventJson: '', requestId: 0, origin: '' };
+  return { eventJson: "", requestId: 0, origin: "" };
 }
 
 export const SaveEventRequest: MessageFns<SaveEventRequest> = {
   encode(message: SaveEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       writer.uint32(10).string(message.eventJson);
     }
     if (message.requestId !== 0) {
       writer.uint32(16).uint64(message.requestId);
     }
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       writer.uint32(26).string(message.origin);
     }
     return writer;
@@ -481,7 +483,7 @@ export const SaveEventRequest: MessageFns<SaveEventRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -531,26 +533,26 @@ export const SaveEventRequest: MessageFns<SaveEventRequest> = {
       eventJson: isSet(object.eventJson)
         ? globalThis.String(object.eventJson)
         : isSet(object.event_json)
-          ? globalThis.String(object.event_json)
-          : '',
+        ? globalThis.String(object.event_json)
+        : "",
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
         : isSet(object.request_id)
-          ? globalThis.Number(object.request_id)
-          : 0,
-      origin: isSet(object.origin) ? globalThis.String(object.origin) : '',
+        ? globalThis.Number(object.request_id)
+        : 0,
+      origin: isSet(object.origin) ? globalThis.String(object.origin) : "",
     };
   },
 
   toJSON(message: SaveEventRequest): unknown {
     const obj: any = {};
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       obj.eventJson = message.eventJson;
     }
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
     }
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       obj.origin = message.origin;
     }
     return obj;
@@ -561,15 +563,15 @@ export const SaveEventRequest: MessageFns<SaveEventRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<SaveEventRequest>, I>>(object: I): SaveEventRequest {
     const message = createBaseSaveEventRequest();
-    message.eventJson = object.eventJson ?? '';
+    message.eventJson = object.eventJson ?? "";
     message.requestId = object.requestId ?? 0;
-    message.origin = object.origin ?? '';
+    message.origin = object.origin ?? "";
     return message;
   },
 };
 
 function createBaseSaveEventResponse(): SaveEventResponse {
-  return { requestId: 0, stored: false, duplicate: false, serial: 0, removedIds: [], reason: '' };
+  return { requestId: 0, stored: false, duplicate: false, serial: 0, removedIds: [], reason: "" };
 }
 
 export const SaveEventResponse: MessageFns<SaveEventResponse> = {
@@ -589,7 +591,7 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
     for (const v of message.removedIds) {
       writer.uint32(42).string(v!);
     }
-    if (message.reason !== '') {
+    if (message.reason !== "") {
       writer.uint32(50).string(message.reason);
     }
     return writer;
@@ -599,7 +601,7 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -673,17 +675,17 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
         : isSet(object.request_id)
-          ? globalThis.Number(object.request_id)
-          : 0,
+        ? globalThis.Number(object.request_id)
+        : 0,
       stored: isSet(object.stored) ? globalThis.Boolean(object.stored) : false,
       duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
       serial: isSet(object.serial) ? globalThis.Number(object.serial) : 0,
       removedIds: globalThis.Array.isArray(object?.removedIds)
         ? object.removedIds.map((e: any) => globalThis.String(e))
         : globalThis.Array.isArray(object?.removed_ids)
-          ? object.removed_ids.map((e: any) => globalThis.String(e))
-          : [],
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+        ? object.removed_ids.map((e: any) => globalThis.String(e))
+        : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -704,7 +706,7 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
     if (message.removedIds?.length) {
       obj.removedIds = message.removedIds;
     }
-    if (message.reason !== '') {
+    if (message.reason !== "") {
       obj.reason = message.reason;
     }
     return obj;
@@ -720,18 +722,18 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
     message.duplicate = object.duplicate ?? false;
     message.serial = object.serial ?? 0;
     message.removedIds = object.removedIds?.map((e) => e) || [];
-    message.reason = object.reason ?? '';
+    message.reason = object.reason ?? "";
     return message;
   },
 };
 
 function createBaseQueryEventsRequest(): QueryEventsRequest {
-  return { filterJson: '', now: 0 };
+  return { filterJson: "", now: 0 };
 }
 
 export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
   encode(message: QueryEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       writer.uint32(10).string(message.filterJson);
     }
     if (message.now !== 0) {
@@ -744,7 +746,7 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -786,15 +788,15 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
       filterJson: isSet(object.filterJson)
         ? globalThis.String(object.filterJson)
         : isSet(object.filter_json)
-          ? globalThis.String(object.filter_json)
-          : '',
+        ? globalThis.String(object.filter_json)
+        : "",
       now: isSet(object.now) ? globalThis.Number(object.now) : 0,
     };
   },
 
   toJSON(message: QueryEventsRequest): unknown {
     const obj: any = {};
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       obj.filterJson = message.filterJson;
     }
     if (message.now !== 0) {
@@ -808,7 +810,7 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<QueryEventsRequest>, I>>(object: I): QueryEventsRequest {
     const message = createBaseQueryEventsRequest();
-    message.filterJson = object.filterJson ?? '';
+    message.filterJson = object.filterJson ?? "";
     message.now = object.now ?? 0;
     return message;
   },
@@ -833,7 +835,7 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -875,8 +877,8 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
       filterJson: globalThis.Array.isArray(object?.filterJson)
         ? object.filterJson.map((e: any) => globalThis.String(e))
         : globalThis.Array.isArray(object?.filter_json)
-          ? object.filter_json.map((e: any) => globalThis.String(e))
-          : [],
+        ? object.filter_json.map((e: any) => globalThis.String(e))
+        : [],
       now: isSet(object.now) ? globalThis.Number(object.now) : 0,
     };
   },
@@ -919,7 +921,7 @@ export const CountEventsResponse: MessageFns<CountEventsResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -971,12 +973,12 @@ export const CountEventsResponse: MessageFns<CountEventsResponse> = {
 };
 
 function createBaseGetEventRequest(): GetEventRequest {
-  return { id: '' };
+  return { id: "" };
 }
 
 export const GetEventRequest: MessageFns<GetEventRequest> = {
   encode(message: GetEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.id !== '') {
+    if (message.id !== "") {
       writer.uint32(10).string(message.id);
     }
     return writer;
@@ -986,7 +988,7 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1016,12 +1018,12 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
   },
 
   fromJSON(object: any): GetEventRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
   },
 
   toJSON(message: GetEventRequest): unknown {
     const obj: any = {};
-    if (message.id !== '') {
+    if (message.id !== "") {
       obj.id = message.id;
     }
     return obj;
@@ -1032,7 +1034,7 @@ export const GetEventRequest: MessageFns<GetEventRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<GetEventRequest>, I>>(object: I): GetEventRequest {
     const message = createBaseGetEventRequest();
-    message.id = object.id ?? '';
+    message.id = object.id ?? "";
     return message;
   },
 };
@@ -1056,7 +1058,7 @@ export const GetEventResponse: MessageFns<GetEventResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1117,8 +1119,9 @@ export const GetEventResponse: MessageFns<GetEventResponse> = {
   fromPartial<I extends Exact<DeepPartial<GetEventResponse>, I>>(object: I): GetEventResponse {
     const message = createBaseGetEventResponse();
     message.found = object.found ?? false;
-    message.event =
-      object.event !== undefined && object.event !== null ? StoredEvent.fromPartial(object.event) : undefined;
+    message.event = (object.event !== undefined && object.event !== null)
+      ? StoredEvent.fromPartial(object.event)
+      : undefined;
     return message;
   },
 };
@@ -1139,7 +1142,7 @@ export const DeleteEventRequest: MessageFns<DeleteEventRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1169,9 +1172,7 @@ export const DeleteEventRequest: MessageFns<DeleteEventRequest> = {
   },
 
   fromJSON(object: any): DeleteEventRequest {
-    return {
-      ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.String(e)) : [],
-    };
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.String(e)) : [] };
   },
 
   toJSON(message: DeleteEventRequest): unknown {
@@ -1208,7 +1209,7 @@ export const DeleteEventResponse: MessageFns<DeleteEventResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1278,7 +1279,7 @@ export const GetSerialsRequest: MessageFns<GetSerialsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1360,7 +1361,7 @@ export const GetLastSerialResponse: MessageFns<GetLastSerialResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1412,15 +1413,15 @@ export const GetLastSerialResponse: MessageFns<GetLastSerialResponse> = {
 };
 
 function createBaseCheckForDeletedRequest(): CheckForDeletedRequest {
-  return { id: '', pubkey: '' };
+  return { id: "", pubkey: "" };
 }
 
 export const CheckForDeletedRequest: MessageFns<CheckForDeletedRequest> = {
   encode(message: CheckForDeletedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.id !== '') {
+    if (message.id !== "") {
       writer.uint32(10).string(message.id);
     }
-    if (message.pubkey !== '') {
+    if (message.pubkey !== "") {
       writer.uint32(18).string(message.pubkey);
     }
     return writer;
@@ -1430,7 +1431,7 @@ export const CheckForDeletedRequest: MessageFns<CheckForDeletedRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1469,17 +1470,17 @@ export const CheckForDeletedRequest: MessageFns<CheckForDeletedRequest> = {
 
   fromJSON(object: any): CheckForDeletedRequest {
     return {
-      id: isSet(object.id) ? globalThis.String(object.id) : '',
-      pubkey: isSet(object.pubkey) ? globalThis.String(object.pubkey) : '',
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      pubkey: isSet(object.pubkey) ? globalThis.String(object.pubkey) : "",
     };
   },
 
   toJSON(message: CheckForDeletedRequest): unknown {
     const obj: any = {};
-    if (message.id !== '') {
+    if (message.id !== "") {
       obj.id = message.id;
     }
-    if (message.pubkey !== '') {
+    if (message.pubkey !== "") {
       obj.pubkey = message.pubkey;
     }
     return obj;
@@ -1490,8 +1491,8 @@ export const CheckForDeletedRequest: MessageFns<CheckForDeletedRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CheckForDeletedRequest>, I>>(object: I): CheckForDeletedRequest {
     const message = createBaseCheckForDeletedRequest();
-    message.id = object.id ?? '';
-    message.pubkey = object.pubkey ?? '';
+    message.id = object.id ?? "";
+    message.pubkey = object.pubkey ?? "";
     return message;
   },
 };
@@ -1512,7 +1513,7 @@ export const CheckForDeletedResponse: MessageFns<CheckForDeletedResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1564,12 +1565,12 @@ export const CheckForDeletedResponse: MessageFns<CheckForDeletedResponse> = {
 };
 
 function createBaseNegentropyItemsRequest(): NegentropyItemsRequest {
-  return { filterJson: '', max: 0 };
+  return { filterJson: "", max: 0 };
 }
 
 export const NegentropyItemsRequest: MessageFns<NegentropyItemsRequest> = {
   encode(message: NegentropyItemsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       writer.uint32(10).string(message.filterJson);
     }
     if (message.max !== 0) {
@@ -1582,7 +1583,7 @@ export const NegentropyItemsRequest: MessageFns<NegentropyItemsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1624,15 +1625,15 @@ export const NegentropyItemsRequest: MessageFns<NegentropyItemsRequest> = {
       filterJson: isSet(object.filterJson)
         ? globalThis.String(object.filterJson)
         : isSet(object.filter_json)
-          ? globalThis.String(object.filter_json)
-          : '',
+        ? globalThis.String(object.filter_json)
+        : "",
       max: isSet(object.max) ? globalThis.Number(object.max) : 0,
     };
   },
 
   toJSON(message: NegentropyItemsRequest): unknown {
     const obj: any = {};
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       obj.filterJson = message.filterJson;
     }
     if (message.max !== 0) {
@@ -1646,7 +1647,7 @@ export const NegentropyItemsRequest: MessageFns<NegentropyItemsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<NegentropyItemsRequest>, I>>(object: I): NegentropyItemsRequest {
     const message = createBaseNegentropyItemsRequest();
-    message.filterJson = object.filterJson ?? '';
+    message.filterJson = object.filterJson ?? "";
     message.max = object.max ?? 0;
     return message;
   },
@@ -1677,7 +1678,7 @@ export const NegentropyItemsResponse: MessageFns<NegentropyItemsResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1735,12 +1736,10 @@ export const NegentropyItemsResponse: MessageFns<NegentropyItemsResponse> = {
       tooMany: isSet(object.tooMany)
         ? globalThis.Boolean(object.tooMany)
         : isSet(object.too_many)
-          ? globalThis.Boolean(object.too_many)
-          : false,
+        ? globalThis.Boolean(object.too_many)
+        : false,
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
-      timestamps: isSet(object.timestamps)
-        ? Buffer.from(bytesFromBase64(object.timestamps))
-        : Buffer.alloc(0),
+      timestamps: isSet(object.timestamps) ? Buffer.from(bytesFromBase64(object.timestamps)) : Buffer.alloc(0),
       ids: isSet(object.ids) ? Buffer.from(bytesFromBase64(object.ids)) : Buffer.alloc(0),
     };
   },
@@ -1791,7 +1790,7 @@ export const PurgeExpiredRequest: MessageFns<PurgeExpiredRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1858,7 +1857,7 @@ export const PurgeExpiredResponse: MessageFns<PurgeExpiredResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1931,7 +1930,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1983,8 +1982,8 @@ export const StatsResponse: MessageFns<StatsResponse> = {
       lastSerial: isSet(object.lastSerial)
         ? globalThis.Number(object.lastSerial)
         : isSet(object.last_serial)
-          ? globalThis.Number(object.last_serial)
-          : 0,
+        ? globalThis.Number(object.last_serial)
+        : 0,
     };
   },
 
@@ -2015,12 +2014,12 @@ export const StatsResponse: MessageFns<StatsResponse> = {
 };
 
 function createBaseExportRequest(): ExportRequest {
-  return { filterJson: '' };
+  return { filterJson: "" };
 }
 
 export const ExportRequest: MessageFns<ExportRequest> = {
   encode(message: ExportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       writer.uint32(10).string(message.filterJson);
     }
     return writer;
@@ -2030,7 +2029,7 @@ export const ExportRequest: MessageFns<ExportRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2064,14 +2063,14 @@ export const ExportRequest: MessageFns<ExportRequest> = {
       filterJson: isSet(object.filterJson)
         ? globalThis.String(object.filterJson)
         : isSet(object.filter_json)
-          ? globalThis.String(object.filter_json)
-          : '',
+        ? globalThis.String(object.filter_json)
+        : "",
     };
   },
 
   toJSON(message: ExportRequest): unknown {
     const obj: any = {};
-    if (message.filterJson !== '') {
+    if (message.filterJson !== "") {
       obj.filterJson = message.filterJson;
     }
     return obj;
@@ -2082,7 +2081,7 @@ export const ExportRequest: MessageFns<ExportRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<ExportRequest>, I>>(object: I): ExportRequest {
     const message = createBaseExportRequest();
-    message.filterJson = object.filterJson ?? '';
+    message.filterJson = object.filterJson ?? "";
     return message;
   },
 };
@@ -2103,7 +2102,7 @@ export const ExportChunk: MessageFns<ExportChunk> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2173,7 +2172,7 @@ export const ImportChunk: MessageFns<ImportChunk> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2216,8 +2215,8 @@ export const ImportChunk: MessageFns<ImportChunk> = {
       noVerify: isSet(object.noVerify)
         ? globalThis.Boolean(object.noVerify)
         : isSet(object.no_verify)
-          ? globalThis.Boolean(object.no_verify)
-          : false,
+        ? globalThis.Boolean(object.no_verify)
+        : false,
     };
   },
 
@@ -2274,7 +2273,7 @@ export const ImportResponse: MessageFns<ImportResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2350,9 +2349,7 @@ export const ImportResponse: MessageFns<ImportResponse> = {
       duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
       rejected: isSet(object.rejected) ? globalThis.Number(object.rejected) : 0,
       invalid: isSet(object.invalid) ? globalThis.Number(object.invalid) : 0,
-      problems: globalThis.Array.isArray(object?.problems)
-        ? object.problems.map((e: any) => globalThis.String(e))
-        : [],
+      problems: globalThis.Array.isArray(object?.problems) ? object.problems.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -2395,12 +2392,12 @@ export const ImportResponse: MessageFns<ImportResponse> = {
 };
 
 function createBaseSubscribeEventsRequest(): SubscribeEventsRequest {
-  return { origin: '' };
+  return { origin: "" };
 }
 
 export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   encode(message: SubscribeEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       writer.uint32(10).string(message.origin);
     }
     return writer;
@@ -2410,7 +2407,7 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2440,12 +2437,12 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   },
 
   fromJSON(object: any): SubscribeEventsRequest {
-    return { origin: isSet(object.origin) ? globalThis.String(object.origin) : '' };
+    return { origin: isSet(object.origin) ? globalThis.String(object.origin) : "" };
   },
 
   toJSON(message: SubscribeEventsRequest): unknown {
     const obj: any = {};
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       obj.origin = message.origin;
     }
     return obj;
@@ -2456,21 +2453,21 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<SubscribeEventsRequest>, I>>(object: I): SubscribeEventsRequest {
     const message = createBaseSubscribeEventsRequest();
-    message.origin = object.origin ?? '';
+    message.origin = object.origin ?? "";
     return message;
   },
 };
 
 function createBaseBroadcastRequest(): BroadcastRequest {
-  return { eventJson: '', origin: '' };
+  return { eventJson: "", origin: "" };
 }
 
 export const BroadcastRequest: MessageFns<BroadcastRequest> = {
   encode(message: BroadcastRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       writer.uint32(10).string(message.eventJson);
     }
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       writer.uint32(18).string(message.origin);
     }
     return writer;
@@ -2480,7 +2477,7 @@ export const BroadcastRequest: MessageFns<BroadcastRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2522,18 +2519,18 @@ export const BroadcastRequest: MessageFns<BroadcastRequest> = {
       eventJson: isSet(object.eventJson)
         ? globalThis.String(object.eventJson)
         : isSet(object.event_json)
-          ? globalThis.String(object.event_json)
-          : '',
-      origin: isSet(object.origin) ? globalThis.String(object.origin) : '',
+        ? globalThis.String(object.event_json)
+        : "",
+      origin: isSet(object.origin) ? globalThis.String(object.origin) : "",
     };
   },
 
   toJSON(message: BroadcastRequest): unknown {
     const obj: any = {};
-    if (message.eventJson !== '') {
+    if (message.eventJson !== "") {
       obj.eventJson = message.eventJson;
     }
-    if (message.origin !== '') {
+    if (message.origin !== "") {
       obj.origin = message.origin;
     }
     return obj;
@@ -2544,8 +2541,8 @@ export const BroadcastRequest: MessageFns<BroadcastRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<BroadcastRequest>, I>>(object: I): BroadcastRequest {
     const message = createBaseBroadcastRequest();
-    message.eventJson = object.eventJson ?? '';
-    message.origin = object.origin ?? '';
+    message.eventJson = object.eventJson ?? "";
+    message.origin = object.origin ?? "";
     return message;
   },
 };
@@ -2554,7 +2551,7 @@ export type DatabaseServiceService = typeof DatabaseServiceService;
 export const DatabaseServiceService = {
   /** Readiness: true once the store is open. */
   ready: {
-    path: '/orlydb.v1.DatabaseService/Ready' as const,
+    path: "/orlydb.v1.DatabaseService/Ready" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
@@ -2564,96 +2561,84 @@ export const DatabaseServiceService = {
   },
   /** Stores one event (replacement and NIP-09 semantics applied atomically; durable on return). */
   saveEvent: {
-    path: '/orlydb.v1.DatabaseService/SaveEvent' as const,
+    path: "/orlydb.v1.DatabaseService/SaveEvent" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SaveEventRequest): Buffer =>
-      Buffer.from(SaveEventRequest.encode(value).finish()),
+    requestSerialize: (value: SaveEventRequest): Buffer => Buffer.from(SaveEventRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): SaveEventRequest => SaveEventRequest.decode(value),
-    responseSerialize: (value: SaveEventResponse): Buffer =>
-      Buffer.from(SaveEventResponse.encode(value).finish()),
+    responseSerialize: (value: SaveEventResponse): Buffer => Buffer.from(SaveEventResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SaveEventResponse => SaveEventResponse.decode(value),
   },
   /** The batched path: many saves in flight on one stream, answered by request_id. */
   saveEvents: {
-    path: '/orlydb.v1.DatabaseService/SaveEvents' as const,
+    path: "/orlydb.v1.DatabaseService/SaveEvents" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: SaveEventRequest): Buffer =>
-      Buffer.from(SaveEventRequest.encode(value).finish()),
+    requestSerialize: (value: SaveEventRequest): Buffer => Buffer.from(SaveEventRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): SaveEventRequest => SaveEventRequest.decode(value),
-    responseSerialize: (value: SaveEventResponse): Buffer =>
-      Buffer.from(SaveEventResponse.encode(value).finish()),
+    responseSerialize: (value: SaveEventResponse): Buffer => Buffer.from(SaveEventResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SaveEventResponse => SaveEventResponse.decode(value),
   },
   /** Events matching one filter, newest first, streamed in batches; the client may cancel early. */
   queryEvents: {
-    path: '/orlydb.v1.DatabaseService/QueryEvents' as const,
+    path: "/orlydb.v1.DatabaseService/QueryEvents" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: QueryEventsRequest): Buffer =>
-      Buffer.from(QueryEventsRequest.encode(value).finish()),
+    requestSerialize: (value: QueryEventsRequest): Buffer => Buffer.from(QueryEventsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): QueryEventsRequest => QueryEventsRequest.decode(value),
     responseSerialize: (value: EventBatch): Buffer => Buffer.from(EventBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): EventBatch => EventBatch.decode(value),
   },
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
   queryAllVersions: {
-    path: '/orlydb.v1.DatabaseService/QueryAllVersions' as const,
+    path: "/orlydb.v1.DatabaseService/QueryAllVersions" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: QueryEventsRequest): Buffer =>
-      Buffer.from(QueryEventsRequest.encode(value).finish()),
+    requestSerialize: (value: QueryEventsRequest): Buffer => Buffer.from(QueryEventsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): QueryEventsRequest => QueryEventsRequest.decode(value),
     responseSerialize: (value: EventBatch): Buffer => Buffer.from(EventBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): EventBatch => EventBatch.decode(value),
   },
   countEvents: {
-    path: '/orlydb.v1.DatabaseService/CountEvents' as const,
+    path: "/orlydb.v1.DatabaseService/CountEvents" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CountEventsRequest): Buffer =>
-      Buffer.from(CountEventsRequest.encode(value).finish()),
+    requestSerialize: (value: CountEventsRequest): Buffer => Buffer.from(CountEventsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CountEventsRequest => CountEventsRequest.decode(value),
-    responseSerialize: (value: CountEventsResponse): Buffer =>
-      Buffer.from(CountEventsResponse.encode(value).finish()),
+    responseSerialize: (value: CountEventsResponse): Buffer => Buffer.from(CountEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CountEventsResponse => CountEventsResponse.decode(value),
   },
   getEvent: {
-    path: '/orlydb.v1.DatabaseService/GetEvent' as const,
+    path: "/orlydb.v1.DatabaseService/GetEvent" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetEventRequest): Buffer => Buffer.from(GetEventRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): GetEventRequest => GetEventRequest.decode(value),
-    responseSerialize: (value: GetEventResponse): Buffer =>
-      Buffer.from(GetEventResponse.encode(value).finish()),
+    responseSerialize: (value: GetEventResponse): Buffer => Buffer.from(GetEventResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetEventResponse => GetEventResponse.decode(value),
   },
   /** Administrative removal by id (no tombstone). */
   deleteEvent: {
-    path: '/orlydb.v1.DatabaseService/DeleteEvent' as const,
+    path: "/orlydb.v1.DatabaseService/DeleteEvent" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: DeleteEventRequest): Buffer =>
-      Buffer.from(DeleteEventRequest.encode(value).finish()),
+    requestSerialize: (value: DeleteEventRequest): Buffer => Buffer.from(DeleteEventRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): DeleteEventRequest => DeleteEventRequest.decode(value),
-    responseSerialize: (value: DeleteEventResponse): Buffer =>
-      Buffer.from(DeleteEventResponse.encode(value).finish()),
+    responseSerialize: (value: DeleteEventResponse): Buffer => Buffer.from(DeleteEventResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteEventResponse => DeleteEventResponse.decode(value),
   },
   /** Events with serial greater than `after`, ascending (for sync services). */
   getSerials: {
-    path: '/orlydb.v1.DatabaseService/GetSerials' as const,
+    path: "/orlydb.v1.DatabaseService/GetSerials" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: GetSerialsRequest): Buffer =>
-      Buffer.from(GetSerialsRequest.encode(value).finish()),
+    requestSerialize: (value: GetSerialsRequest): Buffer => Buffer.from(GetSerialsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): GetSerialsRequest => GetSerialsRequest.decode(value),
     responseSerialize: (value: EventBatch): Buffer => Buffer.from(EventBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): EventBatch => EventBatch.decode(value),
   },
   getLastSerial: {
-    path: '/orlydb.v1.DatabaseService/GetLastSerial' as const,
+    path: "/orlydb.v1.DatabaseService/GetLastSerial" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
@@ -2664,7 +2649,7 @@ export const DatabaseServiceService = {
   },
   /** Whether an id was deleted by the given author (NIP-09 tombstone). */
   checkForDeleted: {
-    path: '/orlydb.v1.DatabaseService/CheckForDeleted' as const,
+    path: "/orlydb.v1.DatabaseService/CheckForDeleted" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: CheckForDeletedRequest): Buffer =>
@@ -2676,7 +2661,7 @@ export const DatabaseServiceService = {
   },
   /** Sorted (created_at, id) pairs for negentropy. */
   negentropyItems: {
-    path: '/orlydb.v1.DatabaseService/NegentropyItems' as const,
+    path: "/orlydb.v1.DatabaseService/NegentropyItems" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: NegentropyItemsRequest): Buffer =>
@@ -2687,18 +2672,17 @@ export const DatabaseServiceService = {
     responseDeserialize: (value: Buffer): NegentropyItemsResponse => NegentropyItemsResponse.decode(value),
   },
   purgeExpired: {
-    path: '/orlydb.v1.DatabaseService/PurgeExpired' as const,
+    path: "/orlydb.v1.DatabaseService/PurgeExpired" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: PurgeExpiredRequest): Buffer =>
-      Buffer.from(PurgeExpiredRequest.encode(value).finish()),
+    requestSerialize: (value: PurgeExpiredRequest): Buffer => Buffer.from(PurgeExpiredRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): PurgeExpiredRequest => PurgeExpiredRequest.decode(value),
     responseSerialize: (value: PurgeExpiredResponse): Buffer =>
       Buffer.from(PurgeExpiredResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PurgeExpiredResponse => PurgeExpiredResponse.decode(value),
   },
   stats: {
-    path: '/orlydb.v1.DatabaseService/Stats' as const,
+    path: "/orlydb.v1.DatabaseService/Stats" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
@@ -2708,7 +2692,7 @@ export const DatabaseServiceService = {
   },
   /** JSONL out (oldest first) and in (ids checked; signatures checked unless disabled). */
   export: {
-    path: '/orlydb.v1.DatabaseService/Export' as const,
+    path: "/orlydb.v1.DatabaseService/Export" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: ExportRequest): Buffer => Buffer.from(ExportRequest.encode(value).finish()),
@@ -2717,7 +2701,7 @@ export const DatabaseServiceService = {
     responseDeserialize: (value: Buffer): ExportChunk => ExportChunk.decode(value),
   },
   import: {
-    path: '/orlydb.v1.DatabaseService/Import' as const,
+    path: "/orlydb.v1.DatabaseService/Import" as const,
     requestStream: true as const,
     responseStream: false as const,
     requestSerialize: (value: ImportChunk): Buffer => Buffer.from(ImportChunk.encode(value).finish()),
@@ -2730,7 +2714,7 @@ export const DatabaseServiceService = {
    * sharing one database deliver each other's events to their live subscriptions.
    */
   subscribeEvents: {
-    path: '/orlydb.v1.DatabaseService/SubscribeEvents' as const,
+    path: "/orlydb.v1.DatabaseService/SubscribeEvents" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: SubscribeEventsRequest): Buffer =>
@@ -2741,11 +2725,10 @@ export const DatabaseServiceService = {
   },
   /** Hands an ephemeral event to every SubscribeEvents stream (never stored). */
   broadcast: {
-    path: '/orlydb.v1.DatabaseService/Broadcast' as const,
+    path: "/orlydb.v1.DatabaseService/Broadcast" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BroadcastRequest): Buffer =>
-      Buffer.from(BroadcastRequest.encode(value).finish()),
+    requestSerialize: (value: BroadcastRequest): Buffer => Buffer.from(BroadcastRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): BroadcastRequest => BroadcastRequest.decode(value),
     responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
@@ -2790,10 +2773,7 @@ export interface DatabaseServiceServer extends UntypedServiceImplementation {
 
 export interface DatabaseServiceClient extends Client {
   /** Readiness: true once the store is open. */
-  ready(
-    request: Empty,
-    callback: (error: ServiceError | null, response: ReadyResponse) => void,
-  ): ClientUnaryCall;
+  ready(request: Empty, callback: (error: ServiceError | null, response: ReadyResponse) => void): ClientUnaryCall;
   ready(
     request: Empty,
     metadata: Metadata,
@@ -2836,10 +2816,7 @@ export interface DatabaseServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<EventBatch>;
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
-  queryAllVersions(
-    request: QueryEventsRequest,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<EventBatch>;
+  queryAllVersions(request: QueryEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<EventBatch>;
   queryAllVersions(
     request: QueryEventsRequest,
     metadata?: Metadata,
@@ -2960,10 +2937,7 @@ export interface DatabaseServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PurgeExpiredResponse) => void,
   ): ClientUnaryCall;
-  stats(
-    request: Empty,
-    callback: (error: ServiceError | null, response: StatsResponse) => void,
-  ): ClientUnaryCall;
+  stats(request: Empty, callback: (error: ServiceError | null, response: StatsResponse) => void): ClientUnaryCall;
   stats(
     request: Empty,
     metadata: Metadata,
@@ -2982,9 +2956,7 @@ export interface DatabaseServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExportChunk>;
-  import(
-    callback: (error: ServiceError | null, response: ImportResponse) => void,
-  ): ClientWritableStream<ImportChunk>;
+  import(callback: (error: ServiceError | null, response: ImportResponse) => void): ClientWritableStream<ImportChunk>;
   import(
     metadata: Metadata,
     callback: (error: ServiceError | null, response: ImportResponse) => void,
@@ -3002,10 +2974,7 @@ export interface DatabaseServiceClient extends Client {
    * Newly stored events (and broadcast ephemeral ones) as they happen, so that several relays
    * sharing one database deliver each other's events to their live subscriptions.
    */
-  subscribeEvents(
-    request: SubscribeEventsRequest,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<EventBatch>;
+  subscribeEvents(request: SubscribeEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<EventBatch>;
   subscribeEvents(
     request: SubscribeEventsRequest,
     metadata?: Metadata,
@@ -3031,51 +3000,41 @@ export interface DatabaseServiceClient extends Client {
 
 export const DatabaseServiceClient = makeGenericClientConstructor(
   DatabaseServiceService,
-  'orlydb.v1.DatabaseService',
+  "orlydb.v1.DatabaseService",
 ) as unknown as {
-  new (
-    address: string,
-    credentials: ChannelCredentials,
-    options?: Partial<ClientOptions>,
-  ): DatabaseServiceClient;
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DatabaseServiceClient;
   service: typeof DatabaseServiceService;
   serviceName: string;
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, 'base64'));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString('base64');
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-type DeepPartial<T> = T extends Builtin
-  ? T
-  : T extends globalThis.Array<infer U>
-    ? globalThis.Array<DeepPartial<U>>
-    : T extends ReadonlyArray<infer U>
-      ? ReadonlyArray<DeepPartial<U>>
-      : T extends { $case: string; value: unknown }
-        ? { $case: T['$case']; value?: DeepPartial<T['value']> }
-        : T extends {}
-          ? { [K in keyof T]?: DeepPartial<T[K]> }
-          : Partial<T>;
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-type Exact<P, I extends P> = P extends Builtin
-  ? P
+type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
 }
