@@ -28,6 +28,7 @@ import { createLogger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { VERSION } from '../version.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 const USAGE = `orly-acl ${VERSION} — ORLY access-control service (gRPC)
 
@@ -78,33 +79,12 @@ async function main(argv: string[]): Promise<number> {
   });
   const server = await startAclServer({ listen: config.listen, acl, security, logger });
 
-  let signals = 0;
-  const shutdown = (signal: string): void => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'shutting down');
-    (async () => {
-      await server.stop();
-      await acl.close();
-      await store?.close();
-    })().then(
-      () => {
-        logger.info('orly-acl stopped');
-        process.exit(0);
-      },
-      (err: Error) => {
-        logger.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('unhandledRejection', (reason) =>
-    logger.error({ reason: String(reason) }, 'unhandled rejection'),
-  );
+  stopOnSignal(logger, async () => {
+    await server.stop();
+    await acl.close();
+    await store?.close();
+    logger.info('orly-acl stopped');
+  });
   return -1; // keeps running until a signal
 }
 

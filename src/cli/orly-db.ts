@@ -19,6 +19,7 @@ import { parseListen } from '../grpc/server.js';
 import { createLogger } from '../logger.js';
 import { startDatabaseServer } from '../store/grpc/db-server.js';
 import { VERSION } from '../version.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
 
@@ -85,26 +86,7 @@ async function main(argv: string[]): Promise<number> {
     expirationSweepSeconds: config.expirationSweepSeconds,
   });
 
-  let signals = 0;
-  const shutdown = (signal: string): void => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => process.exit(0),
-      (err: Error) => {
-        logger.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('unhandledRejection', (reason) =>
-    logger.error({ reason: String(reason) }, 'unhandled rejection'),
-  );
+  stopOnSignal(logger, () => server.stop());
   return -1; // keeps running until a signal
 }
 

@@ -1,0 +1,172 @@
+/**
+ * The transfer phases of `orly sync`, strfry-style:
+ *
+ * - download: the `need` ids are requested with REQ "R" {ids: [...]} in batches of 50, one
+ *   batch in flight (the next REQ goes out after the previous EOSE). Each EVENT is checked like
+ *   one from a client (checkEventShape, id == computeEventId, id requested, signature through
+ *   the verifier, never an ephemeral kind) and saved; the batch's saves complete before the
+ *   next batch is requested. A CLOSED for "R" ends the sync with its reason.
+ * - upload: the `have` events are read from the store and sent as EVENT, at most 100 awaiting
+ *   their OK; OK true counts as accepted (duplicates included), OK false as rejected.
+ *
+ * Every wait for the peer uses the inactivity timeout; a timeout or disconnect throws SyncError.
+ */
+import { verifySchnorr } from '../crypto/schnorr.js';
+import type { SignatureVerifier } from '../crypto/signature-verifier.js';
+import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
+import { isEphemeral } from '../protocol/kinds.js';
+import type { EventStore } from '../store/event-store.js';
+import { type PeerConnection, ReceiveTimeout, SyncError } from './peer.js';
+
+export const REQ_SUB_ID = 'R';
+export const DOWNLOAD_BATCH = 50;
+export const MAX_EVENTS_IN_FLIGHT = 100;
+
+export interface DownloadStats {
+  /** Newly stored. */
+  downloaded: number;
+  /** Already stored (e.g. arrived meanwhile). */
+  duplicates: number;
+  /** Malformed: bad shape, id or signature, or an id we did not ask for. */
+  invalid: number;
+  /** Valid but not stored (the store refused it, or an ephemeral kind). */
+  rejected: number;
+  /** Requested ids the peer did not return. */
+  missing: number;
+}
+
+export interface UploadStats {
+  uploaded: number;
+  accepted: number;
+  rejected: number;
+  /** `have` ids no longer in the local store when their turn came. */
+  skipped: number;
+}
+
+export interface TransferParams {
+  readonly peer: PeerConnection;
+  readonly store: EventStore;
+  readonly timeoutMs: number;
+  /** Called after each batch / OK with the running stats. */
+  readonly onProgress?: () => void;
+  /** Problems worth a line on stderr (bad events, rejections). */
+  readonly log?: (line: string) => void;
+}
+
+async function receive(peer: PeerConnection, timeoutMs: number, phase: string): Promise<unknown[]> {
+  try {
+    return await peer.receive(timeoutMs);
+  } catch (err) {
+    if (err instanceof ReceiveTimeout) throw new SyncError(`${phase} timed out: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Checks one EVENT payload; returns the event (only NIP-01 fields) or why it is invalid. */
+function checkEvent(value: unknown): NostrEvent | string {
+  const problem = checkEventShape(value);
+  if (problem !== undefined) return `malformed event: ${problem}`;
+  const { id, pubkey, created_at, kind, tags, content, sig } = value as NostrEvent;
+  const event: NostrEvent = { id, pubkey, created_at, kind, tags, content, sig };
+  if (computeEventId(event) !== event.id) return `event id does not match its content (${event.id})`;
+  return event;
+}
+
+export async function downloadEvents(
+  params: TransferParams & { readonly ids: readonly string[]; readonly verifier: SignatureVerifier },
+): Promise<DownloadStats> {
+  const { peer, store, timeoutMs, verifier, ids } = params;
+  const log = params.log ?? (() => {});
+  const stats: DownloadStats = { downloaded: 0, duplicates: 0, invalid: 0, rejected: 0, missing: 0 };
+  for (let start = 0; start < ids.length; start += DOWNLOAD_BATCH) {
+    const batch = ids.slice(start, start + DOWNLOAD_BATCH);
+    const pending = new Set(batch);
+    const work: Promise<void>[] = [];
+    peer.send(['REQ', REQ_SUB_ID, { ids: batch }]);
+    for (;;) {
+      const frame = await receive(peer, timeoutMs, 'download');
+      const [type, subId] = frame;
+      if (type === 'NOTICE') {
+        log(`peer NOTICE: ${String(frame[1] ?? '')}`);
+        continue;
+      }
+      if (subId !== REQ_SUB_ID) continue;
+      if (type === 'EOSE') break;
+      if (type === 'CLOSED') throw new SyncError(`the peer closed the download (CLOSED: ${String(frame[2] ?? '')})`);
+      if (type !== 'EVENT') continue;
+      const checked = checkEvent(frame[2]);
+      if (typeof checked === 'string') {
+        stats.invalid++;
+        log(checked);
+        continue;
+      }
+      if (!pending.delete(checked.id)) {
+        // Not requested in this batch (or a repeat): ignore, it is not ours to store.
+        continue;
+      }
+      if (isEphemeral(checked.kind)) {
+        stats.rejected++;
+        continue;
+      }
+      work.push(
+        verifier
+          .verify(checked.id, checked.pubkey, checked.sig)
+          .catch(() => verifySchnorr(checked.id, checked.pubkey, checked.sig))
+          .then(async (ok) => {
+            if (!ok) {
+              stats.invalid++;
+              log(`bad signature on event ${checked.id}`);
+              return;
+            }
+            const result = await store.save(checked);
+            if (!result.stored) {
+              stats.rejected++;
+              log(`event ${checked.id} not stored: ${result.reason}`);
+            } else if (result.duplicate) stats.duplicates++;
+            else stats.downloaded++;
+          }),
+      );
+    }
+    await Promise.all(work);
+    stats.missing += pending.size;
+    params.onProgress?.();
+  }
+  if (ids.length > 0) peer.send(['CLOSE', REQ_SUB_ID]);
+  return stats;
+}
+
+export async function uploadEvents(params: TransferParams & { readonly ids: readonly string[] }): Promise<UploadStats> {
+  const { peer, store, timeoutMs, ids } = params;
+  const log = params.log ?? (() => {});
+  const stats: UploadStats = { uploaded: 0, accepted: 0, rejected: 0, skipped: 0 };
+  const inFlight = new Set<string>();
+  let next = 0;
+  while (next < ids.length || inFlight.size > 0) {
+    while (next < ids.length && inFlight.size < MAX_EVENTS_IN_FLIGHT) {
+      const id = ids[next++]!;
+      const stored = await store.getById(id);
+      if (stored === undefined) {
+        stats.skipped++;
+        continue;
+      }
+      inFlight.add(id);
+      peer.sendRaw(`["EVENT",${stored.raw}]`);
+      stats.uploaded++;
+    }
+    if (inFlight.size === 0) break;
+    const frame = await receive(peer, timeoutMs, 'upload');
+    const [type, id] = frame;
+    if (type === 'NOTICE') {
+      log(`peer NOTICE: ${String(frame[1] ?? '')}`);
+      continue;
+    }
+    if (type !== 'OK' || typeof id !== 'string' || !inFlight.delete(id)) continue;
+    if (frame[2] === true) stats.accepted++;
+    else {
+      stats.rejected++;
+      log(`event ${id} rejected by the peer: ${String(frame[3] ?? '')}`);
+    }
+    params.onProgress?.();
+  }
+  return stats;
+}
