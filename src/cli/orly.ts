@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` against the
- * store in ORLY_DATA_DIR (or --data-dir). Configuration errors name the variable and exit 2.
+ * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` / `orly sync` against
+ * the store in ORLY_DATA_DIR (or --data-dir). Configuration errors name the variable and exit 2.
  */
 import { ConfigError, dataDirVar, loadRelayConfig } from '../config.js';
 import { parseFilter } from '../protocol/filter.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { runSyncCli } from '../sync/sync-command.js';
 import { VERSION } from '../version.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
@@ -17,9 +18,12 @@ Usage:
   orly                          run the relay (configured by ORLY_* variables; see README)
   orly export [--filter JSON]   write stored events as JSONL to stdout, oldest first
   orly import [--no-verify]     read JSONL events from stdin into the store
+  orly sync <ws-url> [--filter JSON] [--dir down|up|both|none] [--print-missing]
+            [--frame-size-limit N] [--timeout S]
+                                reconcile with a NIP-77 relay (negentropy) and transfer the difference
   orly --version | --help
 
-Options for import/export:
+Options for import/export/sync:
   --data-dir DIR                store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
 `;
 
@@ -94,6 +98,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'sync':
+      return runSyncCli(args);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

@@ -68,7 +68,9 @@ export class PeerConnection {
       try {
         ws = new WebSocket(url, { handshakeTimeout: timeoutMs, maxPayload: 256 * 1024 * 1024 });
       } catch (err) {
-        reject(new SyncError(`cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`));
+        reject(
+          new SyncError(`cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`),
+        );
         return;
       }
       const onError = (err: Error): void => {

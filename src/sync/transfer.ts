@@ -92,7 +92,8 @@ export async function downloadEvents(
       }
       if (subId !== REQ_SUB_ID) continue;
       if (type === 'EOSE') break;
-      if (type === 'CLOSED') throw new SyncError(`the peer closed the download (CLOSED: ${String(frame[2] ?? '')})`);
+      if (type === 'CLOSED')
+        throw new SyncError(`the peer closed the download (CLOSED: ${String(frame[2] ?? '')})`);
       if (type !== 'EVENT') continue;
       const checked = checkEvent(frame[2]);
       if (typeof checked === 'string') {
@@ -135,7 +136,9 @@ export async function downloadEvents(
   return stats;
 }
 
-export async function uploadEvents(params: TransferParams & { readonly ids: readonly string[] }): Promise<UploadStats> {
+export async function uploadEvents(
+  params: TransferParams & { readonly ids: readonly string[] },
+): Promise<UploadStats> {
   const { peer, store, timeoutMs, ids } = params;
   const log = params.log ?? (() => {});
   const stats: UploadStats = { uploaded: 0, accepted: 0, rejected: 0, skipped: 0 };

@@ -17,6 +17,7 @@ import {
   DatabaseServiceClient,
   type EventBatch,
   type SaveEventResponse,
+  type SaveEventResultBatch,
 } from '../../src/gen/orlydb/v1/db.js';
 import { serializeEvent } from '../../src/protocol/event.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
@@ -101,15 +102,20 @@ test('QueryEvents streams batches of at most 128 events; SaveEvents answers by r
   const answers = new Map<number, SaveEventResponse>();
   await new Promise<void>((resolve, reject) => {
     const call = raw.saveEvents(new Metadata());
-    call.on('data', (r: SaveEventResponse) => {
-      answers.set(r.requestId, r);
+    call.on('data', (batch: SaveEventResultBatch) => {
+      for (const r of batch.responses) answers.set(r.requestId, r);
       if (answers.size === events.length) call.end();
     });
     call.on('error', reject);
     call.on('end', resolve);
-    events.forEach((e, i) => {
-      call.write({ eventJson: JSON.stringify(e), requestId: 1000 + i, origin: '' });
-    });
+    // Several saves per message (batches of 50), all in flight at once.
+    for (let start = 0; start < events.length; start += 50) {
+      call.write({
+        requests: events
+          .slice(start, start + 50)
+          .map((e, i) => ({ eventJson: JSON.stringify(e), requestId: 1000 + start + i, origin: '' })),
+      });
+    }
   });
   assert.equal(answers.size, events.length);
   for (let i = 0; i < events.length; i++) assert.equal(answers.get(1000 + i)?.stored, true);

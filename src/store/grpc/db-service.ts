@@ -42,8 +42,10 @@ import type {
   ImportResponse,
   NegentropyItemsResponse,
   QueryEventsRequest,
+  SaveEventBatch,
   SaveEventRequest,
   SaveEventResponse,
+  SaveEventResultBatch,
 } from '../../gen/orlydb/v1/db.js';
 import type { Logger } from '../../logger.js';
 import { isHex64, nowSeconds, serializeEvent } from '../../protocol/event.js';
@@ -225,11 +227,20 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
 
     saveEvent: unary(save),
 
-    saveEvents: (call: ServerDuplexStream<SaveEventRequest, SaveEventResponse>) => {
+    saveEvents: (call: ServerDuplexStream<SaveEventBatch, SaveEventResultBatch>) => {
       let inFlight = 0;
       let inputEnded = false;
       let finished = false;
       let paused = false;
+      // Answers completed in the same tick leave in one message.
+      let outgoing: SaveEventResponse[] = [];
+      const flush = (): void => {
+        const responses = outgoing;
+        outgoing = [];
+        if (responses.length > 0 && !finished && !call.cancelled && !call.destroyed)
+          call.write({ responses });
+        if (inFlight === 0 && (inputEnded || closing)) finish();
+      };
       const finish = (): void => {
         if (finished) return;
         finished = true;
@@ -240,25 +251,27 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
         if (inFlight === 0) finish();
       };
       saveStreams.add(shutdown);
-      call.on('data', (request: SaveEventRequest) => {
-        inFlight++;
+      call.on('data', (batch: SaveEventBatch) => {
+        for (const request of batch.requests) {
+          inFlight++;
+          void save(request).then((response) => {
+            inFlight--;
+            if (outgoing.length === 0) process.nextTick(flush);
+            outgoing.push(response);
+            if (paused && inFlight <= MAX_SAVES_IN_FLIGHT / 2) {
+              paused = false;
+              call.resume();
+            }
+          });
+        }
         if (inFlight >= MAX_SAVES_IN_FLIGHT && !paused) {
           paused = true;
           call.pause();
         }
-        void save(request).then((response) => {
-          inFlight--;
-          if (!finished && !call.cancelled && !call.destroyed) call.write(response);
-          if (paused && inFlight <= MAX_SAVES_IN_FLIGHT / 2) {
-            paused = false;
-            call.resume();
-          }
-          if (inFlight === 0 && (inputEnded || closing)) finish();
-        });
       });
       call.on('end', () => {
         inputEnded = true;
-        if (inFlight === 0) finish();
+        if (inFlight === 0 && outgoing.length === 0) finish();
       });
       const gone = (): void => {
         finished = true;

@@ -42,8 +42,9 @@ import {
   type NegentropyItemsResponse,
   type PurgeExpiredResponse,
   type ReadyResponse,
+  type SaveEventBatch,
   type SaveEventRequest,
-  type SaveEventResponse,
+  type SaveEventResultBatch,
   type StatsResponse,
 } from '../../gen/orlydb/v1/db.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
@@ -101,8 +102,10 @@ interface PendingSave {
 }
 
 interface SaveStream {
-  readonly call: ClientDuplexStream<SaveEventRequest, SaveEventResponse>;
+  readonly call: ClientDuplexStream<SaveEventBatch, SaveEventResultBatch>;
   readonly pending: Map<number, PendingSave>;
+  /** Saves of the current tick, sent together as one SaveEventBatch. */
+  outgoing: SaveEventRequest[];
   done: boolean;
 }
 
@@ -197,15 +200,23 @@ export class GrpcEventStore implements EventStore {
     this.inFlight.add(promise);
     void promise.finally(() => this.inFlight.delete(promise));
     this.armSaveTimeouts();
-    stream.call.write({ eventJson: serializeEvent(event), requestId, origin: this.origin });
+    if (stream.outgoing.length === 0) process.nextTick(() => this.flushSaves(stream));
+    stream.outgoing.push({ eventJson: serializeEvent(event), requestId, origin: this.origin });
     return promise;
+  }
+
+  /** Sends the saves queued during this tick as one message. */
+  private flushSaves(stream: SaveStream): void {
+    const requests = stream.outgoing;
+    stream.outgoing = [];
+    if (!stream.done && requests.length > 0) stream.call.write({ requests });
   }
 
   private openSaveStream(): SaveStream {
     const current = this.saveStream;
     if (current !== undefined && !current.done) return current;
     const call = this.client.saveEvents(this.metadata.clone());
-    const stream: SaveStream = { call, pending: new Map(), done: false };
+    const stream: SaveStream = { call, pending: new Map(), outgoing: [], done: false };
     const fail = (detail: string): void => {
       if (stream.done) return;
       stream.done = true;
@@ -214,12 +225,14 @@ export class GrpcEventStore implements EventStore {
       for (const pending of stream.pending.values()) pending.resolve(answer);
       stream.pending.clear();
     };
-    call.on('data', (response: SaveEventResponse) => {
-      const pending = stream.pending.get(response.requestId);
-      if (pending === undefined) return;
-      stream.pending.delete(response.requestId);
-      this.reachable = true;
-      pending.resolve(responseToSaveResult(response));
+    call.on('data', (batch: SaveEventResultBatch) => {
+      for (const response of batch.responses) {
+        const pending = stream.pending.get(response.requestId);
+        if (pending === undefined) continue;
+        stream.pending.delete(response.requestId);
+        this.reachable = true;
+        pending.resolve(responseToSaveResult(response));
+      }
     });
     call.on('error', (error: ServiceError) => {
       this.noteError(error);

@@ -73,6 +73,14 @@ export interface SaveEventResponse {
   reason: string;
 }
 
+export interface SaveEventBatch {
+  requests: SaveEventRequest[];
+}
+
+export interface SaveEventResultBatch {
+  responses: SaveEventResponse[];
+}
+
 export interface QueryEventsRequest {
   filterJson: string;
   /** Unix seconds used to hide expired events; 0 = the server's clock. */
@@ -723,6 +731,148 @@ export const SaveEventResponse: MessageFns<SaveEventResponse> = {
     message.serial = object.serial ?? 0;
     message.removedIds = object.removedIds?.map((e) => e) || [];
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseSaveEventBatch(): SaveEventBatch {
+  return { requests: [] };
+}
+
+export const SaveEventBatch: MessageFns<SaveEventBatch> = {
+  encode(message: SaveEventBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      SaveEventRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveEventBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveEventBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(SaveEventRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveEventBatch {
+    return {
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => SaveEventRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SaveEventBatch): unknown {
+    const obj: any = {};
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => SaveEventRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveEventBatch>, I>>(base?: I): SaveEventBatch {
+    return SaveEventBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveEventBatch>, I>>(object: I): SaveEventBatch {
+    const message = createBaseSaveEventBatch();
+    message.requests = object.requests?.map((e) => SaveEventRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSaveEventResultBatch(): SaveEventResultBatch {
+  return { responses: [] };
+}
+
+export const SaveEventResultBatch: MessageFns<SaveEventResultBatch> = {
+  encode(message: SaveEventResultBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.responses) {
+      SaveEventResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveEventResultBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveEventResultBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.responses.push(SaveEventResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveEventResultBatch {
+    return {
+      responses: globalThis.Array.isArray(object?.responses)
+        ? object.responses.map((e: any) => SaveEventResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SaveEventResultBatch): unknown {
+    const obj: any = {};
+    if (message.responses?.length) {
+      obj.responses = message.responses.map((e) => SaveEventResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveEventResultBatch>, I>>(base?: I): SaveEventResultBatch {
+    return SaveEventResultBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveEventResultBatch>, I>>(object: I): SaveEventResultBatch {
+    const message = createBaseSaveEventResultBatch();
+    message.responses = object.responses?.map((e) => SaveEventResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2569,15 +2719,19 @@ export const DatabaseServiceService = {
     responseSerialize: (value: SaveEventResponse): Buffer => Buffer.from(SaveEventResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SaveEventResponse => SaveEventResponse.decode(value),
   },
-  /** The batched path: many saves in flight on one stream, answered by request_id. */
+  /**
+   * The batched path: many saves in flight on one stream, several per message, answered by
+   * request_id (the answers are batched too).
+   */
   saveEvents: {
     path: "/orlydb.v1.DatabaseService/SaveEvents" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: SaveEventRequest): Buffer => Buffer.from(SaveEventRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): SaveEventRequest => SaveEventRequest.decode(value),
-    responseSerialize: (value: SaveEventResponse): Buffer => Buffer.from(SaveEventResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): SaveEventResponse => SaveEventResponse.decode(value),
+    requestSerialize: (value: SaveEventBatch): Buffer => Buffer.from(SaveEventBatch.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SaveEventBatch => SaveEventBatch.decode(value),
+    responseSerialize: (value: SaveEventResultBatch): Buffer =>
+      Buffer.from(SaveEventResultBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SaveEventResultBatch => SaveEventResultBatch.decode(value),
   },
   /** Events matching one filter, newest first, streamed in batches; the client may cancel early. */
   queryEvents: {
@@ -2740,8 +2894,11 @@ export interface DatabaseServiceServer extends UntypedServiceImplementation {
   ready: handleUnaryCall<Empty, ReadyResponse>;
   /** Stores one event (replacement and NIP-09 semantics applied atomically; durable on return). */
   saveEvent: handleUnaryCall<SaveEventRequest, SaveEventResponse>;
-  /** The batched path: many saves in flight on one stream, answered by request_id. */
-  saveEvents: handleBidiStreamingCall<SaveEventRequest, SaveEventResponse>;
+  /**
+   * The batched path: many saves in flight on one stream, several per message, answered by
+   * request_id (the answers are batched too).
+   */
+  saveEvents: handleBidiStreamingCall<SaveEventBatch, SaveEventResultBatch>;
   /** Events matching one filter, newest first, streamed in batches; the client may cancel early. */
   queryEvents: handleServerStreamingCall<QueryEventsRequest, EventBatch>;
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
@@ -2801,13 +2958,16 @@ export interface DatabaseServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SaveEventResponse) => void,
   ): ClientUnaryCall;
-  /** The batched path: many saves in flight on one stream, answered by request_id. */
-  saveEvents(): ClientDuplexStream<SaveEventRequest, SaveEventResponse>;
-  saveEvents(options: Partial<CallOptions>): ClientDuplexStream<SaveEventRequest, SaveEventResponse>;
+  /**
+   * The batched path: many saves in flight on one stream, several per message, answered by
+   * request_id (the answers are batched too).
+   */
+  saveEvents(): ClientDuplexStream<SaveEventBatch, SaveEventResultBatch>;
+  saveEvents(options: Partial<CallOptions>): ClientDuplexStream<SaveEventBatch, SaveEventResultBatch>;
   saveEvents(
     metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientDuplexStream<SaveEventRequest, SaveEventResponse>;
+  ): ClientDuplexStream<SaveEventBatch, SaveEventResultBatch>;
   /** Events matching one filter, newest first, streamed in batches; the client may cancel early. */
   queryEvents(request: QueryEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<EventBatch>;
   queryEvents(

@@ -1,0 +1,319 @@
+/**
+ * `orly sync <ws-url>` in direct mode (strfry-compatible): opens the local LMDB store, takes
+ * its (created_at, id) items matching --filter, reconciles them with the peer over NIP-77
+ * negentropy (this side initiates), then transfers per --dir: `down` fetches the events we
+ * need, `up` sends the events we have, `both` does both, `none` only reconciles (with
+ * --print-missing: lines `have,<id>` / `need,<id>` on stdout).
+ *
+ * Progress goes to stderr (overwritten in place on a TTY, else one line per phase), then a
+ * summary line. Exit codes: 0 success, 1 sync failure (NEG-ERR, disconnect, timeout, a peer
+ * without NIP-77, store errors), 2 usage errors (including --server: client mode is not
+ * implemented yet).
+ */
+import { availableParallelism } from 'node:os';
+import { dataDirVar } from '../config.js';
+import { VerifierPool } from '../crypto/verifier-pool.js';
+import { SealedVector } from '../negentropy/storage.js';
+import { MIN_FRAME_SIZE_LIMIT } from '../negentropy/types.js';
+import { filterToJSON, type NormalizedFilter, parseFilter } from '../protocol/filter.js';
+import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { reconcileWithPeer } from './negentropy-client.js';
+import { PeerConnection, SyncError } from './peer.js';
+import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
+
+export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
+
+Reconciles the local store with a NIP-77 relay (negentropy) and transfers the difference.
+  --data-dir DIR           store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
+  --filter JSON            only sync events matching this filter (default {})
+  --dir down|up|both|none  direction (default down; none = reconcile only)
+  --frame-size-limit N     max bytes of one NEG-MSG we send (default 60000; 0 = none, else >= 4096)
+  --print-missing          print "have,<id>" / "need,<id>" lines on stdout
+  --timeout S              per-phase inactivity timeout in seconds (default 30)
+  --server ADDR            client mode through orly-sync-negentropy (not implemented yet)
+`;
+
+export type Direction = 'down' | 'up' | 'both' | 'none';
+
+export interface SyncOptions {
+  url: string;
+  dataDir: string;
+  filter: NormalizedFilter;
+  dir: Direction;
+  frameSizeLimit: number;
+  printMissing: boolean;
+  timeoutMs: number;
+}
+
+export class SyncUsageError extends Error {}
+
+const VALUE_FLAGS = new Set([
+  '--data-dir',
+  '--filter',
+  '--dir',
+  '--frame-size-limit',
+  '--timeout',
+  '--server',
+]);
+const BOOLEAN_FLAGS = new Set(['--print-missing']);
+
+/** Parses `sync` arguments (after the subcommand); `--flag value` and `--flag=value` both work. */
+export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): SyncOptions {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (eq >= 0) throw new SyncUsageError(`${name} takes no value`);
+      flags.add(name);
+    } else if (VALUE_FLAGS.has(name)) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined) throw new SyncUsageError(`${name} needs a value`);
+      values.set(name, value);
+    } else throw new SyncUsageError(`unknown option ${name}`);
+  }
+  if (values.has('--server')) {
+    throw new SyncUsageError('--server (client mode through orly-sync-negentropy) is not implemented yet');
+  }
+  if (positional.length !== 1) {
+    throw new SyncUsageError(
+      positional.length === 0
+        ? 'sync needs a relay URL'
+        : `unexpected arguments: ${positional.slice(1).join(' ')}`,
+    );
+  }
+  const url = positional[0]!;
+  if (!/^wss?:\/\/./i.test(url))
+    throw new SyncUsageError(`the relay URL must start with ws:// or wss:// (got ${url})`);
+
+  let filter: NormalizedFilter = {};
+  const filterText = values.get('--filter');
+  if (filterText !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(filterText);
+    } catch {
+      throw new SyncUsageError('--filter must be a JSON object');
+    }
+    const parsed = parseFilter(json);
+    if (!parsed.ok) throw new SyncUsageError(`--filter: ${parsed.reason}`);
+    if (parsed.filter.limit !== undefined)
+      throw new SyncUsageError('--filter: "limit" is not supported by sync');
+    filter = parsed.filter;
+  }
+
+  const dir = values.get('--dir') ?? 'down';
+  if (dir !== 'down' && dir !== 'up' && dir !== 'both' && dir !== 'none') {
+    throw new SyncUsageError(`--dir must be down, up, both or none (got ${dir})`);
+  }
+
+  const frameText = values.get('--frame-size-limit') ?? '60000';
+  const frameSizeLimit = Number(frameText);
+  if (
+    !/^\d+$/.test(frameText) ||
+    !Number.isSafeInteger(frameSizeLimit) ||
+    (frameSizeLimit !== 0 && frameSizeLimit < MIN_FRAME_SIZE_LIMIT)
+  ) {
+    throw new SyncUsageError(
+      `--frame-size-limit must be 0 or an integer >= ${MIN_FRAME_SIZE_LIMIT} (got ${frameText})`,
+    );
+  }
+
+  const timeoutText = values.get('--timeout') ?? '30';
+  const timeout = Number(timeoutText);
+  if (timeoutText.trim() === '' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new SyncUsageError(`--timeout must be a positive number of seconds (got ${timeoutText})`);
+  }
+
+  return {
+    url,
+    dataDir: values.get('--data-dir') ?? dataDirVar(env),
+    filter,
+    dir,
+    frameSizeLimit,
+    printMissing: flags.has('--print-missing'),
+    timeoutMs: Math.round(timeout * 1000),
+  };
+}
+
+export interface SyncSummary {
+  have: number;
+  need: number;
+  rounds: number;
+  download: DownloadStats | undefined;
+  upload: UploadStats | undefined;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+/** Progress on stderr: rewritten in place on a TTY, else only the line ending each phase. */
+class Progress {
+  private readonly tty: boolean;
+  private lastDraw = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.tty = out.isTTY === true;
+  }
+
+  update(line: string): void {
+    if (!this.tty) return;
+    const now = Date.now();
+    if (now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    this.out.write(`\r\x1b[K${line}`);
+  }
+
+  done(line: string): void {
+    this.out.write(this.tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+  }
+
+  log(line: string): void {
+    this.out.write(this.tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+  }
+}
+
+export async function runSync(
+  options: SyncOptions,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WriteStream },
+): Promise<SyncSummary> {
+  const progress = new Progress(io.stderr);
+  const store = LmdbEventStore.open(options.dataDir);
+  let peer: PeerConnection | undefined;
+  let verifier: VerifierPool | undefined;
+  try {
+    const items = await store.negentropyItems(options.filter, Number.MAX_SAFE_INTEGER);
+    if (items === undefined) throw new SyncError('the local store returned no item set for the filter');
+    const storage = SealedVector.fromSorted(items);
+    progress.done(`local: ${storage.size} events match the filter`);
+
+    peer = await PeerConnection.connect(options.url, options.timeoutMs);
+    const connected = peer;
+    const reconciled = await reconcileWithPeer({
+      peer: connected,
+      storage,
+      filter: filterToJSON(options.filter),
+      frameSizeLimit: options.frameSizeLimit,
+      timeoutMs: options.timeoutMs,
+      onRound: (rounds, have, need) =>
+        progress.update(`reconcile: round ${rounds}, have ${have}, need ${need}`),
+      onNotice: (text) => progress.log(`peer NOTICE: ${text}`),
+    });
+    progress.done(
+      `reconcile done: ${reconciled.rounds} rounds, have ${reconciled.have.length}, need ${reconciled.need.length}`,
+    );
+    if (options.printMissing) {
+      let text = '';
+      for (const id of reconciled.have) text += `have,${id}\n`;
+      for (const id of reconciled.need) text += `need,${id}\n`;
+      if (text.length > 0) io.stdout.write(text);
+    }
+
+    const summary: SyncSummary = {
+      have: reconciled.have.length,
+      need: reconciled.need.length,
+      rounds: reconciled.rounds,
+      download: undefined,
+      upload: undefined,
+      bytesUp: 0,
+      bytesDown: 0,
+    };
+    const log = (line: string): void => progress.log(line);
+
+    if ((options.dir === 'down' || options.dir === 'both') && reconciled.need.length > 0) {
+      verifier = new VerifierPool({ workers: Math.min(4, Math.max(1, availableParallelism() - 1)) });
+      const ids = reconciled.need;
+      let stats: DownloadStats | undefined;
+      const view = (): string =>
+        `download: ${stats ? stats.downloaded + stats.duplicates + stats.invalid + stats.rejected : 0} / ${ids.length}`;
+      stats = await downloadEvents({
+        peer: connected,
+        store,
+        ids,
+        verifier,
+        timeoutMs: options.timeoutMs,
+        log,
+        onProgress: () => progress.update(view()),
+      });
+      summary.download = stats;
+      progress.done(
+        `download done: ${stats.downloaded} stored, ${stats.duplicates} duplicates, ${stats.invalid} invalid, ` +
+          `${stats.rejected} rejected, ${stats.missing} not returned`,
+      );
+    }
+    if ((options.dir === 'up' || options.dir === 'both') && reconciled.have.length > 0) {
+      const ids = reconciled.have;
+      summary.upload = await uploadEvents({
+        peer: connected,
+        store,
+        ids,
+        timeoutMs: options.timeoutMs,
+        log,
+        onProgress: () =>
+          progress.update(
+            `upload: ${(summary.upload?.accepted ?? 0) + (summary.upload?.rejected ?? 0)} / ${ids.length}`,
+          ),
+      });
+      const up = summary.upload;
+      progress.done(`upload done: ${up.uploaded} sent, ${up.accepted} accepted, ${up.rejected} rejected`);
+    }
+    summary.bytesUp = connected.bytesUp;
+    summary.bytesDown = connected.bytesDown;
+    return summary;
+  } finally {
+    await peer?.close();
+    await verifier?.close();
+    await store.close();
+  }
+}
+
+export function formatSummary(s: SyncSummary): string {
+  const down = s.download?.downloaded ?? 0;
+  const up = s.upload;
+  return (
+    `sync done: have ${s.have}, need ${s.need}, downloaded ${down}, ` +
+    `uploaded ${up?.uploaded ?? 0} (${up?.accepted ?? 0} accepted / ${up?.rejected ?? 0} rejected), ` +
+    `${s.rounds} rounds, ${s.bytesUp} bytes up / ${s.bytesDown} bytes down`
+  );
+}
+
+/** The CLI entry: parses, runs, prints the summary; returns the exit code. */
+export async function runSyncCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WriteStream } = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+  },
+): Promise<number> {
+  let options: SyncOptions;
+  try {
+    options = parseSyncArgs(args, env);
+  } catch (err) {
+    if (err instanceof SyncUsageError) {
+      io.stderr.write(`orly sync: ${err.message}\n\n${SYNC_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    const summary = await runSync(options, io);
+    io.stderr.write(`${formatSummary(summary)}\n`);
+    return 0;
+  } catch (err) {
+    const message =
+      err instanceof SyncError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+    io.stderr.write(`orly sync: ${options.url}: ${message}\n`);
+    return 1;
+  }
+}
