@@ -19,8 +19,9 @@ Usage:
   orly export [--filter JSON]   write stored events as JSONL to stdout, oldest first
   orly import [--no-verify]     read JSONL events from stdin into the store
   orly sync <ws-url> [--filter JSON] [--dir down|up|both|none] [--print-missing]
-            [--frame-size-limit N] [--timeout S]
+            [--frame-size-limit N] [--timeout S] [--server ADDR]
                                 reconcile with a NIP-77 relay (negentropy) and transfer the difference
+                                (--server: through a running orly-sync-negentropy, client mode)
   orly --version | --help
 
 Options for import/export/sync:

@@ -30,6 +30,8 @@ export interface SyncServiceConfig {
   readonly enabled: boolean;
   /** As configured (ORLY_LAUNCHER_SYNC_<X>_BINARY), default the service name (looked up in PATH). */
   readonly binary: string;
+  /** True when ORLY_LAUNCHER_SYNC_<X>_BINARY was set (else negentropy runs this package's CLI). */
+  readonly binaryConfigured: boolean;
   readonly listen: string;
 }
 
@@ -160,6 +162,7 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
       name,
       enabled: boolVar(env, `${prefix}_ENABLED`, false),
       binary: read(env, `${prefix}_BINARY`) ?? name,
+      binaryConfigured: read(env, `${prefix}_BINARY`) !== undefined,
       listen: listenVar(env, `${prefix}_LISTEN`, `127.0.0.1:${port}`),
     };
   });

@@ -14,6 +14,8 @@
  *   orly-db      ORLY_DB_LISTEN=<db listen>
  *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>
  *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
+ *                (negentropy: this package's orly-sync-negentropy unless its BINARY is set;
+ *                the other three are not implemented here and need a BINARY)
  *   orly         ORLY_DB_TYPE=grpc, ORLY_GRPC_SERVER=<db>; with ACL: ORLY_ACL_TYPE=grpc,
  *                ORLY_GRPC_ACL_SERVER=<acl>. Without the ACL service both are removed, so the
  *                relay runs its in-process ACL in ORLY_ACL_MODE (default none = open). Unlike
@@ -171,11 +173,15 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
     stages.push(
       enabledSync.map((s): ServicePlan => {
         const variable = `ORLY_LAUNCHER_SYNC_${s.key}_BINARY`;
+        // orly-sync-negentropy is part of this package; the other sync services are not.
+        const own = s.key === 'NEGENTROPY' && !s.binaryConfigured;
         const bin = resolveBinary(
-          s.binary,
+          own ? ownCli('orly-sync-negentropy.js') : s.binary,
           variable,
           env,
-          `the ORLY sync services are not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
+          own
+            ? `build this package (npm run build) or set ${variable}`
+            : `the ORLY sync services are not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
         );
         const address = dialAddress(s.listen);
         return {

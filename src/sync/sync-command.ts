@@ -7,8 +7,8 @@
  *
  * Progress goes to stderr (overwritten in place on a TTY, else one line per phase), then a
  * summary line. Exit codes: 0 success, 1 sync failure (NEG-ERR, disconnect, timeout, a peer
- * without NIP-77, store errors), 2 usage errors (including --server: client mode is not
- * implemented yet).
+ * without NIP-77, store errors), 2 usage errors. With --server ADDR the same sync runs inside
+ * a running orly-sync-negentropy instead (client mode, sync-client.ts; no local store).
  */
 import { availableParallelism } from 'node:os';
 import { dataDirVar } from '../config.js';
@@ -19,6 +19,7 @@ import { filterToJSON, type NormalizedFilter, parseFilter } from '../protocol/fi
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
+import { formatClientSummary, runClientSync } from './sync-client.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
 
 export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
@@ -30,7 +31,8 @@ Reconciles the local store with a NIP-77 relay (negentropy) and transfers the di
   --frame-size-limit N     max bytes of one NEG-MSG we send (default 60000; 0 = none, else >= 4096)
   --print-missing          print "have,<id>" / "need,<id>" lines on stdout
   --timeout S              per-phase inactivity timeout in seconds (default 30)
-  --server ADDR            client mode through orly-sync-negentropy (not implemented yet)
+  --server ADDR            client mode: the sync runs in the orly-sync-negentropy at ADDR
+                           (its store, no --data-dir; --print-missing is not available)
 `;
 
 export type Direction = 'down' | 'up' | 'both' | 'none';
@@ -43,6 +45,8 @@ export interface SyncOptions {
   frameSizeLimit: number;
   printMissing: boolean;
   timeoutMs: number;
+  /** Client mode: gRPC address of orly-sync-negentropy. */
+  server?: string;
 }
 
 export class SyncUsageError extends Error {}
@@ -79,8 +83,11 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
       values.set(name, value);
     } else throw new SyncUsageError(`unknown option ${name}`);
   }
-  if (values.has('--server')) {
-    throw new SyncUsageError('--server (client mode through orly-sync-negentropy) is not implemented yet');
+  const server = values.get('--server');
+  if (server !== undefined) {
+    if (!/^.+:\d+$/.test(server)) throw new SyncUsageError(`--server must be host:port (got ${server})`);
+    if (flags.has('--print-missing'))
+      throw new SyncUsageError('--print-missing is not available in client mode (--server)');
   }
   if (positional.length !== 1) {
     throw new SyncUsageError(
@@ -140,6 +147,7 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
     frameSizeLimit,
     printMissing: flags.has('--print-missing'),
     timeoutMs: Math.round(timeout * 1000),
+    ...(server !== undefined ? { server } : {}),
   };
 }
 
@@ -303,6 +311,11 @@ export async function runSyncCli(
     throw err;
   }
   try {
+    if (options.server !== undefined) {
+      const final = await runClientSync({ ...options, server: options.server }, io, env);
+      io.stderr.write(`${formatClientSummary(final)}\n`);
+      return 0;
+    }
     const summary = await runSync(options, io);
     io.stderr.write(`${formatSummary(summary)}\n`);
     return 0;

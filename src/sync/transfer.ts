@@ -48,7 +48,7 @@ export interface TransferParams {
   readonly store: EventStore;
   readonly timeoutMs: number;
   /** Called after each batch / OK with the running stats. */
-  readonly onProgress?: () => void;
+  readonly onProgress?: (stats: Readonly<DownloadStats> | Readonly<UploadStats>) => void;
   /** Problems worth a line on stderr (bad events, rejections). */
   readonly log?: (line: string) => void;
 }
@@ -130,7 +130,7 @@ export async function downloadEvents(
     }
     await Promise.all(work);
     stats.missing += pending.size;
-    params.onProgress?.();
+    params.onProgress?.(stats);
   }
   if (ids.length > 0) peer.send(['CLOSE', REQ_SUB_ID]);
   return stats;
@@ -169,7 +169,7 @@ export async function uploadEvents(
       stats.rejected++;
       log(`event ${id} rejected by the peer: ${String(frame[3] ?? '')}`);
     }
-    params.onProgress?.();
+    params.onProgress?.(stats);
   }
   return stats;
 }

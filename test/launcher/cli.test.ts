@@ -167,11 +167,11 @@ describe('orly-launcher CLI (fake services)', () => {
   });
 
   test('configuration errors exit 2 naming the variable', async () => {
-    const neg = runLauncher({ ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true', PATH: dir });
-    assert.equal(await neg.exit, 2);
+    const sync = runLauncher({ ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true', PATH: dir });
+    assert.equal(await sync.exit, 2);
     assert.match(
-      neg.err(),
-      /invalid configuration: ORLY_LAUNCHER_SYNC_NEGENTROPY_BINARY: orly-sync-negentropy was not found in PATH; the ORLY sync services are not implemented/,
+      sync.err(),
+      /invalid configuration: ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY: orly-sync-distributed was not found in PATH; the ORLY sync services are not implemented/,
     );
     const backend = runLauncher({ ORLY_LAUNCHER_DB_BACKEND: 'badger' });
     assert.equal(await backend.exit, 2);

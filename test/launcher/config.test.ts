@@ -209,11 +209,22 @@ describe('launch plan', () => {
     );
     // Found in PATH by bare name.
     const ok = buildLaunchPlan(
-      loadLauncherConfig({ ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true' }),
+      loadLauncherConfig({
+        ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_NEGENTROPY_BINARY: 'orly-sync-negentropy',
+      }),
       { PATH: dir },
       {},
     );
     assert.equal(ok.stages[1]![0]!.command, fakeBin);
+    // Unset: this package's orly-sync-negentropy with this Node.
+    const own = buildLaunchPlan(
+      loadLauncherConfig({ ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true' }),
+      { PATH: dir },
+      {},
+    );
+    assert.equal(own.stages[1]![0]!.command, process.execPath);
+    assert.match(own.stages[1]![0]!.args[0]!, /orly-sync-negentropy\.js$/);
     assert.throws(
       () => buildLaunchPlan(loadLauncherConfig({ ORLY_LAUNCHER_DB_BINARY: join(dir, 'missing.js') }), {}, {}),
       configError('ORLY_LAUNCHER_DB_BINARY', /missing\.js does not exist/),

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * `orly-sync-negentropy`: NIP-77 negentropy relay-to-relay sync as a gRPC service (split mode,
+ * port 50064). Reads and writes events through orly-db (ORLY_SYNC_NEGENTROPY_DB_SERVER), syncs
+ * a configured peer list in the background and serves SyncWithPeer for `orly sync --server`.
+ * Variables: see src/sync/negentropy-service/config.ts; transport security from ORLY_GRPC_*.
+ *
+ * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
+ * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
+ * close the orly-db connection and exit 0; a second signal exits 1 at once.
+ */
+import { ConfigError } from '../config.js';
+import { loadGrpcSecurity } from '../grpc/security.js';
+import { createLogger } from '../logger.js';
+import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
+import { loadNegentropyServiceConfig } from '../sync/negentropy-service/config.js';
+import { startNegentropyServer } from '../sync/negentropy-service/server.js';
+import { VERSION } from '../version.js';
+import { stopOnSignal } from './stop-on-signal.js';
+
+const USAGE = `orly-sync-negentropy ${VERSION} — ORLY negentropy (NIP-77) sync service (gRPC)
+
+Usage:
+  orly-sync-negentropy            run the service (configured by ORLY_SYNC_NEGENTROPY_* variables)
+  orly-sync-negentropy --version | --help
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
+
+  const config = loadNegentropyServiceConfig();
+  const security = loadGrpcSecurity();
+  const logger = createLogger(config.logLevel, 'orly-sync-negentropy');
+  logger.info(
+    { version: VERSION, db: config.dbServer, peers: config.sync.peers.length },
+    'orly-sync-negentropy starting',
+  );
+  const store = await GrpcEventStore.connect(config.dbServer, { security, logger });
+  const server = await startNegentropyServer({
+    listen: config.listen,
+    store,
+    sync: config.sync,
+    logger,
+    security,
+    ownsStore: true,
+  });
+  stopOnSignal(logger, () => server.stop());
+  return -1; // keeps running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`orly-sync-negentropy: invalid configuration: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`orly-sync-negentropy: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(
+        `orly-sync-negentropy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

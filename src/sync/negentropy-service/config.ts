@@ -1,0 +1,121 @@
+/**
+ * Configuration of orly-sync-negentropy from its environment; every error is a ConfigError
+ * naming the variable (the CLI exits 2).
+ *
+ *   ORLY_SYNC_NEGENTROPY_LISTEN        host:port (default 127.0.0.1:50064; port 0 = any)
+ *   ORLY_SYNC_NEGENTROPY_DB_TYPE       grpc (the only backend)
+ *   ORLY_SYNC_NEGENTROPY_DB_SERVER     orly-db address (default 127.0.0.1:50051)
+ *   ORLY_SYNC_NEGENTROPY_PEERS         comma-separated ws:// / wss:// peer relays
+ *   ORLY_SYNC_NEGENTROPY_INTERVAL      background sync interval: 60s, 5m or seconds (default 60s)
+ *   ORLY_SYNC_NEGENTROPY_FRAME_SIZE    max bytes of one NEG-MSG we send (default 60000; 0 or >= 4096)
+ *   ORLY_SYNC_NEGENTROPY_DIRECTION     down | up | both | none for background syncs (default down)
+ *   ORLY_SYNC_NEGENTROPY_FILTER_KINDS / _AUTHORS / _SINCE / _UNTIL   background sync filter
+ *   ORLY_SYNC_NEGENTROPY_TIMEOUT       per-phase inactivity timeout (default 30s)
+ *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
+ */
+import { ConfigError, durationVar, intVar, type LogLevel } from '../../config.js';
+import { parseListen } from '../../grpc/server.js';
+import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
+import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import type { Direction } from '../sync-command.js';
+import { peerUrlProblem, type SyncServiceConfig } from './sync-service.js';
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const P = 'ORLY_SYNC_NEGENTROPY';
+
+export interface NegentropyServiceConfig {
+  readonly listen: string;
+  readonly dbServer: string;
+  readonly logLevel: LogLevel;
+  readonly sync: SyncServiceConfig;
+}
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function address(env: Env, name: string, fallback: string): string {
+  const value = read(env, name) ?? fallback;
+  try {
+    parseListen(value, name);
+  } catch {
+    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function logLevelOf(env: Env): LogLevel {
+  const variable = read(env, `${P}_LOG_LEVEL`) ? `${P}_LOG_LEVEL` : 'ORLY_LOG_LEVEL';
+  const raw = (read(env, variable) ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(raw as LogLevel))
+    throw new ConfigError(variable, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as LogLevel;
+}
+
+function filterOf(env: Env): NormalizedFilter {
+  const json: Record<string, unknown> = {};
+  const kinds = read(env, `${P}_FILTER_KINDS`);
+  if (kinds !== undefined) {
+    json.kinds = kinds.split(',').map((k) => {
+      const s = k.trim();
+      if (!/^\d+$/.test(s) || Number(s) > 65535)
+        throw new ConfigError(`${P}_FILTER_KINDS`, `invalid kind ${JSON.stringify(s)}`);
+      return Number(s);
+    });
+  }
+  const authors = read(env, `${P}_FILTER_AUTHORS`);
+  if (authors !== undefined) {
+    json.authors = authors.split(',').map((a) => {
+      const s = a.trim().toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(s))
+        throw new ConfigError(`${P}_FILTER_AUTHORS`, `expected 64-hex pubkeys, got ${JSON.stringify(s)}`);
+      return s;
+    });
+  }
+  if (read(env, `${P}_FILTER_SINCE`) !== undefined) json.since = intVar(env, `${P}_FILTER_SINCE`, 0, 0);
+  if (read(env, `${P}_FILTER_UNTIL`) !== undefined) json.until = intVar(env, `${P}_FILTER_UNTIL`, 0, 0);
+  const parsed = parseFilter(json);
+  if (!parsed.ok) throw new ConfigError(`${P}_FILTER_KINDS`, parsed.reason);
+  return parsed.filter;
+}
+
+export function loadNegentropyServiceConfig(env: Env = process.env): NegentropyServiceConfig {
+  const listen = address(env, `${P}_LISTEN`, '127.0.0.1:50064');
+  const dbType = (read(env, `${P}_DB_TYPE`) ?? 'grpc').toLowerCase();
+  if (dbType !== 'grpc')
+    throw new ConfigError(`${P}_DB_TYPE`, `only "grpc" is supported, got ${JSON.stringify(dbType)}`);
+  const dbServer = address(env, `${P}_DB_SERVER`, '127.0.0.1:50051');
+  const peers: string[] = [];
+  for (const part of (read(env, `${P}_PEERS`) ?? '').split(',')) {
+    const url = part.trim();
+    if (url === '') continue;
+    const problem = peerUrlProblem(url);
+    if (problem) throw new ConfigError(`${P}_PEERS`, problem);
+    if (!peers.includes(url)) peers.push(url);
+  }
+  const frameSizeLimit = intVar(env, `${P}_FRAME_SIZE`, 60_000, 0);
+  if (frameSizeLimit !== 0 && frameSizeLimit < MIN_FRAME_SIZE_LIMIT)
+    throw new ConfigError(
+      `${P}_FRAME_SIZE`,
+      `must be 0 or >= ${MIN_FRAME_SIZE_LIMIT}, got ${frameSizeLimit}`,
+    );
+  const dir = (read(env, `${P}_DIRECTION`) ?? 'down').toLowerCase();
+  if (dir !== 'down' && dir !== 'up' && dir !== 'both' && dir !== 'none')
+    throw new ConfigError(`${P}_DIRECTION`, `must be down, up, both or none, got ${JSON.stringify(dir)}`);
+  return {
+    listen,
+    dbServer,
+    logLevel: logLevelOf(env),
+    sync: {
+      peers,
+      intervalMs: durationVar(env, `${P}_INTERVAL`, 60_000, 1000, 7 * 86_400_000),
+      frameSizeLimit,
+      filter: filterOf(env),
+      dir: dir as Direction,
+      timeoutMs: durationVar(env, `${P}_TIMEOUT`, 30_000, 100, 3_600_000),
+    },
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * startNegentropyServer: orly-sync-negentropy in this process (used by its CLI and by tests).
+ * Serves orlysync.negentropy.v1.NegentropyService (plus grpc.health.v1) through GrpcServer over
+ * a NegentropySyncService bound to an EventStore (GrpcEventStore to orly-db in the binary).
+ * SyncWithPeer streams SyncProgress (throttled to one message per 100 ms within a phase) and
+ * ends with a message that has complete=true or error set. HandleNegOpen/Msg/Close (relay
+ * routing of client NIP-77) answer UNIMPLEMENTED for now.
+ */
+import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import {
+  type NegentropyServiceServer,
+  NegentropyServiceService,
+  type PeerSyncState,
+  SyncDirection,
+  type SyncProgress,
+  type SyncWithPeerRequest,
+} from '../../gen/orlysync/negentropy/v1/negentropy.js';
+import type { GrpcSecurity } from '../../grpc/security.js';
+import { GrpcServer } from '../../grpc/server.js';
+import type { Logger } from '../../logger.js';
+import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
+import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import type { EventStore } from '../../store/event-store.js';
+import { SyncError } from '../peer.js';
+import type { PeerSyncProgress } from '../peer-sync.js';
+import type { Direction } from '../sync-command.js';
+import {
+  NegentropySyncService,
+  type PeerState,
+  peerUrlProblem,
+  type SyncServiceConfig,
+} from './sync-service.js';
+
+export interface NegentropyServerOptions {
+  readonly listen: string;
+  readonly store: EventStore;
+  readonly sync: SyncServiceConfig;
+  readonly logger: Logger;
+  readonly security?: GrpcSecurity;
+  /** Closed on stop (the CLI's GrpcEventStore); tests keep ownership by default. */
+  readonly ownsStore?: boolean;
+}
+
+export interface NegentropyServer {
+  readonly port: number;
+  readonly address: string;
+  readonly service: NegentropySyncService;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Parses a NIP-01 filter given as JSON ("" = {}); throws Error with the reason. */
+export function parseFilterJson(text: string): NormalizedFilter {
+  if (text.trim() === '') return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('filter must be a JSON object');
+  }
+  const parsed = parseFilter(json);
+  if (!parsed.ok) throw new Error(`filter: ${parsed.reason}`);
+  if (parsed.filter.limit !== undefined) throw new Error('filter: "limit" is not supported by sync');
+  return parsed.filter;
+}
+
+export function directionToProto(dir: Direction): SyncDirection {
+  return {
+    down: SyncDirection.SYNC_DIRECTION_DOWN,
+    up: SyncDirection.SYNC_DIRECTION_UP,
+    both: SyncDirection.SYNC_DIRECTION_BOTH,
+    none: SyncDirection.SYNC_DIRECTION_NONE,
+  }[dir];
+}
+
+function directionFromProto(dir: SyncDirection): Direction {
+  switch (dir) {
+    case SyncDirection.SYNC_DIRECTION_UNSPECIFIED:
+    case SyncDirection.SYNC_DIRECTION_DOWN:
+      return 'down';
+    case SyncDirection.SYNC_DIRECTION_UP:
+      return 'up';
+    case SyncDirection.SYNC_DIRECTION_BOTH:
+      return 'both';
+    case SyncDirection.SYNC_DIRECTION_NONE:
+      return 'none';
+    default:
+      throw new Error(`unknown direction ${dir}`);
+  }
+}
+
+function peerStateToProto(p: PeerState): PeerSyncState {
+  return {
+    peerUrl: p.url,
+    state: p.state,
+    lastAttemptMs: p.lastAttemptMs,
+    lastSuccessMs: p.lastSuccessMs,
+    nextAttemptMs: p.nextAttemptMs,
+    consecutiveFailures: p.consecutiveFailures,
+    lastError: p.lastError,
+    totalFetched: p.totalFetched,
+    totalSent: p.totalSent,
+    lastHave: p.lastHave,
+    lastNeed: p.lastNeed,
+  };
+}
+
+function progressMessage(
+  peerUrl: string,
+  sessionId: string,
+  p: Readonly<PeerSyncProgress>,
+): Omit<SyncProgress, 'complete' | 'error'> {
+  return {
+    peerUrl,
+    sessionId,
+    phase: p.phase,
+    round: p.round,
+    haveCount: p.have,
+    needCount: p.need,
+    fetchedCount: p.fetched,
+    sentCount: p.sent,
+    localCount: p.local,
+    acceptedCount: p.accepted,
+    rejectedCount: p.rejected,
+    invalidCount: p.invalid,
+  };
+}
+
+const unimplemented =
+  (name: string) =>
+  (_call: unknown, callback: (err: { code: status; details: string }) => void): void =>
+    callback({ code: status.UNIMPLEMENTED, details: `${name} is not implemented yet` });
+
+function implementation(
+  service: NegentropySyncService,
+  logger: Logger,
+  isReady: () => boolean,
+): NegentropyServiceServer {
+  const invalid = (details: string) => ({ code: status.INVALID_ARGUMENT, details });
+  const syncWithPeer = (call: ServerWritableStream<SyncWithPeerRequest, SyncProgress>): void => {
+    const req = call.request;
+    let filter: NormalizedFilter;
+    let dir: Direction;
+    try {
+      const problem = peerUrlProblem(req.peerUrl);
+      if (problem) throw new Error(problem);
+      filter = parseFilterJson(req.filterJson);
+      dir = directionFromProto(req.direction);
+      if (req.frameSizeLimit !== 0 && req.frameSizeLimit < MIN_FRAME_SIZE_LIMIT)
+        throw new Error(`frame_size_limit must be 0 or >= ${MIN_FRAME_SIZE_LIMIT}`);
+    } catch (err) {
+      call.emit('error', invalid((err as Error).message));
+      return;
+    }
+    const defaults = service.defaults;
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    let lastPhase = '';
+    let lastWrite = 0;
+    let sessionId = '';
+    const empty: PeerSyncProgress = {
+      phase: 'connect',
+      local: 0,
+      round: 0,
+      have: 0,
+      need: 0,
+      fetched: 0,
+      sent: 0,
+      accepted: 0,
+      rejected: 0,
+      invalid: 0,
+    };
+    let last: Readonly<PeerSyncProgress> = empty;
+    service
+      .run(
+        req.peerUrl,
+        {
+          filter,
+          dir,
+          frameSizeLimit: req.frameSizeLimit || defaults.frameSizeLimit,
+          timeoutMs: req.timeoutMs || defaults.timeoutMs,
+        },
+        'client',
+        (p, id) => {
+          sessionId = id;
+          last = { ...p };
+          const now = Date.now();
+          if (p.phase === lastPhase && now - lastWrite < 100) return;
+          lastPhase = p.phase;
+          lastWrite = now;
+          if (!call.cancelled)
+            call.write({ ...progressMessage(req.peerUrl, id, p), complete: false, error: '' });
+        },
+        abort.signal,
+      )
+      .then(
+        (result) => {
+          if (call.cancelled) return;
+          call.write({ ...progressMessage(req.peerUrl, sessionId, result), complete: true, error: '' });
+          call.end();
+        },
+        (err: unknown) => {
+          const message = err instanceof SyncError || err instanceof Error ? err.message : String(err);
+          if (!(err instanceof SyncError)) logger.warn({ peer: req.peerUrl, err: message }, 'sync failed');
+          if (call.cancelled) return;
+          call.write({ ...progressMessage(req.peerUrl, sessionId, last), complete: false, error: message });
+          call.end();
+        },
+      );
+  };
+  return {
+    ready: (_call, callback) => callback(null, { ready: isReady() }),
+    start: (_call, callback) => {
+      service.start();
+      callback(null, { running: service.isRunning });
+    },
+    stop: (_call, callback) => {
+      service.stop();
+      callback(null, { running: service.isRunning });
+    },
+    handleNegOpen: unimplemented('HandleNegOpen'),
+    handleNegMsg: unimplemented('HandleNegMsg'),
+    handleNegClose: unimplemented('HandleNegClose'),
+    syncWithPeer,
+    getSyncStatus: (_call, callback) =>
+      callback(null, {
+        running: service.isRunning,
+        intervalMs: service.intervalMs,
+        peers: service.peerStates().map(peerStateToProto),
+        activeSessions: service.listSessions().length,
+      }),
+    getPeers: (_call, callback) => callback(null, { peerUrls: service.peerUrls() }),
+    addPeer: (call, callback) => {
+      try {
+        callback(null, { added: service.addPeer(call.request.peerUrl) });
+      } catch (err) {
+        callback(invalid((err as Error).message));
+      }
+    },
+    removePeer: (call, callback) => callback(null, { removed: service.removePeer(call.request.peerUrl) }),
+    triggerSync: (call, callback) => {
+      const url = call.request.peerUrl;
+      if (url !== '' && service.peerState(url) === undefined) {
+        callback({ code: status.NOT_FOUND, details: `unknown peer ${url}` });
+        return;
+      }
+      callback(null, { triggered: service.trigger(url === '' ? undefined : url) });
+    },
+    getPeerSyncState: (call, callback) => {
+      const state = service.peerState(call.request.peerUrl);
+      callback(null, { found: state !== undefined, state: state ? peerStateToProto(state) : undefined });
+    },
+    listSessions: (_call, callback) =>
+      callback(null, {
+        sessions: service.listSessions().map((s) => ({
+          sessionId: s.id,
+          peerUrl: s.peerUrl,
+          phase: s.phase,
+          startedMs: s.startedMs,
+          origin: s.origin,
+        })),
+      }),
+    closeSession: (call, callback) =>
+      callback(null, { closed: service.closeSession(call.request.sessionId) }),
+  };
+}
+
+export async function startNegentropyServer(options: NegentropyServerOptions): Promise<NegentropyServer> {
+  const { logger, store } = options;
+  const service = new NegentropySyncService(store, options.sync, logger);
+  let stopping = false;
+  const grpc = new GrpcServer({
+    name: 'orly-sync-negentropy',
+    listen: options.listen,
+    security: options.security ?? {},
+    services: [
+      {
+        definition: NegentropyServiceService,
+        implementation: implementation(service, logger, () => !stopping && store.isOpen()),
+      },
+    ],
+    logger,
+    isServing: () => !stopping && store.isOpen(),
+  });
+  let port: number;
+  try {
+    port = await grpc.start();
+  } catch (error) {
+    await service.close();
+    if (options.ownsStore) await store.close();
+    throw error;
+  }
+  const host = options.listen.replace(/:\d+$/, '');
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    address: `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`,
+    service,
+    stop(graceMs = 5000): Promise<void> {
+      stopped ??= (async () => {
+        stopping = true;
+        await service.close();
+        await grpc.stop(graceMs);
+        if (options.ownsStore) await store.close();
+        logger.info({ port }, 'orly-sync-negentropy stopped');
+      })();
+      return stopped;
+    },
+  };
+}
