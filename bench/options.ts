@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'memory',
   'ingest-split',
   'query-split',
+  'sync',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 

@@ -42,6 +42,7 @@ const LABELS: Record<Scenario, string> = {
   memory: 'Idle connections',
   'ingest-split': 'Ingest, split mode',
   'query-split': 'Query, split mode',
+  sync: 'Negentropy sync',
 };
 
 /** Split-mode throughput as a fraction of local mode's, measured in the same run. */
@@ -57,6 +58,13 @@ function ratioText(ratio: number | undefined): string {
 
 function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scenario'> {
   switch (scenario) {
+    case 'sync':
+      return {
+        measured: `${fmt(m.relayEvents)} vs ${fmt(m.localEvents)} events, ${fmt(m.differingEachWay)} differing each way, ${fmt(m.frameSizeLimit)}-byte frames: reconcile ${fmt(m.rounds)} round trips, ${fmt(num(m.bytesUp) / 1024, 0)} KiB up / ${fmt(num(m.bytesDown) / 1024, 0)} KiB down, relay CPU ${fmt(m.relayCpuSecondsReconcile, 2)} s; full sync both ways (${fmt(m.downloaded)} down, ${fmt(m.uploaded)} up) ${fmt(m.bothSeconds, 2)} s`,
+        latency: `reconcile ${fmt(m.reconcileSeconds, 2)} s wall (process start included)`,
+        target: 'strfry: 6 round trips, 0.04 s relay CPU at 100,000 events',
+        met: '—',
+      };
     case 'ingest-split': {
       const ratio = splitRatio(run, 'ingest', 'ingest-split', 'eventsPerSec');
       return {

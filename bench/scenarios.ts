@@ -10,6 +10,7 @@ import type { BenchOptions, Scenario } from './options.js';
 import { machineBusySeconds, type RssBreakdown } from './procfs.js';
 import { importDataset, makeDataDir, RelayProcess } from './relay-process.js';
 import type { LatencySummary } from './stats.js';
+import { syncScenario } from './sync-scenario.js';
 
 export type Metrics = Record<string, number | string | boolean | undefined>;
 
@@ -488,6 +489,10 @@ const RUNNERS: Record<
   memory,
   'ingest-split': (ctx) => ingest(ctx, true),
   'query-split': (ctx) => query(ctx, true),
+  sync: async (ctx) => {
+    const metrics = await syncScenario(ctx.getDataset());
+    return { status: 'ok', metrics: metrics as unknown as Metrics, notes: [] };
+  },
 };
 
 export async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<ScenarioResult> {
