@@ -22,12 +22,12 @@
 import { loadAclServiceConfig } from '../acl/acl-config.js';
 import { createAccessControl } from '../acl/factory.js';
 import { startAclServer } from '../acl/grpc/acl-server.js';
-import { ConfigError } from '../config.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { VERSION } from '../version.js';
+import { runServiceMain } from './service-main.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
 const USAGE = `orly-acl ${VERSION} — ORLY access-control service (gRPC)
@@ -37,19 +37,7 @@ Usage:
   orly-acl --version | --help
 `;
 
-class UsageError extends Error {}
-
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (argv.includes('--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
-  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
-
+async function start(): Promise<void> {
   const config = loadAclServiceConfig();
   const security = loadGrpcSecurity();
   const logger = createLogger(config.logLevel, 'orly-acl');
@@ -85,23 +73,6 @@ async function main(argv: string[]): Promise<number> {
     await store?.close();
     logger.info('orly-acl stopped');
   });
-  return -1; // keeps running until a signal
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`orly-acl: invalid configuration: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`orly-acl: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`orly-acl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runServiceMain('orly-acl', USAGE, start);

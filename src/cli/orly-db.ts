@@ -19,6 +19,7 @@ import { parseListen } from '../grpc/server.js';
 import { createLogger } from '../logger.js';
 import { startDatabaseServer } from '../store/grpc/db-server.js';
 import { VERSION } from '../version.js';
+import { runServiceMain } from './service-main.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
 const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
@@ -63,17 +64,7 @@ function loadOrlyDbConfig(env: Env = process.env): OrlyDbConfig {
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (argv.includes('--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
-  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
-
+async function start(): Promise<void> {
   const config = loadOrlyDbConfig();
   const security = loadGrpcSecurity();
   const logger = createLogger(config.logLevel, 'orly-db');
@@ -87,25 +78,6 @@ async function main(argv: string[]): Promise<number> {
   });
 
   stopOnSignal(logger, () => server.stop());
-  return -1; // keeps running until a signal
 }
 
-class UsageError extends Error {}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`orly-db: invalid configuration: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`orly-db: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`orly-db: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runServiceMain('orly-db', USAGE, start);

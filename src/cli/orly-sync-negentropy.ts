@@ -9,13 +9,13 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
  * close the orly-db connection and exit 0; a second signal exits 1 at once.
  */
-import { ConfigError } from '../config.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { loadNegentropyServiceConfig } from '../sync/negentropy-service/config.js';
 import { startNegentropyServer } from '../sync/negentropy-service/server.js';
 import { VERSION } from '../version.js';
+import { runServiceMain } from './service-main.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
 const USAGE = `orly-sync-negentropy ${VERSION} — ORLY negentropy (NIP-77) sync service (gRPC)
@@ -25,19 +25,7 @@ Usage:
   orly-sync-negentropy --version | --help
 `;
 
-class UsageError extends Error {}
-
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (argv.includes('--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
-  if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
-
+async function start(): Promise<void> {
   const config = loadNegentropyServiceConfig();
   const security = loadGrpcSecurity();
   const logger = createLogger(config.logLevel, 'orly-sync-negentropy');
@@ -53,27 +41,9 @@ async function main(argv: string[]): Promise<number> {
     logger,
     security,
     ownsStore: true,
+    negSessionTimeoutMs: config.negSessionTimeoutMs,
   });
   stopOnSignal(logger, () => server.stop());
-  return -1; // keeps running until a signal
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`orly-sync-negentropy: invalid configuration: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`orly-sync-negentropy: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(
-        `orly-sync-negentropy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exitCode = 1;
-    }
-  },
-);
+runServiceMain('orly-sync-negentropy', USAGE, start);

@@ -1,0 +1,44 @@
+/**
+ * The shared skeleton of the service commands (orly-db, orly-acl, orly-sync-negentropy):
+ * --help / --version, no positional arguments, then `start` (which installs its own signal
+ * handling and keeps running). Configuration errors name the variable and exit 2; usage errors
+ * exit 2 with the usage text; anything else exits 1 with the error.
+ */
+import { ConfigError } from '../config.js';
+import { VERSION } from '../version.js';
+
+export class UsageError extends Error {}
+
+export function runServiceMain(name: string, usage: string, start: () => Promise<void>): void {
+  const argv = process.argv.slice(2);
+  const main = async (): Promise<number> => {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    if (argv.includes('--version')) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
+    await start();
+    return -1; // keeps running until a signal
+  };
+  main().then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${name}: invalid configuration: ${err.message}\n`);
+        process.exitCode = 2;
+      } else if (err instanceof UsageError) {
+        process.stderr.write(`${name}: ${err.message}\n\n${usage}`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}
