@@ -77,6 +77,15 @@ export interface BackendConfig {
   aclMode: string;
   /** ORLY_GRPC_CONNECT_TIMEOUT: seconds to wait for the services at start-up. */
   grpcConnectTimeoutSeconds: number;
+  /** ORLY_SYNC_TYPE: `local` (default) or `grpc` (the orly-sync-* services). */
+  syncType: 'local' | 'grpc';
+  /**
+   * ORLY_GRPC_SYNC_NEGENTROPY: orly-sync-negentropy address (host:port). With syncType grpc, NIP-77
+   * NEG-* messages are answered by that service (ORLY_NEGENTROPY_ENABLED still gates NIP-77).
+   */
+  grpcSyncNegentropy?: string;
+  /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
+  grpcSyncTimeoutMs: number;
 }
 
 export interface RelayConfig {
@@ -124,7 +133,20 @@ export function loadBackendConfig(env: Env): BackendConfig {
     grpcAclServer: stringVar(env, 'ORLY_GRPC_ACL_SERVER', '127.0.0.1:50052'),
     aclMode: stringVar(env, 'ORLY_ACL_MODE', 'none').toLowerCase(),
     grpcConnectTimeoutSeconds: intVar(env, 'ORLY_GRPC_CONNECT_TIMEOUT', 10, 1, 3600),
+    syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
+    grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
+    grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
   };
+}
+
+/** An optional host:port (IPv6 hosts in brackets), port 1-65535. */
+function hostPortVar(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d{1,5})$/.exec(raw);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 type Env = Record<string, string | undefined>;

@@ -1,7 +1,9 @@
 /**
  * Composition: builds a Relay from its configuration, choosing each capability's
  * implementation — the embedded LMDB store or orly-db over gRPC (ORLY_DB_TYPE), in-process
- * access control or orly-acl over gRPC (ORLY_ACL_TYPE). The relay itself never knows which.
+ * access control or orly-acl over gRPC (ORLY_ACL_TYPE), the NIP-77 responder in process or
+ * orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_NEGENTROPY set; with
+ * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process). The relay never knows which.
  */
 import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
@@ -14,6 +16,8 @@ import type { Logger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { GrpcNegentropyResponder } from '../sync/negentropy-service/grpc-negentropy-responder.js';
+import type { NegentropyResponder } from './negentropy-responder.js';
 import { Relay } from './relay.js';
 
 type Env = Record<string, string | undefined>;
@@ -52,6 +56,29 @@ async function createAccess(
   });
 }
 
+/** orly-sync-negentropy when routed there; undefined = the relay's in-process responder. */
+function createNegentropyResponder(
+  config: RelayConfig,
+  env: Env,
+  logger: Logger,
+): NegentropyResponder | undefined {
+  const { backend, negentropy } = config;
+  if (!negentropy.enabled || backend.syncType !== 'grpc' || backend.grpcSyncNegentropy === undefined)
+    return undefined;
+  logger.info({ server: backend.grpcSyncNegentropy }, 'NIP-77 routed to orly-sync-negentropy');
+  return new GrpcNegentropyResponder({
+    address: backend.grpcSyncNegentropy,
+    policy: {
+      restrictedKinds: new Set(config.authRestrictedKinds),
+      maxRecords: negentropy.maxRecords,
+      frameSizeLimit: negentropy.frameSizeLimit,
+    },
+    security: loadGrpcSecurity(env),
+    logger,
+    deadlineMs: backend.grpcSyncTimeoutMs,
+  });
+}
+
 export async function createRelay(
   config: RelayConfig,
   logger: Logger,
@@ -75,5 +102,6 @@ export async function createRelay(
     }),
     logger,
     sweepExpired: config.backend.dbType === 'local',
+    negentropyResponder: createNegentropyResponder(config, env, logger),
   });
 }

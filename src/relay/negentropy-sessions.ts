@@ -1,15 +1,18 @@
 /**
- * NIP-77 session table: per connection, NEG subId -> slot. A slot is reserved when a NEG-OPEN
- * is accepted (its query still running) and holds the session once the first reply is sent.
+ * NIP-77 session table of the relay: per connection, NEG subId -> slot. The reconciliation state
+ * lives in the NegentropyResponder (local or orly-sync-negentropy); this table is the relay's
+ * bookkeeping (per-connection cap, idle expiry, replacement). A slot is reserved when a NEG-OPEN
+ * is accepted (its query still running) and is ready once the first reply is sent.
  * Replacing or closing a slot while its query runs makes the late result a no-op (the handler
  * checks `isCurrent`). Idle sessions are expired by one timer for the whole relay, not one per
  * session; `onExpire` lets the relay tell the client (NEG-ERR "closed: ...").
  */
-import type { NegentropySession } from '../negentropy/session.js';
 import type { Connection } from './connection.js';
 
 export class SessionSlot {
-  session: NegentropySession | undefined;
+  /** True once the NEG-OPEN was answered. */
+  ready = false;
+  lastActive = Date.now();
 }
 
 export class NegentropySessions {
@@ -18,7 +21,7 @@ export class NegentropySessions {
 
   constructor(
     readonly timeoutMs: number,
-    private readonly onExpire: (conn: Connection, subId: string, session: NegentropySession) => void,
+    private readonly onExpire: (conn: Connection, subId: string) => void,
   ) {}
 
   /** Starts the expiry sweep (every half timeout, between 50 ms and 30 s). */
@@ -85,10 +88,9 @@ export class NegentropySessions {
   sweep(now: number): void {
     for (const [conn, table] of this.tables) {
       for (const [subId, slot] of table) {
-        const session = slot.session;
-        if (session === undefined || !session.isIdle(now, this.timeoutMs)) continue;
+        if (!slot.ready || now - slot.lastActive < this.timeoutMs) continue;
         table.delete(subId);
-        this.onExpire(conn, subId, session);
+        this.onExpire(conn, subId);
       }
       if (table.size === 0) this.tables.delete(conn);
     }

@@ -20,7 +20,9 @@ import { ExpirationSweeper } from './expiration-sweeper.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { negErrFrame } from './handlers/negentropy.js';
 import { handleHttpRequest } from './http-routes.js';
+import { LocalNegentropyResponder } from './local-negentropy-responder.js';
 import { RelayMetrics } from './metrics.js';
+import type { NegentropyResponder } from './negentropy-responder.js';
 import { NegentropySessions } from './negentropy-sessions.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -34,6 +36,8 @@ export interface RelayDeps {
   readonly logger: Logger;
   /** Run the NIP-40 purge here (default true); off when the store is a remote orly-db, which purges itself. */
   readonly sweepExpired?: boolean;
+  /** NIP-77 responder (default: in this process over `store`); used only when ORLY_NEGENTROPY_ENABLED. */
+  readonly negentropyResponder?: NegentropyResponder;
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -51,6 +55,8 @@ export class Relay {
   readonly startedAt = Date.now();
   /** NIP-77 sessions; undefined unless ORLY_NEGENTROPY_ENABLED. */
   readonly negentropy: NegentropySessions | undefined;
+  /** Where NIP-77 item sets and reconciliation live (local or orly-sync-negentropy); with `negentropy`. */
+  readonly negentropyResponder: NegentropyResponder | undefined;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
@@ -72,10 +78,23 @@ export class Relay {
         ? undefined
         : new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
     const neg = deps.config.negentropy;
+    this.negentropyResponder = neg.enabled
+      ? (deps.negentropyResponder ??
+        new LocalNegentropyResponder({
+          store: deps.store,
+          policy: {
+            restrictedKinds: this.restrictedKinds,
+            maxRecords: neg.maxRecords,
+            frameSizeLimit: neg.frameSizeLimit,
+          },
+          logger: deps.logger,
+        }))
+      : undefined;
     this.negentropy = neg.enabled
-      ? new NegentropySessions(neg.sessionTimeoutMs, (conn, subId) =>
-          conn.send(negErrFrame(subId, Reasons.negTimedOut(Math.round(neg.sessionTimeoutMs / 1000)))),
-        )
+      ? new NegentropySessions(neg.sessionTimeoutMs, (conn, subId) => {
+          this.negentropyResponder?.close({ connectionId: String(conn.id), subId });
+          conn.send(negErrFrame(subId, Reasons.negTimedOut(Math.round(neg.sessionTimeoutMs / 1000))));
+        })
       : undefined;
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
@@ -133,6 +152,7 @@ export class Relay {
     this.unwatch?.();
     this.sweeper?.stop();
     this.negentropy?.stop();
+    await this.negentropyResponder?.shutdown();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort();
@@ -232,6 +252,7 @@ export class Relay {
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();
+    if (this.negentropy?.count(conn)) this.negentropyResponder?.closeConnection(String(conn.id));
     this.negentropy?.closeAll(conn);
     this.metrics.connections.dec();
     this.metrics.subscriptions.set(this.subscriptions.size);

@@ -13,12 +13,19 @@ import { createLogger } from '../../src/logger.js';
 import { createRelay } from '../../src/relay/create-relay.js';
 import type { Relay } from '../../src/relay/relay.js';
 import { startDatabaseServer } from '../../src/store/grpc/db-server.js';
+import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
+import { startNegentropyServer } from '../../src/sync/negentropy-service/server.js';
 
 /**
  * `ORLY_TEST_MODE=split` runs the same suites in split mode: the relay talks to an orly-db
  * and an orly-acl (mode none) started in this process on 127.0.0.1 port 0, over real gRPC.
  */
-export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split';
+/**
+ * `ORLY_TEST_MODE=split-negentropy`: split mode plus, for relays with ORLY_NEGENTROPY_ENABLED,
+ * an orly-sync-negentropy (over the same orly-db) that NIP-77 is routed to (ORLY_SYNC_TYPE=grpc).
+ */
+export const NEGENTROPY_GRPC_MODE = process.env.ORLY_TEST_MODE === 'split-negentropy';
+export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_GRPC_MODE;
 
 export interface TestRelay {
   readonly relay: Relay;
@@ -50,6 +57,25 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
       ORLY_ACL_TYPE: 'grpc',
       ORLY_GRPC_ACL_SERVER: acl.address,
     });
+    if (NEGENTROPY_GRPC_MODE && env.ORLY_NEGENTROPY_ENABLED === 'true' && !env.ORLY_GRPC_SYNC_NEGENTROPY) {
+      const store = await GrpcEventStore.connect(db.address, { logger });
+      const neg = await startNegentropyServer({
+        listen: '127.0.0.1:0',
+        store,
+        ownsStore: true,
+        logger,
+        sync: {
+          peers: [],
+          intervalMs: 3_600_000,
+          frameSizeLimit: 60_000,
+          filter: {},
+          dir: 'down',
+          timeoutMs: 30_000,
+        },
+      });
+      services.push(neg);
+      Object.assign(backendEnv, { ORLY_SYNC_TYPE: 'grpc', ORLY_GRPC_SYNC_NEGENTROPY: neg.address });
+    }
   }
   const fullEnv = {
     ORLY_LISTEN: '127.0.0.1',

@@ -78,7 +78,6 @@ describe('NIP-77 configuration', () => {
 
 describe('session table', () => {
   const conn = (id: number) => ({ id }) as unknown as Connection;
-  const session = (now: number) => new NegentropySession('s', SealedVector.fromUnsorted([]), {}, now);
 
   it('reserve, replace, close, count; closeAll on disconnect', () => {
     const t = new NegentropySessions(1000, () => {});
@@ -103,8 +102,8 @@ describe('session table', () => {
     const t = new NegentropySessions(1000, (_c, subId) => expired.push(subId));
     const a = conn(1);
     t.reserve(a, 'opening');
-    t.reserve(a, 'idle').session = session(0);
-    t.reserve(a, 'active').session = session(900);
+    Object.assign(t.reserve(a, 'idle'), { ready: true, lastActive: 0 });
+    Object.assign(t.reserve(a, 'active'), { ready: true, lastActive: 900 });
     t.sweep(1000);
     assert.deepEqual(expired, ['idle']);
     assert.equal(t.count(a), 2);

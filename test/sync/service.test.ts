@@ -326,7 +326,32 @@ describe('orly-sync-negentropy', () => {
       assert.deepEqual(await unary(c, 'start', {}), { running: true });
       assert.deepEqual(await unary(c, 'listSessions', {}), { sessions: [] });
       assert.deepEqual(await unary(c, 'closeSession', { sessionId: 'nope' }), { closed: false });
-      await assert.rejects(unary(c, 'handleNegOpen', {}), /not implemented/);
+      // Routed NIP-77: outcomes are fields.
+      const open = (await unary(c, 'handleNegOpen', {
+        relayId: '',
+        connectionId: '',
+        subscriptionId: '',
+        filterJson: '',
+        message: '',
+        authedPubkeys: [],
+        ip: '',
+        restrictedKinds: [],
+        maxRecords: 0,
+        frameSizeLimit: 0,
+      })) as { error: string };
+      assert.match(open.error, /^invalid: /);
+      const msg = (await unary(c, 'handleNegMsg', {
+        relayId: 'r',
+        connectionId: '1',
+        subscriptionId: 's',
+      })) as {
+        error: string;
+      };
+      assert.equal(msg.error, 'closed: unknown subscription handle');
+      assert.deepEqual(
+        await unary(c, 'handleNegClose', { relayId: 'r', connectionId: '1', subscriptionId: '' }),
+        { closed: 0 },
+      );
     } finally {
       c.close();
       await loop.stop();

@@ -11,6 +11,8 @@
  *   ORLY_SYNC_NEGENTROPY_DIRECTION     down | up | both | none for background syncs (default down)
  *   ORLY_SYNC_NEGENTROPY_FILTER_KINDS / _AUTHORS / _SINCE / _UNTIL   background sync filter
  *   ORLY_SYNC_NEGENTROPY_TIMEOUT       per-phase inactivity timeout (default 30s)
+ *   ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT  NIP-77 sessions routed from relays are freed after
+ *                                      this long idle (default 5m)
  *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
  */
 import { ConfigError, durationVar, intVar, type LogLevel } from '../../config.js';
@@ -30,6 +32,8 @@ export interface NegentropyServiceConfig {
   readonly dbServer: string;
   readonly logLevel: LogLevel;
   readonly sync: SyncServiceConfig;
+  /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT in milliseconds. */
+  readonly negSessionTimeoutMs: number;
 }
 
 function read(env: Env, name: string): string | undefined {
@@ -109,6 +113,7 @@ export function loadNegentropyServiceConfig(env: Env = process.env): NegentropyS
     listen,
     dbServer,
     logLevel: logLevelOf(env),
+    negSessionTimeoutMs: durationVar(env, `${P}_SESSION_TIMEOUT`, 300_000, 100, 86_400_000),
     sync: {
       peers,
       intervalMs: durationVar(env, `${P}_INTERVAL`, 60_000, 1000, 7 * 86_400_000),

@@ -3,11 +3,19 @@
  * Serves orlysync.negentropy.v1.NegentropyService (plus grpc.health.v1) through GrpcServer over
  * a NegentropySyncService bound to an EventStore (GrpcEventStore to orly-db in the binary).
  * SyncWithPeer streams SyncProgress (throttled to one message per 100 ms within a phase) and
- * ends with a message that has complete=true or error set. HandleNegOpen/Msg/Close (relay
- * routing of client NIP-77) answer UNIMPLEMENTED for now.
+ * ends with a message that has complete=true or error set.
+ *
+ * HandleNegOpen/Msg/Close: client NIP-77 routed from relays (GrpcNegentropyResponder), answered
+ * by a LocalNegentropyResponder over this service's store. Sessions are keyed by
+ * (relay_id/connection_id, subscription_id) and freed after `negSessionTimeoutMs` idle
+ * (ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT). The relay's policy (authed pubkeys, restricted kinds,
+ * max records, frame size) comes with each HandleNegOpen: the service keeps no copy, so relays
+ * with different policies can share it. Outcomes are fields (`error` holds a NEG-ERR reason,
+ * including "invalid: ..." for a malformed request), never gRPC errors.
  */
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import {
+  type HandleNegOpenRequest,
   type NegentropyServiceServer,
   NegentropyServiceService,
   type PeerSyncState,
@@ -20,6 +28,8 @@ import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { LocalNegentropyResponder } from '../../relay/local-negentropy-responder.js';
+import type { NegPolicy, NegReply, NegSessionKey } from '../../relay/negentropy-responder.js';
 import type { EventStore } from '../../store/event-store.js';
 import { SyncError } from '../peer.js';
 import type { PeerSyncProgress } from '../peer-sync.js';
@@ -39,6 +49,57 @@ export interface NegentropyServerOptions {
   readonly security?: GrpcSecurity;
   /** Closed on stop (the CLI's GrpcEventStore); tests keep ownership by default. */
   readonly ownsStore?: boolean;
+  /** Routed NIP-77 sessions idle this long are freed (default 5 min). */
+  readonly negSessionTimeoutMs?: number;
+}
+
+const MAX_RECORDS_DEFAULT = 1_000_000;
+const MAX_RECORDS_LIMIT = 10_000_000;
+
+/** The relay's policy from a HandleNegOpenRequest; throws Error with the reason. */
+function policyOf(req: HandleNegOpenRequest): NegPolicy {
+  for (const k of req.restrictedKinds) if (k > 65535) throw new Error(`restricted kind ${k} out of range`);
+  if (req.maxRecords > MAX_RECORDS_LIMIT) throw new Error(`max_records above ${MAX_RECORDS_LIMIT}`);
+  if (req.frameSizeLimit !== 0 && req.frameSizeLimit < MIN_FRAME_SIZE_LIMIT)
+    throw new Error(`frame_size_limit must be 0 or >= ${MIN_FRAME_SIZE_LIMIT}`);
+  return {
+    restrictedKinds: new Set(req.restrictedKinds),
+    maxRecords: req.maxRecords || MAX_RECORDS_DEFAULT,
+    frameSizeLimit: req.frameSizeLimit,
+  };
+}
+
+function negKey(relayId: string, connectionId: string, subId: string): NegSessionKey {
+  return { connectionId: `${relayId}/${connectionId}`, subId };
+}
+
+/** A routed NEG-OPEN: request checks, then the local responder. */
+async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRequest): Promise<NegReply> {
+  let filter: NormalizedFilter;
+  let policy: NegPolicy;
+  try {
+    if (req.subscriptionId === '' || req.connectionId === '')
+      throw new Error('connection_id and subscription_id are required');
+    let json: unknown;
+    try {
+      json = JSON.parse(req.filterJson === '' ? '{}' : req.filterJson);
+    } catch {
+      throw new Error('filter_json: not valid JSON');
+    }
+    const parsed = parseFilter(json);
+    if (!parsed.ok) throw new Error(`filter_json: ${parsed.reason}`);
+    filter = parsed.filter;
+    for (const pk of req.authedPubkeys)
+      if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('authed_pubkeys: expected 64 lowercase hex');
+    policy = policyOf(req);
+  } catch (err) {
+    return { error: `invalid: ${(err as Error).message}` };
+  }
+  return responder.open(negKey(req.relayId, req.connectionId, req.subscriptionId), filter, req.message, {
+    authed: new Set(req.authedPubkeys),
+    ip: req.ip,
+    policy,
+  });
 }
 
 export interface NegentropyServer {
@@ -125,13 +186,9 @@ function progressMessage(
   };
 }
 
-const unimplemented =
-  (name: string) =>
-  (_call: unknown, callback: (err: { code: status; details: string }) => void): void =>
-    callback({ code: status.UNIMPLEMENTED, details: `${name} is not implemented yet` });
-
 function implementation(
   service: NegentropySyncService,
+  responder: LocalNegentropyResponder,
   logger: Logger,
   isReady: () => boolean,
 ): NegentropyServiceServer {
@@ -217,9 +274,37 @@ function implementation(
       service.stop();
       callback(null, { running: service.isRunning });
     },
-    handleNegOpen: unimplemented('HandleNegOpen'),
-    handleNegMsg: unimplemented('HandleNegMsg'),
-    handleNegClose: unimplemented('HandleNegClose'),
+    handleNegOpen: (call, callback) => {
+      negOpen(responder, call.request).then(
+        (reply) =>
+          callback(
+            null,
+            'error' in reply
+              ? { message: '', error: reply.error, maxRecords: reply.maxRecords ?? 0 }
+              : { message: reply.message, error: '', maxRecords: 0 },
+          ),
+        (err: unknown) => callback(null, { message: '', error: `error: ${String(err)}`, maxRecords: 0 }),
+      );
+    },
+    handleNegMsg: (call, callback) => {
+      const req = call.request;
+      responder.message(negKey(req.relayId, req.connectionId, req.subscriptionId), req.message).then(
+        (reply) =>
+          callback(
+            null,
+            'error' in reply ? { message: '', error: reply.error } : { message: reply.message, error: '' },
+          ),
+        (err: unknown) => callback(null, { message: '', error: `error: ${String(err)}` }),
+      );
+    },
+    handleNegClose: (call, callback) => {
+      const req = call.request;
+      const before = responder.total;
+      const key = negKey(req.relayId, req.connectionId, req.subscriptionId);
+      if (req.subscriptionId === '') responder.closeConnection(key.connectionId);
+      else responder.close(key);
+      callback(null, { closed: before - responder.total });
+    },
     syncWithPeer,
     getSyncStatus: (_call, callback) =>
       callback(null, {
@@ -267,6 +352,14 @@ function implementation(
 export async function startNegentropyServer(options: NegentropyServerOptions): Promise<NegentropyServer> {
   const { logger, store } = options;
   const service = new NegentropySyncService(store, options.sync, logger);
+  const responder = new LocalNegentropyResponder({
+    store,
+    // Every routed NEG-OPEN brings the relay's policy; this one is never used.
+    policy: { restrictedKinds: new Set(), maxRecords: MAX_RECORDS_DEFAULT, frameSizeLimit: 0 },
+    logger,
+    sessionTimeoutMs: options.negSessionTimeoutMs ?? 300_000,
+  });
+  responder.start();
   let stopping = false;
   const grpc = new GrpcServer({
     name: 'orly-sync-negentropy',
@@ -275,7 +368,7 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
     services: [
       {
         definition: NegentropyServiceService,
-        implementation: implementation(service, logger, () => !stopping && store.isOpen()),
+        implementation: implementation(service, responder, logger, () => !stopping && store.isOpen()),
       },
     ],
     logger,
@@ -285,6 +378,7 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
   try {
     port = await grpc.start();
   } catch (error) {
+    await responder.shutdown();
     await service.close();
     if (options.ownsStore) await store.close();
     throw error;
@@ -300,6 +394,7 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
         stopping = true;
         await service.close();
         await grpc.stop(graceMs);
+        await responder.shutdown();
         if (options.ownsStore) await store.close();
         logger.info({ port }, 'orly-sync-negentropy stopped');
       })();

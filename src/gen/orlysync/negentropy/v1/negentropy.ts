@@ -103,22 +103,45 @@ export interface StopResponse {
 }
 
 export interface HandleNegOpenRequest {
+  /** Connection id, unique within relay_id. */
   connectionId: string;
+  /** NEG subscription id. */
   subscriptionId: string;
+  /** NIP-01 filter as JSON (already checked by the relay; "limit" keeps the newest events). */
   filterJson: string;
   /** Hex negentropy message. */
   message: string;
+  /** The relay instance (random per process), so relays sharing the service never collide. */
+  relayId: string;
+  /** Pubkeys the connection authenticated as (NIP-42), lowercase hex. */
+  authedPubkeys: string[];
+  /** The client's IP address (logging). */
+  ip: string;
+  /**
+   * The relay's ORLY_AUTH_RESTRICTED_KINDS: ids of these kinds are served only to their
+   * author or a p-tagged authed pubkey.
+   */
+  restrictedKinds: number[];
+  /** ORLY_NEGENTROPY_MAX_RECORDS of the relay. */
+  maxRecords: number;
+  /** ORLY_NEGENTROPY_FRAME_SIZE of the relay (0 = no limit). */
+  frameSizeLimit: number;
 }
 
 export interface HandleNegOpenResponse {
+  /** Hex reply (empty when error is set). */
   message: string;
+  /** NEG-ERR reason; empty on success. */
   error: string;
+  /** With "blocked: too many query results": the cap, NEG-ERR's 4th element (0 = none). */
+  maxRecords: number;
 }
 
 export interface HandleNegMsgRequest {
   connectionId: string;
   subscriptionId: string;
   message: string;
+  relayId: string;
 }
 
 export interface HandleNegMsgResponse {
@@ -128,10 +151,14 @@ export interface HandleNegMsgResponse {
 
 export interface HandleNegCloseRequest {
   connectionId: string;
+  /** Empty = every session of the connection (disconnect). */
   subscriptionId: string;
+  relayId: string;
 }
 
 export interface HandleNegCloseResponse {
+  /** Sessions freed. */
+  closed: number;
 }
 
 export interface SyncWithPeerRequest {
@@ -613,7 +640,18 @@ export const StopResponse: MessageFns<StopResponse> = {
 };
 
 function createBaseHandleNegOpenRequest(): HandleNegOpenRequest {
-  return { connectionId: "", subscriptionId: "", filterJson: "", message: "" };
+  return {
+    connectionId: "",
+    subscriptionId: "",
+    filterJson: "",
+    message: "",
+    relayId: "",
+    authedPubkeys: [],
+    ip: "",
+    restrictedKinds: [],
+    maxRecords: 0,
+    frameSizeLimit: 0,
+  };
 }
 
 export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
@@ -629,6 +667,28 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     }
     if (message.message !== "") {
       writer.uint32(34).string(message.message);
+    }
+    if (message.relayId !== "") {
+      writer.uint32(42).string(message.relayId);
+    }
+    for (const v of message.authedPubkeys) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.ip !== "") {
+      writer.uint32(58).string(message.ip);
+    }
+    if (message.restrictedKinds.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.restrictedKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.maxRecords !== 0) {
+      writer.uint32(72).uint32(message.maxRecords);
+    }
+    if (message.frameSizeLimit !== 0) {
+      writer.uint32(80).uint32(message.frameSizeLimit);
     }
     return writer;
   },
@@ -678,6 +738,64 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
             message.message = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.relayId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.authedPubkeys.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.restrictedKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.restrictedKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxRecords = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.frameSizeLimit = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -708,6 +826,32 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
         ? globalThis.String(object.filter_json)
         : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      relayId: isSet(object.relayId)
+        ? globalThis.String(object.relayId)
+        : isSet(object.relay_id)
+        ? globalThis.String(object.relay_id)
+        : "",
+      authedPubkeys: globalThis.Array.isArray(object?.authedPubkeys)
+        ? object.authedPubkeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.authed_pubkeys)
+        ? object.authed_pubkeys.map((e: any) => globalThis.String(e))
+        : [],
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+      restrictedKinds: globalThis.Array.isArray(object?.restrictedKinds)
+        ? object.restrictedKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.restricted_kinds)
+        ? object.restricted_kinds.map((e: any) => globalThis.Number(e))
+        : [],
+      maxRecords: isSet(object.maxRecords)
+        ? globalThis.Number(object.maxRecords)
+        : isSet(object.max_records)
+        ? globalThis.Number(object.max_records)
+        : 0,
+      frameSizeLimit: isSet(object.frameSizeLimit)
+        ? globalThis.Number(object.frameSizeLimit)
+        : isSet(object.frame_size_limit)
+        ? globalThis.Number(object.frame_size_limit)
+        : 0,
     };
   },
 
@@ -725,6 +869,24 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.relayId !== "") {
+      obj.relayId = message.relayId;
+    }
+    if (message.authedPubkeys?.length) {
+      obj.authedPubkeys = message.authedPubkeys;
+    }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    if (message.restrictedKinds?.length) {
+      obj.restrictedKinds = message.restrictedKinds.map((e) => Math.round(e));
+    }
+    if (message.maxRecords !== 0) {
+      obj.maxRecords = Math.round(message.maxRecords);
+    }
+    if (message.frameSizeLimit !== 0) {
+      obj.frameSizeLimit = Math.round(message.frameSizeLimit);
+    }
     return obj;
   },
 
@@ -737,12 +899,18 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     message.subscriptionId = object.subscriptionId ?? "";
     message.filterJson = object.filterJson ?? "";
     message.message = object.message ?? "";
+    message.relayId = object.relayId ?? "";
+    message.authedPubkeys = object.authedPubkeys?.map((e) => e) || [];
+    message.ip = object.ip ?? "";
+    message.restrictedKinds = object.restrictedKinds?.map((e) => e) || [];
+    message.maxRecords = object.maxRecords ?? 0;
+    message.frameSizeLimit = object.frameSizeLimit ?? 0;
     return message;
   },
 };
 
 function createBaseHandleNegOpenResponse(): HandleNegOpenResponse {
-  return { message: "", error: "" };
+  return { message: "", error: "", maxRecords: 0 };
 }
 
 export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
@@ -752,6 +920,9 @@ export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
     }
     if (message.error !== "") {
       writer.uint32(18).string(message.error);
+    }
+    if (message.maxRecords !== 0) {
+      writer.uint32(24).uint32(message.maxRecords);
     }
     return writer;
   },
@@ -785,6 +956,14 @@ export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
             message.error = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxRecords = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -801,6 +980,11 @@ export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
     return {
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      maxRecords: isSet(object.maxRecords)
+        ? globalThis.Number(object.maxRecords)
+        : isSet(object.max_records)
+        ? globalThis.Number(object.max_records)
+        : 0,
     };
   },
 
@@ -812,6 +996,9 @@ export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.maxRecords !== 0) {
+      obj.maxRecords = Math.round(message.maxRecords);
+    }
     return obj;
   },
 
@@ -822,12 +1009,13 @@ export const HandleNegOpenResponse: MessageFns<HandleNegOpenResponse> = {
     const message = createBaseHandleNegOpenResponse();
     message.message = object.message ?? "";
     message.error = object.error ?? "";
+    message.maxRecords = object.maxRecords ?? 0;
     return message;
   },
 };
 
 function createBaseHandleNegMsgRequest(): HandleNegMsgRequest {
-  return { connectionId: "", subscriptionId: "", message: "" };
+  return { connectionId: "", subscriptionId: "", message: "", relayId: "" };
 }
 
 export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
@@ -840,6 +1028,9 @@ export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
     }
     if (message.message !== "") {
       writer.uint32(26).string(message.message);
+    }
+    if (message.relayId !== "") {
+      writer.uint32(34).string(message.relayId);
     }
     return writer;
   },
@@ -881,6 +1072,14 @@ export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
             message.message = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.relayId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +1105,11 @@ export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
         ? globalThis.String(object.subscription_id)
         : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      relayId: isSet(object.relayId)
+        ? globalThis.String(object.relayId)
+        : isSet(object.relay_id)
+        ? globalThis.String(object.relay_id)
+        : "",
     };
   },
 
@@ -920,6 +1124,9 @@ export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.relayId !== "") {
+      obj.relayId = message.relayId;
+    }
     return obj;
   },
 
@@ -931,6 +1138,7 @@ export const HandleNegMsgRequest: MessageFns<HandleNegMsgRequest> = {
     message.connectionId = object.connectionId ?? "";
     message.subscriptionId = object.subscriptionId ?? "";
     message.message = object.message ?? "";
+    message.relayId = object.relayId ?? "";
     return message;
   },
 };
@@ -1021,7 +1229,7 @@ export const HandleNegMsgResponse: MessageFns<HandleNegMsgResponse> = {
 };
 
 function createBaseHandleNegCloseRequest(): HandleNegCloseRequest {
-  return { connectionId: "", subscriptionId: "" };
+  return { connectionId: "", subscriptionId: "", relayId: "" };
 }
 
 export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
@@ -1031,6 +1239,9 @@ export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
     }
     if (message.subscriptionId !== "") {
       writer.uint32(18).string(message.subscriptionId);
+    }
+    if (message.relayId !== "") {
+      writer.uint32(26).string(message.relayId);
     }
     return writer;
   },
@@ -1064,6 +1275,14 @@ export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
             message.subscriptionId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.relayId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1088,6 +1307,11 @@ export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
         : isSet(object.subscription_id)
         ? globalThis.String(object.subscription_id)
         : "",
+      relayId: isSet(object.relayId)
+        ? globalThis.String(object.relayId)
+        : isSet(object.relay_id)
+        ? globalThis.String(object.relay_id)
+        : "",
     };
   },
 
@@ -1099,6 +1323,9 @@ export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
     if (message.subscriptionId !== "") {
       obj.subscriptionId = message.subscriptionId;
     }
+    if (message.relayId !== "") {
+      obj.relayId = message.relayId;
+    }
     return obj;
   },
 
@@ -1109,16 +1336,20 @@ export const HandleNegCloseRequest: MessageFns<HandleNegCloseRequest> = {
     const message = createBaseHandleNegCloseRequest();
     message.connectionId = object.connectionId ?? "";
     message.subscriptionId = object.subscriptionId ?? "";
+    message.relayId = object.relayId ?? "";
     return message;
   },
 };
 
 function createBaseHandleNegCloseResponse(): HandleNegCloseResponse {
-  return {};
+  return { closed: 0 };
 }
 
 export const HandleNegCloseResponse: MessageFns<HandleNegCloseResponse> = {
-  encode(_: HandleNegCloseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: HandleNegCloseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.closed !== 0) {
+      writer.uint32(8).uint32(message.closed);
+    }
     return writer;
   },
 
@@ -1135,6 +1366,14 @@ export const HandleNegCloseResponse: MessageFns<HandleNegCloseResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.closed = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1147,20 +1386,24 @@ export const HandleNegCloseResponse: MessageFns<HandleNegCloseResponse> = {
     }
   },
 
-  fromJSON(_: any): HandleNegCloseResponse {
-    return {};
+  fromJSON(object: any): HandleNegCloseResponse {
+    return { closed: isSet(object.closed) ? globalThis.Number(object.closed) : 0 };
   },
 
-  toJSON(_: HandleNegCloseResponse): unknown {
+  toJSON(message: HandleNegCloseResponse): unknown {
     const obj: any = {};
+    if (message.closed !== 0) {
+      obj.closed = Math.round(message.closed);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<HandleNegCloseResponse>, I>>(base?: I): HandleNegCloseResponse {
     return HandleNegCloseResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<HandleNegCloseResponse>, I>>(_: I): HandleNegCloseResponse {
+  fromPartial<I extends Exact<DeepPartial<HandleNegCloseResponse>, I>>(object: I): HandleNegCloseResponse {
     const message = createBaseHandleNegCloseResponse();
+    message.closed = object.closed ?? 0;
     return message;
   },
 };
@@ -3249,7 +3492,13 @@ export const NegentropyServiceService = {
     responseSerialize: (value: StopResponse): Buffer => Buffer.from(StopResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StopResponse => StopResponse.decode(value),
   },
-  /** Client-facing NIP-77 routed from a relay (not implemented yet: UNIMPLEMENTED). */
+  /**
+   * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
+   * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
+   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   */
   handleNegOpen: {
     path: "/orlysync.negentropy.v1.NegentropyService/HandleNegOpen" as const,
     requestStream: false as const,
@@ -3379,7 +3628,13 @@ export interface NegentropyServiceServer extends UntypedServiceImplementation {
   start: handleUnaryCall<StartRequest, StartResponse>;
   /** Pauses the background sync loop (running syncs finish). */
   stop: handleUnaryCall<StopRequest, StopResponse>;
-  /** Client-facing NIP-77 routed from a relay (not implemented yet: UNIMPLEMENTED). */
+  /**
+   * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
+   * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
+   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   */
   handleNegOpen: handleUnaryCall<HandleNegOpenRequest, HandleNegOpenResponse>;
   handleNegMsg: handleUnaryCall<HandleNegMsgRequest, HandleNegMsgResponse>;
   handleNegClose: handleUnaryCall<HandleNegCloseRequest, HandleNegCloseResponse>;
@@ -3443,7 +3698,13 @@ export interface NegentropyServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StopResponse) => void,
   ): ClientUnaryCall;
-  /** Client-facing NIP-77 routed from a relay (not implemented yet: UNIMPLEMENTED). */
+  /**
+   * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
+   * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
+   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   */
   handleNegOpen(
     request: HandleNegOpenRequest,
     callback: (error: ServiceError | null, response: HandleNegOpenResponse) => void,
