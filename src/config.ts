@@ -179,6 +179,10 @@ export function boolVar(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
+export function readVar(env: Env, name: string): string | undefined {
+  return read(env, name);
+}
+
 export function stringVar(env: Env, name: string, fallback: string): string {
   return read(env, name) ?? fallback;
 }
@@ -196,28 +200,38 @@ function kindListVar(env: Env, name: string, fallback: readonly number[]): reado
 }
 
 /** A duration: "500ms", "30s", "5m", "1h", or plain seconds. Returns milliseconds. */
-export function durationVar(
-  env: Env,
-  name: string,
-  fallbackMs: number,
-  minMs: number,
-  maxMs: number,
-): number {
-  const raw = read(env, name)?.toLowerCase();
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "30s", "2m", "1h", "1m30s", or plain (possibly fractional) seconds. */
+export function parseDuration(raw: string, variable: string): number {
+  const s = raw.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < s.length) {
+    part.lastIndex = pos;
+    const m = part.exec(s);
+    if (!m) {
+      throw new ConfigError(
+        variable,
+        `expected a duration like "500ms", "30s", "2m" or plain seconds, got ${JSON.stringify(raw)}`,
+      );
+    }
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    pos = part.lastIndex;
+  }
+  if (pos === 0) throw new ConfigError(variable, `expected a duration, got ${JSON.stringify(raw)}`);
+  return Math.round(total);
+}
+
+export function durationVar(env: Env, name: string, fallbackMs: number, minMs = 0, maxMs = Infinity): number {
+  const raw = read(env, name);
   if (raw === undefined) return fallbackMs;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(raw);
-  if (!m)
-    throw new ConfigError(
-      name,
-      `expected a duration such as 30s, 5m or plain seconds, got ${JSON.stringify(raw)}`,
-    );
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const ms = Math.round(Number(m[1]) * unit);
+  const ms = parseDuration(raw, name);
   if (ms < minMs || ms > maxMs) {
-    throw new ConfigError(
-      name,
-      `must be between ${minMs / 1000}s and ${maxMs / 1000}s, got ${JSON.stringify(raw)}`,
-    );
+    const range = maxMs === Infinity ? `at least ${minMs} ms` : `between ${minMs} ms and ${maxMs} ms`;
+    throw new ConfigError(name, `must be ${range}, got ${JSON.stringify(raw)}`);
   }
   return ms;
 }
@@ -239,12 +253,36 @@ export function loadNegentropyConfig(env: Env): NegentropyConfig {
   };
 }
 
-function logLevelVar(env: Env, name: string): LogLevel {
-  const raw = (read(env, name) ?? 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(raw as LogLevel)) {
-    throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+/**
+ * The log level from the first of `names` that is set (a service's own variable, then the
+ * shared ORLY_LOG_LEVEL), else info.
+ */
+export function logLevelVar(env: Env, names: string | readonly string[]): LogLevel {
+  for (const name of typeof names === 'string' ? [names] : names) {
+    const raw = read(env, name)?.toLowerCase();
+    if (raw === undefined) continue;
+    if (!LOG_LEVELS.includes(raw as LogLevel)) {
+      throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return raw as LogLevel;
   }
-  return raw as LogLevel;
+  return 'info';
+}
+
+/** Parses "host:port" (port required); the error names `variable`. */
+export function parseListen(value: string, variable: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(value.trim());
+  if (!m || Number(m[2]) > 65535) {
+    throw new ConfigError(variable, `expected host:port, got ${JSON.stringify(value)}`);
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** A validated "host:port" address variable. */
+export function listenVar(env: Env, name: string, fallback: string): string {
+  const value = read(env, name) ?? fallback;
+  parseListen(value, name);
+  return value;
 }
 
 function urlVar(env: Env, name: string): string | undefined {

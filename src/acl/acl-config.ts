@@ -12,8 +12,7 @@
  * Transport security (both the server and the orly-db client): ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN
  * (src/grpc/security.ts).
  */
-import { ConfigError, intVar, type LogLevel } from '../config.js';
-import { parseListen } from '../grpc/server.js';
+import { ConfigError, intVar, type LogLevel, listenVar, logLevelVar, readVar as read } from '../config.js';
 import { type AclMode, parseAclMode } from './factory.js';
 import { parsePubkeyList } from './pubkeys.js';
 
@@ -30,36 +29,6 @@ export interface AclServiceConfig {
   readonly reloadIntervalMs: number;
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function read(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-/** The first set variable of `names` (a service-specific one, then the shared one), else info. */
-export function logLevelFrom(env: Env, names: readonly string[]): LogLevel {
-  for (const name of names) {
-    const raw = read(env, name)?.toLowerCase();
-    if (raw === undefined) continue;
-    if (!LOG_LEVELS.includes(raw as LogLevel)) {
-      throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
-    }
-    return raw as LogLevel;
-  }
-  return 'info';
-}
-
-function address(env: Env, name: string, fallback: string): string {
-  const value = read(env, name) ?? fallback;
-  try {
-    parseListen(value, name);
-  } catch {
-    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 export function loadAclServiceConfig(env: Env = process.env): AclServiceConfig {
   const dbType = (read(env, 'ORLY_ACL_DB_TYPE') ?? 'grpc').toLowerCase();
   if (dbType !== 'grpc') {
@@ -69,11 +38,11 @@ export function loadAclServiceConfig(env: Env = process.env): AclServiceConfig {
     );
   }
   return {
-    listen: address(env, 'ORLY_ACL_LISTEN', '127.0.0.1:50052'),
+    listen: listenVar(env, 'ORLY_ACL_LISTEN', '127.0.0.1:50052'),
     mode: parseAclMode(read(env, 'ORLY_ACL_MODE') ?? 'follows', 'ORLY_ACL_MODE'),
     dbType: 'grpc',
-    dbServer: address(env, 'ORLY_ACL_GRPC_DB_SERVER', '127.0.0.1:50051'),
-    logLevel: logLevelFrom(env, ['ORLY_ACL_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
+    dbServer: listenVar(env, 'ORLY_ACL_GRPC_DB_SERVER', '127.0.0.1:50051'),
+    logLevel: logLevelVar(env, ['ORLY_ACL_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
     admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
     reloadIntervalMs: intVar(env, 'ORLY_ACL_RELOAD_INTERVAL', 60, 0, 86_400) * 1000,

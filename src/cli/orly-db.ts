@@ -13,9 +13,8 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT stop the server gracefully (running calls
  * may finish), close the store and exit 0; a second signal exits 1 at once.
  */
-import { ConfigError, dataDirVar, intVar, type LogLevel } from '../config.js';
+import { dataDirVar, intVar, type LogLevel, listenVar, logLevelVar } from '../config.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
-import { parseListen } from '../grpc/server.js';
 import { createLogger } from '../logger.js';
 import { startDatabaseServer } from '../store/grpc/db-server.js';
 import { VERSION } from '../version.js';
@@ -29,8 +28,6 @@ Usage:
   orly-db --version | --help
 `;
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 type Env = Record<string, string | undefined>;
 
 interface OrlyDbConfig {
@@ -40,26 +37,11 @@ interface OrlyDbConfig {
   readonly expirationSweepSeconds: number;
 }
 
-function logLevelOf(env: Env): LogLevel {
-  const variable = env.ORLY_DB_LOG_LEVEL?.trim() ? 'ORLY_DB_LOG_LEVEL' : 'ORLY_LOG_LEVEL';
-  const raw = (env[variable]?.trim() || 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(raw as LogLevel)) {
-    throw new ConfigError(variable, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
-  }
-  return raw as LogLevel;
-}
-
 function loadOrlyDbConfig(env: Env = process.env): OrlyDbConfig {
-  const listen = env.ORLY_DB_LISTEN?.trim() || '127.0.0.1:50051';
-  try {
-    parseListen(listen, 'ORLY_DB_LISTEN');
-  } catch {
-    throw new ConfigError('ORLY_DB_LISTEN', `expected host:port, got ${JSON.stringify(listen)}`);
-  }
   return {
-    listen,
+    listen: listenVar(env, 'ORLY_DB_LISTEN', '127.0.0.1:50051'),
     dataDir: dataDirVar(env),
-    logLevel: logLevelOf(env),
+    logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
   };
 }

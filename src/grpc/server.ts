@@ -153,11 +153,3 @@ export class GrpcServer {
     });
   }
 }
-
-/** Parses "host:port" (port required). */
-export function parseListen(value: string, variable: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(value.trim());
-  if (!m || Number(m[2]) > 65535)
-    throw new Error(`${variable}: expected host:port, got ${JSON.stringify(value)}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}

@@ -9,9 +9,17 @@
  * else is executed directly (a bare name is looked up in PATH). See plan.ts for resolution.
  */
 
-import { logLevelFrom } from '../acl/acl-config.js';
-import { boolVar, ConfigError, intVar, type LogLevel } from '../config.js';
-import { parseListen } from '../grpc/server.js';
+import {
+  boolVar,
+  ConfigError,
+  durationVar,
+  intVar,
+  type LogLevel,
+  logLevelVar,
+  parseListen,
+} from '../config.js';
+
+export { parseDuration } from '../config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -74,48 +82,10 @@ function read(env: Env, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "500ms", "30s", "2m", "1h", "1m30s", or plain (possibly fractional) seconds. */
-export function parseDuration(raw: string, variable: string): number {
-  const s = raw.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    part.lastIndex = pos;
-    const m = part.exec(s);
-    if (!m) {
-      throw new ConfigError(
-        variable,
-        `expected a duration like "500ms", "30s", "2m" or plain seconds, got ${JSON.stringify(raw)}`,
-      );
-    }
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = part.lastIndex;
-  }
-  if (pos === 0) throw new ConfigError(variable, `expected a duration, got ${JSON.stringify(raw)}`);
-  return Math.round(total);
-}
-
-export function durationVar(env: Env, name: string, fallbackMs: number, minMs = 0): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallbackMs;
-  const ms = parseDuration(raw, name);
-  if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${JSON.stringify(raw)}`);
-  return ms;
-}
-
 /** A host:port with a fixed (non-zero) port: the launcher must know where to probe. */
-function listenVar(env: Env, name: string, fallback: string): string {
+function fixedListenVar(env: Env, name: string, fallback: string): string {
   const value = read(env, name) ?? fallback;
-  let port: number;
-  try {
-    port = parseListen(value, name).port;
-  } catch {
-    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
-  }
+  const { port } = parseListen(value, name);
   if (port === 0)
     throw new ConfigError(name, 'port 0 is not allowed: the launcher must know the port to probe');
   return value;
@@ -163,11 +133,11 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
       enabled: boolVar(env, `${prefix}_ENABLED`, false),
       binary: read(env, `${prefix}_BINARY`) ?? name,
       binaryConfigured: read(env, `${prefix}_BINARY`) !== undefined,
-      listen: listenVar(env, `${prefix}_LISTEN`, `127.0.0.1:${port}`),
+      listen: fixedListenVar(env, `${prefix}_LISTEN`, `127.0.0.1:${port}`),
     };
   });
-  const dbListen = listenVar(env, 'ORLY_LAUNCHER_DB_LISTEN', '127.0.0.1:50051');
-  const aclListen = listenVar(env, 'ORLY_LAUNCHER_ACL_LISTEN', '127.0.0.1:50052');
+  const dbListen = fixedListenVar(env, 'ORLY_LAUNCHER_DB_LISTEN', '127.0.0.1:50051');
+  const aclListen = fixedListenVar(env, 'ORLY_LAUNCHER_ACL_LISTEN', '127.0.0.1:50052');
   const listens = new Map<string, string>();
   for (const [name, value, used] of [
     ['ORLY_LAUNCHER_DB_LISTEN', dbListen, true],
@@ -205,7 +175,7 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
       maxRestarts: intVar(env, 'ORLY_LAUNCHER_MAX_RESTARTS', 5, 0, 1_000_000),
       windowMs: durationVar(env, 'ORLY_LAUNCHER_RESTART_WINDOW', 300_000, 1000),
     },
-    logLevel: logLevelFrom(env, ['ORLY_LAUNCHER_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
+    logLevel: logLevelVar(env, ['ORLY_LAUNCHER_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     generateToken: boolVar(env, 'ORLY_LAUNCHER_GENERATE_TOKEN', true),
   };
 }

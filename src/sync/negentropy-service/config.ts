@@ -15,8 +15,15 @@
  *                                      this long idle (default 5m)
  *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
  */
-import { ConfigError, durationVar, intVar, type LogLevel } from '../../config.js';
-import { parseListen } from '../../grpc/server.js';
+import {
+  ConfigError,
+  durationVar,
+  intVar,
+  type LogLevel,
+  listenVar,
+  logLevelVar,
+  readVar as read,
+} from '../../config.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import type { Direction } from '../sync-command.js';
@@ -24,7 +31,6 @@ import { peerUrlProblem, type SyncServiceConfig } from './sync-service.js';
 
 type Env = Record<string, string | undefined>;
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const P = 'ORLY_SYNC_NEGENTROPY';
 
 export interface NegentropyServiceConfig {
@@ -34,29 +40,6 @@ export interface NegentropyServiceConfig {
   readonly sync: SyncServiceConfig;
   /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT in milliseconds. */
   readonly negSessionTimeoutMs: number;
-}
-
-function read(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function address(env: Env, name: string, fallback: string): string {
-  const value = read(env, name) ?? fallback;
-  try {
-    parseListen(value, name);
-  } catch {
-    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function logLevelOf(env: Env): LogLevel {
-  const variable = read(env, `${P}_LOG_LEVEL`) ? `${P}_LOG_LEVEL` : 'ORLY_LOG_LEVEL';
-  const raw = (read(env, variable) ?? 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(raw as LogLevel))
-    throw new ConfigError(variable, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
-  return raw as LogLevel;
 }
 
 function filterOf(env: Env): NormalizedFilter {
@@ -87,11 +70,11 @@ function filterOf(env: Env): NormalizedFilter {
 }
 
 export function loadNegentropyServiceConfig(env: Env = process.env): NegentropyServiceConfig {
-  const listen = address(env, `${P}_LISTEN`, '127.0.0.1:50064');
+  const listen = listenVar(env, `${P}_LISTEN`, '127.0.0.1:50064');
   const dbType = (read(env, `${P}_DB_TYPE`) ?? 'grpc').toLowerCase();
   if (dbType !== 'grpc')
     throw new ConfigError(`${P}_DB_TYPE`, `only "grpc" is supported, got ${JSON.stringify(dbType)}`);
-  const dbServer = address(env, `${P}_DB_SERVER`, '127.0.0.1:50051');
+  const dbServer = listenVar(env, `${P}_DB_SERVER`, '127.0.0.1:50051');
   const peers: string[] = [];
   for (const part of (read(env, `${P}_PEERS`) ?? '').split(',')) {
     const url = part.trim();
@@ -112,7 +95,7 @@ export function loadNegentropyServiceConfig(env: Env = process.env): NegentropyS
   return {
     listen,
     dbServer,
-    logLevel: logLevelOf(env),
+    logLevel: logLevelVar(env, [`${P}_LOG_LEVEL`, 'ORLY_LOG_LEVEL']),
     negSessionTimeoutMs: durationVar(env, `${P}_SESSION_TIMEOUT`, 300_000, 100, 86_400_000),
     sync: {
       peers,
