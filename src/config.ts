@@ -278,6 +278,20 @@ export function parseListen(value: string, variable: string): { host: string; po
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** The address to dial for a listen host: wildcard binds are reached over loopback. */
+export function probeHost(host: string): string {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === '' || h === '0.0.0.0') return '127.0.0.1';
+  if (h === '::') return '[::1]';
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+/** host:port to dial for a listen address (wildcards mapped to loopback). */
+export function dialAddress(listen: string): string {
+  const { host, port } = parseListen(listen, 'address');
+  return `${probeHost(host)}:${port}`;
+}
+
 /** A validated "host:port" address variable. */
 export function listenVar(env: Env, name: string, fallback: string): string {
   const value = read(env, name) ?? fallback;

@@ -13,6 +13,7 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { dialAddress } from '../config.js';
 import { HealthCheckResponse_ServingStatus, HealthService } from '../gen/grpc/health/v1/health.js';
 import type { Logger } from '../logger.js';
 import { type GrpcSecurity, serverCredentials } from './security.js';
@@ -102,6 +103,11 @@ export class GrpcServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** An address clients can dial once started (a wildcard host becomes loopback). */
+  get address(): string {
+    return dialAddress(`${this.options.listen.replace(/:\d+$/, '')}:${this.boundPort}`);
   }
 
   async start(): Promise<number> {

@@ -16,10 +16,12 @@ import {
   intVar,
   type LogLevel,
   logLevelVar,
+  dialAddress,
   parseListen,
+  probeHost,
 } from '../config.js';
 
-export { parseDuration } from '../config.js';
+export { dialAddress, parseDuration, probeHost } from '../config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -101,20 +103,6 @@ function relayHealthUrl(env: Env): string {
   }
   const host = read(env, 'ORLY_LISTEN') ?? '0.0.0.0';
   return `http://${probeHost(host)}:${port}/health`;
-}
-
-/** The address to dial for a listen host: wildcard binds are reached over loopback. */
-export function probeHost(host: string): string {
-  const h = host.replace(/^\[|\]$/g, '');
-  if (h === '' || h === '0.0.0.0') return '127.0.0.1';
-  if (h === '::') return '[::1]';
-  return h.includes(':') ? `[${h}]` : h;
-}
-
-/** host:port to dial for a listen address (wildcards mapped to loopback). */
-export function dialAddress(listen: string): string {
-  const { host, port } = parseListen(listen, 'address');
-  return `${probeHost(host)}:${port}`;
 }
 
 export function loadLauncherConfig(env: Env = process.env): LauncherConfig {

@@ -46,19 +46,10 @@ export async function startAclServer(options: AclServerOptions): Promise<AclServ
     isServing,
   });
   const port = await grpc.start();
-  const host = options.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  const dialHost =
-    host === '0.0.0.0' || host === ''
-      ? '127.0.0.1'
-      : host === '::'
-        ? '[::1]'
-        : host.includes(':')
-          ? `[${host}]`
-          : host;
   let stopped: Promise<void> | undefined;
   return {
     port,
-    address: `${dialHost}:${port}`,
+    address: grpc.address,
     stop(graceMs = 5000) {
       stopped ??= (async () => {
         stopping = true;

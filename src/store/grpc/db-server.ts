@@ -79,11 +79,10 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
       : undefined;
   sweeper?.start();
 
-  const host = options.listen.replace(/:\d+$/, '');
   let stopped: Promise<void> | undefined;
   return {
     port,
-    address: `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`,
+    address: grpc.address,
     store,
     service,
     stop(graceMs = 5000): Promise<void> {

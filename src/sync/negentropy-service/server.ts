@@ -383,11 +383,10 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
     if (options.ownsStore) await store.close();
     throw error;
   }
-  const host = options.listen.replace(/:\d+$/, '');
   let stopped: Promise<void> | undefined;
   return {
     port,
-    address: `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${port}`,
+    address: grpc.address,
     service,
     stop(graceMs = 5000): Promise<void> {
       stopped ??= (async () => {
