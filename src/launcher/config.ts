@@ -12,11 +12,11 @@
 import {
   boolVar,
   ConfigError,
+  dialAddress,
   durationVar,
   intVar,
   type LogLevel,
   logLevelVar,
-  dialAddress,
   parseListen,
   probeHost,
 } from '../config.js';

@@ -49,9 +49,9 @@ export interface PeerSyncResult extends PeerSyncProgress {
   upload: UploadStats | undefined;
 }
 
-export async function syncWithPeer(params: PeerSyncParams): Promise<PeerSyncResult> {
-  const { store, timeoutMs, signal } = params;
-  const progress: PeerSyncResult = {
+/** Progress before anything has happened. */
+export function initialProgress(): PeerSyncProgress {
+  return {
     phase: 'connect',
     local: 0,
     round: 0,
@@ -62,9 +62,12 @@ export async function syncWithPeer(params: PeerSyncParams): Promise<PeerSyncResu
     accepted: 0,
     rejected: 0,
     invalid: 0,
-    download: undefined,
-    upload: undefined,
   };
+}
+
+export async function syncWithPeer(params: PeerSyncParams): Promise<PeerSyncResult> {
+  const { store, timeoutMs, signal } = params;
+  const progress: PeerSyncResult = { ...initialProgress(), download: undefined, upload: undefined };
   const report = (): void => params.onProgress?.(progress);
   const checkAborted = (): void => {
     if (signal?.aborted) throw new SyncError('sync cancelled');

@@ -32,7 +32,7 @@ import { LocalNegentropyResponder } from '../../relay/local-negentropy-responder
 import type { NegPolicy, NegReply, NegSessionKey } from '../../relay/negentropy-responder.js';
 import type { EventStore } from '../../store/event-store.js';
 import { SyncError } from '../peer.js';
-import type { PeerSyncProgress } from '../peer-sync.js';
+import { initialProgress, type PeerSyncProgress } from '../peer-sync.js';
 import type { Direction } from '../sync-command.js';
 import {
   NegentropySyncService,
@@ -214,19 +214,7 @@ function implementation(
     let lastPhase = '';
     let lastWrite = 0;
     let sessionId = '';
-    const empty: PeerSyncProgress = {
-      phase: 'connect',
-      local: 0,
-      round: 0,
-      have: 0,
-      need: 0,
-      fetched: 0,
-      sent: 0,
-      accepted: 0,
-      rejected: 0,
-      invalid: 0,
-    };
-    let last: Readonly<PeerSyncProgress> = empty;
+    let last: Readonly<PeerSyncProgress> = initialProgress();
     service
       .run(
         req.peerUrl,
