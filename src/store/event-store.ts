@@ -62,7 +62,8 @@ export interface EventStore {
    * (latest wins; equal created_at: lowest id wins), and, for kind 5, the deletions it requests.
    * Resolves only after the write is durable. Ephemeral kinds must not be passed here.
    */
-  save(event: NostrEvent): Promise<SaveResult>;
+  /** `raw`, when given, is the event's canonical JSON (serializeEvent) already computed by the caller. */
+  save(event: NostrEvent, raw?: string): Promise<SaveResult>;
 
   /**
    * Stored events matching one filter, newest first (ties: lowest id first), at most

@@ -98,7 +98,7 @@ async function accept(relay: Relay, conn: Connection, event: NostrEvent, raw: st
     reply(relay, conn, event.id, false, Reasons.shuttingDown);
     return;
   }
-  const result = await relay.store.save(event);
+  const result = await relay.store.save(event, raw);
   if (!result.stored) {
     reply(relay, conn, event.id, false, result.reason);
     return;

@@ -194,7 +194,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     if (closing) return saveResultToResponse(request.requestId, { stored: false, reason: SHUTTING_DOWN });
     let result: SaveResult;
     try {
-      result = await store.save(parsed.event);
+      result = await store.save(parsed.event, parsed.raw);
     } catch (error) {
       result = {
         stored: false,

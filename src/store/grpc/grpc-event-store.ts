@@ -190,7 +190,7 @@ export class GrpcEventStore implements EventStore {
 
   // ---------------------------------------------------------------- saves
 
-  save(event: NostrEvent): Promise<SaveResult> {
+  save(event: NostrEvent, raw?: string): Promise<SaveResult> {
     if (this.closed) return Promise.resolve(unavailable('client closed'));
     const stream = this.openSaveStream();
     const requestId = ++this.nextRequestId;
@@ -201,7 +201,7 @@ export class GrpcEventStore implements EventStore {
     void promise.finally(() => this.inFlight.delete(promise));
     this.armSaveTimeouts();
     if (stream.outgoing.length === 0) process.nextTick(() => this.flushSaves(stream));
-    stream.outgoing.push({ eventJson: serializeEvent(event), requestId, origin: this.origin });
+    stream.outgoing.push({ eventJson: raw ?? serializeEvent(event), requestId, origin: this.origin });
     return promise;
   }
 

@@ -161,10 +161,10 @@ export class LmdbEventStore implements EventStore {
 
   // ---------------------------------------------------------------- writes
 
-  async save(event: NostrEvent): Promise<SaveResult> {
+  async save(event: NostrEvent, raw?: string): Promise<SaveResult> {
     if (isEphemeral(event.kind)) throw new Error(`ephemeral kind ${event.kind} must not be stored`);
     if (this.closing) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
-    const prepared = prepare(event);
+    const prepared = prepare(event, raw);
     return this.track(async () => {
       try {
         const result = await this.root.transaction(() => this.applySave(prepared));
@@ -540,12 +540,12 @@ export class LmdbEventStore implements EventStore {
   }
 }
 
-function prepare(event: NostrEvent): PreparedEvent {
+function prepare(event: NostrEvent, raw = serializeEvent(event)): PreparedEvent {
   const id = hexToBytes(event.id);
   const pubkey = hexToBytes(event.pubkey);
   return {
     event,
-    raw: serializeEvent(event),
+    raw,
     id,
     pubkey,
     indexKeys: new EventIndexKeys(event, id, pubkey),
