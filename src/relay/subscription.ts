@@ -31,10 +31,6 @@ export class Subscription implements Indexable {
     this.framePrefix = eventFramePrefix(id);
   }
 
-  get live(): boolean {
-    return this.pending === undefined;
-  }
-
   sendEvent(raw: string): boolean {
     return this.conn.send(this.framePrefix + raw + ']');
   }

@@ -8,7 +8,7 @@
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { NegentropyServiceClient, type SyncProgress } from '../gen/orlysync/negentropy/v1/negentropy.js';
 import { callMetadata, channelCredentials, channelOptions, loadGrpcSecurity } from '../grpc/security.js';
-import { filterToJSON } from '../protocol/filter.js';
+import { filterJson } from '../store/grpc/codec.js';
 import { directionToProto } from './negentropy-service/server.js';
 import { SyncError } from './peer.js';
 import type { SyncOptions } from './sync-command.js';
@@ -43,7 +43,7 @@ export async function runClientSync(
     const call: ClientReadableStream<SyncProgress> = client.syncWithPeer(
       {
         peerUrl: options.url,
-        filterJson: JSON.stringify(filterToJSON(options.filter)),
+        filterJson: filterJson(options.filter),
         direction: directionToProto(options.dir),
         frameSizeLimit: options.frameSizeLimit,
         timeoutMs: options.timeoutMs,

@@ -15,7 +15,7 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { NegentropyServiceClient } from '../../gen/orlysync/negentropy/v1/negentropy.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
 import type { Logger } from '../../logger.js';
-import { filterToJSON, type NormalizedFilter } from '../../protocol/filter.js';
+import type { NormalizedFilter } from '../../protocol/filter.js';
 import type {
   NegentropyResponder,
   NegPolicy,
@@ -23,6 +23,7 @@ import type {
   NegRequester,
   NegSessionKey,
 } from '../../relay/negentropy-responder.js';
+import { filterJson } from '../../store/grpc/codec.js';
 
 export interface GrpcNegentropyResponderOptions {
   readonly address: string;
@@ -70,7 +71,7 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
           relayId: this.relayId,
           connectionId: key.connectionId,
           subscriptionId: key.subId,
-          filterJson: JSON.stringify(filterToJSON(filter)),
+          filterJson: filterJson(filter),
           message: initialHex,
           authedPubkeys: [...requester.authed],
           ip: requester.ip,
