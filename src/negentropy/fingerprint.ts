@@ -7,9 +7,17 @@
  * least 2^20 unnormalized additions. `normalize()` propagates the carries (mod 2^256).
  * Pure code, no I/O (node:crypto only hashes).
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { FINGERPRINT_SIZE, ID_SIZE } from './types.js';
-import { ByteWriter } from './varint.js';
+
+/** SHA-256 of a small input: the one-shot crypto.hash where Node has it (>= 20.12), ~40% cheaper. */
+const sha256: (data: Uint8Array) => Uint8Array =
+  typeof nodeCrypto.hash === 'function'
+    ? (data) => nodeCrypto.hash('sha256', data, 'buffer')
+    : (data) => nodeCrypto.createHash('sha256').update(data).digest();
+
+/** sum (32 bytes) + varint(count) (at most 8 bytes for counts < 2^53). */
+const hashInput = new Uint8Array(ID_SIZE + 10);
 
 const LIMB = 2 ** 32;
 const LIMBS = 8;
@@ -68,8 +76,14 @@ export class Accumulator {
 
   /** The normalized sum as 32 little-endian bytes. */
   toBytes(): Uint8Array {
-    this.normalize();
     const out = new Uint8Array(ID_SIZE);
+    this.writeBytes(out);
+    return out;
+  }
+
+  /** Normalizes and writes the sum as 32 little-endian bytes at out[0..32). */
+  private writeBytes(out: Uint8Array): void {
+    this.normalize();
     for (let j = 0; j < LIMBS; j++) {
       const v = this.limbs[j]!;
       out[j * 4] = v % 0x100;
@@ -77,16 +91,22 @@ export class Accumulator {
       out[j * 4 + 2] = Math.floor(v / 0x10000) % 0x100;
       out[j * 4 + 3] = Math.floor(v / 0x1000000);
     }
-    return out;
   }
 
-  /** sha256(sum || varint(count)), first 16 bytes. */
+  /** sha256(sum || varint(count)), first 16 bytes (a view of a fresh digest). */
   fingerprint(count: number): Uint8Array {
-    const w = new ByteWriter(ID_SIZE + 10);
-    w.bytes(this.toBytes());
-    w.varint(count);
-    const digest = createHash('sha256').update(w.toBytes()).digest();
-    return Uint8Array.prototype.slice.call(digest, 0, FINGERPRINT_SIZE);
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`bad fingerprint count ${count}`);
+    this.writeBytes(hashInput);
+    let len = 1;
+    for (let t = count; t >= 128; t = Math.floor(t / 128)) len++;
+    let pos = ID_SIZE + len - 1;
+    let t = count;
+    hashInput[pos] = t % 128;
+    while (pos > ID_SIZE) {
+      t = Math.floor(t / 128);
+      hashInput[--pos] = (t % 128) | 0x80;
+    }
+    return sha256(hashInput.subarray(0, ID_SIZE + len)).subarray(0, FINGERPRINT_SIZE);
   }
 }
 

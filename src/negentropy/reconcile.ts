@@ -197,22 +197,23 @@ function reconcileMessage(
       } else {
         query.pos += numIds * ID_SIZE;
         doSkip();
-        const responseIds = new ByteWriter(Math.min(upper - lower, 4096) * ID_SIZE + 1);
-        let numResponseIds = 0;
-        let endBound = currBound;
-        for (let i = lower; i < upper; i++) {
-          if (exceeded(full.length + responseIds.length)) {
-            endBound = itemBound(storage.timestampAt(i), storage.idAt(i));
-            upper = i; // the trailing fingerprint then covers exactly the omitted items onward
-            break;
-          }
-          responseIds.bytes(storage.idAt(i));
-          numResponseIds++;
+        // The reference checks the frame before each id: id k (0-based) goes in while
+        // full.length + 32k <= limit - margin. Copy every id that fits at once.
+        let take = upper - lower;
+        if (frameSizeLimit !== 0) {
+          const room = frameSizeLimit - FRAME_MARGIN - full.length;
+          take = room < 0 ? 0 : Math.min(take, Math.floor(room / ID_SIZE) + 1);
         }
+        let endBound = currBound;
+        if (take < upper - lower) {
+          upper = lower + take; // the trailing fingerprint then covers exactly the omitted items onward
+          endBound = itemBound(storage.timestampAt(upper), storage.idAt(upper));
+        }
+        const numResponseIds = take;
         encoder.bound(o, endBound);
         o.varint(Mode.IdList);
         o.varint(numResponseIds);
-        o.append(responseIds);
+        o.bytes(storage.idsBetween(lower, upper));
         full.append(o);
         o.length = 0;
       }
@@ -249,7 +250,7 @@ function splitRange(
     encoder.bound(o, upperBound);
     o.varint(Mode.IdList);
     o.varint(numElems);
-    for (let i = lower; i < upper; i++) o.bytes(storage.idAt(i));
+    o.bytes(storage.idsBetween(lower, upper));
     return;
   }
   const itemsPerBucket = Math.floor(numElems / BUCKETS);

@@ -23,6 +23,8 @@ export interface NegentropyStorage {
   timestampAt(i: number): number;
   /** Id of item i (a 32-byte view, do not modify). */
   idAt(i: number): Uint8Array;
+  /** The ids of items [begin, end), packed 32 bytes each (a view or a copy; do not modify). */
+  idsBetween(begin: number, end: number): Uint8Array;
   /** First index in [begin, end) whose item is not less than `bound`, else `end`. */
   findLowerBound(begin: number, end: number, bound: Bound): number;
   /** Fingerprint of items [begin, end). */
@@ -67,6 +69,10 @@ export class SealedVector implements NegentropyStorage {
   /** blockSums[k*8 .. k*8+8): normalized sum of ids [0, k*BLOCK). */
   private readonly blockSums: Float64Array;
   private readonly scratch = new Accumulator();
+  private readonly lowerScratch = new Accumulator();
+  /** The normalized sum of ids [0, lastPrefixAt), from the last fingerprint() over a long range. */
+  private readonly lastPrefix = new Accumulator();
+  private lastPrefixAt = -1;
 
   private constructor(items: PackedItems) {
     this.size = items.count;
@@ -164,13 +170,23 @@ export class SealedVector implements NegentropyStorage {
     acc.setToZero();
     if (end - begin <= 2 * BLOCK) {
       acc.addIds(this.ids, begin, end);
-    } else {
-      this.addPrefix(acc, end);
-      acc.normalize();
-      const lower = new Accumulator();
-      this.addPrefix(lower, begin);
-      acc.sub(lower);
+      return acc.fingerprint(end - begin);
     }
+    // Prefix sums: splitRange asks for adjacent buckets, so the previous call's upper prefix
+    // is usually this call's lower one (kept, normalized, in lastPrefix).
+    const lower = this.lowerScratch;
+    if (this.lastPrefixAt !== begin) {
+      lower.setToZero();
+      this.addPrefix(lower, begin);
+      lower.normalize();
+    } else {
+      lower.limbs.set(this.lastPrefix.limbs);
+    }
+    this.addPrefix(acc, end);
+    acc.normalize();
+    this.lastPrefix.limbs.set(acc.limbs);
+    this.lastPrefixAt = end;
+    acc.sub(lower);
     return acc.fingerprint(end - begin);
   }
 

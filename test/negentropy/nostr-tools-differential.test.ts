@@ -42,6 +42,11 @@ class TheirStorageAdapter implements NegentropyStorage {
   idAt(i: number): Uint8Array {
     return this.s.getItem(i).id;
   }
+  idsBetween(begin: number, end: number): Uint8Array {
+    const out = new Uint8Array((end - begin) * 32);
+    for (let i = begin; i < end; i++) out.set(this.idAt(i), (i - begin) * 32);
+    return out;
+  }
   findLowerBound(begin: number, end: number, bound: Bound): number {
     const timestamp = bound.timestamp === MAX_U64 ? Number.MAX_VALUE : Number(bound.timestamp);
     return this.s.findLowerBound(begin, end, { timestamp, id: bound.id });

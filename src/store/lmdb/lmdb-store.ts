@@ -42,7 +42,7 @@ import type {
   StoredEvent,
   StoreStats,
 } from '../event-store.js';
-import { hexToBytes, readInvertedTime, readSerial, readU64, serialBytes, writeU64 } from './codec.js';
+import { hexToBytes, readSerial, readU64, serialBytes, writeU64 } from './codec.js';
 import { deletionTargets } from './deletion.js';
 import {
   addressKey,
@@ -52,13 +52,13 @@ import {
   FLAG_EXPIRES,
   orderSuffix,
   SUFFIX_FLAGS,
-  SUFFIX_ID,
   SUFFIX_KIND,
   SUFFIX_LEN,
   SUFFIX_SERIAL,
   tombstoneKey,
 } from './index-keys.js';
 import { mergeRanges } from './merge.js';
+import { ItemCollector } from './negentropy-items.js';
 import { type CandidateCheck, planQuery, type QueryPlan } from './query-plan.js';
 import { LazyStoredEvent } from './stored-event.js';
 import { SyncBackedAsyncIterator } from './sync-async-iterator.js';
@@ -394,45 +394,25 @@ export class LmdbEventStore implements EventStore {
     this.assertOpen();
     const now = nowSeconds();
     const unlimited: NormalizedFilter = { ...filter, limit: undefined };
-    // Collected newest first (the index order), compactly: created_at values and packed ids.
-    const times: number[] = [];
-    let packed = new Uint8Array(32 * 256);
-    if (!matchesNothing(unlimited)) {
-      const plan = planQuery(unlimited);
+    const plan = matchesNothing(unlimited) ? undefined : planQuery(unlimited);
+    // One range (the common case: no filter, since/until, one kind or author): lmdb's key
+    // iterator directly, oldest first (no merge generator, finished in place).
+    const single = plan?.type === 'index' && plan.ranges.length === 1 ? plan.ranges[0]! : undefined;
+    const items = new ItemCollector(single ? 'oldest-first' : 'newest-first');
+    if (plan !== undefined) {
       const check = checkOf(plan);
+      const keys = single
+        ? this.index.getKeys({ start: single.end, end: single.start, reverse: true })
+        : this.candidates(plan);
       let work = 0;
-      for (const key of this.candidates(plan)) {
+      for (const key of keys) {
         if (++work % YIELD_EVERY === 0) await yieldToLoop();
         if (!this.matches(key, unlimited, check, now)) continue;
-        const n = times.length;
-        if (n >= max) return undefined;
-        if ((n + 1) * 32 > packed.length) {
-          const grown = new Uint8Array(packed.length * 2);
-          grown.set(packed);
-          packed = grown;
-        }
-        const off = key.length - SUFFIX_LEN;
-        key.copy(packed, n * 32, off + SUFFIX_ID, off + SUFFIX_ID + 32);
-        times.push(readInvertedTime(key, off));
+        if (items.count >= max) return undefined;
+        items.push(key);
       }
     }
-    // Newest first with ascending ids within one created_at: emit the created_at groups in
-    // reverse, each group in its own (ascending id) order.
-    const count = times.length;
-    const timestamps = new Float64Array(count);
-    const ids = new Uint8Array(count * 32);
-    let out = 0;
-    let groupEnd = count;
-    while (groupEnd > 0) {
-      const createdAt = times[groupEnd - 1]!;
-      let groupStart = groupEnd - 1;
-      while (groupStart > 0 && times[groupStart - 1] === createdAt) groupStart--;
-      timestamps.fill(createdAt, out, out + groupEnd - groupStart);
-      ids.set(packed.subarray(groupStart * 32, groupEnd * 32), out * 32);
-      out += groupEnd - groupStart;
-      groupEnd = groupStart;
-    }
-    return { count, timestamps, ids };
+    return items.finish();
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {
