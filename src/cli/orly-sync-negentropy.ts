@@ -12,7 +12,7 @@
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
-import { loadNegentropyServiceConfig } from '../sync/negentropy-service/config.js';
+import { idSizeWarning, loadNegentropyServiceConfig } from '../sync/negentropy-service/config.js';
 import { startNegentropyServer } from '../sync/negentropy-service/server.js';
 import { VERSION } from '../version.js';
 import { runServiceMain } from './service-main.js';
@@ -33,6 +33,8 @@ async function start(): Promise<void> {
     { version: VERSION, db: config.dbServer, peers: config.sync.peers.length },
     'orly-sync-negentropy starting',
   );
+  const warning = idSizeWarning(config);
+  if (warning !== undefined) logger.warn({ idSize: config.idSize }, warning);
   const store = await GrpcEventStore.connect(config.dbServer, { security, logger });
   const server = await startNegentropyServer({
     listen: config.listen,
@@ -42,6 +44,7 @@ async function start(): Promise<void> {
     security,
     ownsStore: true,
     negSessionTimeoutMs: config.negSessionTimeoutMs,
+    negMaxSessions: config.negMaxSessions,
   });
   stopOnSignal(logger, () => server.stop());
 }

@@ -14,7 +14,10 @@
  * Sessions: keyed by (connectionId, subId); an open() replaces the key (a slower, older open is
  * discarded: its entry is no longer current); errors close the session. With `sessionTimeoutMs`
  * and start(), idle sessions are freed silently by one sweep (the service does this; inside the
- * relay, the relay's own session table times sessions out and tells the client).
+ * relay, the relay's own session table times sessions out and tells the client). With
+ * `maxSessionsPerConnection`, an open() that would add a session (not replace one) to a
+ * connection already holding that many (opening ones included) is refused with "blocked: too
+ * many open negentropy sessions" (the service does this; the relay enforces its own cap).
  */
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -48,6 +51,8 @@ export interface LocalNegentropyResponderOptions {
   readonly logger: Logger;
   /** Idle sessions are freed after this long once start() ran (0/undefined = never). */
   readonly sessionTimeoutMs?: number;
+  /** Open (or opening) sessions allowed per connectionId (undefined = no cap). */
+  readonly maxSessionsPerConnection?: number;
 }
 
 interface Entry {
@@ -92,6 +97,10 @@ export class LocalNegentropyResponder implements NegentropyResponder {
     } catch (err) {
       return { error: Reasons.negBadMessage(errorText(err)) };
     }
+    // The key's previous session is closed above, so a replacement never counts against the cap.
+    const max = this.options.maxSessionsPerConnection;
+    if (max !== undefined && (this.tables.get(key.connectionId)?.size ?? 0) >= max)
+      return { error: Reasons.negTooManySessions(max) };
     const entry: Entry = { session: undefined };
     this.table(key.connectionId).set(key.subId, entry);
     const started = Date.now();

@@ -2,8 +2,10 @@
  * One complete sync with a peer relay against any EventStore: the same steps as direct-mode
  * `orly sync` (local negentropy items for the filter, NIP-77 reconciliation as the initiator,
  * then download / upload per direction through transfer.ts), with running counts reported
- * through `onProgress` and cancellation through an AbortSignal (closing the socket). Used by
- * the orly-sync-negentropy service (SyncWithPeer and the background peer loop).
+ * through `onProgress` and cancellation through an AbortSignal (closing the socket). With
+ * `onIds`, the reconciled have/need ids are handed over once, after reconciliation and before
+ * any transfer (phase `ids`; the sync waits for a returned promise). Used by the
+ * orly-sync-negentropy service (SyncWithPeer and the background peer loop).
  */
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { SealedVector } from '../negentropy/storage.js';
@@ -14,7 +16,7 @@ import { PeerConnection, SyncError } from './peer.js';
 import type { Direction } from './sync-command.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
 
-export type SyncPhase = 'connect' | 'reconcile' | 'download' | 'upload' | 'done';
+export type SyncPhase = 'connect' | 'reconcile' | 'ids' | 'download' | 'upload' | 'done';
 
 export interface PeerSyncProgress {
   phase: SyncPhase;
@@ -40,6 +42,11 @@ export interface PeerSyncParams {
   readonly timeoutMs: number;
   readonly verifier: SignatureVerifier;
   readonly onProgress?: (progress: Readonly<PeerSyncProgress>) => void;
+  /**
+   * Called once after reconciliation, before download/upload, with the ids we have and the
+   * peer lacks (`have`) and the ids the peer has and we lack (`need`), lowercase hex.
+   */
+  readonly onIds?: (have: readonly string[], need: readonly string[]) => void | Promise<void>;
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
 }
@@ -103,6 +110,13 @@ export async function syncWithPeer(params: PeerSyncParams): Promise<PeerSyncResu
     progress.round = reconciled.rounds;
     progress.have = reconciled.have.length;
     progress.need = reconciled.need.length;
+    if (params.onIds) {
+      checkAborted();
+      progress.phase = 'ids';
+      report();
+      await params.onIds(reconciled.have, reconciled.need);
+      checkAborted();
+    }
     const log = params.log;
     if ((params.dir === 'down' || params.dir === 'both') && reconciled.need.length > 0) {
       checkAborted();

@@ -4,11 +4,17 @@
  * the progress stream on stderr (one line per phase change, then the summary). Resolves with
  * the final SyncProgress (complete) or throws SyncError with the service's or gRPC's message.
  * Transport security comes from ORLY_GRPC_* like every other gRPC client.
+ *
+ * --print-missing asks for the ids (include_ids): the service streams them in messages of
+ * phase "ids" after reconciliation, and their `have,<id>` / `need,<id>` lines go to stdout as
+ * they arrive, exactly as in direct mode (the stream pauses while stdout is full). A service
+ * that streams fewer ids than its final counts (one that ignores include_ids) is an error.
  */
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { NegentropyServiceClient, type SyncProgress } from '../gen/orlysync/negentropy/v1/negentropy.js';
 import { callMetadata, channelCredentials, channelOptions, loadGrpcSecurity } from '../grpc/security.js';
 import { filterJson } from '../store/grpc/codec.js';
+import { missingLines } from './missing-lines.js';
 import { directionToProto } from './negentropy-service/server.js';
 import { SyncError } from './peer.js';
 import type { SyncOptions } from './sync-command.js';
@@ -22,7 +28,7 @@ export function formatProgress(p: SyncProgress): string {
 
 export async function runClientSync(
   options: SyncOptions & { server: string },
-  io: { stderr: NodeJS.WritableStream },
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SyncProgress> {
   const security = loadGrpcSecurity(env);
@@ -47,14 +53,25 @@ export async function runClientSync(
         direction: directionToProto(options.dir),
         frameSizeLimit: options.frameSizeLimit,
         timeoutMs: options.timeoutMs,
+        includeIds: options.printMissing,
       },
       callMetadata(security),
     );
     return await new Promise<SyncProgress>((resolve, reject) => {
       let last: SyncProgress | undefined;
       let lastPhase = '';
+      let printedHave = 0;
+      let printedNeed = 0;
       call.on('data', (p: SyncProgress) => {
         last = p;
+        if (options.printMissing && (p.haveIds.length > 0 || p.needIds.length > 0)) {
+          printedHave += p.haveIds.length;
+          printedNeed += p.needIds.length;
+          if (!io.stdout.write(missingLines(p.haveIds, p.needIds))) {
+            call.pause();
+            io.stdout.once('drain', () => call.resume());
+          }
+        }
         if (p.complete || p.error !== '') return;
         if (p.phase !== lastPhase) {
           lastPhase = p.phase;
@@ -65,7 +82,18 @@ export async function runClientSync(
         reject(new SyncError(`orly-sync-negentropy at ${options.server}: ${err.details || err.message}`)),
       );
       call.on('end', () => {
-        if (last?.complete) resolve(last);
+        if (
+          last?.complete &&
+          options.printMissing &&
+          (printedHave !== last.haveCount || printedNeed !== last.needCount)
+        ) {
+          reject(
+            new SyncError(
+              `the sync service sent ${printedHave} of ${last.haveCount} have ids and ${printedNeed} of ` +
+                `${last.needCount} need ids (an orly-sync-negentropy that ignores include_ids?)`,
+            ),
+          );
+        } else if (last?.complete) resolve(last);
         else if (last && last.error !== '') reject(new SyncError(last.error));
         else reject(new SyncError('the sync service ended the stream without a result'));
       });

@@ -8,7 +8,8 @@
  * Progress goes to stderr (overwritten in place on a TTY, else one line per phase), then a
  * summary line. Exit codes: 0 success, 1 sync failure (NEG-ERR, disconnect, timeout, a peer
  * without NIP-77, store errors), 2 usage errors. With --server ADDR the same sync runs inside
- * a running orly-sync-negentropy instead (client mode, sync-client.ts; no local store).
+ * a running orly-sync-negentropy instead (client mode, sync-client.ts; no local store; with
+ * --print-missing the service streams the ids and the same lines are printed).
  */
 import { availableParallelism } from 'node:os';
 import { dataDirVar } from '../config.js';
@@ -17,6 +18,7 @@ import { SealedVector } from '../negentropy/storage.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../negentropy/types.js';
 import { filterToJSON, type NormalizedFilter, parseFilter } from '../protocol/filter.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { missingLines } from './missing-lines.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
 import { formatClientSummary, runClientSync } from './sync-client.js';
@@ -32,7 +34,7 @@ Reconciles the local store with a NIP-77 relay (negentropy) and transfers the di
   --print-missing          print "have,<id>" / "need,<id>" lines on stdout
   --timeout S              per-phase inactivity timeout in seconds (default 30)
   --server ADDR            client mode: the sync runs in the orly-sync-negentropy at ADDR
-                           (its store, no --data-dir; --print-missing is not available)
+                           (its store, no --data-dir)
 `;
 
 export type Direction = 'down' | 'up' | 'both' | 'none';
@@ -84,11 +86,8 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
     } else throw new SyncUsageError(`unknown option ${name}`);
   }
   const server = values.get('--server');
-  if (server !== undefined) {
-    if (!/^.+:\d+$/.test(server)) throw new SyncUsageError(`--server must be host:port (got ${server})`);
-    if (flags.has('--print-missing'))
-      throw new SyncUsageError('--print-missing is not available in client mode (--server)');
-  }
+  if (server !== undefined && !/^.+:\d+$/.test(server))
+    throw new SyncUsageError(`--server must be host:port (got ${server})`);
   if (positional.length !== 1) {
     throw new SyncUsageError(
       positional.length === 0
@@ -217,9 +216,7 @@ export async function runSync(
       `reconcile done: ${reconciled.rounds} rounds, have ${reconciled.have.length}, need ${reconciled.need.length}`,
     );
     if (options.printMissing) {
-      let text = '';
-      for (const id of reconciled.have) text += `have,${id}\n`;
-      for (const id of reconciled.need) text += `need,${id}\n`;
+      const text = missingLines(reconciled.have, reconciled.need);
       if (text.length > 0) io.stdout.write(text);
     }
 

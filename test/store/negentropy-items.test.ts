@@ -40,8 +40,8 @@ describe('ItemCollector', () => {
       const oldestFirst = new ItemCollector('oldest-first', 4);
       // Index order: newest created_at first, ascending ids within one created_at.
       const indexOrder = [...want].sort((a, b) => b.createdAt - a.createdAt || Buffer.compare(a.id, b.id));
-      indexOrder.forEach((item, i) => newestFirst.push(keyOf(item, i)));
-      [...indexOrder].reverse().forEach((item, i) => oldestFirst.push(keyOf(item, i)));
+      for (const [i, item] of indexOrder.entries()) newestFirst.push(keyOf(item, i));
+      for (const [i, item] of [...indexOrder].reverse().entries()) oldestFirst.push(keyOf(item, i));
       for (const got of [newestFirst.finish(), oldestFirst.finish()]) {
         assert.equal(got.count, n);
         assert.deepEqual(

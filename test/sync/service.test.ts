@@ -4,7 +4,9 @@
  * enabled) over real signed events: down, up and both with partial overlap (identical sets
  * afterwards, real progress counts); the background loop with a failing peer (closed port:
  * reported with backoff, the good peer still synced) and the peer-list RPCs; `orly sync
- * --server` as a child process; and the real orly-sync-negentropy binary as a child process.
+ * --server` as a child process, with --print-missing printing exactly what direct mode prints;
+ * include_ids on the stream; and the real orly-sync-negentropy binary as a child process
+ * (config errors, the ORLY_SYNC_NEGENTROPY_ID_SIZE warning).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,6 +30,7 @@ import type { NostrEvent } from '../../src/protocol/event.js';
 import type { EventStore } from '../../src/store/event-store.js';
 import { type DatabaseServer, startDatabaseServer } from '../../src/store/grpc/db-server.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
+import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { type NegentropyServer, startNegentropyServer } from '../../src/sync/negentropy-service/server.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
@@ -93,6 +96,7 @@ function syncStream(
       direction: SyncDirection.SYNC_DIRECTION_DOWN,
       frameSizeLimit: 0,
       timeoutMs: 0,
+      includeIds: false,
       ...req,
     });
     call.on('data', (p: SyncProgress) => out.push(p));
@@ -400,6 +404,109 @@ describe('orly-sync-negentropy', () => {
     assert.match(noService.stderr, /cannot reach orly-sync-negentropy/);
   });
 
+  it('orly sync --server --print-missing prints the lines direct mode prints, on stdout', async () => {
+    const common = makeEvents(60, 1007);
+    const onlyRemote = makeEvents(90, 1007);
+    const onlyLocal = makeEvents(70, 1007);
+    const relay = await negRelay([...common, ...onlyRemote]);
+    await saveAll(store, [...common, ...onlyLocal]);
+    // Direct mode over a store holding what the service's store holds (for this kind).
+    const dir = mkdtempSync(join(tmpdir(), 'orly-syncsvc-direct-'));
+    dirs.push(dir);
+    const local = LmdbEventStore.open(dir);
+    await saveAll(local, [...common, ...onlyLocal]);
+    await local.close();
+    const flags = ['--filter', '{"kinds":[1007]}', '--frame-size-limit', '4096', '--print-missing'];
+    const direct = await runCli(ORLY_CLI, ['sync', relay.url, '--data-dir', dir, '--dir', 'none', ...flags]);
+    assert.equal(direct.code, 0, direct.stderr);
+    const client = await runCli(ORLY_CLI, [
+      'sync',
+      relay.url,
+      '--server',
+      svc.address,
+      '--dir',
+      'none',
+      ...flags,
+    ]);
+    assert.equal(client.code, 0, client.stderr);
+
+    // Same lines, same order; only have/need lines on stdout, progress on stderr.
+    assert.equal(client.stdout, direct.stdout);
+    const lines = client.stdout.split('\n');
+    assert.equal(lines.pop(), '');
+    for (const line of lines) assert.match(line, /^(have|need),[0-9a-f]{64}$/);
+    const have = lines.filter((l) => l.startsWith('have,')).map((l) => l.slice(5));
+    const need = lines.filter((l) => l.startsWith('need,')).map((l) => l.slice(5));
+    assert.deepEqual(lines, [...have.map((id) => `have,${id}`), ...need.map((id) => `need,${id}`)]);
+    assert.equal(lines.length, 160);
+    assertSameIds(new Set(have), setOf(onlyLocal));
+    assertSameIds(new Set(need), setOf(onlyRemote));
+    assert.doesNotMatch(client.stderr, /(have|need),[0-9a-f]{64}/);
+    assert.match(client.stderr, /sync done: have 70, need 90, downloaded 0, uploaded 0/);
+    // --dir none moved nothing.
+    assert.equal((await idsOf(db.store, 1007)).size, 130);
+
+    // With a transfer the lines come first, then both sides end up equal; a second run prints nothing.
+    const both = await runCli(ORLY_CLI, [
+      'sync',
+      relay.url,
+      '--server',
+      svc.address,
+      '--dir',
+      'both',
+      ...flags,
+    ]);
+    assert.equal(both.code, 0, both.stderr);
+    assert.equal(both.stdout, direct.stdout);
+    assert.match(both.stderr, /sync done: have 70, need 90, downloaded 90, uploaded 70/);
+    const all = setOf([...common, ...onlyRemote, ...onlyLocal]);
+    assertSameIds(await idsOf(db.store, 1007), all);
+    assertSameIds(await idsOf(relay.relay.store, 1007), all);
+    const again = await runCli(ORLY_CLI, [
+      'sync',
+      relay.url,
+      '--server',
+      svc.address,
+      '--dir',
+      'none',
+      ...flags,
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, '');
+  });
+
+  it('SyncWithPeer include_ids: phase "ids" messages after reconciliation, before any transfer', async () => {
+    const onlyRemote = makeEvents(30, 1008);
+    const onlyLocal = makeEvents(20, 1008);
+    const relay = await negRelay(onlyRemote);
+    await saveAll(store, onlyLocal);
+    const stream = await syncStream(client, {
+      peerUrl: relay.url,
+      filterJson: '{"kinds":[1008]}',
+      direction: SyncDirection.SYNC_DIRECTION_BOTH,
+      includeIds: true,
+    });
+    const phases = stream.map((p) => p.phase);
+    const first = phases.indexOf('ids');
+    assert.ok(first > 0, phases.join(','));
+    assert.ok(
+      phases.slice(0, first).every((p) => p === 'connect' || p === 'reconcile'),
+      phases.join(','),
+    );
+    const ids = stream.filter((p) => p.phase === 'ids' && !p.complete);
+    assert.equal(ids.length, 1);
+    assertSameIds(new Set(ids[0]!.haveIds), setOf(onlyLocal));
+    assertSameIds(new Set(ids[0]!.needIds), setOf(onlyRemote));
+    assert.deepEqual([ids[0]!.haveCount, ids[0]!.needCount], [20, 30]);
+    // Other messages carry no ids; without include_ids there are no id messages at all.
+    for (const p of stream) if (p !== ids[0]) assert.deepEqual([p.haveIds, p.needIds], [[], []]);
+    const last = stream.at(-1)!;
+    assert.equal(last.complete, true, last.error);
+    assert.deepEqual([last.fetchedCount, last.acceptedCount], [30, 20]);
+    const plain = await syncStream(client, { peerUrl: relay.url, filterJson: '{"kinds":[1008]}' });
+    assert.ok(plain.every((p) => p.phase !== 'ids' && p.haveIds.length === 0 && p.needIds.length === 0));
+  });
+
   it('the orly-sync-negentropy binary: config errors, health, SyncWithPeer, SIGTERM', async () => {
     const bad = await runCli(SYNC_CLI, [], { ORLY_SYNC_NEGENTROPY_DB_TYPE: 'badger' });
     assert.equal(bad.code, 2);
@@ -407,6 +514,9 @@ describe('orly-sync-negentropy', () => {
     const badInterval = await runCli(SYNC_CLI, [], { ORLY_SYNC_NEGENTROPY_INTERVAL: 'often' });
     assert.equal(badInterval.code, 2);
     assert.match(badInterval.stderr, /ORLY_SYNC_NEGENTROPY_INTERVAL/);
+    const badIdSize = await runCli(SYNC_CLI, [], { ORLY_SYNC_NEGENTROPY_ID_SIZE: '33' });
+    assert.equal(badIdSize.code, 2);
+    assert.match(badIdSize.stderr, /ORLY_SYNC_NEGENTROPY_ID_SIZE/);
 
     const remote = makeEvents(30, 1006);
     const relay = await negRelay(remote);
@@ -417,6 +527,8 @@ describe('orly-sync-negentropy', () => {
         ORLY_SYNC_NEGENTROPY_DB_SERVER: db.address,
         ORLY_SYNC_NEGENTROPY_LOG_LEVEL: 'info',
         ORLY_SYNC_NEGENTROPY_INTERVAL: '5m',
+        // The seed's default; accepted, ignored, one warning at startup.
+        ORLY_SYNC_NEGENTROPY_ID_SIZE: '16',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -453,5 +565,9 @@ describe('orly-sync-negentropy', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out);
+    const warnings = out.split('\n').filter((l) => l.includes('ORLY_SYNC_NEGENTROPY_ID_SIZE'));
+    assert.equal(warnings.length, 1, out);
+    assert.match(warnings[0]!, /"level":"warn"/);
+    assert.match(warnings[0]!, /ORLY_SYNC_NEGENTROPY_ID_SIZE=16 is ignored: NIP-77 .*full 32-byte ids/);
   });
 });

@@ -13,6 +13,12 @@
  *   ORLY_SYNC_NEGENTROPY_TIMEOUT       per-phase inactivity timeout (default 30s)
  *   ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT  NIP-77 sessions routed from relays are freed after
  *                                      this long idle (default 5m)
+ *   ORLY_SYNC_NEGENTROPY_MAX_SESSIONS  NIP-77 sessions routed from relays, per relay connection
+ *                                      (default 8, 1..1000)
+ *   ORLY_SYNC_NEGENTROPY_ID_SIZE       accepted for compatibility with ORLY's seed (an integer
+ *                                      1..32) but ignored: NIP-77 v1 exchanges full 32-byte ids,
+ *                                      and truncated ids would not reconcile with strfry or
+ *                                      nostr-tools; any value but 32 gets one startup warning
  *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
  */
 import {
@@ -24,7 +30,7 @@ import {
   logLevelVar,
   readVar as read,
 } from '../../config.js';
-import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
+import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import type { Direction } from '../sync-command.js';
 import { peerUrlProblem, type SyncServiceConfig } from './sync-service.js';
@@ -40,6 +46,19 @@ export interface NegentropyServiceConfig {
   readonly sync: SyncServiceConfig;
   /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT in milliseconds. */
   readonly negSessionTimeoutMs: number;
+  /** ORLY_SYNC_NEGENTROPY_MAX_SESSIONS. */
+  readonly negMaxSessions: number;
+  /** ORLY_SYNC_NEGENTROPY_ID_SIZE as given (default 32); never used, see idSizeWarning. */
+  readonly idSize: number;
+}
+
+/** The startup warning for an ORLY_SYNC_NEGENTROPY_ID_SIZE other than 32, if any. */
+export function idSizeWarning(config: Pick<NegentropyServiceConfig, 'idSize'>): string | undefined {
+  if (config.idSize === ID_SIZE) return undefined;
+  return (
+    `${P}_ID_SIZE=${config.idSize} is ignored: NIP-77 (negentropy protocol v1) exchanges full ` +
+    `${ID_SIZE}-byte ids`
+  );
 }
 
 function filterOf(env: Env): NormalizedFilter {
@@ -97,6 +116,8 @@ export function loadNegentropyServiceConfig(env: Env = process.env): NegentropyS
     dbServer,
     logLevel: logLevelVar(env, [`${P}_LOG_LEVEL`, 'ORLY_LOG_LEVEL']),
     negSessionTimeoutMs: durationVar(env, `${P}_SESSION_TIMEOUT`, 300_000, 100, 86_400_000),
+    negMaxSessions: intVar(env, `${P}_MAX_SESSIONS`, 8, 1, 1000),
+    idSize: intVar(env, `${P}_ID_SIZE`, ID_SIZE, 1, ID_SIZE),
     sync: {
       peers,
       intervalMs: durationVar(env, `${P}_INTERVAL`, 60_000, 1000, 7 * 86_400_000),

@@ -3,15 +3,20 @@
  * Serves orlysync.negentropy.v1.NegentropyService (plus grpc.health.v1) through GrpcServer over
  * a NegentropySyncService bound to an EventStore (GrpcEventStore to orly-db in the binary).
  * SyncWithPeer streams SyncProgress (throttled to one message per 100 ms within a phase) and
- * ends with a message that has complete=true or error set.
+ * ends with a message that has complete=true or error set. With include_ids, the reconciled
+ * ids follow reconciliation in messages of phase "ids" (have_ids, then need_ids; at most 5,000
+ * per message, id-stream.ts), before any transfer.
  *
  * HandleNegOpen/Msg/Close: client NIP-77 routed from relays (GrpcNegentropyResponder), answered
  * by a LocalNegentropyResponder over this service's store. Sessions are keyed by
- * (relay_id/connection_id, subscription_id) and freed after `negSessionTimeoutMs` idle
- * (ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT). The relay's policy (authed pubkeys, restricted kinds,
- * max records, frame size) comes with each HandleNegOpen: the service keeps no copy, so relays
- * with different policies can share it. Outcomes are fields (`error` holds a NEG-ERR reason,
- * including "invalid: ..." for a malformed request), never gRPC errors.
+ * ((relay_id, connection_id), subscription_id), freed after `negSessionTimeoutMs` idle
+ * (ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT) and capped at `negMaxSessions` per (relay_id,
+ * connection_id) (ORLY_SYNC_NEGENTROPY_MAX_SESSIONS; beyond it the error is "blocked: too many
+ * open negentropy sessions ..."; replacing a subscription_id's session does not count). The
+ * relay's policy (authed pubkeys, restricted kinds, max records, frame size) comes with each
+ * HandleNegOpen: the service keeps no copy, so relays with different policies can share it.
+ * Outcomes are fields (`error` holds a NEG-ERR reason, including "invalid: ..." for a malformed
+ * request), never gRPC errors.
  */
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import {
@@ -34,6 +39,7 @@ import type { EventStore } from '../../store/event-store.js';
 import { SyncError } from '../peer.js';
 import { initialProgress, type PeerSyncProgress } from '../peer-sync.js';
 import type { Direction } from '../sync-command.js';
+import { writeIds } from './id-stream.js';
 import {
   NegentropySyncService,
   type PeerState,
@@ -51,6 +57,8 @@ export interface NegentropyServerOptions {
   readonly ownsStore?: boolean;
   /** Routed NIP-77 sessions idle this long are freed (default 5 min). */
   readonly negSessionTimeoutMs?: number;
+  /** Routed NIP-77 sessions allowed per relay connection (default 8). */
+  readonly negMaxSessions?: number;
 }
 
 const MAX_RECORDS_DEFAULT = 1_000_000;
@@ -69,8 +77,9 @@ function policyOf(req: HandleNegOpenRequest): NegPolicy {
   };
 }
 
+/** The responder's key: connection ids are scoped by relay (two relays' connection "1" differ). */
 function negKey(relayId: string, connectionId: string, subId: string): NegSessionKey {
-  return { connectionId: `${relayId}/${connectionId}`, subId };
+  return { connectionId: JSON.stringify([relayId, connectionId]), subId };
 }
 
 /** A routed NEG-OPEN: request checks, then the local responder. */
@@ -183,6 +192,8 @@ function progressMessage(
     acceptedCount: p.accepted,
     rejectedCount: p.rejected,
     invalidCount: p.invalid,
+    haveIds: [],
+    needIds: [],
   };
 }
 
@@ -228,6 +239,8 @@ function implementation(
         (p, id) => {
           sessionId = id;
           last = { ...p };
+          // The id messages themselves carry phase "ids".
+          if (p.phase === 'ids') return;
           const now = Date.now();
           if (p.phase === lastPhase && now - lastWrite < 100) return;
           lastPhase = p.phase;
@@ -236,6 +249,16 @@ function implementation(
             call.write({ ...progressMessage(req.peerUrl, id, p), complete: false, error: '' });
         },
         abort.signal,
+        req.includeIds
+          ? (have, need) =>
+              writeIds(
+                call,
+                { ...progressMessage(req.peerUrl, sessionId, last), complete: false, error: '' },
+                have,
+                need,
+                abort.signal,
+              )
+          : undefined,
       )
       .then(
         (result) => {
@@ -346,6 +369,7 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
     policy: { restrictedKinds: new Set(), maxRecords: MAX_RECORDS_DEFAULT, frameSizeLimit: 0 },
     logger,
     sessionTimeoutMs: options.negSessionTimeoutMs ?? 300_000,
+    maxSessionsPerConnection: options.negMaxSessions ?? 8,
   });
   responder.start();
   let stopping = false;

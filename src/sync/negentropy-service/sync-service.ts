@@ -11,7 +11,13 @@ import { VerifierPool } from '../../crypto/verifier-pool.js';
 import type { Logger } from '../../logger.js';
 import type { NormalizedFilter } from '../../protocol/filter.js';
 import type { EventStore } from '../../store/event-store.js';
-import { type PeerSyncProgress, type PeerSyncResult, type SyncPhase, syncWithPeer } from '../peer-sync.js';
+import {
+  type PeerSyncParams,
+  type PeerSyncProgress,
+  type PeerSyncResult,
+  type SyncPhase,
+  syncWithPeer,
+} from '../peer-sync.js';
 import type { Direction } from '../sync-command.js';
 
 export interface SyncServiceConfig {
@@ -198,13 +204,17 @@ export class NegentropySyncService {
     return true;
   }
 
-  /** One sync with any peer (SyncWithPeer): runs as a session, cancellable through `signal`. */
+  /**
+   * One sync with any peer (SyncWithPeer): runs as a session, cancellable through `signal`;
+   * `onIds` receives the reconciled ids before any transfer (peer-sync.ts).
+   */
   async run(
     url: string,
     options: SyncRunOptions,
     origin: 'client' | 'background',
     onProgress?: (p: Readonly<PeerSyncProgress>, sessionId: string) => void,
     signal?: AbortSignal,
+    onIds?: PeerSyncParams['onIds'],
   ): Promise<PeerSyncResult> {
     if (this.closed) throw new Error('the sync service is shutting down');
     const abort = new AbortController();
@@ -235,6 +245,7 @@ export class NegentropySyncService {
           session.phase = p.phase;
           onProgress?.(p, session.id);
         },
+        onIds,
       });
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);

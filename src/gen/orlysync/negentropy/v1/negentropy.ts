@@ -171,11 +171,16 @@ export interface SyncWithPeerRequest {
   frameSizeLimit: number;
   /** Per-phase inactivity timeout in milliseconds (0 = service default). */
   timeoutMs: number;
+  /**
+   * Stream the reconciled ids (have_ids / need_ids, phase "ids") after reconciliation, before
+   * any transfer (`orly sync --server --print-missing`).
+   */
+  includeIds: boolean;
 }
 
 export interface SyncProgress {
   peerUrl: string;
-  /** connect, reconcile, download, upload, done, error. */
+  /** connect, reconcile, ids, download, upload, done, error. */
   phase: string;
   round: number;
   haveCount: number;
@@ -189,6 +194,13 @@ export interface SyncProgress {
   rejectedCount: number;
   invalidCount: number;
   sessionId: string;
+  /**
+   * Only in phase "ids" (SyncWithPeerRequest.include_ids): lowercase hex ids the service's store
+   * has and the peer lacks (have) / the peer has and the store lacks (need); at most 5,000 ids
+   * per message in all, every have id before any need id, each id in one message only.
+   */
+  haveIds: string[];
+  needIds: string[];
 }
 
 export interface GetSyncStatusRequest {
@@ -1409,7 +1421,7 @@ export const HandleNegCloseResponse: MessageFns<HandleNegCloseResponse> = {
 };
 
 function createBaseSyncWithPeerRequest(): SyncWithPeerRequest {
-  return { peerUrl: "", filterJson: "", direction: 0, frameSizeLimit: 0, timeoutMs: 0 };
+  return { peerUrl: "", filterJson: "", direction: 0, frameSizeLimit: 0, timeoutMs: 0, includeIds: false };
 }
 
 export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
@@ -1428,6 +1440,9 @@ export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
     }
     if (message.timeoutMs !== 0) {
       writer.uint32(40).uint32(message.timeoutMs);
+    }
+    if (message.includeIds !== false) {
+      writer.uint32(48).bool(message.includeIds);
     }
     return writer;
   },
@@ -1485,6 +1500,14 @@ export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
             message.timeoutMs = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.includeIds = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1520,6 +1543,11 @@ export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      includeIds: isSet(object.includeIds)
+        ? globalThis.Boolean(object.includeIds)
+        : isSet(object.include_ids)
+        ? globalThis.Boolean(object.include_ids)
+        : false,
     };
   },
 
@@ -1540,6 +1568,9 @@ export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.includeIds !== false) {
+      obj.includeIds = message.includeIds;
+    }
     return obj;
   },
 
@@ -1553,6 +1584,7 @@ export const SyncWithPeerRequest: MessageFns<SyncWithPeerRequest> = {
     message.direction = object.direction ?? 0;
     message.frameSizeLimit = object.frameSizeLimit ?? 0;
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.includeIds = object.includeIds ?? false;
     return message;
   },
 };
@@ -1573,6 +1605,8 @@ function createBaseSyncProgress(): SyncProgress {
     rejectedCount: 0,
     invalidCount: 0,
     sessionId: "",
+    haveIds: [],
+    needIds: [],
   };
 }
 
@@ -1619,6 +1653,12 @@ export const SyncProgress: MessageFns<SyncProgress> = {
     }
     if (message.sessionId !== "") {
       writer.uint32(114).string(message.sessionId);
+    }
+    for (const v of message.haveIds) {
+      writer.uint32(122).string(v!);
+    }
+    for (const v of message.needIds) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -1748,6 +1788,22 @@ export const SyncProgress: MessageFns<SyncProgress> = {
             message.sessionId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.haveIds.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.needIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1816,6 +1872,16 @@ export const SyncProgress: MessageFns<SyncProgress> = {
         : isSet(object.session_id)
         ? globalThis.String(object.session_id)
         : "",
+      haveIds: globalThis.Array.isArray(object?.haveIds)
+        ? object.haveIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.have_ids)
+        ? object.have_ids.map((e: any) => globalThis.String(e))
+        : [],
+      needIds: globalThis.Array.isArray(object?.needIds)
+        ? object.needIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.need_ids)
+        ? object.need_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1863,6 +1929,12 @@ export const SyncProgress: MessageFns<SyncProgress> = {
     if (message.sessionId !== "") {
       obj.sessionId = message.sessionId;
     }
+    if (message.haveIds?.length) {
+      obj.haveIds = message.haveIds;
+    }
+    if (message.needIds?.length) {
+      obj.needIds = message.needIds;
+    }
     return obj;
   },
 
@@ -1885,6 +1957,8 @@ export const SyncProgress: MessageFns<SyncProgress> = {
     message.rejectedCount = object.rejectedCount ?? 0;
     message.invalidCount = object.invalidCount ?? 0;
     message.sessionId = object.sessionId ?? "";
+    message.haveIds = object.haveIds?.map((e) => e) || [];
+    message.needIds = object.needIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -3495,8 +3569,10 @@ export const NegentropyServiceService = {
   /**
    * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
-   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
-   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
+   * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
+   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
    * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
    */
   handleNegOpen: {
@@ -3631,8 +3707,10 @@ export interface NegentropyServiceServer extends UntypedServiceImplementation {
   /**
    * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
-   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
-   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
+   * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
+   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
    * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
    */
   handleNegOpen: handleUnaryCall<HandleNegOpenRequest, HandleNegOpenResponse>;
@@ -3701,8 +3779,10 @@ export interface NegentropyServiceClient extends Client {
   /**
    * Client-facing NIP-77 routed from a relay (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY).
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
-   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle. The relay's policy (AUTH state, restricted kinds,
-   * caps) travels in HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
+   * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
+   * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
+   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
    * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
    */
   handleNegOpen(

@@ -1,0 +1,56 @@
+/**
+ * orly-sync-negentropy configuration: ORLY_SYNC_NEGENTROPY_MAX_SESSIONS (default 8, 1..1000)
+ * and ORLY_SYNC_NEGENTROPY_ID_SIZE (an integer 1..32, else a ConfigError naming it; any value
+ * but 32 is ignored with one startup warning, since NIP-77 v1 ids are always 32 bytes).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '../../src/config.js';
+import { idSizeWarning, loadNegentropyServiceConfig } from '../../src/sync/negentropy-service/config.js';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadNegentropyServiceConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  assert.fail(`no ConfigError for ${JSON.stringify(env)}`);
+}
+
+test('defaults: 8 sessions per connection, 32-byte ids, no warning', () => {
+  const c = loadNegentropyServiceConfig({});
+  assert.equal(c.negMaxSessions, 8);
+  assert.equal(c.idSize, 32);
+  assert.equal(idSizeWarning(c), undefined);
+});
+
+test('ORLY_SYNC_NEGENTROPY_MAX_SESSIONS is parsed and bounded', () => {
+  assert.equal(loadNegentropyServiceConfig({ ORLY_SYNC_NEGENTROPY_MAX_SESSIONS: '1' }).negMaxSessions, 1);
+  assert.equal(
+    loadNegentropyServiceConfig({ ORLY_SYNC_NEGENTROPY_MAX_SESSIONS: ' 1000 ' }).negMaxSessions,
+    1000,
+  );
+  for (const bad of ['0', '1001', '-3', '2.5', 'many']) {
+    const err = configError({ ORLY_SYNC_NEGENTROPY_MAX_SESSIONS: bad });
+    assert.equal(err.variable, 'ORLY_SYNC_NEGENTROPY_MAX_SESSIONS', bad);
+    assert.match(err.message, /ORLY_SYNC_NEGENTROPY_MAX_SESSIONS/);
+  }
+});
+
+test('ORLY_SYNC_NEGENTROPY_ID_SIZE: 32 is silent, other values in 1..32 warn, anything else fails', () => {
+  assert.equal(idSizeWarning(loadNegentropyServiceConfig({ ORLY_SYNC_NEGENTROPY_ID_SIZE: '32' })), undefined);
+  for (const value of ['16', '1', '31']) {
+    const c = loadNegentropyServiceConfig({ ORLY_SYNC_NEGENTROPY_ID_SIZE: value });
+    assert.equal(c.idSize, Number(value));
+    const warning = idSizeWarning(c);
+    assert.ok(warning !== undefined, value);
+    assert.match(warning, new RegExp(`^ORLY_SYNC_NEGENTROPY_ID_SIZE=${value} is ignored`));
+    assert.match(warning, /full 32-byte ids/);
+  }
+  for (const bad of ['0', '33', '64', '-16', 'sixteen', '16.5']) {
+    const err = configError({ ORLY_SYNC_NEGENTROPY_ID_SIZE: bad });
+    assert.equal(err.variable, 'ORLY_SYNC_NEGENTROPY_ID_SIZE', bad);
+    assert.match(err.message, /ORLY_SYNC_NEGENTROPY_ID_SIZE/);
+  }
+});
