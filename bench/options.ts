@@ -11,6 +11,8 @@ export const SCENARIOS = [
   'ingest-split',
   'query-split',
   'sync',
+  'sync-1m',
+  'strfry',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -58,7 +60,11 @@ export class UsageError extends Error {}
 
 function defaults(quick: boolean): BenchOptions {
   return {
-    only: [...SCENARIOS],
+    // --quick leaves out the 1,000,000-event sync (minutes on a first run); --only brings it back.
+    // The strfry comparison runs only with ORLY_BENCH_STRFRY (a strfry binary built beside the project).
+    only: SCENARIOS.filter(
+      (s) => !(quick && s === 'sync-1m') && !(s === 'strfry' && (quick || !process.env.ORLY_BENCH_STRFRY)),
+    ),
     quick,
     seed: 1,
     events: quick ? 20_000 : 100_000,

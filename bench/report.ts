@@ -43,6 +43,8 @@ const LABELS: Record<Scenario, string> = {
   'ingest-split': 'Ingest, split mode',
   'query-split': 'Query, split mode',
   sync: 'Negentropy sync',
+  'sync-1m': 'Negentropy sync, 1M',
+  strfry: 'Against strfry',
 };
 
 /** Split-mode throughput as a fraction of local mode's, measured in the same run. */
@@ -51,6 +53,8 @@ function splitRatio(run: BenchRun, local: Scenario, split: Scenario, key: string
   const b = run.results.find((r) => r.scenario === split && r.status === 'ok')?.metrics[key];
   return typeof a === 'number' && typeof b === 'number' && a > 0 ? b / a : undefined;
 }
+
+const MIB = 1_048_576;
 
 function ratioText(ratio: number | undefined): string {
   return ratio === undefined ? 'no local run to compare' : `${ratio.toFixed(2)}× local`;
@@ -65,6 +69,27 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
         target: 'strfry: 6 round trips, 0.04 s relay CPU at 100,000 events',
         met: '—',
       };
+    case 'sync-1m':
+      return {
+        measured: `${fmt(m.relayEvents)} vs ${fmt(m.localEvents)} events, ${fmt(m.differingEachWay)} differing each way, ${fmt(m.frameSizeLimit)} / ${fmt(m.relayFrameSizeLimit)}-byte frames: ${fmt(m.rounds)} round trips, ${fmt(num(m.bytesUp) / MIB, 2)} MiB up / ${fmt(num(m.bytesDown) / MIB, 2)} MiB down on the wire, have ${fmt(m.have)} / need ${fmt(m.need)}; relay CPU ${fmt(m.relayCpuSeconds, 2)} s (again: ${fmt(m.relayCpuSecondsSecondRun, 2)} s); relay anonymous memory ${fmt(m.relayAnonStartMiB)} MiB at start, peak ${fmt(m.relayAnonPeakFirstMiB)} / ${fmt(m.relayAnonPeakSecondMiB)} MiB during the two runs, ${fmt(m.relayAnonEndMiB)} MiB after`,
+        latency: `reconcile ${fmt(m.reconcileSeconds, 2)} s wall (process start and local item listing included)`,
+        target: 'relay CPU ≤ 1.5 s; strfry: 91 round trips, 5.6 / 13.9 MiB',
+        met: yesNo(
+          num(m.relayCpuSeconds) <= 1.5 &&
+            num(m.have) === num(m.differingEachWay) &&
+            num(m.need) === num(m.differingEachWay),
+        ),
+      };
+    case 'strfry': {
+      const run = (key: string): string =>
+        `${fmt(m[`${key}_rounds`])} rounds, ${fmt(num(m[`${key}_bytesUp`]) / MIB, 2)} / ${fmt(num(m[`${key}_bytesDown`]) / MIB, 2)} MiB, CPU ${fmt(m[`${key}_relayCpuSeconds`], 2)} s`;
+      return {
+        measured: `interop ${fmt(m.interopEvents)} events/side, ${fmt(m.interopDiffering)} differing: both directions OK; 1M vs 1M, {} — strfry (stored tree): ${run('strfryAll')}; ours: ${run('orlyAll')}; {"kinds":[1]} — strfry (in-memory list): ${run('strfryKind1')}; ours: ${run('orlyKind1')}`,
+        latency: '—',
+        target: 'same round trips, wire bytes within 10%, relay CPU ≤ 1.5 s',
+        met: yesNo(num(m.orlyAll_relayCpuSeconds) <= 1.5 && num(m.orlyKind1_relayCpuSeconds) <= 1.5),
+      };
+    }
     case 'ingest-split': {
       const ratio = splitRatio(run, 'ingest', 'ingest-split', 'eventsPerSec');
       return {

@@ -10,6 +10,8 @@ import type { BenchOptions, Scenario } from './options.js';
 import { machineBusySeconds, type RssBreakdown } from './procfs.js';
 import { importDataset, makeDataDir, RelayProcess } from './relay-process.js';
 import type { LatencySummary } from './stats.js';
+import { strfryScenario } from './strfry-scenario.js';
+import { sync1mScenario } from './sync-1m-scenario.js';
 import { syncScenario } from './sync-scenario.js';
 
 export type Metrics = Record<string, number | string | boolean | undefined>;
@@ -492,6 +494,23 @@ const RUNNERS: Record<
   sync: async (ctx) => {
     const metrics = await syncScenario(ctx.getDataset());
     return { status: 'ok', metrics: metrics as unknown as Metrics, notes: [] };
+  },
+  'sync-1m': async () => {
+    const metrics = await sync1mScenario();
+    return { status: 'ok', metrics: metrics as unknown as Metrics, notes: [] };
+  },
+  strfry: async (ctx) => {
+    const result = await strfryScenario(ctx.getDataset());
+    if (result === undefined) throw new Error('ORLY_BENCH_STRFRY is not set (the path of a strfry binary)');
+    const { runs, ...interop } = result;
+    const metrics: Metrics = { ...interop };
+    for (const r of runs) {
+      const key = `${r.relay}${r.filter === '{}' ? 'All' : 'Kind1'}`;
+      for (const [name, value] of Object.entries(r)) {
+        if (typeof value === 'number') metrics[`${key}_${name}`] = value;
+      }
+    }
+    return { status: 'ok', metrics, notes: [] };
   },
 };
 

@@ -27,7 +27,7 @@ export interface SyncBenchResult {
   uploaded: number;
 }
 
-function runSync(
+export function runOrlySync(
   url: string,
   dataDir: string,
   args: string[],
@@ -53,7 +53,10 @@ function runSync(
   });
 }
 
-function summary(stderr: string): {
+/** The numbers of `orly sync`'s summary line. */
+export function syncSummary(stderr: string): {
+  have: number;
+  need: number;
   rounds: number;
   up: number;
   down: number;
@@ -61,16 +64,18 @@ function summary(stderr: string): {
   uploaded: number;
 } {
   const m =
-    /sync done: have \d+, need \d+, downloaded (\d+), uploaded (\d+).*?(\d+) rounds?, (\d+) bytes up \/ (\d+) bytes down/.exec(
+    /sync done: have (\d+), need (\d+), downloaded (\d+), uploaded (\d+).*?(\d+) rounds?, (\d+) bytes up \/ (\d+) bytes down/.exec(
       stderr,
     );
   if (!m) throw new Error(`no summary line in orly sync output:\n${stderr.slice(-1000)}`);
   return {
-    downloaded: Number(m[1]),
-    uploaded: Number(m[2]),
-    rounds: Number(m[3]),
-    up: Number(m[4]),
-    down: Number(m[5]),
+    have: Number(m[1]),
+    need: Number(m[2]),
+    downloaded: Number(m[3]),
+    uploaded: Number(m[4]),
+    rounds: Number(m[5]),
+    up: Number(m[6]),
+    down: Number(m[7]),
   };
 }
 
@@ -104,7 +109,7 @@ export async function syncScenario(dataset: Dataset, frameSizeLimit = 60_000): P
     });
     try {
       const cpu0 = relay.cpu();
-      const reconcile = await runSync(relay.url, localDir, [
+      const reconcile = await runOrlySync(relay.url, localDir, [
         '--dir',
         'none',
         '--frame-size-limit',
@@ -113,15 +118,15 @@ export async function syncScenario(dataset: Dataset, frameSizeLimit = 60_000): P
       const relayCpu = relay.cpu() - cpu0;
       if (reconcile.code !== 0)
         throw new Error(`orly sync --dir none failed:\n${reconcile.stderr.slice(-1000)}`);
-      const r = summary(reconcile.stderr);
-      const both = await runSync(relay.url, localDir, [
+      const r = syncSummary(reconcile.stderr);
+      const both = await runOrlySync(relay.url, localDir, [
         '--dir',
         'both',
         '--frame-size-limit',
         String(frameSizeLimit),
       ]);
       if (both.code !== 0) throw new Error(`orly sync --dir both failed:\n${both.stderr.slice(-1000)}`);
-      const s = summary(both.stderr);
+      const s = syncSummary(both.stderr);
       return {
         relayEvents: size,
         localEvents: size,

@@ -40,12 +40,13 @@ export class NegentropyError extends Error {
   }
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
-
 /** Decodes a hex message (either case). Throws NegentropyError on odd length or non-hex characters. */
 export function fromHex(hex: string): Uint8Array {
-  if (!HEX.test(hex)) throw new NegentropyError('message is not an even-length hex string');
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  // Buffer's decoder stops at the first pair that is not hex: a short result means a bad string.
+  const bytes = Buffer.from(hex, 'hex');
+  if (hex.length % 2 !== 0 || bytes.length * 2 !== hex.length)
+    throw new NegentropyError('message is not an even-length hex string');
+  return bytes;
 }
 
 /** Lowercase hex, as strfry and the reference emit it. */

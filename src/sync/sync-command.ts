@@ -21,6 +21,7 @@ import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { missingLines } from './missing-lines.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
+import { parseRange, RangeOptionError } from './range-option.js';
 import { formatClientSummary, runClientSync } from './sync-client.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
 
@@ -29,9 +30,12 @@ export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
 Reconciles the local store with a NIP-77 relay (negentropy) and transfers the difference.
   --data-dir DIR           store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
   --filter JSON            only sync events matching this filter (default {})
+  --range START-END        since/until relative to now, as strfry: 2M- (the last two months),
+                           1Y-3w (one year to three weeks ago); units s m h d w M Y
   --dir down|up|both|none  direction (default down; none = reconcile only)
   --frame-size-limit N     max bytes of one NEG-MSG we send (default 60000; 0 = none, else >= 4096)
-  --print-missing          print "have,<id>" / "need,<id>" lines on stdout
+  --print-missing          print "have,<id>" / "need,<id>" lines on stdout instead of
+                           transferring (implies --dir none, as in strfry)
   --timeout S              per-phase inactivity timeout in seconds (default 30)
   --server ADDR            client mode: the sync runs in the orly-sync-negentropy at ADDR
                            (its store, no --data-dir)
@@ -56,6 +60,7 @@ export class SyncUsageError extends Error {}
 const VALUE_FLAGS = new Set([
   '--data-dir',
   '--filter',
+  '--range',
   '--dir',
   '--frame-size-limit',
   '--timeout',
@@ -115,7 +120,23 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
     filter = parsed.filter;
   }
 
-  const dir = values.get('--dir') ?? 'down';
+  const rangeText = values.get('--range');
+  if (rangeText !== undefined) {
+    if (filter.since !== undefined || filter.until !== undefined)
+      throw new SyncUsageError('--range cannot be combined with since/until in --filter');
+    try {
+      filter = { ...filter, ...parseRange(rangeText, Math.floor(Date.now() / 1000)) };
+    } catch (err) {
+      if (err instanceof RangeOptionError) throw new SyncUsageError(`--range: ${err.message}`);
+      throw err;
+    }
+  }
+
+  const printMissing = flags.has('--print-missing');
+  const dirText = values.get('--dir');
+  if (printMissing && dirText !== undefined && dirText !== 'none')
+    throw new SyncUsageError('--print-missing only reconciles: it needs --dir none or no --dir');
+  const dir = printMissing ? 'none' : (dirText ?? 'down');
   if (dir !== 'down' && dir !== 'up' && dir !== 'both' && dir !== 'none') {
     throw new SyncUsageError(`--dir must be down, up, both or none (got ${dir})`);
   }
@@ -144,7 +165,7 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
     filter,
     dir,
     frameSizeLimit,
-    printMissing: flags.has('--print-missing'),
+    printMissing,
     timeoutMs: Math.round(timeout * 1000),
     ...(server !== undefined ? { server } : {}),
   };

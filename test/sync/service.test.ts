@@ -446,8 +446,8 @@ describe('orly-sync-negentropy', () => {
     // --dir none moved nothing.
     assert.equal((await idsOf(db.store, 1007)).size, 130);
 
-    // With a transfer the lines come first, then both sides end up equal; a second run prints nothing.
-    const both = await runCli(ORLY_CLI, [
+    // As in strfry, --print-missing only reconciles: with another --dir it is a usage error.
+    const printAndMove = await runCli(ORLY_CLI, [
       'sync',
       relay.url,
       '--server',
@@ -456,8 +456,21 @@ describe('orly-sync-negentropy', () => {
       'both',
       ...flags,
     ]);
+    assert.equal(printAndMove.code, 2, printAndMove.stderr);
+    assert.match(printAndMove.stderr, /--print-missing only reconciles/);
+
+    // A transfer both ways, then both sides are equal and a second --print-missing prints nothing.
+    const both = await runCli(ORLY_CLI, [
+      'sync',
+      relay.url,
+      '--server',
+      svc.address,
+      '--dir',
+      'both',
+      ...flags.filter((f) => f !== '--print-missing'),
+    ]);
     assert.equal(both.code, 0, both.stderr);
-    assert.equal(both.stdout, direct.stdout);
+    assert.equal(both.stdout, '');
     assert.match(both.stderr, /sync done: have 70, need 90, downloaded 90, uploaded 70/);
     const all = setOf([...common, ...onlyRemote, ...onlyLocal]);
     assertSameIds(await idsOf(db.store, 1007), all);

@@ -1,0 +1,142 @@
+/**
+ * A strfry relay as a benchmark peer (never part of `npm test`): the binary comes from
+ * ORLY_BENCH_STRFRY (built by the operator next to this project, never committed). Each
+ * instance gets its own database directory, a minimal config file written here, a free
+ * loopback port, CPU and RSS from /proc, and a stop by SIGTERM to its PID.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { trackChild, untrackChild } from './children.js';
+import { LOG_DIR } from './paths.js';
+import { cpuSeconds, rssBytes } from './procfs.js';
+import { freePort } from './relay-process.js';
+
+export const STRFRY_BIN = process.env.ORLY_BENCH_STRFRY;
+
+/** Settings every instance gets (command-line --set overrides of strfry's defaults). */
+const SETTINGS = [
+  'relay.bind=127.0.0.1',
+  // strfry raises its file limit to 524,288 by default; machines with a lower hard limit abort.
+  'relay.nofiles=0',
+  'relay.negentropy.maxSyncEvents=10000000',
+];
+
+function configFile(dir: string): string {
+  mkdirSync(join(dir, 'db'), { recursive: true });
+  const file = join(dir, 'strfry.conf');
+  writeFileSync(file, `db = "${join(dir, 'db')}/"\n`);
+  return file;
+}
+
+function strfryArgs(dir: string, command: string[]): string[] {
+  const args = [`--config=${configFile(dir)}`];
+  for (const s of SETTINGS) args.push(`--set=${s}`);
+  return [...args, ...command];
+}
+
+/** Runs a strfry command to completion (import, sync, export ...), stdin from a file if given. */
+export function runStrfry(
+  dir: string,
+  command: string[],
+  options: { stdinFile?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string; seconds: number }> {
+  if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const input = options.stdinFile ? openSync(options.stdinFile, 'r') : 'ignore';
+    const child = spawn(STRFRY_BIN, strfryArgs(dir, command), { stdio: [input, 'pipe', 'pipe'] });
+    if (typeof input === 'number') closeSync(input);
+    trackChild(child.pid, `strfry ${command[0]}`);
+    let output = '';
+    const keep = (d: Buffer): void => {
+      output = (output + d.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      untrackChild(child.pid);
+      reject(err);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      untrackChild(child.pid);
+      resolve({ code, output, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export class StrfryRelay {
+  private exited = false;
+  private readonly done: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+    readonly port: number,
+  ) {
+    this.done = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.exited = true;
+        untrackChild(pid);
+        resolve();
+      }),
+    );
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/`;
+  }
+
+  /** Starts `strfry relay` over the database in `dir` and waits for its port. */
+  static async start(dir: string, label: string): Promise<StrfryRelay> {
+    if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
+    const port = await freePort();
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = openSync(join(LOG_DIR, `${label}.log`), 'w');
+    const child = spawn(STRFRY_BIN, strfryArgs(dir, [`--set=relay.port=${port}`, 'relay']), {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new Error('strfry did not start');
+    trackChild(child.pid, 'strfry relay');
+    const relay = new StrfryRelay(child, child.pid, port);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !relay.exited) {
+      if (await portOpen(port)) return relay;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await relay.stop();
+    throw new Error(`strfry relay did not open port ${port} (log: bench-results/logs/${label}.log)`);
+  }
+
+  cpu(): number {
+    return cpuSeconds(this.pid);
+  }
+
+  rss(): number {
+    return rssBytes(this.pid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.done;
+    clearTimeout(timer);
+  }
+}
