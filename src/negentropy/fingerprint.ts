@@ -57,6 +57,12 @@ export class Accumulator {
     for (let j = 0; j < LIMBS; j++) this.limbs[j]! += src[otherOffset + j]!;
   }
 
+  /** this += the eight 32-bit limbs at src[offset..offset+8) (normalized, as SealedVector keeps them). */
+  addLimbs(src: Uint32Array, offset: number): void {
+    const l = this.limbs;
+    for (let j = 0; j < LIMBS; j++) l[j]! += src[offset + j]!;
+  }
+
   /** this -= other. */
   sub(other: Accumulator | Float64Array, otherOffset = 0): void {
     const src = other instanceof Accumulator ? other.limbs : other;

@@ -4,8 +4,10 @@
  * `NegentropyStorage` is what the reconciler needs (size, item access, lower-bound search,
  * range fingerprints); `SealedVector` implements it over the packed arrays the event store
  * returns (`NegentropyItems`: Float64Array timestamps, 32 bytes per id), without copying them.
- * Fingerprints are O(1)-ish: cumulative id sums are kept every BLOCK items (4 bytes per item),
- * so a range sum is two block prefixes plus at most 2 × (BLOCK − 1) ids. Pure code, no I/O.
+ * Fingerprints are O(1)-ish: cumulative id sums are kept every BLOCK (4) items as normalized
+ * 32-bit limbs (8 bytes per item next to the items' own 40), so a range sum is two block prefixes
+ * plus at most 2 × (BLOCK − 1) ids; the upper prefix of one call is kept for the next, since
+ * splitRange asks for adjacent buckets. Pure code, no I/O.
  */
 import { Accumulator } from './fingerprint.js';
 import { type Bound, ID_SIZE, MAX_U64, NegentropyError } from './types.js';
@@ -31,7 +33,8 @@ export interface NegentropyStorage {
   fingerprint(begin: number, end: number): Uint8Array;
 }
 
-const BLOCK = 16;
+/** Items per block of the prefix sums: at most BLOCK - 1 ids are added to a block prefix. */
+const BLOCK = 4;
 const LIMBS = 8;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -66,8 +69,8 @@ export class SealedVector implements NegentropyStorage {
   readonly size: number;
   private readonly timestamps: Float64Array;
   private readonly ids: Uint8Array;
-  /** blockSums[k*8 .. k*8+8): normalized sum of ids [0, k*BLOCK). */
-  private readonly blockSums: Float64Array;
+  /** blockSums[k*8 .. k*8+8): normalized 32-bit limbs of the sum of ids [0, k*BLOCK). */
+  private readonly blockSums: Uint32Array;
   private readonly scratch = new Accumulator();
   private readonly lowerScratch = new Accumulator();
   /** The normalized sum of ids [0, lastPrefixAt), from the last fingerprint() over a long range. */
@@ -79,7 +82,7 @@ export class SealedVector implements NegentropyStorage {
     this.timestamps = items.timestamps;
     this.ids = items.ids;
     const blocks = Math.floor(this.size / BLOCK) + 1;
-    this.blockSums = new Float64Array(blocks * LIMBS);
+    this.blockSums = new Uint32Array(blocks * LIMBS);
     const acc = new Accumulator();
     for (let k = 1; k < blocks; k++) {
       for (let i = (k - 1) * BLOCK; i < k * BLOCK; i++) acc.addId(this.ids, i * ID_SIZE);
@@ -193,8 +196,8 @@ export class SealedVector implements NegentropyStorage {
   /** acc += sum of ids [0, i). */
   private addPrefix(acc: Accumulator, i: number): void {
     const k = Math.floor(i / BLOCK);
-    acc.add(this.blockSums, k * LIMBS);
-    acc.addIds(this.ids, k * BLOCK, i);
+    acc.addLimbs(this.blockSums, k * LIMBS);
+    for (let j = k * BLOCK; j < i; j++) acc.addId(this.ids, j * ID_SIZE);
   }
 
   private checkBounds(begin: number, end: number): void {
