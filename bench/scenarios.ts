@@ -504,8 +504,12 @@ const RUNNERS: Record<
     if (result === undefined) throw new Error('ORLY_BENCH_STRFRY is not set (the path of a strfry binary)');
     const { runs, ...interop } = result;
     const metrics: Metrics = { ...interop };
+    // Keys: <relay><All|Kind1><100k|1M>[_2 for the repeat]_<number>, e.g. orlyAll1M_relayCpuSeconds.
+    const seen = new Set<string>();
     for (const r of runs) {
-      const key = `${r.relay}${r.filter === '{}' ? 'All' : 'Kind1'}`;
+      let key = `${r.relay}${r.filter === '{}' ? 'All' : 'Kind1'}${r.events >= 1_000_000 ? '1M' : '100k'}`;
+      if (seen.has(key)) key += '_2';
+      seen.add(key);
       for (const [name, value] of Object.entries(r)) {
         if (typeof value === 'number') metrics[`${key}_${name}`] = value;
       }

@@ -23,6 +23,8 @@ import { runOrlySync, syncSummary } from './sync-scenario.js';
 export interface PeerRun {
   relay: 'strfry' | 'orly';
   filter: string;
+  /** Events on the relay. */
+  events: number;
   rounds: number;
   bytesUp: number;
   bytesDown: number;
@@ -53,32 +55,90 @@ async function orlySyncOk(
   return { ...syncSummary(run.stderr), seconds: run.seconds };
 }
 
-/** Both directions with signed events; throws when a side ends up different. */
-async function interop(dataset: Dataset): Promise<Omit<StrfryResult, 'runs'>> {
+/** One measured `orly sync --dir none` against a relay process: the PeerRun of it. */
+async function measuredRun(
+  relay: PeerRun['relay'],
+  url: string,
+  cpu: () => number,
+  localDir: string,
+  filter: string,
+  events: number,
+): Promise<PeerRun> {
+  const before = cpu();
+  const s = await orlySyncOk(url, localDir, [
+    '--dir',
+    'none',
+    '--frame-size-limit',
+    '60000',
+    '--filter',
+    filter,
+  ]);
+  return {
+    relay,
+    filter,
+    events,
+    rounds: s.rounds,
+    bytesUp: s.up,
+    bytesDown: s.down,
+    have: s.have,
+    need: s.need,
+    relayCpuSeconds: Math.round((cpu() - before) * 100) / 100,
+  };
+}
+
+/**
+ * Signed events, 1% differing each way: reconciliation measured against both relays (twice
+ * each: a fresh process, then warm), then a real sync in both directions, each checked
+ * afterwards; throws when a side ends up different.
+ */
+async function interop(dataset: Dataset): Promise<Omit<StrfryResult, 'runs'> & { runs: PeerRun[] }> {
   const lines = readFileSync(dataset.file, 'utf8').trimEnd().split('\n');
-  const size = Math.min(20_000, lines.length - 1000);
+  const size = Math.min(100_000, lines.length - 1000);
   const diff = Math.floor(size / 100);
   const work = makeDataDir();
+  const runs: PeerRun[] = [];
   try {
     const localFile = join(work, 'local.jsonl');
     const remoteFile = join(work, 'remote.jsonl');
     writeFileSync(localFile, `${lines.slice(0, size).join('\n')}\n`);
     writeFileSync(remoteFile, `${lines.slice(diff, size + diff).join('\n')}\n`);
-
-    // 1. Our client, strfry's relay.
+    // Our local store and relay, strfry's relay and local store: local = [0, size), remote = [diff, size + diff).
     const ours = join(work, 'orly-local');
+    const ourRelayDir = join(work, 'orly-remote');
     const theirs = join(work, 'strfry-remote');
+    const theirLocal = join(work, 'strfry-local');
+    console.log(`  importing ${size} signed events into four stores ...`);
     const imported = await Promise.all([
       importDataset(ours, localFile),
       runStrfry(theirs, ['import'], { stdinFile: remoteFile }),
     ]);
-    check(
-      'import',
-      imported[0].code === 0 && imported[1].code === 0,
-      `${imported[0].output} ${imported[1].output}`,
-    );
-    let strfry = await StrfryRelay.start(theirs, 'strfry-interop');
+    const imported2 = await Promise.all([
+      importDataset(ourRelayDir, remoteFile),
+      runStrfry(theirLocal, ['import'], { stdinFile: localFile }),
+    ]);
+    for (const r of [...imported, ...imported2]) check('import', r.code === 0, r.output.slice(-500));
+
+    const strfry = await StrfryRelay.start(theirs, 'strfry-interop');
+    let relay: RelayProcess | undefined;
     try {
+      relay = await RelayProcess.start({
+        label: 'strfry-interop-orly',
+        dataDir: ourRelayDir,
+        env: { ORLY_NEGENTROPY_ENABLED: 'true' },
+      });
+      const ourRelay = relay;
+      for (let k = 0; k < 2; k++) {
+        runs.push(await measuredRun('strfry', strfry.url, () => strfry.cpu(), ours, '{}', size));
+        runs.push(await measuredRun('orly', ourRelay.url, () => ourRelay.cpu(), ours, '{}', size));
+      }
+      for (const r of runs)
+        check(
+          `reconcile against ${r.relay}`,
+          r.have === diff && r.need === diff,
+          `have ${r.have} need ${r.need}`,
+        );
+
+      // 1. Our client, strfry's relay.
       const first = await orlySyncOk(strfry.url, ours, ['--dir', 'both']);
       check(
         'orly sync -> strfry',
@@ -91,51 +151,32 @@ async function interop(dataset: Dataset): Promise<Omit<StrfryResult, 'runs'>> {
         after.have === 0 && after.need === 0,
         `have ${after.have} need ${after.need}`,
       );
-    } finally {
-      await strfry.stop();
-    }
-    const orlyToStrfry = `orly sync --dir both against strfry: have ${diff} / need ${diff}, then have 0 / need 0`;
 
-    // 2. strfry's client, our relay.
-    const ourRelayDir = join(work, 'orly-remote');
-    const theirLocal = join(work, 'strfry-local');
-    const imported2 = await Promise.all([
-      importDataset(ourRelayDir, remoteFile),
-      runStrfry(theirLocal, ['import'], { stdinFile: localFile }),
-    ]);
-    check(
-      'import',
-      imported2[0].code === 0 && imported2[1].code === 0,
-      `${imported2[0].output} ${imported2[1].output}`,
-    );
-    const relay = await RelayProcess.start({
-      label: 'strfry-interop-orly',
-      dataDir: ourRelayDir,
-      env: { ORLY_NEGENTROPY_ENABLED: 'true' },
-    });
-    try {
-      const run = await runStrfry(theirLocal, ['sync', relay.url, '--dir', 'both']);
+      // 2. strfry's client, our relay.
+      const run = await runStrfry(theirLocal, ['sync', ourRelay.url, '--dir', 'both']);
       check('strfry sync -> orly', run.code === 0, run.output.slice(-1500));
     } finally {
-      await relay.stop();
+      await relay?.stop();
+      await strfry.stop();
     }
-    // Compare the two stores through strfry's responder: nothing may differ any more.
-    strfry = await StrfryRelay.start(theirLocal, 'strfry-interop-2');
+    // Compare the two stores of direction 2 through strfry's responder: nothing may differ any more.
+    const strfry2 = await StrfryRelay.start(theirLocal, 'strfry-interop-2');
     try {
-      const after = await orlySyncOk(strfry.url, ourRelayDir, ['--dir', 'none']);
+      const after = await orlySyncOk(strfry2.url, ourRelayDir, ['--dir', 'none']);
       check(
         'strfry sync -> orly, after',
         after.have === 0 && after.need === 0,
         `have ${after.have} need ${after.need}`,
       );
     } finally {
-      await strfry.stop();
+      await strfry2.stop();
     }
     return {
       interopEvents: size,
       interopDiffering: diff,
-      orlyToStrfry,
+      orlyToStrfry: `orly sync --dir both against strfry: have ${diff} / need ${diff}, then have 0 / need 0`,
       strfryToOrly: 'strfry sync --dir both against our relay, then have 0 / need 0 between the two stores',
+      runs,
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -166,27 +207,7 @@ async function performance1m(): Promise<PeerRun[]> {
   cpSync(cached.relayDir, relayDir, { recursive: true });
   const runs: PeerRun[] = [];
   const measure = async (name: PeerRun['relay'], url: string, cpu: () => number): Promise<void> => {
-    for (const filter of FILTERS) {
-      const before = cpu();
-      const s = await orlySyncOk(url, localDir, [
-        '--dir',
-        'none',
-        '--frame-size-limit',
-        '60000',
-        '--filter',
-        filter,
-      ]);
-      runs.push({
-        relay: name,
-        filter,
-        rounds: s.rounds,
-        bytesUp: s.up,
-        bytesDown: s.down,
-        have: s.have,
-        need: s.need,
-        relayCpuSeconds: Math.round((cpu() - before) * 100) / 100,
-      });
-    }
+    for (const filter of FILTERS) runs.push(await measuredRun(name, url, cpu, localDir, filter, 1_000_000));
   };
   try {
     const strfry = await StrfryRelay.start(strfryDir, 'strfry-1m');
@@ -215,5 +236,5 @@ async function performance1m(): Promise<PeerRun[]> {
 export async function strfryScenario(dataset: Dataset): Promise<StrfryResult | undefined> {
   if (!STRFRY_BIN) return undefined;
   const result = await interop(dataset);
-  return { ...result, runs: await performance1m() };
+  return { ...result, runs: [...result.runs, ...(await performance1m())] };
 }
