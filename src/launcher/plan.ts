@@ -23,6 +23,8 @@
  *                is honoured (in-process follows over the gRPC store): never silently open;
  *                with any sync service: ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_<X>=<listen> per
  *                enabled service; negentropy also ORLY_NEGENTROPY_ENABLED=true.
+ * Every child also gets ORLY_LAUNCHER_PID (the launcher's pid): our services stop by themselves
+ * when their parent is no longer that process (a SIGKILLed launcher leaves no orphans behind).
  * Addresses handed to clients are dial addresses (a 0.0.0.0 / :: listen is dialled on loopback).
  * When ORLY_GRPC_TOKEN is unset and ORLY_LAUNCHER_GENERATE_TOKEN is true (default), a random
  * token is generated for this launch and given to every child, so other local users cannot
@@ -103,9 +105,16 @@ export function resolveBinary(
   throw new ConfigError(variable, `${binary} was not found in PATH${hint}`);
 }
 
-/** The environment shared by every child: the launcher's, plus a generated token when asked. */
-export function childBaseEnv(config: LauncherConfig, env: Env): { env: Env; tokenGenerated: boolean } {
-  const out: Env = { ...env };
+/**
+ * The environment shared by every child: the launcher's, its pid (ORLY_LAUNCHER_PID), plus a
+ * generated token when asked.
+ */
+export function childBaseEnv(
+  config: LauncherConfig,
+  env: Env,
+  launcherPid: number = process.pid,
+): { env: Env; tokenGenerated: boolean } {
+  const out: Env = { ...env, ORLY_LAUNCHER_PID: String(launcherPid) };
   if (config.generateToken && !env.ORLY_GRPC_TOKEN?.trim()) {
     out.ORLY_GRPC_TOKEN = randomBytes(32).toString('base64url');
     return { env: out, tokenGenerated: true };

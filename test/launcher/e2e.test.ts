@@ -24,7 +24,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-e2e-'));
 let launcher: ChildProcess | undefined;
 let pids: Record<string, number> = {};
 
-// On failure: stop the launcher gracefully (a SIGKILLed launcher would orphan its children),
+// On failure: stop the launcher gracefully (children of a SIGKILLed one only stop a second later),
 // then make sure nothing it started is left.
 after(async () => {
   if (launcher && launcher.exitCode === null && launcher.signalCode === null) {

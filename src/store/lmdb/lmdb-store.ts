@@ -398,7 +398,12 @@ export class LmdbEventStore implements EventStore {
     // One range (the common case: no filter, since/until, one kind or author): lmdb's key
     // iterator directly, oldest first (no merge generator, finished in place).
     const single = plan?.type === 'index' && plan.ranges.length === 1 ? plan.ranges[0]! : undefined;
-    const items = new ItemCollector(single ? 'oldest-first' : 'newest-first');
+    // The created_at index holds one key per event: size the arrays once (no growth copies).
+    const capacity =
+      plan?.type === 'index' && plan.index === 'created'
+        ? Math.min(storedEventCount(this.eventBytes) + 1, max + 1)
+        : undefined;
+    const items = new ItemCollector(single ? 'oldest-first' : 'newest-first', capacity);
     if (plan !== undefined) {
       const check = checkOf(plan);
       const keys = single
@@ -552,6 +557,12 @@ function includesAny(bytes: Buffer, needles: readonly string[]): boolean {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Entries of the events database (LMDB keeps the count: O(1)); lmdb-js types getStats() as {}. */
+function storedEventCount(db: Database<Buffer, number>): number {
+  const stats = db.getStats() as { entryCount?: unknown };
+  return typeof stats.entryCount === 'number' ? stats.entryCount : 0;
 }
 
 function yieldToLoop(): Promise<void> {
