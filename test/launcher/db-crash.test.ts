@@ -5,77 +5,39 @@
  * every event that was acknowledged with OK true is in the store afterwards.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { RawClient } from '../helpers/relay-harness.js';
-import { freePort, isAlive, waitFor } from './fake-service.js';
+import { freePort, waitFor } from './fake-service.js';
+import { LauncherProcess } from './launcher-process.js';
 
-const LAUNCHER = fileURLToPath(new URL('../../src/cli/orly-launcher.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-crash-'));
-let launcher: ChildProcess | undefined;
-const seenPids = new Set<number>();
+let launcher: LauncherProcess | undefined;
 
 after(async () => {
-  if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
-    const exited = once(launcher, 'exit');
-    launcher.kill('SIGTERM');
-    const timer = setTimeout(() => launcher?.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  await launcher?.cleanup();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function startedPids(out: string, child: string): number[] {
-  const pids: number[] = [];
-  for (const line of out.split('\n')) {
-    if (!line.includes('"msg":"service started"')) continue;
-    const entry = JSON.parse(line) as { child: string; pid: number };
-    seenPids.add(entry.pid);
-    if (entry.child === child) pids.push(entry.pid);
-  }
-  return pids;
-}
 
 test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
   timeout: 90_000,
 }, async () => {
   const dbListen = `127.0.0.1:${await freePort()}`;
   const relayPort = await freePort();
-  launcher = spawn(process.execPath, [LAUNCHER], {
-    env: {
-      ...process.env,
-      ORLY_DATA_DIR: dataDir,
-      ORLY_LAUNCHER_DB_LISTEN: dbListen,
-      ORLY_LISTEN: '127.0.0.1',
-      ORLY_PORT: String(relayPort),
-      ORLY_VERIFY_WORKERS: '1',
-      ORLY_LOG_LEVEL: 'info',
-      ORLY_LAUNCHER_RESTART_BACKOFF_INITIAL: '200ms',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  launcher = await LauncherProcess.start({
+    ORLY_DATA_DIR: dataDir,
+    ORLY_LAUNCHER_DB_LISTEN: dbListen,
+    ORLY_LISTEN: '127.0.0.1',
+    ORLY_PORT: String(relayPort),
+    ORLY_VERIFY_WORKERS: '1',
+    ORLY_LOG_LEVEL: 'info',
+    ORLY_LAUNCHER_RESTART_BACKOFF_INITIAL: '200ms',
   });
-  let out = '';
-  launcher.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  launcher.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  await waitFor(
-    () => out.includes('"msg":"all services ready"') || launcher!.exitCode !== null,
-    60_000,
-    'all services ready',
-  );
-  assert.ok(out.includes('"msg":"all services ready"'), `launcher failed:\n${out.slice(-4000)}`);
-  const [firstDb] = startedPids(out, 'orly-db');
+  const running = launcher;
+  const [firstDb] = running.pidsOf('orly-db');
   assert.ok(firstDb, 'orly-db was started');
 
   const key = newKey();
@@ -103,7 +65,7 @@ test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
   process.kill(firstDb, 'SIGKILL');
   await inFlight;
   // Keep publishing until the launcher has restarted orly-db and saves succeed again.
-  await waitFor(() => startedPids(out, 'orly-db').length >= 2, 30_000, 'orly-db restarted');
+  await waitFor(() => running.pidsOf('orly-db').length >= 2, 30_000, 'orly-db restarted');
   const deadline = Date.now() + 30_000;
   let recovered = false;
   while (Date.now() < deadline) {
@@ -117,7 +79,11 @@ test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
   }
   assert.ok(recovered, `saves succeed again after the restart (refused so far: ${refused})`);
   assert.equal(client.closed, false, 'the client connection survived the outage');
-  assert.match(out, /"child":"orly-db"[^\n]*restart|restart[^\n]*"child":"orly-db"/, 'the restart is logged');
+  assert.match(
+    running.output,
+    /"child":"orly-db"[^\n]*restart|restart[^\n]*"child":"orly-db"/,
+    'the restart is logged',
+  );
 
   const found = new Set<string>();
   for (let i = 0; i < acked.length; i += 100) {
@@ -127,8 +93,5 @@ test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
   assert.equal(found.size, acked.length, 'every acknowledged event is stored');
   await client.close();
 
-  const exited = once(launcher, 'exit');
-  launcher.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
-  assert.equal(code, 0);
+  assert.equal(await running.stop(), 0);
 });

@@ -5,48 +5,25 @@
  * admin follows and blocks the rest, and SIGTERM makes the launcher exit 0 with every child gone.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { StoredEvent } from '../../src/store/event-store.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { RawClient } from '../helpers/relay-harness.js';
 import { freePort, isAlive, waitFor } from './fake-service.js';
+import { LauncherProcess } from './launcher-process.js';
 
-const LAUNCHER = fileURLToPath(new URL('../../src/cli/orly-launcher.js', import.meta.url));
 const TOKEN = 'e2e-launcher-token-0123456789abcdef';
 const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-e2e-'));
-let launcher: ChildProcess | undefined;
-let pids: Record<string, number> = {};
+let launcher: LauncherProcess | undefined;
 
-// On failure: stop the launcher gracefully (children of a SIGKILLed one only stop a second later),
-// then make sure nothing it started is left.
 after(async () => {
-  if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
-    const exited = once(launcher, 'exit');
-    launcher.kill('SIGTERM');
-    const timer = setTimeout(() => launcher?.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  for (const pid of Object.values(pids)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  await launcher?.cleanup();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function startedPids(out: string): Record<string, number> {
-  const pids: Record<string, number> = {};
-  for (const line of out.split('\n')) {
-    if (!line.includes('"msg":"service started"')) continue;
-    const entry = JSON.parse(line) as { child: string; pid: number };
-    pids[entry.child] = entry.pid;
-  }
-  return pids;
-}
 
 test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
   timeout: 90_000,
@@ -59,38 +36,20 @@ test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
   const relayPort = await freePort();
   const now = Math.floor(Date.now() / 1000);
 
-  launcher = spawn(process.execPath, [LAUNCHER], {
-    env: {
-      ...process.env,
-      ORLY_DATA_DIR: dataDir,
-      ORLY_LAUNCHER_DB_LISTEN: dbListen,
-      ORLY_LAUNCHER_ACL_ENABLED: 'true',
-      ORLY_LAUNCHER_ACL_LISTEN: aclListen,
-      ORLY_ACL_MODE: 'follows',
-      ORLY_ADMINS: admin.pubkey,
-      ORLY_LISTEN: '127.0.0.1',
-      ORLY_PORT: String(relayPort),
-      ORLY_GRPC_TOKEN: TOKEN,
-      ORLY_VERIFY_WORKERS: '1',
-      ORLY_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  launcher = await LauncherProcess.start({
+    ORLY_DATA_DIR: dataDir,
+    ORLY_LAUNCHER_DB_LISTEN: dbListen,
+    ORLY_LAUNCHER_ACL_ENABLED: 'true',
+    ORLY_LAUNCHER_ACL_LISTEN: aclListen,
+    ORLY_ACL_MODE: 'follows',
+    ORLY_ADMINS: admin.pubkey,
+    ORLY_LISTEN: '127.0.0.1',
+    ORLY_PORT: String(relayPort),
+    ORLY_GRPC_TOKEN: TOKEN,
+    ORLY_VERIFY_WORKERS: '1',
+    ORLY_LOG_LEVEL: 'info',
   });
-  let out = '';
-  launcher.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  launcher.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = once(launcher, 'exit');
-  await waitFor(
-    () => out.includes('"msg":"all services ready"') || launcher!.exitCode !== null,
-    60_000,
-    'all services ready',
-  );
-  assert.ok(out.includes('"msg":"all services ready"'), `launcher failed:\n${out.slice(-4000)}`);
-  pids = startedPids(out);
+  const pids = Object.fromEntries(launcher.started().map((e) => [e.child, e.pid]));
   assert.deepEqual(Object.keys(pids).sort(), ['orly', 'orly-acl', 'orly-db']);
 
   const db = await GrpcEventStore.connect(dbListen, { security: { token: TOKEN } });
@@ -131,8 +90,8 @@ test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
     await db.close();
   }
 
-  launcher.kill('SIGTERM');
-  const [code] = (await exited) as [number | null];
+  const code = await launcher.stop();
+  const out = launcher.output;
   assert.equal(code, 0, `launcher exit code; output tail:\n${out.slice(-3000)}`);
   for (const [name, pid] of Object.entries(pids))
     assert.equal(isAlive(pid), false, `${name} (${pid}) is gone`);
