@@ -15,6 +15,7 @@ import type { Relay } from '../../src/relay/relay.js';
 import { startDatabaseServer } from '../../src/store/grpc/db-server.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { startNegentropyServer } from '../../src/sync/negentropy-service/server.js';
+import { testSyncConfig } from './sync-config.js';
 
 /**
  * `ORLY_TEST_MODE=split` runs the same suites in split mode: the relay talks to an orly-db
@@ -64,14 +65,7 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
         store,
         ownsStore: true,
         logger,
-        sync: {
-          peers: [],
-          intervalMs: 3_600_000,
-          frameSizeLimit: 60_000,
-          filter: {},
-          dir: 'down',
-          timeoutMs: 30_000,
-        },
+        sync: testSyncConfig({ intervalMs: 3_600_000, timeoutMs: 30_000, autoStart: true }),
       });
       services.push(neg);
       Object.assign(backendEnv, { ORLY_SYNC_TYPE: 'grpc', ORLY_GRPC_SYNC_NEGENTROPY: neg.address });

@@ -30,6 +30,7 @@ import { fromHex, toHex } from '../../src/negentropy/types.js';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { type NegentropyServer, startNegentropyServer } from '../../src/sync/negentropy-service/server.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
+import { testSyncConfig } from '../helpers/sync-config.js';
 
 const N = 1_000_000;
 
@@ -81,15 +82,7 @@ describe('--print-missing in client mode with 1,000,000 ids', () => {
       listen: '127.0.0.1:0',
       store,
       logger: createLogger('silent'),
-      sync: {
-        peers: [],
-        intervalMs: 60_000,
-        frameSizeLimit: 60_000,
-        filter: {},
-        dir: 'none',
-        timeoutMs: 30_000,
-        autoStart: false,
-      },
+      sync: testSyncConfig({ dir: 'none', timeoutMs: 30_000 }),
     });
   });
 

@@ -24,6 +24,7 @@ import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { type NegentropyServer, startNegentropyServer } from '../../src/sync/negentropy-service/server.js';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 import { type Frame, RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { testSyncConfig } from '../helpers/sync-config.js';
 
 const logger = createLogger('silent');
 /** A valid initial message over an empty set. */
@@ -48,15 +49,7 @@ describe('orly-sync-negentropy: routed NIP-77 sessions per connection', () => {
       store,
       logger,
       negMaxSessions: 2,
-      sync: {
-        peers: [],
-        intervalMs: 60_000,
-        frameSizeLimit: 60_000,
-        filter: {},
-        dir: 'down',
-        timeoutMs: 10_000,
-        autoStart: false,
-      },
+      sync: testSyncConfig(),
     });
     client = new NegentropyServiceClient(svc.address, credentials.createInsecure());
   });

@@ -35,6 +35,7 @@ import { type NegentropyServer, startNegentropyServer } from '../../src/sync/neg
 import { newKey, signedEvent } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
+import { testSyncConfig } from '../helpers/sync-config.js';
 
 const SYNC_CLI = fileURLToPath(new URL('../../src/cli/orly-sync-negentropy.js', import.meta.url));
 const logger = createLogger('silent');
@@ -158,6 +159,9 @@ describe('orly-sync-negentropy', () => {
   let db: DatabaseServer;
   let store: GrpcEventStore;
   let svc: NegentropyServer;
+  /** `orly sync <url> --server <the service> ...args` as a child process. */
+  const clientSync = (url: string, ...args: string[]): ReturnType<typeof runCli> =>
+    runCli(ORLY_CLI, ['sync', url, '--server', svc.address, ...args]);
   let client: InstanceType<typeof NegentropyServiceClient>;
 
   async function negRelay(events: readonly NostrEvent[]): Promise<TestRelay> {
@@ -176,15 +180,7 @@ describe('orly-sync-negentropy', () => {
       listen: '127.0.0.1:0',
       store,
       logger,
-      sync: {
-        peers: [],
-        intervalMs: 60_000,
-        frameSizeLimit: 60_000,
-        filter: {},
-        dir: 'down',
-        timeoutMs: 10_000,
-        autoStart: false,
-      },
+      sync: testSyncConfig(),
     });
     client = new NegentropyServiceClient(svc.address, credentials.createInsecure());
   });
@@ -272,15 +268,13 @@ describe('orly-sync-negentropy', () => {
       listen: '127.0.0.1:0',
       store,
       logger,
-      sync: {
+      sync: testSyncConfig({
         peers: [bad, good.url],
-        intervalMs: 60_000,
-        frameSizeLimit: 60_000,
         filter: { kinds: [1004] },
-        dir: 'down',
         timeoutMs: 5000,
         backoffBaseMs: 150,
-      },
+        autoStart: true,
+      }),
     });
     const c = new NegentropyServiceClient(loop.address, credentials.createInsecure());
     try {
@@ -368,16 +362,7 @@ describe('orly-sync-negentropy', () => {
     const onlyLocal = makeEvents(50, 1005);
     const relay = await negRelay([...common, ...onlyRemote]);
     await saveAll(store, [...common, ...onlyLocal]);
-    const res = await runCli(ORLY_CLI, [
-      'sync',
-      relay.url,
-      '--server',
-      svc.address,
-      '--filter',
-      '{"kinds":[1005]}',
-      '--dir',
-      'both',
-    ]);
+    const res = await clientSync(relay.url, '--filter', '{"kinds":[1005]}', '--dir', 'both');
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /reconcile: /);
     assert.match(
@@ -419,15 +404,7 @@ describe('orly-sync-negentropy', () => {
     const flags = ['--filter', '{"kinds":[1007]}', '--frame-size-limit', '4096', '--print-missing'];
     const direct = await runCli(ORLY_CLI, ['sync', relay.url, '--data-dir', dir, '--dir', 'none', ...flags]);
     assert.equal(direct.code, 0, direct.stderr);
-    const client = await runCli(ORLY_CLI, [
-      'sync',
-      relay.url,
-      '--server',
-      svc.address,
-      '--dir',
-      'none',
-      ...flags,
-    ]);
+    const client = await clientSync(relay.url, '--dir', 'none', ...flags);
     assert.equal(client.code, 0, client.stderr);
 
     // Same lines, same order; only have/need lines on stdout, progress on stderr.
@@ -447,43 +424,24 @@ describe('orly-sync-negentropy', () => {
     assert.equal((await idsOf(db.store, 1007)).size, 130);
 
     // As in strfry, --print-missing only reconciles: with another --dir it is a usage error.
-    const printAndMove = await runCli(ORLY_CLI, [
-      'sync',
-      relay.url,
-      '--server',
-      svc.address,
-      '--dir',
-      'both',
-      ...flags,
-    ]);
+    const printAndMove = await clientSync(relay.url, '--dir', 'both', ...flags);
     assert.equal(printAndMove.code, 2, printAndMove.stderr);
     assert.match(printAndMove.stderr, /--print-missing only reconciles/);
 
     // A transfer both ways, then both sides are equal and a second --print-missing prints nothing.
-    const both = await runCli(ORLY_CLI, [
-      'sync',
+    const both = await clientSync(
       relay.url,
-      '--server',
-      svc.address,
       '--dir',
       'both',
       ...flags.filter((f) => f !== '--print-missing'),
-    ]);
+    );
     assert.equal(both.code, 0, both.stderr);
     assert.equal(both.stdout, '');
     assert.match(both.stderr, /sync done: have 70, need 90, downloaded 90, uploaded 70/);
     const all = setOf([...common, ...onlyRemote, ...onlyLocal]);
     assertSameIds(await idsOf(db.store, 1007), all);
     assertSameIds(await idsOf(relay.relay.store, 1007), all);
-    const again = await runCli(ORLY_CLI, [
-      'sync',
-      relay.url,
-      '--server',
-      svc.address,
-      '--dir',
-      'none',
-      ...flags,
-    ]);
+    const again = await clientSync(relay.url, '--dir', 'none', ...flags);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, '');
   });
