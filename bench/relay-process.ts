@@ -18,7 +18,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trackChild, untrackChild } from './children.js';
+import { runToCompletion, trackChild, untrackChild } from './children.js';
 import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
 import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
 
@@ -363,38 +363,16 @@ export class RelayProcess {
  * Fills a data directory with `orly import --no-verify` fed the JSONL file on stdin.
  * Resolves with the importer's exit code, duration and output tail.
  */
-export function importDataset(
+export async function importDataset(
   dataDir: string,
   jsonlFile: string,
   timeoutMs = 300_000,
 ): Promise<{ code: number | null; seconds: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const input = openSync(jsonlFile, 'r');
-    const child = spawn(process.execPath, [RELAY_CLI, 'import', '--no-verify', '--data-dir', dataDir], {
-      env: { ...process.env, ORLY_LOG_LEVEL: 'warn' },
-      stdio: [input, 'pipe', 'pipe'],
-    });
-    closeSync(input);
-    trackChild(child.pid, 'import');
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      untrackChild(child.pid);
-      reject(err);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      untrackChild(child.pid);
-      resolve({ code, seconds: (performance.now() - started) / 1000, output: output.trim() });
-    });
+  return runToCompletion(process.execPath, [RELAY_CLI, 'import', '--no-verify', '--data-dir', dataDir], {
+    label: 'import',
+    env: { ...process.env, ORLY_LOG_LEVEL: 'warn' },
+    stdinFile: jsonlFile,
+    timeoutMs,
+    keepChars: 4000,
   });
 }

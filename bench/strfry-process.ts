@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { trackChild, untrackChild } from './children.js';
+import { type CompletedRun, runToCompletion, trackChild, untrackChild } from './children.js';
 import { LOG_DIR } from './paths.js';
 import { cpuSeconds, rssBytes } from './procfs.js';
 import { freePort } from './relay-process.js';
@@ -41,31 +41,13 @@ export function runStrfry(
   dir: string,
   command: string[],
   options: { stdinFile?: string; timeoutMs?: number } = {},
-): Promise<{ code: number | null; output: string; seconds: number }> {
+): Promise<CompletedRun> {
   if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const input = options.stdinFile ? openSync(options.stdinFile, 'r') : 'ignore';
-    const child = spawn(STRFRY_BIN, strfryArgs(dir, command), { stdio: [input, 'pipe', 'pipe'] });
-    if (typeof input === 'number') closeSync(input);
-    trackChild(child.pid, `strfry ${command[0]}`);
-    let output = '';
-    const keep = (d: Buffer): void => {
-      output = (output + d.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      untrackChild(child.pid);
-      reject(err);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      untrackChild(child.pid);
-      resolve({ code, output, seconds: (performance.now() - started) / 1000 });
-    });
+  return runToCompletion(STRFRY_BIN, strfryArgs(dir, command), {
+    label: `strfry ${command[0]}`,
+    timeoutMs: options.timeoutMs ?? 600_000,
+    keepChars: 20_000,
+    ...(options.stdinFile ? { stdinFile: options.stdinFile } : {}),
   });
 }
 

@@ -4,10 +4,9 @@
  * separate process) first reconciles only (`--dir none`: round trips and bytes on the wire for
  * the reconciliation alone, relay CPU), then syncs both ways (`--dir both`: total time).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trackChild, untrackChild } from './children.js';
+import { runToCompletion } from './children.js';
 import type { Dataset } from './dataset.js';
 import { RELAY_CLI } from './paths.js';
 import { importDataset, makeDataDir, RelayProcess } from './relay-process.js';
@@ -27,30 +26,21 @@ export interface SyncBenchResult {
   uploaded: number;
 }
 
-export function runOrlySync(
+export async function runOrlySync(
   url: string,
   dataDir: string,
   args: string[],
 ): Promise<{ code: number | null; stderr: string; seconds: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [RELAY_CLI, 'sync', url, '--data-dir', dataDir, ...args], {
+  const run = await runToCompletion(
+    process.execPath,
+    [RELAY_CLI, 'sync', url, '--data-dir', dataDir, ...args],
+    {
+      label: 'orly sync',
       env: { ...process.env, ORLY_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    if (child.pid !== undefined) trackChild(child.pid, 'orly sync');
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-8000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      untrackChild(child.pid);
-      resolve({ code, stderr, seconds: (performance.now() - started) / 1000 });
-    });
-  });
+      stdoutIgnored: true,
+    },
+  );
+  return { code: run.code, stderr: run.output, seconds: run.seconds };
 }
 
 /** The numbers of `orly sync`'s summary line. */
