@@ -8,7 +8,9 @@
  * service unavailable (...)", which the relay sends as NEG-ERR. The relay's policy travels in
  * every open (its authed pubkeys, restricted kinds, max records, frame size), so the service
  * needs no copy of it; `relayId` (random per instance) keeps relays sharing the service apart.
- * close/closeConnection are fire-and-forget (the service also expires idle sessions).
+ * close/closeConnection do not wait for the service's answer (it also expires idle sessions), but
+ * the next open() of the same connection waits for them, so a NEG-CLOSE followed at once by a
+ * NEG-OPEN never meets the service's per-connection session cap with the closed session.
  */
 import { randomBytes } from 'node:crypto';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
@@ -43,6 +45,8 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
   private readonly metadata: Metadata;
   private readonly deadlineMs: number;
   private closed = false;
+  /** Per connection: the HandleNegClose calls not answered yet (one chained promise). */
+  private readonly pendingCloses = new Map<string, Promise<void>>();
 
   constructor(private readonly options: GrpcNegentropyResponderOptions) {
     const security = options.security ?? {};
@@ -57,13 +61,14 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
     });
   }
 
-  open(
+  async open(
     key: NegSessionKey,
     filter: NormalizedFilter,
     initialHex: string,
     requester: NegRequester,
   ): Promise<NegReply> {
     const policy = requester.policy ?? this.options.policy;
+    await this.pendingCloses.get(key.connectionId);
     return new Promise((resolve) => {
       if (this.closed) return resolve(unavailable('client closed'));
       this.client.handleNegOpen(
@@ -125,14 +130,23 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
 
   private sendClose(connectionId: string, subscriptionId: string): void {
     if (this.closed) return;
-    this.client.handleNegClose(
-      { relayId: this.relayId, connectionId, subscriptionId },
-      this.metadata,
-      { deadline: Date.now() + this.deadlineMs },
-      (err) => {
-        if (err) this.options.logger?.debug({ err: err.details || err.message }, 'HandleNegClose failed');
-      },
-    );
+    const answered = new Promise<void>((resolve) => {
+      this.client.handleNegClose(
+        { relayId: this.relayId, connectionId, subscriptionId },
+        this.metadata,
+        { deadline: Date.now() + this.deadlineMs },
+        (err) => {
+          if (err) this.options.logger?.debug({ err: err.details || err.message }, 'HandleNegClose failed');
+          resolve();
+        },
+      );
+    });
+    const previous = this.pendingCloses.get(connectionId);
+    const pending = previous ? Promise.all([previous, answered]).then(() => undefined) : answered;
+    this.pendingCloses.set(connectionId, pending);
+    void pending.then(() => {
+      if (this.pendingCloses.get(connectionId) === pending) this.pendingCloses.delete(connectionId);
+    });
   }
 
   private failed(method: string, err: ServiceError): NegReply {
