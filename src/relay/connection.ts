@@ -55,7 +55,7 @@ export class Connection {
   ) {}
 
   /** Sends a text frame. Returns false when the connection is gone or was just closed for being slow. */
-  send(frame: string | Buffer): boolean {
+  send(frame: string | Uint8Array): boolean {
     if (this.closed) return false;
     if (!this.tickCorked) {
       this.tickCorked = true;

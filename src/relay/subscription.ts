@@ -4,7 +4,7 @@
  */
 import type { NormalizedFilter } from '../protocol/filter.js';
 import { eventFramePrefix } from '../protocol/messages.js';
-import type { StoredEvent } from '../store/event-store.js';
+import type { EventWrap, StoredEvent } from '../store/event-store.js';
 import type { Connection } from './connection.js';
 import type { Indexable } from './subscription-index.js';
 
@@ -16,6 +16,7 @@ export interface PendingEvent {
 export class Subscription implements Indexable {
   readonly framePrefix: string;
   private prefixBytes: Buffer | undefined;
+  private frameWrap: EventWrap | undefined;
   readonly abort = new AbortController();
   lastMatchEpoch = 0;
   /** Live events that arrived before EOSE; undefined once the subscription is live. */
@@ -31,20 +32,36 @@ export class Subscription implements Indexable {
     this.framePrefix = eventFramePrefix(id);
   }
 
+  /** The bytes around an event's JSON in this subscription's EVENT frames (for QueryOptions.wrap). */
+  get wrap(): EventWrap {
+    this.frameWrap ??= { prefix: this.prefix(), suffix: CLOSE_BRACKET };
+    return this.frameWrap;
+  }
+
   sendEvent(raw: string): boolean {
     return this.conn.send(this.framePrefix + raw + ']');
   }
 
-  /** Sends a stored event, from its bytes when the store has them (no decode and re-encode). */
+  /**
+   * Sends a stored event: its wrapped frame when the query was run with this subscription's
+   * wrap, else from its bytes when the store has them (no decode and re-encode).
+   */
   sendStored(stored: StoredEvent): boolean {
+    if (stored.wrapped !== undefined && this.frameWrap !== undefined) return this.conn.send(stored.wrapped);
     const bytes = stored.bytes;
     if (bytes === undefined) return this.sendEvent(stored.raw);
-    this.prefixBytes ??= Buffer.from(this.framePrefix);
-    const prefix = this.prefixBytes;
+    const prefix = this.prefix();
     const frame = Buffer.allocUnsafe(prefix.length + bytes.length + 1);
     prefix.copy(frame, 0);
     frame.set(bytes, prefix.length);
     frame[frame.length - 1] = 0x5d; // ]
     return this.conn.send(frame);
   }
+
+  private prefix(): Buffer {
+    this.prefixBytes ??= Buffer.from(this.framePrefix);
+    return this.prefixBytes;
+  }
 }
+
+const CLOSE_BRACKET = Buffer.from(']');

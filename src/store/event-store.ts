@@ -15,6 +15,10 @@ export interface StoredEvent {
   readonly bytes?: Uint8Array;
   /** The event id (cheap: read from `raw` without parsing it). */
   readonly id: string;
+  /** The event kind (cheap where the store has it at hand, e.g. from its index keys). */
+  readonly kind: number;
+  /** prefix + canonical JSON + suffix in one buffer, when the query asked for a wrap and the store supports it. */
+  readonly wrapped?: Uint8Array;
   /** The parsed event; implementations may parse lazily, so prefer `id` and `raw` on hot paths. */
   readonly event: NostrEvent;
 }
@@ -38,6 +42,17 @@ export interface QueryOptions {
   readonly signal?: AbortSignal;
   /** Unix seconds used to hide expired events (defaults to now). */
   readonly now?: number;
+  /**
+   * Where the store can, each result's JSON is placed between these bytes in one buffer
+   * (`StoredEvent.wrapped`), so a caller sending the event inside a larger message (the
+   * relay's `["EVENT","<sub>",` … `]`) needs no second copy. Others ignore it.
+   */
+  readonly wrap?: EventWrap;
+}
+
+export interface EventWrap {
+  readonly prefix: Uint8Array;
+  readonly suffix: Uint8Array;
 }
 
 /** Sorted (created_at, id) items for negentropy: ascending by created_at, then id bytes. */

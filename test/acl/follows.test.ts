@@ -138,7 +138,7 @@ describe('follows mode', () => {
     assert.equal(listeners.size, 1);
     assert.equal(acl.checkEvent(signedEvent(alice), anon), FOLLOWS_DENIED);
     const ev = await stored(contacts(owner, [alice], BASE_TIME + 1));
-    for (const l of listeners) l({ serial: 1, raw: JSON.stringify(ev), id: ev.id, event: ev });
+    for (const l of listeners) l({ serial: 1, raw: JSON.stringify(ev), id: ev.id, kind: ev.kind, event: ev });
     assert.equal(acl.checkEvent(signedEvent(alice), anon), undefined);
     await acl.close();
     assert.equal(listeners.size, 0);

@@ -68,7 +68,13 @@ class MemoryStore implements EventStore {
         }
       }
       await this.deleteByIds(removed);
-      const stored: StoredEvent = { serial: ++this.serial, raw: serializeEvent(event), id: event.id, event };
+      const stored: StoredEvent = {
+        serial: ++this.serial,
+        raw: serializeEvent(event),
+        id: event.id,
+        kind: event.kind,
+        event,
+      };
       this.byId.set(event.id, stored);
       this.bySerial.set(stored.serial, stored);
       return { stored: true, duplicate: false, serial: stored.serial, removed };

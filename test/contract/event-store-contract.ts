@@ -79,6 +79,18 @@ export function registerEventStoreContract(name: string, factory: ContractFactor
         assert.deepEqual(await ids(store, { authors: [alice.pubkey] }), [second.id, first.id]);
         assert.deepEqual(await ids(store, { tags: tags({ t: ['nostr'] }) }), [first.id]);
         assert.deepEqual(await ids(store, { ids: [first.id, '1'.repeat(64)] }), [first.id]);
+        // kind (cheap where the store has it) always agrees with the event, whatever the path.
+        const third = signedEvent(alice, { kind: 30023, tags: [['d', 'x']], created_at: BASE_TIME + 2 });
+        stored(await store.save(third));
+        for (const filter of [
+          {},
+          { kinds: [1, 30023] },
+          { ids: [third.id, first.id] },
+          { authors: [alice.pubkey] },
+        ]) {
+          for await (const s of store.query(filter)) assert.equal(s.kind, s.event.kind);
+        }
+        assert.equal((await store.getById(third.id))?.kind, 30023);
       }),
     );
 

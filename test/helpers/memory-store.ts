@@ -66,6 +66,7 @@ interface Entry {
   serial: number;
   raw: string;
   id: string;
+  kind: number;
   event: NostrEvent;
 }
 
@@ -141,7 +142,7 @@ export class MemoryEventStore implements EventStore {
       }
     }
     const serial = ++this.serial;
-    this.byId.set(event.id, { serial, raw: serializeEvent(event), id: event.id, event });
+    this.byId.set(event.id, { serial, raw: serializeEvent(event), id: event.id, kind: event.kind, event });
     return { stored: true, duplicate: false, serial, removed };
   }
 

@@ -95,13 +95,16 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
     if (limit === 0 || matchesNothing(filter)) continue;
     const checkEach = mayReturnRestricted(filter, relay.restrictedKinds);
     // When results must be checked one by one, the store runs unlimited and we stop at `limit`.
-    const query = relay.store.query({ ...filter, limit: checkEach ? undefined : limit }, { signal, now });
+    const query = relay.store.query(
+      { ...filter, limit: checkEach ? undefined : limit },
+      { signal, now, wrap: sub.wrap },
+    );
     let count = 0;
     for await (const stored of query) {
       if (signal.aborted) return false;
       if (
         checkEach &&
-        relay.restrictedKinds.has(stored.event.kind) &&
+        relay.restrictedKinds.has(stored.kind) &&
         !isVisibleTo(stored.event, sub.conn.authed)
       ) {
         continue;

@@ -91,7 +91,7 @@ export function responseToSaveResult(response: SaveEventResponse): SaveResult {
 }
 
 export function toStoredEvent(message: StoredEventMessage): StoredEvent {
-  return new LazyStoredEvent(message.serial, message.json);
+  return new LazyStoredEvent(message.serial, message.json, undefined, message.kind);
 }
 
 /** The canonical JSON bytes of a stored event, without re-encoding when the store has them. */
@@ -129,8 +129,8 @@ export class BatchBuilder {
   private chars = 0;
 
   /** Adds one event; returns a full batch to send, if this one completed it. */
-  add(serial: number, json: Buffer): EventBatch | undefined {
-    this.events.push({ serial, json });
+  add(serial: number, json: Buffer, kind?: number): EventBatch | undefined {
+    this.events.push(kind === undefined ? { serial, json } : { serial, json, kind });
     this.chars += json.length;
     return this.events.length >= BATCH_EVENTS || this.chars >= BATCH_CHARS ? this.take() : undefined;
   }

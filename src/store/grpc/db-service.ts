@@ -154,7 +154,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     try {
       const batches = new BatchBuilder();
       for await (const stored of source(abort.signal)) {
-        const full = batches.add(stored.serial, storedBytes(stored));
+        const full = batches.add(stored.serial, storedBytes(stored), stored.kind);
         if (full !== undefined && !(await send(call, full))) return;
         if (abort.signal.aborted) return;
       }

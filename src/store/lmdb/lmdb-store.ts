@@ -36,6 +36,7 @@ import { matchesNothing, matchFilter, type NormalizedFilter } from '../../protoc
 import { isAddressable, isEphemeral, isVersioned, KIND_DELETION } from '../../protocol/kinds.js';
 import type {
   EventStore,
+  EventWrap,
   NegentropyItems,
   QueryOptions,
   SaveResult,
@@ -340,6 +341,7 @@ export class LmdbEventStore implements EventStore {
   query(filter: NormalizedFilter, options?: QueryOptions): AsyncIterableIterator<StoredEvent, undefined> {
     const limit = filter.limit ?? Number.POSITIVE_INFINITY;
     const signal = options?.signal;
+    const wrap = options?.wrap;
     let candidates: Iterator<Buffer> | undefined;
     let check: CandidateCheck = POINT_LOOKUP_CHECK;
     let now = 0;
@@ -359,7 +361,7 @@ export class LmdbEventStore implements EventStore {
         if (signal?.aborted) return undefined;
         const next = candidates.next();
         if (next.done) return undefined;
-        const stored = this.accept(next.value, filter, check, now);
+        const stored = this.accept(next.value, filter, check, now, wrap);
         if (stored !== undefined) {
           // At the limit, release the cursors now rather than on the next pull.
           if (++sent >= limit) candidates.return?.();
@@ -484,19 +486,42 @@ export class LmdbEventStore implements EventStore {
     return keys.sort((a, b) => Buffer.compare(a, b));
   }
 
-  /** The candidate as a StoredEvent if it passes the plan's checks and has not expired. */
+  /**
+   * The candidate as a StoredEvent if it passes the plan's checks and has not expired. The
+   * value is read through lmdb's shared buffer (getBinaryFast, valid until the next read) and
+   * copied once, straight into its wrap when the query asked for one.
+   */
   private accept(
     key: Buffer,
     filter: NormalizedFilter,
     check: CandidateCheck,
     now: number,
+    wrap?: EventWrap,
   ): LazyStoredEvent | undefined {
     const off = key.length - SUFFIX_LEN;
-    if (check.kinds !== undefined && !check.kinds.includes(readKind(key, off))) return undefined;
+    const kind = readKind(key, off);
+    if (check.kinds !== undefined && !check.kinds.includes(kind)) return undefined;
     const serial = readSerial(key, off + SUFFIX_SERIAL);
-    const bytes = this.eventBytes.get(serial);
-    if (bytes === undefined) return undefined;
-    const stored = new LazyStoredEvent(serial, bytes);
+    const shared = this.eventBytes.getBinaryFast(serial);
+    if (shared === undefined) return undefined;
+    // lmdb-js sets `length` of its shared buffer to the value's size (byteLength is the whole
+    // buffer, which Buffer#copy would use): copy through an exact view.
+    const size = shared.length;
+    const value = new Uint8Array(shared.buffer, shared.byteOffset, size);
+    let bytes: Buffer;
+    let wrapped: Buffer | undefined;
+    if (wrap === undefined) {
+      bytes = Buffer.allocUnsafe(size);
+      bytes.set(value, 0);
+    } else {
+      const head = wrap.prefix.length;
+      wrapped = Buffer.allocUnsafe(head + size + wrap.suffix.length);
+      wrapped.set(wrap.prefix, 0);
+      wrapped.set(value, head);
+      wrapped.set(wrap.suffix, head + size);
+      bytes = wrapped.subarray(head, head + size);
+    }
+    const stored = new LazyStoredEvent(serial, bytes, undefined, kind, wrapped);
     if (check.postFilter || (check.needles !== undefined && !includesAny(bytes, check.needles))) {
       if (!matchFilter(filter, stored.event)) return undefined;
     }

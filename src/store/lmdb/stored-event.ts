@@ -1,7 +1,8 @@
 /**
  * The StoredEvent handed out by the LMDB store. It holds the canonical JSON as the bytes read
  * from disk: the relay sends those bytes as they are, so the string (`raw`) and the parsed
- * object (`event`) are only built when something asks for them.
+ * object (`event`) are only built when something asks for them. The kind is known without
+ * parsing when the source gives it (an index key, a gRPC message).
  */
 import { idOfEventJson, type NostrEvent } from '../../protocol/event.js';
 import type { StoredEvent } from '../event-store.js';
@@ -18,10 +19,16 @@ export class LazyStoredEvent implements StoredEvent {
     readonly serial: number,
     source: string | Buffer,
     event?: NostrEvent,
+    private readonly knownKind?: number,
+    readonly wrapped?: Buffer,
   ) {
     if (typeof source === 'string') this.text = source;
     else this.data = source;
     this.parsed = event;
+  }
+
+  get kind(): number {
+    return this.knownKind ?? this.event.kind;
   }
 
   get bytes(): Buffer | undefined {

@@ -47,6 +47,11 @@ export interface StoredEvent {
    * without being decoded and re-encoded).
    */
   json: Buffer;
+  /**
+   * The event's kind when the server has it at hand (query results: from the index key), so
+   * a relay can apply kind-based visibility without parsing the JSON.
+   */
+  kind?: number | undefined;
 }
 
 export interface EventBatch {
@@ -316,7 +321,7 @@ export const ReadyResponse: MessageFns<ReadyResponse> = {
 };
 
 function createBaseStoredEvent(): StoredEvent {
-  return { serial: 0, json: Buffer.alloc(0) };
+  return { serial: 0, json: Buffer.alloc(0), kind: undefined };
 }
 
 export const StoredEvent: MessageFns<StoredEvent> = {
@@ -326,6 +331,9 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     }
     if (message.json.length !== 0) {
       writer.uint32(18).bytes(message.json);
+    }
+    if (message.kind !== undefined) {
+      writer.uint32(24).uint32(message.kind);
     }
     return writer;
   },
@@ -359,6 +367,14 @@ export const StoredEvent: MessageFns<StoredEvent> = {
             message.json = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.kind = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -375,6 +391,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     return {
       serial: isSet(object.serial) ? globalThis.Number(object.serial) : 0,
       json: isSet(object.json) ? Buffer.from(bytesFromBase64(object.json)) : Buffer.alloc(0),
+      kind: isSet(object.kind) ? globalThis.Number(object.kind) : undefined,
     };
   },
 
@@ -386,6 +403,9 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     if (message.json.length !== 0) {
       obj.json = base64FromBytes(message.json);
     }
+    if (message.kind !== undefined) {
+      obj.kind = Math.round(message.kind);
+    }
     return obj;
   },
 
@@ -396,6 +416,7 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     const message = createBaseStoredEvent();
     message.serial = object.serial ?? 0;
     message.json = object.json ?? Buffer.alloc(0);
+    message.kind = object.kind ?? undefined;
     return message;
   },
 };
