@@ -28,6 +28,9 @@ import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { isVisibleTo } from './visibility.js';
 
+/** The abort reason of a finished subscription (abort() without one builds a DOMException with a stack each time). */
+const SUBSCRIPTION_ENDED = Object.freeze({ reason: 'subscription ended' });
+
 export interface RelayDeps {
   readonly config: RelayConfig;
   readonly store: EventStore;
@@ -155,7 +158,7 @@ export class Relay {
     await this.negentropyResponder?.shutdown();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {
-      for (const sub of conn.subscriptions.values()) sub.abort.abort();
+      for (const sub of conn.subscriptions.values()) sub.abort.abort(SUBSCRIPTION_ENDED);
       conn.close(1001, Reasons.shutdownNotice);
     }
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
@@ -195,7 +198,7 @@ export class Relay {
   }
 
   removeSubscription(sub: Subscription): void {
-    sub.abort.abort();
+    sub.abort.abort(SUBSCRIPTION_ENDED);
     this.subscriptions.remove(sub);
     if (sub.conn.subscriptions.get(sub.id) === sub) sub.conn.subscriptions.delete(sub.id);
     this.metrics.subscriptions.set(this.subscriptions.size);
@@ -248,7 +251,7 @@ export class Relay {
     if (!this.connections.delete(conn)) return;
     conn.closed = true;
     for (const sub of conn.subscriptions.values()) {
-      sub.abort.abort();
+      sub.abort.abort(SUBSCRIPTION_ENDED);
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();
