@@ -103,6 +103,8 @@ export interface RelayConfig {
   expirationSweepSeconds: number;
   /** Signature-verification worker threads (0 = verify on the main thread). */
   verifyWorkers: number;
+  /** REQ query worker threads over the local LMDB store (0 = query in the event loop). */
+  queryWorkers: number;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
 }
@@ -357,6 +359,13 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
+    queryWorkers: intVar(
+      env,
+      'ORLY_QUERY_WORKERS',
+      Math.min(4, Math.max(1, availableParallelism() - 1)),
+      0,
+      64,
+    ),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
   };

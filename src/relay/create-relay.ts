@@ -18,6 +18,7 @@ import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { GrpcNegentropyResponder } from '../sync/negentropy-service/grpc-negentropy-responder.js';
 import type { NegentropyResponder } from './negentropy-responder.js';
+import { QueryPool } from './query-workers/query-pool.js';
 import { Relay } from './relay.js';
 
 type Env = Record<string, string | undefined>;
@@ -103,5 +104,8 @@ export async function createRelay(
     logger,
     sweepExpired: config.backend.dbType === 'local',
     negentropyResponder: createNegentropyResponder(config, env, logger),
+    ...(config.backend.dbType === 'local' && config.queryWorkers > 0
+      ? { queryPool: new QueryPool({ dataDir: config.dataDir, workers: config.queryWorkers, logger }) }
+      : {}),
   });
 }

@@ -24,6 +24,7 @@ import { LocalNegentropyResponder } from './local-negentropy-responder.js';
 import { RelayMetrics } from './metrics.js';
 import type { NegentropyResponder } from './negentropy-responder.js';
 import { NegentropySessions } from './negentropy-sessions.js';
+import type { QueryPool } from './query-workers/query-pool.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { isVisibleTo } from './visibility.js';
@@ -41,6 +42,8 @@ export interface RelayDeps {
   readonly sweepExpired?: boolean;
   /** NIP-77 responder (default: in this process over `store`); used only when ORLY_NEGENTROPY_ENABLED. */
   readonly negentropyResponder?: NegentropyResponder;
+  /** REQ queries on worker threads (local LMDB store only); REQs run in the event loop without it. */
+  readonly queryPool?: QueryPool;
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -60,6 +63,7 @@ export class Relay {
   readonly negentropy: NegentropySessions | undefined;
   /** Where NIP-77 item sets and reconciliation live (local or orly-sync-negentropy); with `negentropy`. */
   readonly negentropyResponder: NegentropyResponder | undefined;
+  readonly queryPool: QueryPool | undefined;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
@@ -73,6 +77,7 @@ export class Relay {
     this.store = deps.store;
     this.access = deps.access;
     this.verifier = deps.verifier;
+    this.queryPool = deps.queryPool;
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
@@ -112,8 +117,9 @@ export class Relay {
     this.http.on('connection', (socket) => socket.setNoDelay(true));
   }
 
-  /** Starts listening; resolves with the bound port. */
+  /** Starts listening (once the query workers are up, if any); resolves with the bound port. */
   async start(): Promise<number> {
+    await this.queryPool?.ready();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.config.port, this.config.listen, () => {
@@ -168,6 +174,7 @@ export class Relay {
     await this.sweeper?.idle();
     await this.verifier.close();
     await this.access.close();
+    await this.queryPool?.close();
     await this.store.close();
     this.logger.info('relay stopped');
   }

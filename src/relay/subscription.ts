@@ -38,6 +38,11 @@ export class Subscription implements Indexable {
     return this.frameWrap;
   }
 
+  /** Sends a ready EVENT frame of this subscription (from a query worker). */
+  sendFrame(frame: Uint8Array): boolean {
+    return this.conn.send(frame);
+  }
+
   sendEvent(raw: string): boolean {
     return this.conn.send(this.framePrefix + raw + ']');
   }

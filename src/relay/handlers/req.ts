@@ -14,6 +14,7 @@ import {
   noticeFrame,
 } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
+import type { FrameChunk } from '../query-workers/protocol.js';
 import type { Relay } from '../relay.js';
 import { Subscription } from '../subscription.js';
 import { isVisibleTo, mayReturnRestricted, restrictedKindsNamed } from '../visibility.js';
@@ -94,7 +95,20 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
     const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
     if (limit === 0 || matchesNothing(filter)) continue;
     const checkEach = mayReturnRestricted(filter, relay.restrictedKinds);
-    // When results must be checked one by one, the store runs unlimited and we stop at `limit`.
+    const chunks = relay.queryPool?.run({
+      filter: { ...filter, limit: checkEach ? undefined : limit },
+      limit,
+      now,
+      prefix: sub.wrap.prefix,
+      checkRestricted: checkEach,
+      restrictedKinds: [...relay.restrictedKinds],
+      authed: [...sub.conn.authed],
+    });
+    if (chunks !== undefined) {
+      if (!(await sendChunks(sub, chunks, sent))) return false;
+      continue;
+    }
+    // No query worker (none configured, or none ready): the store, in the event loop.
     const query = relay.store.query(
       { ...filter, limit: checkEach ? undefined : limit },
       { signal, now, wrap: sub.wrap },
@@ -123,6 +137,30 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
   sub.conn.send(eoseFrame(sub.id));
   if (sub.pending && sub.pending.length > 0) sub.sentBeforeEose = sent;
   return true;
+}
+
+/** Sends a query worker's frames, skipping ids already sent; false when the subscription ended. */
+async function sendChunks(
+  sub: Subscription,
+  chunks: AsyncIterableIterator<FrameChunk>,
+  sent: Set<string>,
+): Promise<boolean> {
+  const { signal } = sub.abort;
+  for await (const chunk of chunks) {
+    if (signal.aborted) return false;
+    const data = chunk.data;
+    let start = 0;
+    for (let i = 0; i < chunk.ends.length; i++) {
+      const end = chunk.ends[i]!;
+      const id = chunk.ids.slice(i * 64, i * 64 + 64);
+      if (!sent.has(id)) {
+        sent.add(id);
+        if (!sub.sendFrame(data.subarray(start, end))) return false;
+      }
+      start = end;
+    }
+  }
+  return !signal.aborted;
 }
 
 function goLive(sub: Subscription): void {

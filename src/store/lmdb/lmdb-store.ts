@@ -441,6 +441,15 @@ export class LmdbEventStore implements EventStore {
     }
   }
 
+  /**
+   * Makes the next read in this thread start a new snapshot. lmdb-js renews a thread's read
+   * snapshot on a timer; a reader in another thread than the writer (a query worker) calls this
+   * before each query, so it sees every commit made before the request.
+   */
+  refreshReads(): void {
+    this.root.resetReadTxn();
+  }
+
   async lastSerial(): Promise<number> {
     return this.committedSerial;
   }

@@ -1,0 +1,96 @@
+/**
+ * A query worker thread: opens the relay's LMDB store (the environment is shared with the main
+ * thread, so reads see every commit once the read snapshot is renewed) and answers one REQ
+ * filter at a time with ready EVENT frames, applying the same limit, expiry and restricted-kind
+ * rules as the in-loop path (src/relay/handlers/req.ts). Chunks of about CHUNK_BYTES leave as
+ * they fill, so a large result never sits whole in the worker.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
+import { isVisibleTo } from '../visibility.js';
+import type { FromWorker, QueryRequest, ToWorker } from './protocol.js';
+
+const CHUNK_BYTES = 256 * 1024;
+const CLOSE_BRACKET = 0x5d;
+
+interface WorkerData {
+  readonly dataDir: string;
+}
+
+const port = parentPort;
+if (!port) throw new Error('query-worker.ts runs as a worker thread');
+const store = LmdbEventStore.open((workerData as WorkerData).dataDir);
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+class ChunkWriter {
+  private data = Buffer.allocUnsafe(CHUNK_BYTES);
+  private length = 0;
+  private ends: number[] = [];
+  private ids = '';
+
+  constructor(private readonly id: number) {}
+
+  add(prefix: Uint8Array, json: Uint8Array, id: string): void {
+    const size = prefix.length + json.length + 1;
+    if (this.length + size > this.data.length) {
+      if (this.length > 0) this.flush();
+      if (size > this.data.length) this.data = Buffer.allocUnsafe(size);
+    }
+    this.data.set(prefix, this.length);
+    this.data.set(json, this.length + prefix.length);
+    this.data[this.length + size - 1] = CLOSE_BRACKET;
+    this.length += size;
+    this.ends.push(this.length);
+    this.ids += id;
+  }
+
+  flush(): void {
+    if (this.ends.length === 0) return;
+    const data = new Uint8Array(this.length);
+    data.set(this.data.subarray(0, this.length));
+    const ends = Uint32Array.from(this.ends);
+    post({ type: 'chunk', id: this.id, data, ends, ids: this.ids }, [data.buffer, ends.buffer]);
+    this.length = 0;
+    this.ends = [];
+    this.ids = '';
+  }
+}
+
+async function run(request: QueryRequest): Promise<void> {
+  store.refreshReads();
+  const restricted = new Set(request.restrictedKinds);
+  const authed = new Set(request.authed);
+  const checkEach = request.checkRestricted;
+  const out = new ChunkWriter(request.id);
+  let count = 0;
+  if (request.limit > 0) {
+    for await (const stored of store.query(request.filter, { now: request.now })) {
+      if (checkEach && restricted.has(stored.kind) && !isVisibleTo(stored.event, authed)) continue;
+      out.add(request.prefix, stored.bytes ?? Buffer.from(stored.raw), stored.id);
+      if (++count >= request.limit) break;
+    }
+  }
+  out.flush();
+}
+
+let queue = Promise.resolve();
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'close') {
+    queue = queue.then(async () => {
+      await store.close();
+      port.close();
+    });
+    return;
+  }
+  queue = queue.then(() =>
+    run(message).then(
+      () => post({ type: 'done', id: message.id }),
+      (err: unknown) =>
+        post({ type: 'done', id: message.id, error: err instanceof Error ? err.message : String(err) }),
+    ),
+  );
+});
+post({ type: 'ready' });
