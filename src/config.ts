@@ -359,13 +359,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
-    queryWorkers: intVar(
-      env,
-      'ORLY_QUERY_WORKERS',
-      Math.min(4, Math.max(1, availableParallelism() - 1)),
-      0,
-      64,
-    ),
+    queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
   };
