@@ -338,6 +338,48 @@ describe('LmdbEventStore: query order, limits and bounds', () => {
     assert.deepEqual(await ids({ ids: expected, limit: 2 }), expected.slice(0, 2));
   });
 
+  test('scan() visits what query() returns, in order, with kinds; false stops it', async () => {
+    const alice = newKey();
+    const now = BASE_TIME + 100;
+    for (let i = 0; i < 30; i++) {
+      const expiring = i % 7 === 0 ? [['expiration', String(i % 2 ? now - 1 : now + 1000)]] : [];
+      stored(
+        await store.save(
+          signedEvent(alice, {
+            kind: i % 3 === 0 ? 7 : 1,
+            content: `s${i}`,
+            created_at: BASE_TIME + (i % 9),
+            tags: [['t', i % 2 ? 'odd' : 'even'], ...expiring],
+          }),
+        ),
+      );
+    }
+    const filters: NormalizedFilter[] = [
+      {},
+      { kinds: [7] },
+      { limit: 4 },
+      { tags: tags({ t: ['odd'] }), kinds: [1] },
+      { authors: [alice.pubkey], since: BASE_TIME + 3, until: BASE_TIME + 6 },
+    ];
+    for (const filter of filters) {
+      const seen: { id: string; kind: number }[] = [];
+      store.scan(filter, { now }, (json, kind) => {
+        const event = JSON.parse(json.toString('utf8')) as NostrEvent;
+        seen.push({ id: event.id, kind });
+        assert.equal(kind, event.kind);
+        return true;
+      });
+      assert.deepEqual(
+        seen.map((x) => x.id),
+        await ids(filter, now),
+        JSON.stringify(filter),
+      );
+    }
+    let visits = 0;
+    store.scan({}, { now }, () => ++visits < 3);
+    assert.equal(visits, 3);
+  });
+
   test('since and until are inclusive', async () => {
     const alice = newKey();
     const byTime = new Map<number, string>();

@@ -2,11 +2,14 @@
  * A query worker thread: opens the relay's LMDB store (the environment is shared with the main
  * thread, so reads see every commit once the read snapshot is renewed) and answers one REQ
  * filter at a time with ready EVENT frames, applying the same limit, expiry and restricted-kind
- * rules as the in-loop path (src/relay/handlers/req.ts). Chunks of about CHUNK_BYTES leave as
- * they fill, so a large result never sits whole in the worker.
+ * rules as the in-loop path (src/relay/handlers/req.ts). Each result is copied once, from
+ * lmdb's read buffer straight into the outgoing chunk (LmdbEventStore.scan); chunks of about
+ * CHUNK_BYTES leave as they fill, so a large result never sits whole in the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { NostrEvent } from '../../protocol/event.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
+import { idOfStoredJson } from '../../store/lmdb/stored-event.js';
 import { isVisibleTo } from '../visibility.js';
 import type { FromWorker, QueryRequest, ToWorker } from './protocol.js';
 
@@ -59,19 +62,22 @@ class ChunkWriter {
   }
 }
 
-async function run(request: QueryRequest): Promise<void> {
+function run(request: QueryRequest): void {
   store.refreshReads();
   const restricted = new Set(request.restrictedKinds);
   const authed = new Set(request.authed);
-  const checkEach = request.checkRestricted;
   const out = new ChunkWriter(request.id);
   let count = 0;
   if (request.limit > 0) {
-    for await (const stored of store.query(request.filter, { now: request.now })) {
-      if (checkEach && restricted.has(stored.kind) && !isVisibleTo(stored.event, authed)) continue;
-      out.add(request.prefix, stored.bytes ?? Buffer.from(stored.raw), stored.id);
-      if (++count >= request.limit) break;
-    }
+    store.scan(request.filter, { now: request.now }, (json, kind, parsed) => {
+      if (request.checkRestricted && restricted.has(kind)) {
+        const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
+        if (!isVisibleTo(event, authed)) return true;
+      }
+      const id = idOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).id;
+      out.add(request.prefix, json, id);
+      return ++count < request.limit;
+    });
   }
   out.flush();
 }
@@ -85,12 +91,13 @@ port.on('message', (message: ToWorker) => {
     });
     return;
   }
-  queue = queue.then(() =>
-    run(message).then(
-      () => post({ type: 'done', id: message.id }),
-      (err: unknown) =>
-        post({ type: 'done', id: message.id, error: err instanceof Error ? err.message : String(err) }),
-    ),
-  );
+  queue = queue.then(() => {
+    try {
+      run(message);
+      post({ type: 'done', id: message.id });
+    } catch (err) {
+      post({ type: 'done', id: message.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
 });
 post({ type: 'ready' });

@@ -372,6 +372,37 @@ export class LmdbEventStore implements EventStore {
     return new SyncBackedAsyncIterator(produce, () => candidates?.return?.());
   }
 
+  /**
+   * The results of `filter` in query order, visited synchronously (LMDB-specific; for the
+   * relay's query workers, which copy each result straight into a larger buffer): `visit` gets
+   * the stored JSON as a view of lmdb's shared read buffer, valid only during the call (no
+   * store reads inside it), its kind, and the parsed event when a check needed one. Returning
+   * false stops; `filter.limit` counts visits.
+   */
+  scan(
+    filter: NormalizedFilter,
+    options: { readonly now?: number },
+    visit: (json: Buffer, kind: number, parsed: NostrEvent | undefined) => boolean,
+  ): void {
+    this.assertOpen();
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    if (limit === 0 || matchesNothing(filter)) return;
+    const plan = planQuery(filter);
+    const check = checkOf(plan);
+    const now = options.now ?? nowSeconds();
+    const candidates = this.candidates(plan)[Symbol.iterator]();
+    let visited = 0;
+    try {
+      for (let next = candidates.next(); !next.done; next = candidates.next()) {
+        const hit = this.acceptView(next.value, filter, check, now);
+        if (hit === undefined) continue;
+        if (!visit(hit.view, hit.kind, hit.event) || ++visited >= limit) break;
+      }
+    } finally {
+      candidates.return?.();
+    }
+  }
+
   async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
     this.assertOpen();
     const now = options?.now ?? nowSeconds();
@@ -496,10 +527,38 @@ export class LmdbEventStore implements EventStore {
   }
 
   /**
-   * The candidate as a StoredEvent if it passes the plan's checks and has not expired. The
-   * value is read through lmdb's shared buffer (getBinaryFast, valid until the next read) and
-   * copied once, straight into its wrap when the query asked for one.
+   * The candidate's stored JSON if it passes the plan's checks and has not expired, as a view
+   * of lmdb's shared read buffer (getBinaryFast): valid only until the next read in this
+   * thread. With its kind and serial, and the parsed event when a check needed it.
    */
+  private acceptView(
+    key: Buffer,
+    filter: NormalizedFilter,
+    check: CandidateCheck,
+    now: number,
+  ): Hit | undefined {
+    const off = key.length - SUFFIX_LEN;
+    const kind = readKind(key, off);
+    if (check.kinds !== undefined && !check.kinds.includes(kind)) return undefined;
+    const serial = readSerial(key, off + SUFFIX_SERIAL);
+    const shared = this.eventBytes.getBinaryFast(serial);
+    if (shared === undefined) return undefined;
+    // lmdb-js sets `length` of its shared buffer to the value's size; byteLength is the whole
+    // buffer (which Buffer#copy would use), so everything goes through an exact view.
+    const view = Buffer.from(shared.buffer, shared.byteOffset, shared.length);
+    let event: NostrEvent | undefined;
+    if (check.postFilter || (check.needles !== undefined && !includesAny(view, check.needles))) {
+      event = JSON.parse(view.toString('utf8')) as NostrEvent;
+      if (!matchFilter(filter, event)) return undefined;
+    }
+    if ((key[off + SUFFIX_FLAGS]! & FLAG_EXPIRES) !== 0) {
+      event ??= JSON.parse(view.toString('utf8')) as NostrEvent;
+      if (isExpired(event, now)) return undefined;
+    }
+    return { view, kind, serial, event };
+  }
+
+  /** acceptView, copied once (straight into its wrap when the query asked for one). */
   private accept(
     key: Buffer,
     filter: NormalizedFilter,
@@ -507,35 +566,20 @@ export class LmdbEventStore implements EventStore {
     now: number,
     wrap?: EventWrap,
   ): LazyStoredEvent | undefined {
-    const off = key.length - SUFFIX_LEN;
-    const kind = readKind(key, off);
-    if (check.kinds !== undefined && !check.kinds.includes(kind)) return undefined;
-    const serial = readSerial(key, off + SUFFIX_SERIAL);
-    const shared = this.eventBytes.getBinaryFast(serial);
-    if (shared === undefined) return undefined;
-    // lmdb-js sets `length` of its shared buffer to the value's size (byteLength is the whole
-    // buffer, which Buffer#copy would use): copy through an exact view.
-    const size = shared.length;
-    const value = new Uint8Array(shared.buffer, shared.byteOffset, size);
-    let bytes: Buffer;
-    let wrapped: Buffer | undefined;
+    const hit = this.acceptView(key, filter, check, now);
+    if (hit === undefined) return undefined;
+    const size = hit.view.length;
     if (wrap === undefined) {
-      bytes = Buffer.allocUnsafe(size);
-      bytes.set(value, 0);
-    } else {
-      const head = wrap.prefix.length;
-      wrapped = Buffer.allocUnsafe(head + size + wrap.suffix.length);
-      wrapped.set(wrap.prefix, 0);
-      wrapped.set(value, head);
-      wrapped.set(wrap.suffix, head + size);
-      bytes = wrapped.subarray(head, head + size);
+      const bytes = Buffer.allocUnsafe(size);
+      bytes.set(hit.view, 0);
+      return new LazyStoredEvent(hit.serial, bytes, hit.event, hit.kind);
     }
-    const stored = new LazyStoredEvent(serial, bytes, undefined, kind, wrapped);
-    if (check.postFilter || (check.needles !== undefined && !includesAny(bytes, check.needles))) {
-      if (!matchFilter(filter, stored.event)) return undefined;
-    }
-    if ((key[off + SUFFIX_FLAGS]! & FLAG_EXPIRES) !== 0 && isExpired(stored.event, now)) return undefined;
-    return stored;
+    const head = wrap.prefix.length;
+    const wrapped = Buffer.allocUnsafe(head + size + wrap.suffix.length);
+    wrapped.set(wrap.prefix, 0);
+    wrapped.set(hit.view, head);
+    wrapped.set(wrap.suffix, head + size);
+    return new LazyStoredEvent(hit.serial, wrapped.subarray(head, head + size), hit.event, hit.kind, wrapped);
   }
 
   /** Like accept, but without reading the event when the index key alone decides. */
@@ -582,6 +626,14 @@ function checkOf(plan: QueryPlan): CandidateCheck {
 
 function readKind(key: Buffer, suffixOffset: number): number {
   return (key[suffixOffset + SUFFIX_KIND]! << 8) | key[suffixOffset + SUFFIX_KIND + 1]!;
+}
+
+/** A candidate that passed (see acceptView). */
+interface Hit {
+  readonly view: Buffer;
+  readonly kind: number;
+  readonly serial: number;
+  readonly event: NostrEvent | undefined;
 }
 
 function includesAny(bytes: Buffer, needles: readonly string[]): boolean {

@@ -43,10 +43,7 @@ export class LazyStoredEvent implements StoredEvent {
   get id(): string {
     if (this.parsed) return this.parsed.id;
     const data = this.data;
-    if (data && data.length > 72 && data[71] === 34 && data.compare(ID_PREFIX, 0, 7, 0, 7) === 0) {
-      return data.toString('latin1', 7, 71);
-    }
-    return idOfEventJson(this.raw);
+    return (data && idOfStoredJson(data)) ?? idOfEventJson(this.raw);
   }
 
   get event(): NostrEvent {
@@ -58,4 +55,12 @@ export class LazyStoredEvent implements StoredEvent {
   toJSON(): { serial: number; raw: string; event: NostrEvent } {
     return { serial: this.serial, raw: this.raw, event: this.event };
   }
+}
+
+/** The id of canonical event JSON bytes (`{"id":"<64 hex>",...`) without decoding them; undefined for other layouts. */
+export function idOfStoredJson(data: Buffer): string | undefined {
+  if (data.length > 72 && data[71] === 34 && data.compare(ID_PREFIX, 0, 7, 0, 7) === 0) {
+    return data.toString('latin1', 7, 71);
+  }
+  return undefined;
 }
