@@ -160,7 +160,11 @@ export class QueryPool {
   }
 
   private spawn(slot: Slot): void {
-    const worker = new Worker(WORKER_URL, { workerData: { dataDir: this.options.dataDir } });
+    const worker = new Worker(WORKER_URL, {
+      workerData: { dataDir: this.options.dataDir },
+      // A worker allocates little that lives: a small young generation keeps its footprint down.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     slot.worker = worker;
     slot.ready = false;
     slot.spawnedAt = Date.now();

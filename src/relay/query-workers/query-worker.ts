@@ -28,8 +28,11 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
+/** The worker's one scratch buffer (requests run one at a time); outgoing chunks are exact copies. */
+let scratch = Buffer.allocUnsafe(CHUNK_BYTES);
+
 class ChunkWriter {
-  private data = Buffer.allocUnsafe(CHUNK_BYTES);
+  private data = scratch;
   private length = 0;
   private ends: number[] = [];
   private ids = '';
@@ -40,7 +43,11 @@ class ChunkWriter {
     const size = prefix.length + json.length + 1;
     if (this.length + size > this.data.length) {
       if (this.length > 0) this.flush();
-      if (size > this.data.length) this.data = Buffer.allocUnsafe(size);
+      // One event larger than a chunk: a buffer of its own, kept as the scratch if it is not huge.
+      if (size > this.data.length) {
+        this.data = Buffer.allocUnsafe(size);
+        if (size <= 4 * CHUNK_BYTES) scratch = this.data;
+      }
     }
     this.data.set(prefix, this.length);
     this.data.set(json, this.length + prefix.length);
