@@ -100,7 +100,7 @@ test('broadcast reaches the other client only, with serial 0, and is not stored'
 test('a subscriber that does not read is cut off with RESOURCE_EXHAUSTED', async () => {
   // A raw client that subscribes and never reads: its stream is paused from the start.
   const raw = new DatabaseServiceClient(db.address, credentials.createInsecure());
-  const call = raw.subscribeEvents({ origin: 'stalled' }, new Metadata());
+  const call = raw.subscribeEvents({ origin: 'stalled', ownSerials: false }, new Metadata());
   call.pause();
   let failure: { code?: number } | undefined;
   call.on('error', (e: { code?: number }) => {

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { createRelay } from '../../src/relay/create-relay.js';
 import type { Relay } from '../../src/relay/relay.js';
 import { type DatabaseServer, startDatabaseServer } from '../../src/store/grpc/db-server.js';
+import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { newKeys, nowSec, sign, sleep } from '../helpers/nostr.js';
 import { RawClient } from '../helpers/relay-harness.js';
 
@@ -141,5 +142,44 @@ describe('a relay whose orly-db goes away', () => {
       'the acknowledged events are there, the refused one is not',
     );
     await client.close();
+  });
+
+  it('live subscribers get what other writers stored while the watch was down, once', async () => {
+    const keys = newKeys();
+    const subscriber = await RawClient.connect(r.url);
+    const publisher = await RawClient.connect(r.url);
+    subscriber.send(['REQ', 'live', { authors: [keys.pk] }]);
+    await subscriber.next((f) => f[0] === 'EOSE' && f[1] === 'live');
+
+    const port = db.port;
+    await db.stop(0);
+    await sleep(1200); // the relay's watch is now retrying with a backoff of a second or more
+    db = await startDatabaseServer({ listen: `127.0.0.1:${port}`, dataDir, logger });
+    // Another writer stores an event at once, before the relay has resubscribed.
+    const other = await GrpcEventStore.connect(`127.0.0.1:${port}`, { logger });
+    const missed = sign(keys, { kind: 1, content: 'stored during the watch outage' });
+    assert.equal((await other.save(missed)).stored, true);
+    const got = await subscriber.next((f) => f[0] === 'EVENT' && f[1] === 'live', 10_000);
+    assert.equal(got[2].id, missed.id, 'replayed after the resubscription');
+
+    // The relay's own events and the other writer's later ones arrive once each.
+    let own = sign(keys, { kind: 1, content: 'own, after the outage' });
+    for (let i = 0; i < 50 && (await publisher.publish(own))[2] !== true; i++) {
+      await sleep(100);
+      own = sign(keys, { kind: 1, content: `own, after the outage ${i}` });
+    }
+    const later = sign(keys, { kind: 1, content: 'later, from the other writer' });
+    assert.equal((await other.save(later)).stored, true);
+    const ids = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const f = await subscriber.next((x) => x[0] === 'EVENT' && x[1] === 'live', 10_000);
+      ids.add(f[2].id);
+    }
+    assert.deepEqual(ids, new Set([own.id, later.id]));
+    await sleep(300);
+    assert.equal(subscriber.frames.filter((f) => f[0] === 'EVENT').length, 0, 'nothing delivered twice');
+    await other.close();
+    await subscriber.close();
+    await publisher.close();
   });
 });

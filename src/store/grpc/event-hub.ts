@@ -2,7 +2,8 @@
  * The in-process fan-out behind SubscribeEvents: every event newly stored through this orly-db
  * server (and every broadcast ephemeral event) is pushed to every open SubscribeEvents stream,
  * except the stream whose origin equals the saver's origin (a relay never gets its own events
- * back). Events published in one turn of the event loop go out together, as one EventBatch per
+ * back; with own_serials it gets a marker instead, the serial with empty json, so that it can
+ * resume from the last serial it saw after an outage). Events published in one turn of the event loop go out together, as one EventBatch per
  * subscriber.
  *
  * Memory is bounded per subscriber: characters handed to a stream but not yet flushed to its
@@ -30,6 +31,8 @@ type SubscriberCall = ServerWritableStream<SubscribeEventsRequest, EventBatch>;
 interface Subscriber {
   readonly call: SubscriberCall;
   readonly origin: string;
+  /** Send serial-only markers for this origin's own stored events. */
+  readonly ownSerials: boolean;
   /** Characters written to the call whose write callback has not fired yet. */
   buffered: number;
   /** Events waiting for this turn's flush. */
@@ -39,6 +42,7 @@ interface Subscriber {
 }
 
 const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+const NO_JSON = Buffer.alloc(0);
 
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
@@ -64,6 +68,7 @@ export class EventHub {
     const sub: Subscriber = {
       call,
       origin: call.request.origin,
+      ownSerials: call.request.ownSerials,
       buffered: 0,
       queue: [],
       queuedChars: 0,
@@ -90,7 +95,11 @@ export class EventHub {
     if (this.closed || this.subscribers.size === 0) return;
     const message: StoredEventMessage = { serial, json };
     for (const sub of this.subscribers) {
-      if (sub.done || (origin !== '' && sub.origin === origin)) continue;
+      if (sub.done) continue;
+      if (origin !== '' && sub.origin === origin) {
+        if (sub.ownSerials && serial > 0) sub.queue.push({ serial, json: NO_JSON });
+        continue;
+      }
       sub.queue.push(message);
       sub.queuedChars += json.length;
     }

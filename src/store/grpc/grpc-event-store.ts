@@ -17,7 +17,11 @@
  * query()/eventsSince() are async iterables over server streams with backpressure (the stream
  * is paused while the consumer is busy); breaking out of the loop or aborting the signal cancels
  * the call. watch() subscribes with this instance's random origin, which is also sent with every
- * save, so a relay never gets its own events back.
+ * save, so a relay never gets its own events back (only serial markers for them). When the watch
+ * stream is lost (orly-db restarted, or cut us off as a slow reader), the resubscription first
+ * replays what was stored meanwhile (EventsSince from the last serial seen, at most
+ * WATCH_REPLAY_MAX events, our own skipped), buffering the new live stream until the replay is
+ * done: listeners miss nothing across an outage, and get nothing twice.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -46,6 +50,7 @@ import {
   type SaveEventRequest,
   type SaveEventResultBatch,
   type StatsResponse,
+  type StoredEvent as StoredEventMessage,
 } from '../../gen/orlydb/v1/db.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
 import type { Logger } from '../../logger.js';
@@ -111,6 +116,10 @@ interface SaveStream {
 
 const WATCH_BACKOFF_INITIAL_MS = 100;
 const WATCH_BACKOFF_MAX_MS = 2000;
+/** Events replayed to listeners after a watch outage, at most (the rest is logged as missed). */
+const WATCH_REPLAY_MAX = 100_000;
+/** Own saves remembered until their marker arrives, at most. */
+const OWN_UNSEEN_MAX = 100_000;
 /** Server stream batches buffered ahead of the consumer before the stream is paused. */
 const READ_AHEAD_BATCHES = 4;
 /** GetSerials / NegentropyItems take uint32 counts. */
@@ -138,6 +147,12 @@ export class GrpcEventStore implements EventStore {
   private watchCall: ClientReadableStream<EventBatch> | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private watchBackoff = WATCH_BACKOFF_INITIAL_MS;
+  /** The highest serial the watch has seen (events, own markers, replay); undefined until known. */
+  private feedSerial: number | undefined;
+  /** Serials of our own saves whose marker has not arrived yet (skipped by a replay). */
+  private readonly ownUnseen = new Set<number>();
+  /** Live events held back while a replay runs. */
+  private replayBuffer: StoredEventMessage[] | undefined;
 
   private constructor(
     readonly address: string,
@@ -231,7 +246,9 @@ export class GrpcEventStore implements EventStore {
         if (pending === undefined) continue;
         stream.pending.delete(response.requestId);
         this.reachable = true;
-        pending.resolve(responseToSaveResult(response));
+        const result = responseToSaveResult(response);
+        if (result.stored && !result.duplicate) this.noteOwnSave(result.serial);
+        pending.resolve(result);
       }
     });
     call.on('error', (error: ServiceError) => {
@@ -523,36 +540,35 @@ export class GrpcEventStore implements EventStore {
     );
   }
 
-  private openWatch(): void {
+  private openWatch(resume = false): void {
     if (this.closed || this.listeners.size === 0 || this.watchCall !== undefined || this.watchTimer) return;
-    const call = this.client.subscribeEvents({ origin: this.origin }, this.metadata.clone());
+    const call = this.client.subscribeEvents(
+      { origin: this.origin, ownSerials: true },
+      this.metadata.clone(),
+    );
     this.watchCall = call;
     call.on('metadata', () => {
       this.watchBackoff = WATCH_BACKOFF_INITIAL_MS;
       this.reachable = true;
+      if (this.feedSerial === undefined) void this.initFeedSerial();
+      else if (resume) void this.replay(call, this.feedSerial);
     });
     call.on('data', (batch: EventBatch) => {
-      for (const message of batch.events) {
-        const stored = toStoredEvent(message);
-        for (const listener of this.listeners) {
-          try {
-            listener(stored);
-          } catch (error) {
-            this.logger?.error({ err: (error as Error).message }, 'watch listener failed');
-          }
-        }
-      }
+      if (this.watchCall !== call) return;
+      if (this.replayBuffer !== undefined) this.replayBuffer.push(...batch.events);
+      else this.deliverFeed(batch.events);
     });
     const retry = (detail: string): void => {
       if (this.watchCall !== call) return;
       this.watchCall = undefined;
+      this.replayBuffer = undefined;
       if (this.closed || this.listeners.size === 0) return;
       const delay = this.watchBackoff;
       this.watchBackoff = Math.min(this.watchBackoff * 2, WATCH_BACKOFF_MAX_MS);
       this.logger?.warn({ err: detail, retryMs: delay }, 'orly-db watch stream lost; resubscribing');
       this.watchTimer = setTimeout(() => {
         this.watchTimer = undefined;
-        this.openWatch();
+        this.openWatch(true);
       }, delay);
       this.watchTimer.unref();
     };
@@ -561,6 +577,84 @@ export class GrpcEventStore implements EventStore {
       retry(describeStatus(error));
     });
     call.on('end', () => retry('watch stream ended by the server'));
+  }
+
+  /** The starting point of a fresh watch: the store's last serial, unless events came first. */
+  private async initFeedSerial(): Promise<void> {
+    try {
+      const last = await this.lastSerial();
+      if (this.feedSerial === undefined) this.feedSerial = last;
+    } catch {
+      // Unknown for now: the first event or marker sets it.
+    }
+  }
+
+  /** Events and own-save markers from the feed; anything at or below feedSerial was replayed already. */
+  private deliverFeed(messages: readonly StoredEventMessage[]): void {
+    for (const message of messages) {
+      if (message.serial > 0) {
+        if (this.feedSerial !== undefined && message.serial <= this.feedSerial) continue;
+        this.feedSerial = message.serial;
+        if (message.json.length === 0) {
+          this.ownUnseen.delete(message.serial);
+          continue;
+        }
+      }
+      this.notify(toStoredEvent(message));
+    }
+  }
+
+  /** After a resubscription: what was stored since `from`, then the live events held back meanwhile. */
+  private async replay(call: ClientReadableStream<EventBatch>, from: number): Promise<void> {
+    this.replayBuffer = [];
+    let replayed = 0;
+    try {
+      for await (const stored of this.eventsSince(from, WATCH_REPLAY_MAX + 1)) {
+        if (this.watchCall !== call) return;
+        if (++replayed > WATCH_REPLAY_MAX) {
+          this.logger?.warn(
+            { from, replayed: WATCH_REPLAY_MAX },
+            'orly-db watch outage: more events than the replay limit; live subscribers miss the rest',
+          );
+          break;
+        }
+        this.feedSerial = Math.max(this.feedSerial ?? 0, stored.serial);
+        if (this.ownUnseen.delete(stored.serial)) continue;
+        this.notify(stored);
+      }
+    } catch (error) {
+      this.logger?.warn(
+        { err: describeStatus(error), from },
+        'orly-db watch replay failed; live events resume',
+      );
+    } finally {
+      if (this.watchCall === call) {
+        for (const serial of this.ownUnseen)
+          if (serial <= (this.feedSerial ?? 0)) this.ownUnseen.delete(serial);
+        const held = this.replayBuffer ?? [];
+        this.replayBuffer = undefined;
+        this.deliverFeed(held);
+      }
+    }
+    if (replayed > 0)
+      this.logger?.info({ from, replayed }, 'orly-db watch resumed; replayed the events stored meanwhile');
+  }
+
+  /** Remembers an own save until its marker arrives (only while watching). */
+  private noteOwnSave(serial: number): void {
+    if (this.listeners.size === 0 || serial <= (this.feedSerial ?? 0)) return;
+    if (this.ownUnseen.size >= OWN_UNSEEN_MAX) this.ownUnseen.clear();
+    this.ownUnseen.add(serial);
+  }
+
+  private notify(stored: StoredEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(stored);
+      } catch (error) {
+        this.logger?.error({ err: (error as Error).message }, 'watch listener failed');
+      }
+    }
   }
 
   private stopWatch(): void {

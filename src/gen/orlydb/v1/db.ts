@@ -194,6 +194,12 @@ export interface ImportResponse {
 export interface SubscribeEventsRequest {
   /** Events saved with this origin are not sent back. */
   origin: string;
+  /**
+   * Send a marker for each of them instead: a StoredEvent with the serial and empty json, so the
+   * subscriber knows every serial it has seen and can resume after an outage (EventsSince from
+   * the last one) without its own events coming back.
+   */
+  ownSerials: boolean;
 }
 
 export interface BroadcastRequest {
@@ -2563,13 +2569,16 @@ export const ImportResponse: MessageFns<ImportResponse> = {
 };
 
 function createBaseSubscribeEventsRequest(): SubscribeEventsRequest {
-  return { origin: "" };
+  return { origin: "", ownSerials: false };
 }
 
 export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   encode(message: SubscribeEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.origin !== "") {
       writer.uint32(10).string(message.origin);
+    }
+    if (message.ownSerials !== false) {
+      writer.uint32(16).bool(message.ownSerials);
     }
     return writer;
   },
@@ -2595,6 +2604,14 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
             message.origin = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ownSerials = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2608,13 +2625,23 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   },
 
   fromJSON(object: any): SubscribeEventsRequest {
-    return { origin: isSet(object.origin) ? globalThis.String(object.origin) : "" };
+    return {
+      origin: isSet(object.origin) ? globalThis.String(object.origin) : "",
+      ownSerials: isSet(object.ownSerials)
+        ? globalThis.Boolean(object.ownSerials)
+        : isSet(object.own_serials)
+        ? globalThis.Boolean(object.own_serials)
+        : false,
+    };
   },
 
   toJSON(message: SubscribeEventsRequest): unknown {
     const obj: any = {};
     if (message.origin !== "") {
       obj.origin = message.origin;
+    }
+    if (message.ownSerials !== false) {
+      obj.ownSerials = message.ownSerials;
     }
     return obj;
   },
@@ -2625,6 +2652,7 @@ export const SubscribeEventsRequest: MessageFns<SubscribeEventsRequest> = {
   fromPartial<I extends Exact<DeepPartial<SubscribeEventsRequest>, I>>(object: I): SubscribeEventsRequest {
     const message = createBaseSubscribeEventsRequest();
     message.origin = object.origin ?? "";
+    message.ownSerials = object.ownSerials ?? false;
     return message;
   },
 };
