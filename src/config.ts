@@ -4,6 +4,7 @@
  */
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './relay/trusted-proxies.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -95,6 +96,8 @@ export interface RelayConfig {
   logLevel: LogLevel;
   /** Canonical public URL for NIP-42 `relay` tags; derived from the Host header when unset. */
   relayUrl?: string;
+  /** ORLY_TRUSTED_PROXIES: peers whose X-Forwarded-* headers are believed (addresses / CIDR ranges). */
+  trustedProxies: readonly string[];
   info: RelayInfoConfig;
   limits: LimitsConfig;
   /** Kinds served only to their author or a p-tagged recipient, after NIP-42 AUTH. */
@@ -187,6 +190,21 @@ export function readVar(env: Env, name: string): string | undefined {
 
 export function stringVar(env: Env, name: string, fallback: string): string {
   return read(env, name) ?? fallback;
+}
+
+function trustedProxiesVar(env: Env, name: string): readonly string[] {
+  const raw = env[name];
+  if (raw === undefined) return DEFAULT_TRUSTED_PROXIES;
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    trustedProxyList(entries);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+  return entries;
 }
 
 function kindListVar(env: Env, name: string, fallback: readonly number[]): readonly number[] {
@@ -348,6 +366,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
     relayUrl: urlVar(env, 'ORLY_RELAY_URL'),
+    trustedProxies: trustedProxiesVar(env, 'ORLY_TRUSTED_PROXIES'),
     info: {
       name: stringVar(env, 'ORLY_APP_NAME', 'ORLY'),
       description: stringVar(env, 'ORLY_RELAY_DESCRIPTION', 'ORLY relay (TypeScript), on embedded LMDB'),

@@ -3,8 +3,9 @@
  * subscriptions, and the capabilities it was given (event store, access control, signature
  * verifier). Message handling lives in ./handlers, HTTP routes in ./http-routes.
  */
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { AccessControl } from '../acl/access-control.js';
@@ -27,6 +28,7 @@ import { NegentropySessions } from './negentropy-sessions.js';
 import type { QueryPool } from './query-workers/query-pool.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
+import { forwardedValue, fromTrustedProxy, peerAddress, trustedProxyList } from './trusted-proxies.js';
 import { isVisibleTo } from './visibility.js';
 
 /** The abort reason of a finished subscription (abort() without one builds a DOMException with a stack each time). */
@@ -64,6 +66,7 @@ export class Relay {
   /** Where NIP-77 item sets and reconciliation live (local or orly-sync-negentropy); with `negentropy`. */
   readonly negentropyResponder: NegentropyResponder | undefined;
   readonly queryPool: QueryPool | undefined;
+  private readonly trustedProxies: BlockList;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
@@ -78,6 +81,7 @@ export class Relay {
     this.access = deps.access;
     this.verifier = deps.verifier;
     this.queryPool = deps.queryPool;
+    this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
@@ -211,15 +215,28 @@ export class Relay {
     this.metrics.subscriptions.set(this.subscriptions.size);
   }
 
-  /** The public URL clients reach this relay at, for NIP-42 `relay` tag checks. */
+  /**
+   * The public URL clients reach this relay at, for NIP-42 `relay` tag checks: ORLY_RELAY_URL,
+   * else X-Forwarded-Proto/-Host from a trusted proxy, else the Host header.
+   */
   relayUrlFor(req: IncomingMessage): string {
     if (this.config.relayUrl) return this.config.relayUrl;
-    const forwardedProto = String(req.headers['x-forwarded-proto'] ?? '')
-      .split(',')[0]
-      ?.trim();
+    const proxied = fromTrustedProxy(req, this.trustedProxies);
+    const forwardedProto = proxied ? forwardedValue(req, 'x-forwarded-proto') : undefined;
     const secure = forwardedProto === 'https' || forwardedProto === 'wss';
-    const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? `127.0.0.1:${this.port}`);
-    return `${secure ? 'wss' : 'ws'}://${host.split(',')[0]!.trim()}/`;
+    const host =
+      (proxied ? forwardedValue(req, 'x-forwarded-host') : undefined) ??
+      forwardedValue(req, 'host') ??
+      `127.0.0.1:${this.port}`;
+    return `${secure ? 'wss' : 'ws'}://${host}/`;
+  }
+
+  /** The client's address: X-Forwarded-For's first entry from a trusted proxy, else the peer's. */
+  clientIp(req: IncomingMessage): string {
+    const forwarded = fromTrustedProxy(req, this.trustedProxies)
+      ? forwardedValue(req, 'x-forwarded-for')
+      : undefined;
+    return forwarded ?? peerAddress(req) ?? 'unknown';
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -236,7 +253,7 @@ export class Relay {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const ip = clientIp(req);
+    const ip = this.clientIp(req);
     const conn = new Connection(ws, ip, this.relayUrlFor(req), this.config.limits.maxOutboundBuffer, (c) =>
       this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
     );
@@ -278,12 +295,6 @@ export class Relay {
       conn.socket.ping();
     }
   }
-}
-
-function clientIp(req: IncomingMessage): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-  return first || req.socket.remoteAddress || 'unknown';
 }
 
 function delay(ms: number): Promise<void> {
