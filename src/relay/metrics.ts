@@ -68,6 +68,18 @@ export class RelayMetrics {
     this.registry.registerMetric(lastSerial);
   }
 
+  /** A gauge read at scrape time (e.g. a pool's or a session table's current size). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   message(verb: string): void {
     let child = this.messageByVerb.get(verb);
     if (!child) {

@@ -108,6 +108,18 @@ export class Relay {
           conn.send(negErrFrame(subId, Reasons.negTimedOut(Math.round(neg.sessionTimeoutMs / 1000))));
         })
       : undefined;
+    if (this.negentropy)
+      this.metrics.gauge(
+        'orly_negentropy_sessions',
+        'Open NIP-77 negentropy sessions',
+        () => this.negentropy?.total ?? 0,
+      );
+    if (this.queryPool)
+      this.metrics.gauge(
+        'orly_query_workers_ready',
+        'Query worker threads ready',
+        () => this.queryPool?.readyWorkers ?? 0,
+      );
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
       noServer: true,

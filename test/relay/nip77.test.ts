@@ -200,6 +200,22 @@ describe('NIP-77 sync against the relay', () => {
     assert.deepEqual(r.need, idSet([...shared, ...relayOnly]));
   });
 
+  it('/metrics counts open sessions (orly_negentropy_sessions)', async () => {
+    const sessions = async (): Promise<number> => {
+      const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+      return Number(/^orly_negentropy_sessions (\d+)/m.exec(text)?.[1]);
+    };
+    const c = await clients.raw(t.url);
+    const before = await sessions();
+    // A one-item set against many: the reply asks for another round, so the session stays open.
+    c.send(['NEG-OPEN', 'metered', { authors: [writer.pk] }, '6100000200']);
+    assert.equal((await c.next((f) => f[1] === 'metered'))[0], 'NEG-MSG');
+    assert.equal(await sessions(), before + 1);
+    c.send(['NEG-CLOSE', 'metered']);
+    for (let i = 0; i < 50 && (await sessions()) !== before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await sessions(), before);
+  });
+
   it('a limit keeps the newest events, like a REQ with that limit', async () => {
     const c = await clients.raw(t.url);
     const r = await rawSync(c, 'limited', { authors: [writer.pk], kinds: [1], limit: 50 }, []);
