@@ -48,6 +48,8 @@ export interface LimitsConfig {
   createdAtLowerLimit: number;
   /** Bytes queued to one slow client before it is disconnected. */
   maxOutboundBuffer: number;
+  /** COUNT stops at this many matches and answers it with "approximate": true. */
+  maxCount: number;
 }
 
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
@@ -359,6 +361,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     createdAtUpperLimit: intVar(env, 'ORLY_CREATED_AT_UPPER_LIMIT', 900),
     createdAtLowerLimit: intVar(env, 'ORLY_CREATED_AT_LOWER_LIMIT', 94_608_000),
     maxOutboundBuffer: intVar(env, 'ORLY_MAX_OUTBOUND_BUFFER', 8 * 1_048_576, 65_536),
+    maxCount: intVar(env, 'ORLY_MAX_COUNT', 100_000, 1, 1_000_000_000),
   };
   return {
     listen: stringVar(env, 'ORLY_LISTEN', '0.0.0.0'),

@@ -90,6 +90,7 @@ export function authFrame(challenge: string): string {
   return JSON.stringify(['AUTH', challenge]);
 }
 
-export function countFrame(queryId: string, count: number): string {
-  return JSON.stringify(['COUNT', queryId, { count }]);
+/** NIP-45 answer; `approximate` marks a count the relay stopped at its limit (a lower bound). */
+export function countFrame(queryId: string, count: number, approximate = false): string {
+  return JSON.stringify(['COUNT', queryId, approximate ? { count, approximate: true } : { count }]);
 }

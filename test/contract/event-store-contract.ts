@@ -120,6 +120,13 @@ export function registerEventStoreContract(name: string, factory: ContractFactor
         const results = (await Promise.all(events.map((e) => store.save(e)))).map(stored);
         assert.equal(new Set(results.map((r) => r.serial)).size, events.length);
         assert.equal(await store.count([{ authors: [alice.pubkey] }]), events.length);
+        // max: counting stops there (one filter and several).
+        assert.equal(await store.count([{ authors: [alice.pubkey] }], { max: 3 }), 3);
+        assert.equal(await store.count([{ authors: [alice.pubkey] }, { kinds: [1] }], { max: 4 }), 4);
+        assert.equal(
+          await store.count([{ authors: [alice.pubkey] }], { max: events.length + 1 }),
+          events.length,
+        );
       }),
     );
 

@@ -163,9 +163,11 @@ export class MemoryEventStore implements EventStore {
 
   async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
     const now = options?.now ?? Math.floor(Date.now() / 1000);
+    const max = options?.max ?? Number.POSITIVE_INFINITY;
     let n = 0;
     for (const entry of this.byId.values()) {
       if (!expired(entry.event, now) && filters.some((f) => matchFilter(f, entry.event))) n++;
+      if (n >= max) return max;
     }
     return n;
   }

@@ -202,3 +202,31 @@ describe('COUNT and restricted kinds', () => {
     assert.equal(await tools.count([{ kinds: [4, 1059], '#p': [recipient.pk] }], {}), 2);
   });
 });
+
+describe('COUNT at ORLY_MAX_COUNT', () => {
+  it('stops at the cap and says the count is approximate; below it, exact', async () => {
+    const capped = await startTestRelay({ ORLY_MAX_COUNT: '5' });
+    const c = await clients.raw(capped.url);
+    try {
+      const keys = newKeys();
+      for (let i = 0; i < 8; i++) await accepted(c, sign(keys, { content: `n${i}`, created_at: base + i }));
+      assert.deepEqual(await count(c, 'all', { authors: [keys.pk] }), [
+        'COUNT',
+        'all',
+        { count: 5, approximate: true },
+      ]);
+      assert.deepEqual(
+        await count(c, 'or', { authors: [keys.pk], since: base + 6 }, { ids: ['00'.repeat(32)] }),
+        ['COUNT', 'or', { count: 2 }],
+      );
+      assert.deepEqual(await count(c, 'two', { authors: [keys.pk] }, { kinds: [1] }), [
+        'COUNT',
+        'two',
+        { count: 5, approximate: true },
+      ]);
+    } finally {
+      await c.close();
+      await capped.stop();
+    }
+  });
+});

@@ -287,7 +287,8 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     countEvents: unary(async (request) => {
       const filters = request.filterJson.map((json, i) => parseFilterJson(json, `filter_json[${i}]`));
       const now = request.now > 0 ? request.now : undefined;
-      return { count: await store.count(filters, { now }) };
+      const max = request.max > 0 ? request.max : undefined;
+      return { count: await store.count(filters, { now, max }) };
     }),
 
     getEvent: unary(async (request) => {

@@ -388,7 +388,7 @@ export class GrpcEventStore implements EventStore {
       'count',
       (md, opts, cb) =>
         this.client.countEvents(
-          { filterJson: filters.map(filterJson), now: options?.now ?? 0 },
+          { filterJson: filters.map(filterJson), now: options?.now ?? 0, max: options?.max ?? 0 },
           md,
           opts,
           cb,

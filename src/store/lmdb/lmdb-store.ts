@@ -406,6 +406,7 @@ export class LmdbEventStore implements EventStore {
   async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
     this.assertOpen();
     const now = options?.now ?? nowSeconds();
+    const max = options?.max ?? Number.POSITIVE_INFINITY;
     const live = filters.filter((f) => !matchesNothing(f));
     const seen = live.length > 1 ? new Set<number>() : undefined;
     let total = 0;
@@ -418,6 +419,7 @@ export class LmdbEventStore implements EventStore {
         if (!this.matches(key, filter, check, now)) continue;
         if (seen === undefined) total++;
         else seen.add(readSerial(key, key.length - SUFFIX_LEN + SUFFIX_SERIAL));
+        if ((seen?.size ?? total) >= max) return max;
       }
     }
     return seen === undefined ? total : seen.size;

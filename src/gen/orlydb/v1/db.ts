@@ -95,6 +95,8 @@ export interface QueryEventsRequest {
 export interface CountEventsRequest {
   filterJson: string[];
   now: number;
+  /** Stop counting at this many (0 = no limit); the answer is then exactly this. */
+  max: number;
 }
 
 export interface CountEventsResponse {
@@ -994,7 +996,7 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
 };
 
 function createBaseCountEventsRequest(): CountEventsRequest {
-  return { filterJson: [], now: 0 };
+  return { filterJson: [], now: 0, max: 0 };
 }
 
 export const CountEventsRequest: MessageFns<CountEventsRequest> = {
@@ -1004,6 +1006,9 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     }
     if (message.now !== 0) {
       writer.uint32(16).int64(message.now);
+    }
+    if (message.max !== 0) {
+      writer.uint32(24).uint64(message.max);
     }
     return writer;
   },
@@ -1037,6 +1042,14 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
             message.now = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.max = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1057,6 +1070,7 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
         ? object.filter_json.map((e: any) => globalThis.String(e))
         : [],
       now: isSet(object.now) ? globalThis.Number(object.now) : 0,
+      max: isSet(object.max) ? globalThis.Number(object.max) : 0,
     };
   },
 
@@ -1068,6 +1082,9 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     if (message.now !== 0) {
       obj.now = Math.round(message.now);
     }
+    if (message.max !== 0) {
+      obj.max = Math.round(message.max);
+    }
     return obj;
   },
 
@@ -1078,6 +1095,7 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     const message = createBaseCountEventsRequest();
     message.filterJson = object.filterJson?.map((e) => e) || [];
     message.now = object.now ?? 0;
+    message.max = object.max ?? 0;
     return message;
   },
 };
