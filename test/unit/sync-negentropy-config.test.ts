@@ -54,3 +54,22 @@ test('ORLY_SYNC_NEGENTROPY_ID_SIZE: 32 is silent, other values in 1..32 warn, an
     assert.match(err.message, /ORLY_SYNC_NEGENTROPY_ID_SIZE/);
   }
 });
+
+test('ORLY_SYNC_NEGENTROPY_FILTER (one JSON filter, as ORLY has it) or the FILTER_* parts', () => {
+  const c = loadNegentropyServiceConfig({
+    ORLY_SYNC_NEGENTROPY_FILTER: '{"kinds":[0,1,3],"since":1700000000}',
+  });
+  assert.deepEqual(c.sync.filter.kinds, [0, 1, 3]);
+  assert.equal(c.sync.filter.since, 1_700_000_000);
+  const parts = loadNegentropyServiceConfig({ ORLY_SYNC_NEGENTROPY_FILTER_KINDS: '1,7' });
+  assert.deepEqual(parts.sync.filter.kinds, [1, 7]);
+  const bad: Record<string, string>[] = [
+    { ORLY_SYNC_NEGENTROPY_FILTER: '{"kinds":' },
+    { ORLY_SYNC_NEGENTROPY_FILTER: '{"kinds":"1"}' },
+    { ORLY_SYNC_NEGENTROPY_FILTER: '{"limit":5}' },
+    { ORLY_SYNC_NEGENTROPY_FILTER: '{}', ORLY_SYNC_NEGENTROPY_FILTER_KINDS: '1' },
+  ];
+  for (const env of bad) {
+    assert.equal(configError(env).variable, 'ORLY_SYNC_NEGENTROPY_FILTER', JSON.stringify(env));
+  }
+});

@@ -10,6 +10,7 @@
  *   ORLY_SYNC_NEGENTROPY_FRAME_SIZE    max bytes of one NEG-MSG we send (default 60000; 0 or >= 4096)
  *   ORLY_SYNC_NEGENTROPY_DIRECTION     down | up | both | none for background syncs (default down)
  *   ORLY_SYNC_NEGENTROPY_FILTER_KINDS / _AUTHORS / _SINCE / _UNTIL   background sync filter
+ *   ORLY_SYNC_NEGENTROPY_FILTER        the same as one NIP-01 JSON filter (ORLY's form; not with the above)
  *   ORLY_SYNC_NEGENTROPY_TIMEOUT       per-phase inactivity timeout (default 30s)
  *   ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT  NIP-77 sessions routed from relays are freed after
  *                                      this long idle (default 5m)
@@ -61,7 +62,28 @@ export function idSizeWarning(config: Pick<NegentropyServiceConfig, 'idSize'>): 
   );
 }
 
+/** ORLY's single JSON variable (ORLY_SYNC_NEGENTROPY_FILTER), when set: the whole background filter. */
+function jsonFilterOf(env: Env, text: string): NormalizedFilter {
+  const name = `${P}_FILTER`;
+  for (const part of ['KINDS', 'AUTHORS', 'SINCE', 'UNTIL']) {
+    if (read(env, `${name}_${part}`) !== undefined)
+      throw new ConfigError(name, `give either ${name} (JSON) or ${name}_${part} and its siblings, not both`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(name, 'must be a JSON object (a NIP-01 filter)');
+  }
+  const parsed = parseFilter(json);
+  if (!parsed.ok) throw new ConfigError(name, parsed.reason);
+  if (parsed.filter.limit !== undefined) throw new ConfigError(name, '"limit" is not supported by sync');
+  return parsed.filter;
+}
+
 function filterOf(env: Env): NormalizedFilter {
+  const whole = read(env, `${P}_FILTER`);
+  if (whole !== undefined) return jsonFilterOf(env, whole);
   const json: Record<string, unknown> = {};
   const kinds = read(env, `${P}_FILTER_KINDS`);
   if (kinds !== undefined) {
