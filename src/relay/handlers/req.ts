@@ -13,6 +13,7 @@ import {
   isValidSubId,
   noticeFrame,
 } from '../../protocol/messages.js';
+import type { StoredEvent } from '../../store/event-store.js';
 import type { Connection } from '../connection.js';
 import type { FrameChunk } from '../query-workers/protocol.js';
 import type { Relay } from '../relay.js';
@@ -109,34 +110,61 @@ async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean
       continue;
     }
     // No query worker (none configured, or none ready): the store, in the event loop.
-    const query = relay.store.query(
-      { ...filter, limit: checkEach ? undefined : limit },
-      { signal, now, wrap: sub.wrap },
-    );
-    let count = 0;
-    for await (const stored of query) {
-      if (signal.aborted) return false;
-      if (
-        checkEach &&
-        relay.restrictedKinds.has(stored.kind) &&
-        !isVisibleTo(stored.event, sub.conn.authed)
-      ) {
-        continue;
-      }
-      const id = stored.id;
-      if (sent.has(id)) continue;
-      sent.add(id);
-      if (!sub.sendStored(stored)) return false;
-      // When the store applies the limit itself, let its stream end rather than cancel it:
-      // a remote store (orly-db) would see a reset stream per REQ, which HTTP/2 servers
-      // treat as a rapid-reset attack once there are many.
-      if (++count >= limit && checkEach) break;
-    }
+    if (!(await queryStore(relay, sub, filter, limit, checkEach, now, sent))) return false;
   }
   if (signal.aborted || sub.conn.closed) return false;
   sub.conn.send(eoseFrame(sub.id));
   if (sub.pending && sub.pending.length > 0) sub.sentBeforeEose = sent;
   return true;
+}
+
+/**
+ * One filter through relay.store. The store always applies a limit, so a remote store's stream
+ * ends by itself (a stream reset per REQ looks like an HTTP/2 rapid-reset attack to servers).
+ * When results are checked one by one (restricted kinds) and some were hidden or already sent,
+ * further pages older than the last result make up for them; a page that brings no id not seen
+ * before ends it (more than `limit` events at one created_at). False when the subscription ended.
+ */
+async function queryStore(
+  relay: Relay,
+  sub: Subscription,
+  filter: NormalizedFilter,
+  limit: number,
+  checkEach: boolean,
+  now: number,
+  sent: Set<string>,
+): Promise<boolean> {
+  const { signal } = sub.abort;
+  const hidden = new Set<string>();
+  let count = 0;
+  let page: NormalizedFilter = { ...filter, limit };
+  for (;;) {
+    let got = 0;
+    let fresh = 0;
+    let last: StoredEvent | undefined;
+    for await (const stored of relay.store.query(page, { signal, now, wrap: sub.wrap })) {
+      if (signal.aborted) return false;
+      got++;
+      last = stored;
+      const id = stored.id;
+      if (sent.has(id) || hidden.has(id)) continue;
+      fresh++;
+      if (
+        checkEach &&
+        relay.restrictedKinds.has(stored.kind) &&
+        !isVisibleTo(stored.event, sub.conn.authed)
+      ) {
+        hidden.add(id);
+        continue;
+      }
+      sent.add(id);
+      if (!sub.sendStored(stored)) return false;
+      if (++count >= limit) return true;
+    }
+    // Without checks the store's limit is the answer; else another page only if this one was full.
+    if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || last === undefined) return true;
+    page = { ...filter, until: last.event.created_at, limit };
+  }
 }
 
 /** Sends a query worker's frames, skipping ids already sent; false when the subscription ended. */
