@@ -1,8 +1,7 @@
 /**
  * `orly import` / `orly export` (src/cli/import.ts, src/cli/export.ts): JSONL round trip
  * oldest first, filters, backpressure, every kind of bad line reported and skipped, batching
- * of saves, store failures. Uses a minimal in-memory EventStore defined here (the shared
- * test/helpers/memory-store.ts did not exist yet when this was written).
+ * of saves, store failures, over the shared in-memory store (test/helpers/memory-store.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,137 +11,30 @@ import { test } from 'node:test';
 import { runExport } from '../../src/cli/export.js';
 import { type ImportOptions, runImport } from '../../src/cli/import.js';
 import { Reasons } from '../../src/errors.js';
-import {
-  computeEventId,
-  isExpired,
-  type NostrEvent,
-  nowSeconds,
-  serializeEvent,
-} from '../../src/protocol/event.js';
-import {
-  compareNewestFirst,
-  matchFilter,
-  type NormalizedFilter,
-  parseFilter,
-} from '../../src/protocol/filter.js';
-import { isReplaceable } from '../../src/protocol/kinds.js';
-import type {
-  EventStore,
-  NegentropyItems,
-  QueryOptions,
-  SaveResult,
-  StoredEvent,
-  StoreStats,
-} from '../../src/store/event-store.js';
+import { computeEventId, type NostrEvent, serializeEvent } from '../../src/protocol/event.js';
+import { type NormalizedFilter, parseFilter } from '../../src/protocol/filter.js';
+import type { EventStore, SaveResult } from '../../src/store/event-store.js';
+import { MemoryEventStore } from '../helpers/memory-store.js';
 
 // ---------------------------------------------------------------------------------------------
-// A minimal in-memory EventStore: duplicates, NIP-09 tombstones by id, replaceable kinds.
+// The shared in-memory store, instrumented: saves in flight, and chosen saves failing.
 
-class MemoryStore implements EventStore {
-  private readonly byId = new Map<string, StoredEvent>();
-  private readonly bySerial = new Map<number, StoredEvent>();
-  private readonly tombstones = new Set<string>();
-  private serial = 0;
-  private open = true;
+class MemoryStore extends MemoryEventStore {
   inFlight = 0;
   maxInFlight = 0;
   /** Makes save() reject (a store failure, not a rejection) for matching events. */
   failOn: ((event: NostrEvent) => boolean) | undefined;
 
-  async save(event: NostrEvent): Promise<SaveResult> {
+  override async save(event: NostrEvent): Promise<SaveResult> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.failOn?.(event)) throw new Error('disk full');
-      const existing = this.byId.get(event.id);
-      if (existing) return { stored: true, duplicate: true, serial: existing.serial, removed: [] };
-      if (this.tombstones.has(event.id)) return { stored: false, reason: Reasons.deleted };
-      const removed: string[] = [];
-      if (isReplaceable(event.kind)) {
-        for (const old of this.byId.values()) {
-          if (old.event.kind !== event.kind || old.event.pubkey !== event.pubkey) continue;
-          if (compareNewestFirst(old.event, event) <= 0)
-            return { stored: false, reason: Reasons.olderReplaceable };
-          removed.push(old.event.id);
-        }
-      }
-      await this.deleteByIds(removed);
-      const stored: StoredEvent = {
-        serial: ++this.serial,
-        raw: serializeEvent(event),
-        id: event.id,
-        kind: event.kind,
-        event,
-      };
-      this.byId.set(event.id, stored);
-      this.bySerial.set(stored.serial, stored);
-      return { stored: true, duplicate: false, serial: stored.serial, removed };
+      return await super.save(event);
     } finally {
       this.inFlight--;
     }
-  }
-
-  async *query(filter: NormalizedFilter, options?: QueryOptions): AsyncIterable<StoredEvent> {
-    const now = options?.now ?? nowSeconds();
-    const matches = [...this.byId.values()]
-      .filter((s) => matchFilter(filter, s.event) && !isExpired(s.event, now))
-      .sort((a, b) => compareNewestFirst(a.event, b.event));
-    yield* filter.limit === undefined ? matches : matches.slice(0, filter.limit);
-  }
-
-  async count(filters: readonly NormalizedFilter[]): Promise<number> {
-    return [...this.byId.values()].filter((s) => filters.some((f) => matchFilter(f, s.event))).length;
-  }
-
-  async getById(id: string): Promise<StoredEvent | undefined> {
-    return this.byId.get(id);
-  }
-
-  async deleteByIds(ids: readonly string[]): Promise<number> {
-    let n = 0;
-    for (const id of ids) {
-      const stored = this.byId.get(id);
-      if (!stored) continue;
-      this.byId.delete(id);
-      this.bySerial.delete(stored.serial);
-      n++;
-    }
-    return n;
-  }
-
-  async *eventsSince(after: number, limit: number): AsyncIterable<StoredEvent> {
-    const serials = [...this.bySerial.keys()].filter((s) => s > after).sort((a, b) => a - b);
-    for (const s of serials.slice(0, limit)) yield this.bySerial.get(s)!;
-  }
-
-  async lastSerial(): Promise<number> {
-    return this.serial;
-  }
-
-  async negentropyItems(): Promise<NegentropyItems | undefined> {
-    return undefined;
-  }
-
-  async purgeExpired(): Promise<number> {
-    return 0;
-  }
-
-  async stats(): Promise<StoreStats> {
-    return { events: this.byId.size, bytes: 0, lastSerial: this.serial };
-  }
-
-  isOpen(): boolean {
-    return this.open;
-  }
-
-  async close(): Promise<void> {
-    this.open = false;
-  }
-
-  /** Test helper: marks an id as deleted (NIP-09). */
-  tombstone(id: string): void {
-    this.tombstones.add(id);
   }
 }
 
@@ -383,7 +275,7 @@ test('import: bad lines are reported as "line N: reason" and skipped, never abor
     JSON.stringify({ ...other, extra: 'dropped' }), // 15: CRLF (below), unknown field dropped
   ].join('\n');
   const store = new MemoryStore();
-  store.tombstone(deleted.id);
+  await store.save(sign({ kind: 5, tags: [['e', deleted.id]] }));
   const { summary, log } = await importText(store, `${input}\r\n`, { batchSize: 4 });
   assert.deepEqual(summary, { lines: 15, imported: 4, duplicates: 1, rejected: 3, invalid: 5 });
   // Signature failures are found when a batch is flushed and store rejections after its commit,

@@ -6,18 +6,7 @@
 import assert from 'node:assert/strict';
 import { Initiator, Responder } from '../../src/negentropy/reconcile.js';
 import { SealedVector } from '../../src/negentropy/storage.js';
-
-/** mulberry32: small, fast, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/events.js';
 
 export interface Item {
   timestamp: number;
@@ -74,7 +63,7 @@ export function scenario(
   onlyServer: number,
   shape: TimestampShape,
 ): Scenario {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const common = randomItems(rand, shared, shape);
   const c = randomItems(rand, onlyClient, shape);
   const s = randomItems(rand, onlyServer, shape);

@@ -8,15 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Initiator, Responder } from '../../src/negentropy/reconcile.js';
 import { SealedVector } from '../../src/negentropy/storage.js';
-import {
-  assertSameSet,
-  prng,
-  runSync,
-  type Scenario,
-  scenario,
-  seal,
-  type TimestampShape,
-} from './helpers.js';
+import { seededRandom } from '../helpers/events.js';
+import { assertSameSet, runSync, type Scenario, scenario, seal, type TimestampShape } from './helpers.js';
 
 const SHAPES: TimestampShape[] = ['uniform', 'clustered', 'equal', 'post2038', 'huge'];
 
@@ -41,7 +34,7 @@ function check(s: Scenario, clientLimit: number, serverLimit: number, label: str
 
 describe('reconcile: random small sets, random limits', () => {
   it('200 random scenarios (0-400 items per side)', () => {
-    const rand = prng(42);
+    const rand = seededRandom(42);
     const limits = [0, 4096, 60_000];
     for (let seed = 1; seed <= 200; seed++) {
       const shared = Math.floor(rand() * 300);

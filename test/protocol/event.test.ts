@@ -24,6 +24,7 @@ import {
   serializeEvent,
   serializeForId,
 } from '../../src/protocol/event.js';
+import { seededRandom } from '../helpers/events.js';
 
 const SECRET = new Uint8Array(32).fill(1);
 const PUBKEY = Buffer.from(schnorr.getPublicKey(SECRET)).toString('hex');
@@ -330,20 +331,8 @@ test('tag helpers: firstTagValue, dTag, expiration, protected', () => {
 // ---------------------------------------------------------------------------------------------
 // Fuzz
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: checkEventShape and computeEventId never throw on mutated events', () => {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)]!;
   const junk: unknown[] = [
     null,

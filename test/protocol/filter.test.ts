@@ -17,6 +17,7 @@ import {
   type NormalizedFilter,
   parseFilter,
 } from '../../src/protocol/filter.js';
+import { seededRandom } from '../helpers/events.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -269,19 +270,8 @@ test('filterToJSON round-trips through parseFilter', () => {
 // ---------------------------------------------------------------------------------------------
 // Fuzz
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: parseFilter never throws, and accepted filters can be matched and serialized', () => {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)]!;
   const keys = [
     'ids',

@@ -19,6 +19,7 @@ import {
   okFrame,
   parseClientMessage,
 } from '../../src/protocol/messages.js';
+import { seededRandom } from '../helpers/events.js';
 
 test('parseClientMessage: accepts every client verb', () => {
   const frames = [
@@ -109,19 +110,8 @@ test('relay frames', () => {
   assert.equal(countFrame('q', 42), '["COUNT","q",{"count":42}]');
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: parseClientMessage never throws', () => {
-  const rand = prng(1234);
+  const rand = seededRandom(1234);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)]!;
   const atoms = [
     'EVENT',
