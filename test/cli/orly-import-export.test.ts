@@ -5,31 +5,19 @@
  * filter.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
+import { type RunResult, runNode } from '../helpers/run-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orly-cli-io-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function orly(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ORLY_CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function orly(args: string[], stdin = ''): Promise<RunResult> {
+  return runNode(ORLY_CLI, args, { stdin });
 }
 
 test('import reports bad lines by number and keeps going; export is oldest first', async () => {

@@ -35,6 +35,7 @@ import { type NegentropyServer, startNegentropyServer } from '../../src/sync/neg
 import { newKey, signedEvent } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
+import { type RunResult, runNode } from '../helpers/run-node.js';
 import { testSyncConfig } from '../helpers/sync-config.js';
 
 const SYNC_CLI = fileURLToPath(new URL('../../src/cli/orly-sync-negentropy.js', import.meta.url));
@@ -122,35 +123,8 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   }
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(cli: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not finish in time:\n${stderr}`));
-    }, 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runCli(cli: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return runNode(cli, args, { env });
 }
 
 describe('orly-sync-negentropy', () => {

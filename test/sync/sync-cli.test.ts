@@ -5,7 +5,6 @@
  * --print-missing, a peer without negentropy, and usage errors (a bad --server, bad flags).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,36 +16,10 @@ import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { newKey, signedEvent, type TestKey } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
+import { type RunResult, runNode } from '../helpers/run-node.js';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORLY_CLI, ...args], {
-      env: { ...process.env, ORLY_DATA_DIR: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orly ${args.join(' ')} did not finish in time:\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runCli(args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  return runNode(ORLY_CLI, args, { env: { ORLY_DATA_DIR: '' }, timeoutMs });
 }
 
 const key: TestKey = newKey();
