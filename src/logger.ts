@@ -1,6 +1,6 @@
 /** Structured JSON logs (pino) on stdout, one logger per process, children per component. */
 import { type Logger, pino } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './config/env.js';
 
 export type { Logger };
 

@@ -17,7 +17,7 @@
  * - `paid`: accessLevel/checkEvent look up subscriptions; same shape.
  * Each is one more case below and one more name in ACL_MODES.
  */
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/env.js';
 import type { Logger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { type AccessControl, OpenAccessControl } from './access-control.js';

@@ -5,7 +5,7 @@
  * entries, a bad entry stops start-up with a message naming the variable: a silently dropped
  * owner is a misconfiguration nobody notices until it matters.
  */
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/env.js';
 
 const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];

@@ -19,16 +19,16 @@
  * Configuration errors name the variable and exit 2; an unreachable orly-db at start exits 1.
  * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
  */
-import { loadAclServiceConfig } from '../acl/acl-config.js';
+import { loadAclServiceConfig } from '../services/acl/config.js';
 import { createAccessControl } from '../acl/factory.js';
-import { startAclServer } from '../acl/grpc/acl-server.js';
+import { startAclServer } from '../services/acl/server.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { VERSION } from '../version.js';
-import { runServiceMain } from './service-main.js';
-import { stopOnSignal } from './stop-on-signal.js';
+import { runServiceMain } from '../services/shared/run-service.js';
+import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 
 const USAGE = `orly-acl ${VERSION} — ORLY access-control service (gRPC)
 

@@ -13,13 +13,13 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT stop the server gracefully (running calls
  * may finish), close the store and exit 0; a second signal exits 1 at once.
  */
-import { dataDirVar, intVar, type LogLevel, listenVar, logLevelVar } from '../config.js';
+import { dataDirVar, intVar, type LogLevel, listenVar, logLevelVar } from '../config/env.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
-import { startDatabaseServer } from '../store/grpc/db-server.js';
+import { startDatabaseServer } from '../services/db/server.js';
 import { VERSION } from '../version.js';
-import { runServiceMain } from './service-main.js';
-import { stopOnSignal } from './stop-on-signal.js';
+import { runServiceMain } from '../services/shared/run-service.js';
+import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 
 const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
 

@@ -14,7 +14,7 @@
  * SIGKILL). Only SIGKILL of the launcher itself cannot be intercepted; run it under a
  * supervisor that kills the whole cgroup (systemd's default KillMode=control-group).
  */
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/env.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { loadLauncherConfig } from '../launcher/config.js';
 import { LaunchAborted, Launcher } from '../launcher/launcher.js';

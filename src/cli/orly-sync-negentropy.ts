@@ -12,11 +12,11 @@
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
-import { idSizeWarning, loadNegentropyServiceConfig } from '../sync/negentropy-service/config.js';
-import { startNegentropyServer } from '../sync/negentropy-service/server.js';
+import { idSizeWarning, loadNegentropyServiceConfig } from '../services/sync-negentropy/config.js';
+import { startNegentropyServer } from '../services/sync-negentropy/server.js';
 import { VERSION } from '../version.js';
-import { runServiceMain } from './service-main.js';
-import { stopOnSignal } from './stop-on-signal.js';
+import { runServiceMain } from '../services/shared/run-service.js';
+import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 
 const USAGE = `orly-sync-negentropy ${VERSION} — ORLY negentropy (NIP-77) sync service (gRPC)
 

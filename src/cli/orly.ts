@@ -3,13 +3,13 @@
  * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` / `orly sync` against
  * the store in ORLY_DATA_DIR (or --data-dir). Configuration errors name the variable and exit 2.
  */
-import { ConfigError, dataDirVar, loadRelayConfig } from '../config.js';
+import { ConfigError, dataDirVar, loadRelayConfig } from '../config/env.js';
 import { parseFilter } from '../protocol/filter.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { runSyncCli } from '../sync/sync-command.js';
+import { runSyncCli } from './sync/sync-command.js';
 import { VERSION } from '../version.js';
-import { runExport } from './export.js';
-import { runImport } from './import.js';
+import { runExport } from '../store/export-events.js';
+import { runImport } from '../store/import-events.js';
 import { runRelay } from './run-relay.js';
 
 const USAGE = `orly ${VERSION} — Nostr relay

@@ -2,11 +2,11 @@
  * Runs the relay with the capabilities its configuration names (local by default) and
  * installs SIGTERM/SIGINT handlers for a graceful stop.
  */
-import type { RelayConfig } from '../config.js';
+import type { RelayConfig } from '../config/env.js';
 import { createLogger } from '../logger.js';
 import { createRelay } from '../relay/create-relay.js';
 import type { Relay } from '../relay/relay.js';
-import { stopOnSignal } from './stop-on-signal.js';
+import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 
 export async function runRelay(config: RelayConfig): Promise<Relay> {
   const logger = createLogger(config.logLevel);

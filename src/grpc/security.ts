@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type ChannelCredentials, credentials, Metadata, ServerCredentials } from '@grpc/grpc-js';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/env.js';
 
 export interface GrpcSecurity {
   readonly cert?: Buffer;

@@ -13,7 +13,7 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { dialAddress } from '../config.js';
+import { dialAddress } from '../config/env.js';
 import { HealthCheckResponse_ServingStatus, HealthService } from '../gen/grpc/health/v1/health.js';
 import type { Logger } from '../logger.js';
 import { type GrpcSecurity, serverCredentials } from './security.js';

@@ -19,9 +19,9 @@ import {
   logLevelVar,
   parseListen,
   probeHost,
-} from '../config.js';
+} from '../config/env.js';
 
-export { dialAddress, parseDuration, probeHost } from '../config.js';
+export { dialAddress, parseDuration, probeHost } from '../config/env.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/env.js';
 import type { GrpcSecurity } from '../grpc/security.js';
 import { dialAddress, type LauncherConfig, type RestartPolicy } from './config.js';
 import { grpcHealthProbe, httpHealthProbe, type Probe } from './readiness.js';

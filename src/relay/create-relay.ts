@@ -7,18 +7,18 @@
  */
 import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
-import { GrpcAccessControl } from '../acl/grpc/grpc-access-control.js';
+import { GrpcAccessControl } from '../acl/grpc-access-control.js';
 import { parsePubkeyList } from '../acl/pubkeys.js';
-import type { RelayConfig } from '../config.js';
+import type { RelayConfig } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { GrpcNegentropyResponder } from '../sync/negentropy-service/grpc-negentropy-responder.js';
-import type { NegentropyResponder } from './negentropy-responder.js';
-import { QueryPool } from './query-workers/query-pool.js';
+import { GrpcNegentropyResponder } from '../negentropy/grpc-responder.js';
+import type { NegentropyResponder } from '../negentropy/responder.js';
+import { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
 import { Relay } from './relay.js';
 
 type Env = Record<string, string | undefined>;

@@ -1,5 +1,5 @@
 /** NIP-11 relay information document, built from the configuration the relay enforces. */
-import type { RelayConfig } from '../config.js';
+import type { RelayConfig } from '../config/env.js';
 import { VERSION } from '../version.js';
 
 /** Always listed; 77 (negentropy) is added only when ORLY_NEGENTROPY_ENABLED. */

@@ -6,9 +6,9 @@
  * within the timeout, means the peer does not support negentropy; NEG-ERR ends the sync with its
  * reason; a NOTICE later is only reported.
  */
-import { Initiator } from '../negentropy/reconcile.js';
-import type { NegentropyStorage } from '../negentropy/storage.js';
-import { fromHex, NegentropyError, toHex } from '../negentropy/types.js';
+import { Initiator } from '../negentropy/codec/reconcile.js';
+import type { NegentropyStorage } from '../negentropy/codec/storage.js';
+import { fromHex, NegentropyError, toHex } from '../negentropy/codec/types.js';
 import type { Filter } from '../protocol/filter.js';
 import { type PeerConnection, ReceiveTimeout, SyncError } from './peer.js';
 

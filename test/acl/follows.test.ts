@@ -14,7 +14,7 @@ import { OpenAccessControl, type Requester } from '../../src/acl/access-control.
 import { ACL_MODES, createAccessControl, parseAclMode } from '../../src/acl/factory.js';
 import { FOLLOWS_DENIED, FollowsAccessControl } from '../../src/acl/follows-access-control.js';
 import { parsePubkeyList } from '../../src/acl/pubkeys.js';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/config/env.js';
 import type { NostrEvent } from '../../src/protocol/event.js';
 import type { EventStore, StoredEvent } from '../../src/store/event-store.js';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';

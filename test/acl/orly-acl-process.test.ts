@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Requester } from '../../src/acl/access-control.js';
 import { FOLLOWS_DENIED } from '../../src/acl/follows-access-control.js';
-import { GrpcAccessControl } from '../../src/acl/grpc/grpc-access-control.js';
+import { GrpcAccessControl } from '../../src/acl/grpc-access-control.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 

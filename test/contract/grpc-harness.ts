@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GrpcSecurity } from '../../src/grpc/security.js';
 import { createLogger } from '../../src/logger.js';
-import { type DatabaseServer, startDatabaseServer } from '../../src/store/grpc/db-server.js';
+import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/server.js';
 
 export const ORLY_DB_CLI = fileURLToPath(new URL('../../src/cli/orly-db.js', import.meta.url));
 

@@ -1,5 +1,5 @@
 /** The sync part of an orly-sync-negentropy config for tests: no peers, no background loop. */
-import type { SyncServiceConfig } from '../../src/sync/negentropy-service/sync-service.js';
+import type { SyncServiceConfig } from '../../src/sync/negentropy-sync-service.js';
 
 export function testSyncConfig(overrides: Partial<SyncServiceConfig> = {}): SyncServiceConfig {
   return {

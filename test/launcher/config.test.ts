@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/config/env.js';
 import { dialAddress, loadLauncherConfig, parseDuration } from '../../src/launcher/config.js';
 import { buildLaunchPlan, childBaseEnv, ownCli } from '../../src/launcher/plan.js';
 

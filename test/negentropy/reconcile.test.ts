@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Initiator, Responder } from '../../src/negentropy/reconcile.js';
-import { SealedVector } from '../../src/negentropy/storage.js';
+import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { seededRandom } from '../helpers/events.js';
 import { assertSameSet, runSync, type Scenario, scenario, seal, type TimestampShape } from './helpers.js';
 

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadRelayConfig } from '../../src/config.js';
-import { NegentropySession } from '../../src/negentropy/session.js';
-import { SealedVector } from '../../src/negentropy/storage.js';
-import { fromHex, toHex } from '../../src/negentropy/types.js';
+import { ConfigError, loadRelayConfig } from '../../src/config/env.js';
+import { NegentropySession } from '../../src/negentropy/codec/session.js';
+import { SealedVector } from '../../src/negentropy/codec/storage.js';
+import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
 import type { Connection } from '../../src/relay/connection.js';
 import { newest, subtractSorted } from '../../src/relay/handlers/negentropy.js';
-import { NegentropySessions } from '../../src/relay/negentropy-sessions.js';
+import { NegentropySessions } from '../../src/negentropy/session-table.js';
 import { relayInformation } from '../../src/relay/nip11.js';
 
 describe('NIP-77 configuration', () => {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GrpcNegentropyResponder } from '../../src/sync/negentropy-service/grpc-negentropy-responder.js';
+import { GrpcNegentropyResponder } from '../../src/negentropy/grpc-responder.js';
 
 process.env.ORLY_TEST_MODE = 'split-negentropy';
 const { startTestRelay, RawClient } = await import('../helpers/relay-harness.js');

@@ -1,7 +1,7 @@
 /** Configuration: defaults, parsing, and start-up errors that name the variable. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadRelayConfig } from '../../src/config.js';
+import { ConfigError, loadRelayConfig } from '../../src/config/env.js';
 
 test('defaults need no configuration', () => {
   const c = loadRelayConfig({ HOME: '/home/op' });

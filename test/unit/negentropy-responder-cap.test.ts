@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Reasons } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { Initiator } from '../../src/negentropy/reconcile.js';
-import { SealedVector } from '../../src/negentropy/storage.js';
-import { toHex } from '../../src/negentropy/types.js';
-import { EMPTY_ITEMS, LocalNegentropyResponder } from '../../src/relay/local-negentropy-responder.js';
-import type { NegReply } from '../../src/relay/negentropy-responder.js';
+import { Initiator } from '../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../src/negentropy/codec/storage.js';
+import { toHex } from '../../src/negentropy/codec/types.js';
+import { EMPTY_ITEMS, LocalNegentropyResponder } from '../../src/negentropy/local-responder.js';
+import type { NegReply } from '../../src/negentropy/responder.js';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 

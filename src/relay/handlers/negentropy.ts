@@ -24,18 +24,18 @@
  * quietly. Idle sessions expire (NEG-ERR closed:), all close on disconnect.
  */
 import { Reasons } from '../../errors.js';
-import { Responder } from '../../negentropy/reconcile.js';
-import { SealedVector } from '../../negentropy/storage.js';
-import { fromHex, PROTOCOL_VERSION, toHex } from '../../negentropy/types.js';
+import { Responder } from '../../negentropy/codec/reconcile.js';
+import { SealedVector } from '../../negentropy/codec/storage.js';
+import { fromHex, PROTOCOL_VERSION, toHex } from '../../negentropy/codec/types.js';
 import { type ClientMessage, isValidSubId, noticeFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
-import { EMPTY_ITEMS } from '../local-negentropy-responder.js';
-import type { NegReply, NegSessionKey } from '../negentropy-responder.js';
-import type { NegentropySessions } from '../negentropy-sessions.js';
+import { EMPTY_ITEMS } from '../../negentropy/local-responder.js';
+import type { NegReply, NegSessionKey } from '../../negentropy/responder.js';
+import type { NegentropySessions } from '../../negentropy/session-table.js';
 import type { Relay } from '../relay.js';
 import { parseFilters } from './req.js';
 
-export { newest, subtractSorted } from '../local-negentropy-responder.js';
+export { newest, subtractSorted } from '../../negentropy/local-responder.js';
 
 export function negMsgFrame(subId: string, hex: string): string {
   return JSON.stringify(['NEG-MSG', subId, hex]);

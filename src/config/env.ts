@@ -4,7 +4,7 @@
  */
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './relay/trusted-proxies.js';
+import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from '../relay/trusted-proxies.js';
 
 export class ConfigError extends Error {
   constructor(

@@ -2,8 +2,8 @@
  * Read access to restricted kinds (NIP-42; default kinds 4 and 1059): such an event is
  * served only to a connection authenticated as its author or as a p-tagged recipient.
  */
-import type { NostrEvent } from '../protocol/event.js';
-import type { NormalizedFilter } from '../protocol/filter.js';
+import type { NostrEvent } from './event.js';
+import type { NormalizedFilter } from './filter.js';
 
 export function isVisibleTo(event: NostrEvent, authed: ReadonlySet<string>): boolean {
   if (authed.size === 0) return false;

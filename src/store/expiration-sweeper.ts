@@ -1,7 +1,7 @@
 /** NIP-40: purges expired events from the store in the background, on an interval. */
 import type { Logger } from '../logger.js';
 import { nowSeconds } from '../protocol/event.js';
-import type { EventStore } from '../store/event-store.js';
+import type { EventStore } from './event-store.js';
 
 export class ExpirationSweeper {
   private timer: NodeJS.Timeout | undefined;

@@ -7,10 +7,10 @@
  * CHUNK_BYTES leave as they fill, so a large result never sits whole in the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NostrEvent } from '../../protocol/event.js';
-import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
-import { idOfStoredJson } from '../../store/lmdb/stored-event.js';
-import { isVisibleTo } from '../visibility.js';
+import type { NostrEvent } from '../../../protocol/event.js';
+import { LmdbEventStore } from '../lmdb-store.js';
+import { idOfStoredJson } from '../stored-event.js';
+import { isVisibleTo } from '../../../protocol/visibility.js';
 import type { FromWorker, QueryRequest, ToWorker } from './protocol.js';
 
 const CHUNK_BYTES = 256 * 1024;

@@ -29,8 +29,8 @@ import {
   type ServerWritableStream,
   status,
 } from '@grpc/grpc-js';
-import { runExport } from '../../cli/export.js';
-import { runImport } from '../../cli/import.js';
+import { runExport } from '../../store/export-events.js';
+import { runImport } from '../../store/import-events.js';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
 import { Reasons, reason } from '../../errors.js';
 import type {
@@ -50,7 +50,7 @@ import type {
 import type { Logger } from '../../logger.js';
 import { isHex64, nowSeconds, serializeEvent } from '../../protocol/event.js';
 import { isEphemeral } from '../../protocol/kinds.js';
-import type { EventStore, SaveResult, StoredEvent } from '../event-store.js';
+import type { EventStore, SaveResult, StoredEvent } from '../../store/event-store.js';
 import {
   BatchBuilder,
   encodeNegentropyItems,
@@ -60,7 +60,7 @@ import {
   saveResultToResponse,
   statusError,
   storedBytes,
-} from './codec.js';
+} from '../../store/grpc/codec.js';
 import { EventHub } from './event-hub.js';
 
 export interface DatabaseServiceOptions {

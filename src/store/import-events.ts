@@ -26,7 +26,7 @@ import { VerifierPool } from '../crypto/verifier-pool.js';
 import { Reasons, reason } from '../errors.js';
 import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
-import type { EventStore, SaveResult } from '../store/event-store.js';
+import type { EventStore, SaveResult } from './event-store.js';
 
 export interface ImportOptions {
   /** Verify signatures (false: trust the input, only the id is checked). */

@@ -6,19 +6,19 @@
  * peer-sync.ts (reconcile + transfer, like direct-mode `orly sync`) against the given store.
  */
 import { randomUUID } from 'node:crypto';
-import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
-import { VerifierPool } from '../../crypto/verifier-pool.js';
-import type { Logger } from '../../logger.js';
-import type { NormalizedFilter } from '../../protocol/filter.js';
-import type { EventStore } from '../../store/event-store.js';
+import type { SignatureVerifier } from '../crypto/signature-verifier.js';
+import { VerifierPool } from '../crypto/verifier-pool.js';
+import type { Logger } from '../logger.js';
+import type { NormalizedFilter } from '../protocol/filter.js';
+import type { EventStore } from '../store/event-store.js';
 import {
   type PeerSyncParams,
   type PeerSyncProgress,
   type PeerSyncResult,
   type SyncPhase,
   syncWithPeer,
-} from '../peer-sync.js';
-import type { Direction } from '../sync-command.js';
+} from './peer-sync.js';
+import type { Direction } from '../cli/sync/sync-command.js';
 
 export interface SyncServiceConfig {
   readonly peers: readonly string[];

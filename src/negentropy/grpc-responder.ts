@@ -14,18 +14,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { NegentropyServiceClient } from '../../gen/orlysync/negentropy/v1/negentropy.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
-import type { Logger } from '../../logger.js';
-import type { NormalizedFilter } from '../../protocol/filter.js';
+import { NegentropyServiceClient } from '../gen/orlysync/negentropy/v1/negentropy.js';
+import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
+import type { Logger } from '../logger.js';
+import type { NormalizedFilter } from '../protocol/filter.js';
 import type {
   NegentropyResponder,
   NegPolicy,
   NegReply,
   NegRequester,
   NegSessionKey,
-} from '../../relay/negentropy-responder.js';
-import { filterJson } from '../../store/grpc/codec.js';
+} from './responder.js';
+import { filterJson } from '../store/grpc/codec.js';
 
 export interface GrpcNegentropyResponderOptions {
   readonly address: string;

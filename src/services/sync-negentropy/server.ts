@@ -31,21 +31,21 @@ import {
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
-import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
+import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
-import { LocalNegentropyResponder } from '../../relay/local-negentropy-responder.js';
-import type { NegPolicy, NegReply, NegSessionKey } from '../../relay/negentropy-responder.js';
+import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
+import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
 import type { EventStore } from '../../store/event-store.js';
-import { SyncError } from '../peer.js';
-import { initialProgress, type PeerSyncProgress } from '../peer-sync.js';
-import type { Direction } from '../sync-command.js';
+import { SyncError } from '../../sync/peer.js';
+import { initialProgress, type PeerSyncProgress } from '../../sync/peer-sync.js';
+import type { Direction } from '../../cli/sync/sync-command.js';
 import { writeIds } from './id-stream.js';
 import {
   NegentropySyncService,
   type PeerState,
   peerUrlProblem,
   type SyncServiceConfig,
-} from './sync-service.js';
+} from '../../sync/negentropy-sync-service.js';
 
 export interface NegentropyServerOptions {
   readonly listen: string;

@@ -10,7 +10,7 @@ import { ACLServiceService } from '../../gen/orlyacl/v1/acl.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
-import type { AccessControl } from '../access-control.js';
+import type { AccessControl } from '../../acl/access-control.js';
 import { aclService } from './acl-service.js';
 
 export interface AclServerOptions {

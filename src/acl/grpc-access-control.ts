@@ -12,17 +12,17 @@
  * - eventStored is not forwarded: orly-acl follows the database's change feed itself.
  */
 import { type ChannelCredentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { ACLServiceClient } from '../../gen/orlyacl/v1/acl.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
-import type { Logger } from '../../logger.js';
-import { type NostrEvent, serializeEvent } from '../../protocol/event.js';
+import { ACLServiceClient } from '../gen/orlyacl/v1/acl.js';
+import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
+import type { Logger } from '../logger.js';
+import { type NostrEvent, serializeEvent } from '../protocol/event.js';
 import {
   type AccessControl,
   type AccessControlUpdate,
   type AccessLevel,
   isAccessLevel,
   type Requester,
-} from '../access-control.js';
+} from './access-control.js';
 
 export const ACL_UNAVAILABLE = 'error: access control unavailable';
 

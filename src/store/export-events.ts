@@ -15,7 +15,7 @@
  */
 
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
-import type { EventStore, StoredEvent } from '../store/event-store.js';
+import type { EventStore, StoredEvent } from './event-store.js';
 
 /** Events per eventsSince() page in pass 1. */
 const PAGE_SIZE = 10_000;

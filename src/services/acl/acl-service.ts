@@ -28,8 +28,8 @@ import type {
 } from '../../gen/orlyacl/v1/acl.js';
 import type { Logger } from '../../logger.js';
 import { checkEventShape, computeEventId, isHex64, type NostrEvent } from '../../protocol/event.js';
-import type { AccessControl, Requester } from '../access-control.js';
-import { parsePubkey } from '../pubkeys.js';
+import type { AccessControl, Requester } from '../../acl/access-control.js';
+import { parsePubkey } from '../../acl/pubkeys.js';
 
 export interface AclServiceOptions {
   readonly isReady?: () => boolean;

@@ -30,11 +30,11 @@ import {
   listenVar,
   logLevelVar,
   readVar as read,
-} from '../../config.js';
-import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/types.js';
+} from '../../config/env.js';
+import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
-import type { Direction } from '../sync-command.js';
-import { peerUrlProblem, type SyncServiceConfig } from './sync-service.js';
+import type { Direction } from '../../cli/sync/sync-command.js';
+import { peerUrlProblem, type SyncServiceConfig } from '../../sync/negentropy-sync-service.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -12,9 +12,9 @@
  * Transport security (both the server and the orly-db client): ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN
  * (src/grpc/security.ts).
  */
-import { ConfigError, intVar, type LogLevel, listenVar, logLevelVar, readVar as read } from '../config.js';
-import { type AclMode, parseAclMode } from './factory.js';
-import { parsePubkeyList } from './pubkeys.js';
+import { ConfigError, intVar, type LogLevel, listenVar, logLevelVar, readVar as read } from '../../config/env.js';
+import { type AclMode, parseAclMode } from '../../acl/factory.js';
+import { parsePubkeyList } from '../../acl/pubkeys.js';
 
 type Env = Record<string, string | undefined>;
 

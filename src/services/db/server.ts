@@ -11,10 +11,10 @@ import { DatabaseServiceService } from '../../gen/orlydb/v1/db.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
-import { ExpirationSweeper } from '../../relay/expiration-sweeper.js';
-import type { EventStore } from '../event-store.js';
-import { LmdbEventStore } from '../lmdb/lmdb-store.js';
-import { createDatabaseService, type DatabaseService } from './db-service.js';
+import { ExpirationSweeper } from '../../store/expiration-sweeper.js';
+import type { EventStore } from '../../store/event-store.js';
+import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
+import { createDatabaseService, type DatabaseService } from './database-service.js';
 
 export interface DatabaseServerOptions {
   /** host:port; port 0 picks a free port (see `port`). */

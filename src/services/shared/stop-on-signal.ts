@@ -8,7 +8,7 @@
  * killer), the same graceful stop runs, so no orphan keeps the ports and the data directory
  * from the next launch.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 export function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
   let signals = 0;

@@ -14,7 +14,7 @@
  *   inside lmdb's native code is not safe), with terminate() only after a timeout.
  */
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../../logger.js';
 import type { FrameChunk, FromWorker, QueryRequest } from './protocol.js';
 
 const WORKER_URL = new URL('./query-worker.js', import.meta.url);

@@ -12,18 +12,18 @@
  * --print-missing the service streams the ids and the same lines are printed).
  */
 import { availableParallelism } from 'node:os';
-import { dataDirVar } from '../config.js';
-import { VerifierPool } from '../crypto/verifier-pool.js';
-import { SealedVector } from '../negentropy/storage.js';
-import { MIN_FRAME_SIZE_LIMIT } from '../negentropy/types.js';
-import { filterToJSON, type NormalizedFilter, parseFilter } from '../protocol/filter.js';
-import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { missingLines } from './missing-lines.js';
-import { reconcileWithPeer } from './negentropy-client.js';
-import { PeerConnection, SyncError } from './peer.js';
+import { dataDirVar } from '../../config/env.js';
+import { VerifierPool } from '../../crypto/verifier-pool.js';
+import { SealedVector } from '../../negentropy/codec/storage.js';
+import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
+import { filterToJSON, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
+import { missingLines } from '../../sync/missing-lines.js';
+import { reconcileWithPeer } from '../../sync/negentropy-client.js';
+import { PeerConnection, SyncError } from '../../sync/peer.js';
 import { parseRange, RangeOptionError } from './range-option.js';
-import { formatClientSummary, runClientSync } from './sync-client.js';
-import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
+import { formatClientSummary, runClientSync } from './client-mode.js';
+import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
 
 export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
 

@@ -4,8 +4,8 @@
  * handling and keeps running). Configuration errors name the variable and exit 2; usage errors
  * exit 2 with the usage text; anything else exits 1 with the error.
  */
-import { ConfigError } from '../config.js';
-import { VERSION } from '../version.js';
+import { ConfigError } from '../../config/env.js';
+import { VERSION } from '../../version.js';
 
 export class UsageError extends Error {}
 

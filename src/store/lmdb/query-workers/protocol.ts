@@ -4,7 +4,7 @@
  * with their end offsets and their ids), then a final message. Everything here is structured-
  * clone data; chunk buffers are transferred, not copied.
  */
-import type { NormalizedFilter } from '../../protocol/filter.js';
+import type { NormalizedFilter } from '../../../protocol/filter.js';
 
 export interface QueryRequest {
   readonly type: 'query';

@@ -7,7 +7,7 @@
  * checks `isCurrent`). Idle sessions are expired by one timer for the whole relay, not one per
  * session; `onExpire` lets the relay tell the client (NEG-ERR "closed: ...").
  */
-import type { Connection } from './connection.js';
+import type { Connection } from '../relay/connection.js';
 
 export class SessionSlot {
   /** True once the NEG-OPEN was answered. */

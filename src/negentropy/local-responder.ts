@@ -21,10 +21,10 @@
  */
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { Responder } from '../negentropy/reconcile.js';
-import { NegentropySession } from '../negentropy/session.js';
-import { type PackedItems, SealedVector } from '../negentropy/storage.js';
-import { fromHex, NegentropyError, toHex } from '../negentropy/types.js';
+import { Responder } from './codec/reconcile.js';
+import { NegentropySession } from './codec/session.js';
+import { type PackedItems, SealedVector } from './codec/storage.js';
+import { fromHex, NegentropyError, toHex } from './codec/types.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import type { EventStore } from '../store/event-store.js';
@@ -34,8 +34,8 @@ import type {
   NegReply,
   NegRequester,
   NegSessionKey,
-} from './negentropy-responder.js';
-import { isVisibleTo, mayReturnRestricted } from './visibility.js';
+} from './responder.js';
+import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
 
 const ID_SIZE = 32;
 export const EMPTY_ITEMS: PackedItems = {

@@ -11,12 +11,12 @@
  * that streams fewer ids than its final counts (one that ignores include_ids) is an error.
  */
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { NegentropyServiceClient, type SyncProgress } from '../gen/orlysync/negentropy/v1/negentropy.js';
-import { callMetadata, channelCredentials, channelOptions, loadGrpcSecurity } from '../grpc/security.js';
-import { filterJson } from '../store/grpc/codec.js';
-import { missingLines } from './missing-lines.js';
-import { directionToProto } from './negentropy-service/server.js';
-import { SyncError } from './peer.js';
+import { NegentropyServiceClient, type SyncProgress } from '../../gen/orlysync/negentropy/v1/negentropy.js';
+import { callMetadata, channelCredentials, channelOptions, loadGrpcSecurity } from '../../grpc/security.js';
+import { filterJson } from '../../store/grpc/codec.js';
+import { missingLines } from '../../sync/missing-lines.js';
+import { directionToProto } from '../../services/sync-negentropy/server.js';
+import { SyncError } from '../../sync/peer.js';
 import type { SyncOptions } from './sync-command.js';
 
 export function formatProgress(p: SyncProgress): string {

@@ -18,7 +18,7 @@ import type {
   SubscribeEventsRequest,
 } from '../../gen/orlydb/v1/db.js';
 import type { Logger } from '../../logger.js';
-import { BATCH_CHARS, BATCH_EVENTS, statusError } from './codec.js';
+import { BATCH_CHARS, BATCH_EVENTS, statusError } from '../../store/grpc/codec.js';
 
 export interface EventHubOptions {
   /** Unflushed characters one subscriber may accumulate before it is cut off (default 8 MiB). */
