@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { createAccessControl } from '../acl/factory.js';
+import { loadGrpcSecurity } from '../grpc/security.js';
+import { createLogger } from '../logger.js';
 /**
  * `orly-acl`: the access-control service of split mode. Serves an ACL mode (none | follows) as
  * orlyacl.v1.ACLService (plus grpc.health.v1) to the relay; in follows mode it reads the owners'
@@ -20,15 +23,12 @@
  * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
  */
 import { loadAclServiceConfig } from '../services/acl/config.js';
-import { createAccessControl } from '../acl/factory.js';
 import { startAclServer } from '../services/acl/server.js';
-import { loadGrpcSecurity } from '../grpc/security.js';
-import { createLogger } from '../logger.js';
+import { runServiceMain } from '../services/shared/run-service.js';
+import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { VERSION } from '../version.js';
-import { runServiceMain } from '../services/shared/run-service.js';
-import { stopOnSignal } from '../services/shared/stop-on-signal.js';
 
 const USAGE = `orly-acl ${VERSION} — ORLY access-control service (gRPC)
 

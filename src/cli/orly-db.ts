@@ -17,9 +17,9 @@ import { dataDirVar, intVar, type LogLevel, listenVar, logLevelVar } from '../co
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
 import { startDatabaseServer } from '../services/db/server.js';
-import { VERSION } from '../version.js';
 import { runServiceMain } from '../services/shared/run-service.js';
 import { stopOnSignal } from '../services/shared/stop-on-signal.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
 

@@ -11,12 +11,12 @@
  */
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { createLogger } from '../logger.js';
-import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
-import { idSizeWarning, loadNegentropyServiceConfig } from '../services/sync-negentropy/config.js';
-import { startNegentropyServer } from '../services/sync-negentropy/server.js';
-import { VERSION } from '../version.js';
 import { runServiceMain } from '../services/shared/run-service.js';
 import { stopOnSignal } from '../services/shared/stop-on-signal.js';
+import { idSizeWarning, loadNegentropyServiceConfig } from '../services/sync-negentropy/config.js';
+import { startNegentropyServer } from '../services/sync-negentropy/server.js';
+import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `orly-sync-negentropy ${VERSION} — ORLY negentropy (NIP-77) sync service (gRPC)
 

@@ -5,12 +5,12 @@
  */
 import { ConfigError, dataDirVar, loadRelayConfig } from '../config/env.js';
 import { parseFilter } from '../protocol/filter.js';
-import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { runSyncCli } from './sync/sync-command.js';
-import { VERSION } from '../version.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
+import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { VERSION } from '../version.js';
 import { runRelay } from './run-relay.js';
+import { runSyncCli } from './sync/sync-command.js';
 
 const USAGE = `orly ${VERSION} — Nostr relay
 

@@ -18,14 +18,8 @@ import { NegentropyServiceClient } from '../gen/orlysync/negentropy/v1/negentrop
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
-import type {
-  NegentropyResponder,
-  NegPolicy,
-  NegReply,
-  NegRequester,
-  NegSessionKey,
-} from './responder.js';
 import { filterJson } from '../store/grpc/codec.js';
+import type { NegentropyResponder, NegPolicy, NegReply, NegRequester, NegSessionKey } from './responder.js';
 
 export interface GrpcNegentropyResponderOptions {
   readonly address: string;

@@ -21,21 +21,15 @@
  */
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { nowSeconds } from '../protocol/event.js';
+import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
+import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
+import type { EventStore } from '../store/event-store.js';
 import { Responder } from './codec/reconcile.js';
 import { NegentropySession } from './codec/session.js';
 import { type PackedItems, SealedVector } from './codec/storage.js';
 import { fromHex, NegentropyError, toHex } from './codec/types.js';
-import { nowSeconds } from '../protocol/event.js';
-import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
-import type { EventStore } from '../store/event-store.js';
-import type {
-  NegentropyResponder,
-  NegPolicy,
-  NegReply,
-  NegRequester,
-  NegSessionKey,
-} from './responder.js';
-import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
+import type { NegentropyResponder, NegPolicy, NegReply, NegRequester, NegSessionKey } from './responder.js';
 
 const ID_SIZE = 32;
 export const EMPTY_ITEMS: PackedItems = {

@@ -13,11 +13,11 @@ import type { RelayConfig } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
+import { GrpcNegentropyResponder } from '../negentropy/grpc-responder.js';
+import type { NegentropyResponder } from '../negentropy/responder.js';
 import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { GrpcNegentropyResponder } from '../negentropy/grpc-responder.js';
-import type { NegentropyResponder } from '../negentropy/responder.js';
 import { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
 import { Relay } from './relay.js';
 

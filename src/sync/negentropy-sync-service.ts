@@ -6,6 +6,7 @@
  * peer-sync.ts (reconcile + transfer, like direct-mode `orly sync`) against the given store.
  */
 import { randomUUID } from 'node:crypto';
+import type { Direction } from '../cli/sync/sync-command.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import type { Logger } from '../logger.js';
@@ -18,7 +19,6 @@ import {
   type SyncPhase,
   syncWithPeer,
 } from './peer-sync.js';
-import type { Direction } from '../cli/sync/sync-command.js';
 
 export interface SyncServiceConfig {
   readonly peers: readonly string[];

@@ -7,13 +7,14 @@
  * any transfer (phase `ids`; the sync waits for a returned promise). Used by the
  * orly-sync-negentropy service (SyncWithPeer and the background peer loop).
  */
+
+import type { Direction } from '../cli/sync/sync-command.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { SealedVector } from '../negentropy/codec/storage.js';
 import { filterToJSON, type NormalizedFilter } from '../protocol/filter.js';
 import type { EventStore } from '../store/event-store.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
-import type { Direction } from '../cli/sync/sync-command.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';
 
 export type SyncPhase = 'connect' | 'reconcile' | 'ids' | 'download' | 'upload' | 'done';

@@ -12,11 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { Requester } from '../../src/acl/access-control.js';
 import { FOLLOWS_DENIED, FollowsAccessControl } from '../../src/acl/follows-access-control.js';
-import { type AclServer, startAclServer } from '../../src/services/acl/server.js';
 import { ACL_UNAVAILABLE, GrpcAccessControl } from '../../src/acl/grpc-access-control.js';
 import { ACLServiceClient, type CheckAccessResponse } from '../../src/gen/orlyacl/v1/acl.js';
 import { createLogger } from '../../src/logger.js';
 import { serializeEvent } from '../../src/protocol/event.js';
+import { type AclServer, startAclServer } from '../../src/services/acl/server.js';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 

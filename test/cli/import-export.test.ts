@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
-import { runExport } from '../../src/store/export-events.js';
-import { type ImportOptions, runImport } from '../../src/store/import-events.js';
 import { Reasons } from '../../src/errors.js';
 import { computeEventId, type NostrEvent, serializeEvent } from '../../src/protocol/event.js';
 import { type NormalizedFilter, parseFilter } from '../../src/protocol/filter.js';
 import type { EventStore, SaveResult } from '../../src/store/event-store.js';
+import { runExport } from '../../src/store/export-events.js';
+import { type ImportOptions, runImport } from '../../src/store/import-events.js';
 import { MemoryEventStore } from '../helpers/memory-store.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { OpenAccessControl } from '../../src/acl/access-control.js';
-import { startAclServer } from '../../src/services/acl/server.js';
 import { loadRelayConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/logger.js';
 import { createRelay } from '../../src/relay/create-relay.js';
 import type { Relay } from '../../src/relay/relay.js';
+import { startAclServer } from '../../src/services/acl/server.js';
 import { startDatabaseServer } from '../../src/services/db/server.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
+import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { testSyncConfig } from './sync-config.js';
 
 /**

@@ -10,9 +10,9 @@ import { ConfigError, loadRelayConfig } from '../../src/config/env.js';
 import { NegentropySession } from '../../src/negentropy/codec/session.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
+import { NegentropySessions } from '../../src/negentropy/session-table.js';
 import type { Connection } from '../../src/relay/connection.js';
 import { newest, subtractSorted } from '../../src/relay/handlers/negentropy.js';
-import { NegentropySessions } from '../../src/negentropy/session-table.js';
 import { relayInformation } from '../../src/relay/nip11.js';
 
 describe('NIP-77 configuration', () => {

@@ -27,8 +27,8 @@ import { createLogger } from '../../src/logger.js';
 import { Responder } from '../../src/negentropy/codec/reconcile.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
+import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
 import { testSyncConfig } from '../helpers/sync-config.js';
 

@@ -20,8 +20,8 @@ import {
   NegentropyServiceClient,
 } from '../../src/gen/orlysync/negentropy/v1/negentropy.js';
 import { createLogger } from '../../src/logger.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
+import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 import { type Frame, RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { testSyncConfig } from '../helpers/sync-config.js';

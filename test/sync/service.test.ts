@@ -27,11 +27,11 @@ import {
 } from '../../src/gen/orlysync/negentropy/v1/negentropy.js';
 import { createLogger } from '../../src/logger.js';
 import type { NostrEvent } from '../../src/protocol/event.js';
-import type { EventStore } from '../../src/store/event-store.js';
 import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/server.js';
+import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
+import type { EventStore } from '../../src/store/event-store.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
-import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';

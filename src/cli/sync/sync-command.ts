@@ -21,9 +21,9 @@ import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { missingLines } from '../../sync/missing-lines.js';
 import { reconcileWithPeer } from '../../sync/negentropy-client.js';
 import { PeerConnection, SyncError } from '../../sync/peer.js';
-import { parseRange, RangeOptionError } from './range-option.js';
-import { formatClientSummary, runClientSync } from './client-mode.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
+import { formatClientSummary, runClientSync } from './client-mode.js';
+import { parseRange, RangeOptionError } from './range-option.js';
 
 export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
 

@@ -14,9 +14,9 @@ import {
   isValidSubId,
   noticeFrame,
 } from '../../protocol/messages.js';
+import { isVisibleTo, mayReturnRestricted } from '../../protocol/visibility.js';
 import type { Connection } from '../connection.js';
 import type { Relay } from '../relay.js';
-import { isVisibleTo, mayReturnRestricted } from '../../protocol/visibility.js';
 import { parseFilters } from './req.js';
 
 export function handleCount(relay: Relay, conn: Connection, message: ClientCOUNT): void {

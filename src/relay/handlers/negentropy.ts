@@ -27,11 +27,11 @@ import { Reasons } from '../../errors.js';
 import { Responder } from '../../negentropy/codec/reconcile.js';
 import { SealedVector } from '../../negentropy/codec/storage.js';
 import { fromHex, PROTOCOL_VERSION, toHex } from '../../negentropy/codec/types.js';
-import { type ClientMessage, isValidSubId, noticeFrame } from '../../protocol/messages.js';
-import type { Connection } from '../connection.js';
 import { EMPTY_ITEMS } from '../../negentropy/local-responder.js';
 import type { NegReply, NegSessionKey } from '../../negentropy/responder.js';
 import type { NegentropySessions } from '../../negentropy/session-table.js';
+import { type ClientMessage, isValidSubId, noticeFrame } from '../../protocol/messages.js';
+import type { Connection } from '../connection.js';
 import type { Relay } from '../relay.js';
 import { parseFilters } from './req.js';
 

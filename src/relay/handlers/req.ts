@@ -13,12 +13,12 @@ import {
   isValidSubId,
   noticeFrame,
 } from '../../protocol/messages.js';
+import { isVisibleTo, mayReturnRestricted, restrictedKindsNamed } from '../../protocol/visibility.js';
 import type { StoredEvent } from '../../store/event-store.js';
-import type { Connection } from '../connection.js';
 import type { FrameChunk } from '../../store/lmdb/query-workers/protocol.js';
+import type { Connection } from '../connection.js';
 import type { Relay } from '../relay.js';
 import { Subscription } from '../subscription.js';
-import { isVisibleTo, mayReturnRestricted, restrictedKindsNamed } from '../../protocol/visibility.js';
 
 /** Parses a REQ/COUNT filter list, or returns the reason to refuse it. */
 export function parseFilters(

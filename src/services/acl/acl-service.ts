@@ -20,6 +20,8 @@
  *   the ACL finished its initial load).
  */
 import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import type { AccessControl, Requester } from '../../acl/access-control.js';
+import { parsePubkey } from '../../acl/pubkeys.js';
 import type {
   ACLServiceServer,
   CheckAccessResponse,
@@ -28,8 +30,6 @@ import type {
 } from '../../gen/orlyacl/v1/acl.js';
 import type { Logger } from '../../logger.js';
 import { checkEventShape, computeEventId, isHex64, type NostrEvent } from '../../protocol/event.js';
-import type { AccessControl, Requester } from '../../acl/access-control.js';
-import { parsePubkey } from '../../acl/pubkeys.js';
 
 export interface AclServiceOptions {
   readonly isReady?: () => boolean;

@@ -12,9 +12,17 @@
  * Transport security (both the server and the orly-db client): ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN
  * (src/grpc/security.ts).
  */
-import { ConfigError, intVar, type LogLevel, listenVar, logLevelVar, readVar as read } from '../../config/env.js';
+
 import { type AclMode, parseAclMode } from '../../acl/factory.js';
 import { parsePubkeyList } from '../../acl/pubkeys.js';
+import {
+  ConfigError,
+  intVar,
+  type LogLevel,
+  listenVar,
+  logLevelVar,
+  readVar as read,
+} from '../../config/env.js';
 
 type Env = Record<string, string | undefined>;
 

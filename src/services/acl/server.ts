@@ -6,11 +6,12 @@
  * Health/Ready stay SERVING while orly-db is unreachable: decisions come from the in-memory
  * state (the follow set), which is still valid; only refreshes wait for the database.
  */
+
+import type { AccessControl } from '../../acl/access-control.js';
 import { ACLServiceService } from '../../gen/orlyacl/v1/acl.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
-import type { AccessControl } from '../../acl/access-control.js';
 import { aclService } from './acl-service.js';
 
 export interface AclServerOptions {

@@ -29,8 +29,6 @@ import {
   type ServerWritableStream,
   status,
 } from '@grpc/grpc-js';
-import { runExport } from '../../store/export-events.js';
-import { runImport } from '../../store/import-events.js';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
 import { Reasons, reason } from '../../errors.js';
 import type {
@@ -51,6 +49,7 @@ import type { Logger } from '../../logger.js';
 import { isHex64, nowSeconds, serializeEvent } from '../../protocol/event.js';
 import { isEphemeral } from '../../protocol/kinds.js';
 import type { EventStore, SaveResult, StoredEvent } from '../../store/event-store.js';
+import { runExport } from '../../store/export-events.js';
 import {
   BatchBuilder,
   encodeNegentropyItems,
@@ -61,6 +60,7 @@ import {
   statusError,
   storedBytes,
 } from '../../store/grpc/codec.js';
+import { runImport } from '../../store/import-events.js';
 import { EventHub } from './event-hub.js';
 
 export interface DatabaseServiceOptions {

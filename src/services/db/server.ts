@@ -11,8 +11,8 @@ import { DatabaseServiceService } from '../../gen/orlydb/v1/db.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
-import { ExpirationSweeper } from '../../store/expiration-sweeper.js';
 import type { EventStore } from '../../store/event-store.js';
+import { ExpirationSweeper } from '../../store/expiration-sweeper.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { createDatabaseService, type DatabaseService } from './database-service.js';
 

@@ -22,6 +22,8 @@
  *                                      nostr-tools; any value but 32 gets one startup warning
  *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
  */
+
+import type { Direction } from '../../cli/sync/sync-command.js';
 import {
   ConfigError,
   durationVar,
@@ -33,7 +35,6 @@ import {
 } from '../../config/env.js';
 import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
-import type { Direction } from '../../cli/sync/sync-command.js';
 import { peerUrlProblem, type SyncServiceConfig } from '../../sync/negentropy-sync-service.js';
 
 type Env = Record<string, string | undefined>;

@@ -19,6 +19,7 @@
  * request), never gRPC errors.
  */
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import type { Direction } from '../../cli/sync/sync-command.js';
 import {
   type HandleNegOpenRequest,
   type NegentropyServiceServer,
@@ -32,20 +33,19 @@ import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
-import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
 import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
+import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import type { EventStore } from '../../store/event-store.js';
-import { SyncError } from '../../sync/peer.js';
-import { initialProgress, type PeerSyncProgress } from '../../sync/peer-sync.js';
-import type { Direction } from '../../cli/sync/sync-command.js';
-import { writeIds } from './id-stream.js';
 import {
   NegentropySyncService,
   type PeerState,
   peerUrlProblem,
   type SyncServiceConfig,
 } from '../../sync/negentropy-sync-service.js';
+import { SyncError } from '../../sync/peer.js';
+import { initialProgress, type PeerSyncProgress } from '../../sync/peer-sync.js';
+import { writeIds } from './id-stream.js';
 
 export interface NegentropyServerOptions {
   readonly listen: string;

@@ -8,9 +8,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { NostrEvent } from '../../../protocol/event.js';
+import { isVisibleTo } from '../../../protocol/visibility.js';
 import { LmdbEventStore } from '../lmdb-store.js';
 import { idOfStoredJson } from '../stored-event.js';
-import { isVisibleTo } from '../../../protocol/visibility.js';
 import type { FromWorker, QueryRequest, ToWorker } from './protocol.js';
 
 const CHUNK_BYTES = 256 * 1024;
