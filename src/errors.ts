@@ -99,3 +99,16 @@ export const Reasons = {
   slowReader: 'connection closed: outbound buffer limit exceeded (reading too slowly)',
   shutdownNotice: 'relay is shutting down',
 } as const;
+
+/**
+ * The base of every error class of this project: `code` is stable and machine-readable (logs,
+ * tests and callers branch on it, never on the message).
+ */
+export abstract class OrlyError extends Error {
+  abstract readonly code: string;
+}
+
+/** A command line that cannot be run as given: the command prints its usage and exits 2. */
+export class UsageError extends OrlyError {
+  readonly code: string = 'ORLY_USAGE';
+}

@@ -1,52 +1,5 @@
 #!/usr/bin/env node
-/**
- * `orly-sync-negentropy`: NIP-77 negentropy relay-to-relay sync as a gRPC service (split mode,
- * port 50064). Reads and writes events through orly-db (ORLY_SYNC_NEGENTROPY_DB_SERVER), syncs
- * a configured peer list in the background and serves SyncWithPeer for `orly sync --server`.
- * Variables: see src/sync/negentropy-service/config.ts; transport security from ORLY_GRPC_*.
- *
- * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
- * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
- * close the orly-db connection and exit 0; a second signal exits 1 at once.
- */
-import { loadGrpcSecurity } from '../grpc/security.js';
-import { createLogger } from '../logger.js';
-import { runServiceMain } from '../services/shared/run-service.js';
-import { stopOnSignal } from '../services/shared/stop-on-signal.js';
-import { idSizeWarning, loadNegentropyServiceConfig } from '../services/sync-negentropy/config.js';
-import { startNegentropyServer } from '../services/sync-negentropy/server.js';
-import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
-import { VERSION } from '../version.js';
+/** `orly-sync-negentropy`: the NIP-77 negentropy sync gRPC service (src/services/sync-negentropy/main.ts). */
+import { main } from '../services/sync-negentropy/main.js';
 
-const USAGE = `orly-sync-negentropy ${VERSION} — ORLY negentropy (NIP-77) sync service (gRPC)
-
-Usage:
-  orly-sync-negentropy            run the service (configured by ORLY_SYNC_NEGENTROPY_* variables)
-  orly-sync-negentropy --version | --help
-`;
-
-async function start(): Promise<void> {
-  const config = loadNegentropyServiceConfig();
-  const security = loadGrpcSecurity();
-  const logger = createLogger(config.logLevel, 'orly-sync-negentropy');
-  logger.info(
-    { version: VERSION, db: config.dbServer, peers: config.sync.peers.length },
-    'orly-sync-negentropy starting',
-  );
-  const warning = idSizeWarning(config);
-  if (warning !== undefined) logger.warn({ idSize: config.idSize }, warning);
-  const store = await GrpcEventStore.connect(config.dbServer, { security, logger });
-  const server = await startNegentropyServer({
-    listen: config.listen,
-    store,
-    sync: config.sync,
-    logger,
-    security,
-    ownsStore: true,
-    negSessionTimeoutMs: config.negSessionTimeoutMs,
-    negMaxSessions: config.negMaxSessions,
-  });
-  stopOnSignal(logger, () => server.stop());
-}
-
-runServiceMain('orly-sync-negentropy', USAGE, start);
+main();

@@ -3,8 +3,9 @@
  * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` / `orly sync` against
  * the store in ORLY_DATA_DIR (or --data-dir). Configuration errors name the variable and exit 2.
  */
-import { ConfigError, dataDirVar, loadRelayConfig } from '../config/env.js';
+import { ConfigError, dataDirVar } from '../config/env.js';
 import { parseFilter } from '../protocol/filter.js';
+import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';

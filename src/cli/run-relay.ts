@@ -2,8 +2,9 @@
  * Runs the relay with the capabilities its configuration names (local by default) and
  * installs SIGTERM/SIGINT handlers for a graceful stop.
  */
-import type { RelayConfig } from '../config/env.js';
+
 import { createLogger } from '../logger.js';
+import type { RelayConfig } from '../relay/config.js';
 import { createRelay } from '../relay/create-relay.js';
 import type { Relay } from '../relay/relay.js';
 import { stopOnSignal } from '../services/shared/stop-on-signal.js';

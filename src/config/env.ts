@@ -1,12 +1,17 @@
 /**
- * Configuration, parsed once from the environment into a typed, validated object.
- * An invalid value stops start-up with a message naming the variable.
+ * The configuration core every command and service shares: the `Env` type, `ConfigError` (which
+ * names the variable), and one parser per kind of value (integers, booleans, durations, choices,
+ * host:port, URLs, kind lists, log levels, the data directory). Each service's config module
+ * (src/relay/config.ts, src/services/<name>/config.ts, src/launcher/config.ts) builds its typed,
+ * validated object from these, once, at start-up.
  */
-import { availableParallelism, homedir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from '../relay/trusted-proxies.js';
 
-export class ConfigError extends Error {
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { OrlyError } from '../errors.js';
+
+export class ConfigError extends OrlyError {
+  readonly code: string = 'ORLY_CONFIG';
   constructor(
     readonly variable: string,
     message: string,
@@ -19,102 +24,12 @@ export class ConfigError extends Error {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface RelayInfoConfig {
-  name: string;
-  description: string;
-  /** Admin contact pubkey (NIP-11 `pubkey`), 64-hex, optional. */
-  pubkey?: string;
-  contact?: string;
-  icon?: string;
-}
-
-export interface LimitsConfig {
-  /** Max bytes of one incoming WebSocket message. */
-  maxMessageSize: number;
-  /** Max bytes of one serialized event. */
-  maxEventSize: number;
-  maxEventTags: number;
-  /** Max unicode characters of `content`. */
-  maxContentLength: number;
-  maxSubscriptionsPerConnection: number;
-  maxFiltersPerReq: number;
-  /** Clamp for a filter's `limit`. */
-  maxLimit: number;
-  /** Used when a filter has no `limit`. */
-  defaultLimit: number;
-  /** Reject events whose created_at is more than this many seconds in the future (0 = off). */
-  createdAtUpperLimit: number;
-  /** Reject events whose created_at is more than this many seconds in the past (0 = off). */
-  createdAtLowerLimit: number;
-  /** Bytes queued to one slow client before it is disconnected. */
-  maxOutboundBuffer: number;
-  /** COUNT stops at this many matches and answers it with "approximate": true. */
-  maxCount: number;
-}
-
-/** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
-export interface NegentropyConfig {
-  /** ORLY_NEGENTROPY_ENABLED: handle NEG-* and list 77 in NIP-11 (default false). */
-  enabled: boolean;
-  /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT: idle sessions are closed after this long (default 5m). */
-  sessionTimeoutMs: number;
-  /** ORLY_NEGENTROPY_MAX_SESSIONS: open sessions per connection (default 8). */
-  maxSessions: number;
-  /** ORLY_NEGENTROPY_MAX_RECORDS: a NEG-OPEN matching more events is refused (default 1,000,000). */
-  maxRecords: number;
-  /** ORLY_NEGENTROPY_FRAME_SIZE: max bytes of one binary NEG-MSG the relay sends (0 = none, else >= 4096; default 500,000). */
-  frameSizeLimit: number;
-}
-
-/** Where the relay's capabilities live: in this process, or behind gRPC services (split mode). */
-export interface BackendConfig {
-  /** ORLY_DB_TYPE: `local` (embedded LMDB; also accepts `lmdb`/`badger`) or `grpc` (orly-db). */
-  dbType: 'local' | 'grpc';
-  /** ORLY_GRPC_SERVER: orly-db address when dbType is grpc. */
-  grpcDbServer: string;
-  /** ORLY_ACL_TYPE: `local` or `grpc` (orly-acl). */
-  aclType: 'local' | 'grpc';
-  /** ORLY_GRPC_ACL_SERVER: orly-acl address when aclType is grpc. */
-  grpcAclServer: string;
-  /** ORLY_ACL_MODE for the in-process ACL (`none` by default; orly-acl has its own default). */
-  aclMode: string;
-  /** ORLY_GRPC_CONNECT_TIMEOUT: seconds to wait for the services at start-up. */
-  grpcConnectTimeoutSeconds: number;
-  /** ORLY_SYNC_TYPE: `local` (default) or `grpc` (the orly-sync-* services). */
-  syncType: 'local' | 'grpc';
-  /**
-   * ORLY_GRPC_SYNC_NEGENTROPY: orly-sync-negentropy address (host:port). With syncType grpc, NIP-77
-   * NEG-* messages are answered by that service (ORLY_NEGENTROPY_ENABLED still gates NIP-77).
-   */
-  grpcSyncNegentropy?: string;
-  /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
-  grpcSyncTimeoutMs: number;
-}
-
-export interface RelayConfig {
-  listen: string;
-  port: number;
-  dataDir: string;
-  logLevel: LogLevel;
-  /** Canonical public URL for NIP-42 `relay` tags; derived from the Host header when unset. */
-  relayUrl?: string;
-  /** ORLY_TRUSTED_PROXIES: peers whose X-Forwarded-* headers are believed (addresses / CIDR ranges). */
-  trustedProxies: readonly string[];
-  info: RelayInfoConfig;
-  limits: LimitsConfig;
-  /** Kinds served only to their author or a p-tagged recipient, after NIP-42 AUTH. */
-  authRestrictedKinds: readonly number[];
-  /** Seconds between NIP-40 purges of expired events. */
-  expirationSweepSeconds: number;
-  /** Signature-verification worker threads (0 = verify on the main thread). */
-  verifyWorkers: number;
-  /** REQ query worker threads over the local LMDB store (0 = query in the event loop). */
-  queryWorkers: number;
-  backend: BackendConfig;
-  negentropy: NegentropyConfig;
-}
-
-function choiceVar<T extends string>(env: Env, name: string, fallback: T, choices: Record<string, T>): T {
+export function choiceVar<T extends string>(
+  env: Env,
+  name: string,
+  fallback: T,
+  choices: Record<string, T>,
+): T {
   const raw = read(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
   const value = choices[raw];
@@ -127,27 +42,8 @@ function choiceVar<T extends string>(env: Env, name: string, fallback: T, choice
   return value;
 }
 
-export function loadBackendConfig(env: Env): BackendConfig {
-  return {
-    dbType: choiceVar(env, 'ORLY_DB_TYPE', 'local', {
-      local: 'local',
-      lmdb: 'local',
-      badger: 'local',
-      grpc: 'grpc',
-    }),
-    grpcDbServer: stringVar(env, 'ORLY_GRPC_SERVER', '127.0.0.1:50051'),
-    aclType: choiceVar(env, 'ORLY_ACL_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
-    grpcAclServer: stringVar(env, 'ORLY_GRPC_ACL_SERVER', '127.0.0.1:50052'),
-    aclMode: stringVar(env, 'ORLY_ACL_MODE', 'none').toLowerCase(),
-    grpcConnectTimeoutSeconds: intVar(env, 'ORLY_GRPC_CONNECT_TIMEOUT', 10, 1, 3600),
-    syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
-    grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
-    grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
-  };
-}
-
 /** An optional host:port (IPv6 hosts in brackets), port 1-65535. */
-function hostPortVar(env: Env, name: string): string | undefined {
+export function hostPortVar(env: Env, name: string): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
   const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d{1,5})$/.exec(raw);
@@ -156,7 +52,7 @@ function hostPortVar(env: Env, name: string): string | undefined {
   return raw;
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 function read(env: Env, name: string): string | undefined {
   const v = env[name];
@@ -194,22 +90,7 @@ export function stringVar(env: Env, name: string, fallback: string): string {
   return read(env, name) ?? fallback;
 }
 
-function trustedProxiesVar(env: Env, name: string): readonly string[] {
-  const raw = env[name];
-  if (raw === undefined) return DEFAULT_TRUSTED_PROXIES;
-  const entries = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  try {
-    trustedProxyList(entries);
-  } catch (err) {
-    throw new ConfigError(name, (err as Error).message);
-  }
-  return entries;
-}
-
-function kindListVar(env: Env, name: string, fallback: readonly number[]): readonly number[] {
+export function kindListVar(env: Env, name: string, fallback: readonly number[]): readonly number[] {
   const raw = env[name];
   if (raw === undefined) return fallback;
   if (raw.trim() === '') return [];
@@ -258,23 +139,6 @@ export function durationVar(env: Env, name: string, fallbackMs: number, minMs = 
   return ms;
 }
 
-export function loadNegentropyConfig(env: Env): NegentropyConfig {
-  const frameVar =
-    read(env, 'ORLY_NEGENTROPY_FRAME_SIZE') !== undefined
-      ? 'ORLY_NEGENTROPY_FRAME_SIZE'
-      : 'ORLY_SYNC_NEGENTROPY_FRAME_SIZE';
-  const frameSizeLimit = intVar(env, frameVar, 500_000, 0, 64 * 1_048_576);
-  if (frameSizeLimit !== 0 && frameSizeLimit < 4096)
-    throw new ConfigError(frameVar, 'must be 0 (no limit) or at least 4096');
-  return {
-    enabled: boolVar(env, 'ORLY_NEGENTROPY_ENABLED', false),
-    sessionTimeoutMs: durationVar(env, 'ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT', 300_000, 100, 86_400_000),
-    maxSessions: intVar(env, 'ORLY_NEGENTROPY_MAX_SESSIONS', 8, 1, 1000),
-    maxRecords: intVar(env, 'ORLY_NEGENTROPY_MAX_RECORDS', 1_000_000, 1, 10_000_000),
-    frameSizeLimit,
-  };
-}
-
 /**
  * The log level from the first of `names` that is set (a service's own variable, then the
  * shared ORLY_LOG_LEVEL), else info.
@@ -321,7 +185,7 @@ export function listenVar(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function urlVar(env: Env, name: string): string | undefined {
+export function urlVar(env: Env, name: string): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
   let url: URL;
@@ -341,48 +205,4 @@ export function defaultDataDir(env: Env = process.env): string {
 
 export function dataDirVar(env: Env): string {
   return read(env, 'ORLY_DATA_DIR') ?? defaultDataDir(env);
-}
-
-export function loadRelayConfig(env: Env = process.env): RelayConfig {
-  const pubkey = read(env, 'ORLY_RELAY_PUBKEY');
-  if (pubkey !== undefined && !/^[0-9a-f]{64}$/.test(pubkey)) {
-    throw new ConfigError('ORLY_RELAY_PUBKEY', 'must be 64 lowercase hex characters');
-  }
-  const maxLimit = intVar(env, 'ORLY_MAX_LIMIT', 500, 1, 1_000_000);
-  const limits: LimitsConfig = {
-    maxMessageSize: intVar(env, 'ORLY_MAX_MESSAGE_SIZE', 1_048_576, 1024, 64 * 1_048_576),
-    maxEventSize: intVar(env, 'ORLY_MAX_EVENT_SIZE', 1_048_576, 512, 64 * 1_048_576),
-    maxEventTags: intVar(env, 'ORLY_MAX_EVENT_TAGS', 10_000, 1, 1_000_000),
-    maxContentLength: intVar(env, 'ORLY_MAX_CONTENT_LENGTH', 524_288, 1, 64 * 1_048_576),
-    maxSubscriptionsPerConnection: intVar(env, 'ORLY_MAX_SUBSCRIPTIONS', 50, 1, 100_000),
-    maxFiltersPerReq: intVar(env, 'ORLY_MAX_FILTERS', 20, 1, 1000),
-    maxLimit,
-    defaultLimit: intVar(env, 'ORLY_DEFAULT_LIMIT', Math.min(500, maxLimit), 1, maxLimit),
-    createdAtUpperLimit: intVar(env, 'ORLY_CREATED_AT_UPPER_LIMIT', 900),
-    createdAtLowerLimit: intVar(env, 'ORLY_CREATED_AT_LOWER_LIMIT', 94_608_000),
-    maxOutboundBuffer: intVar(env, 'ORLY_MAX_OUTBOUND_BUFFER', 8 * 1_048_576, 65_536),
-    maxCount: intVar(env, 'ORLY_MAX_COUNT', 100_000, 1, 1_000_000_000),
-  };
-  return {
-    listen: stringVar(env, 'ORLY_LISTEN', '0.0.0.0'),
-    port: intVar(env, 'ORLY_PORT', 3334, 0, 65535),
-    dataDir: dataDirVar(env),
-    logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
-    relayUrl: urlVar(env, 'ORLY_RELAY_URL'),
-    trustedProxies: trustedProxiesVar(env, 'ORLY_TRUSTED_PROXIES'),
-    info: {
-      name: stringVar(env, 'ORLY_APP_NAME', 'ORLY'),
-      description: stringVar(env, 'ORLY_RELAY_DESCRIPTION', 'ORLY relay (TypeScript), on embedded LMDB'),
-      pubkey,
-      contact: read(env, 'ORLY_RELAY_CONTACT'),
-      icon: read(env, 'ORLY_RELAY_ICON'),
-    },
-    limits,
-    authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
-    expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
-    verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
-    queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
-    backend: loadBackendConfig(env),
-    negentropy: loadNegentropyConfig(env),
-  };
 }

@@ -11,8 +11,10 @@
  *   ORLY_GRPC_TLS_SERVER_NAME               name to verify in the server certificate (client side).
  *   ORLY_GRPC_TOKEN                         shared bearer token: servers require it, clients send it.
  */
+
 import { readFileSync } from 'node:fs';
 import { type ChannelCredentials, credentials, Metadata, ServerCredentials } from '@grpc/grpc-js';
+import type { Env } from '../config/env.js';
 import { ConfigError } from '../config/env.js';
 
 export interface GrpcSecurity {
@@ -22,8 +24,6 @@ export interface GrpcSecurity {
   readonly serverName?: string;
   readonly token?: string;
 }
-
-type Env = Record<string, string | undefined>;
 
 function readPem(env: Env, name: string): Buffer | undefined {
   const path = env[name]?.trim();

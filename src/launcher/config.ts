@@ -9,6 +9,7 @@
  * else is executed directly (a bare name is looked up in PATH). See plan.ts for resolution.
  */
 
+import type { Env } from '../config/env.js';
 import {
   boolVar,
   ConfigError,
@@ -22,8 +23,6 @@ import {
 } from '../config/env.js';
 
 export { dialAddress, parseDuration, probeHost } from '../config/env.js';
-
-type Env = Record<string, string | undefined>;
 
 export const SYNC_SERVICES = [
   { key: 'DISTRIBUTED', name: 'orly-sync-distributed', port: 50061 },

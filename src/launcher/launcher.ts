@@ -15,13 +15,15 @@
  *   with the first requested code once all are gone.
  * - killAll(): synchronous SIGKILL of every child, for exit paths that cannot wait.
  */
+import { OrlyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type LineSink, processSink } from './output.js';
 import type { LaunchPlan, ServicePlan } from './plan.js';
 import { NotReadyError, waitUntilReady } from './readiness.js';
 import { describeExit, SupervisedProcess } from './supervisor.js';
 
-export class LaunchError extends Error {
+export class LaunchError extends OrlyError {
+  readonly code: string = 'ORLY_LAUNCH';
   constructor(
     readonly service: string,
     message: string,

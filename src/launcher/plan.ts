@@ -30,17 +30,17 @@
  * token is generated for this launch and given to every child, so other local users cannot
  * talk to orly-db / orly-acl directly.
  */
+
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Env } from '../config/env.js';
 import { ConfigError } from '../config/env.js';
 import type { GrpcSecurity } from '../grpc/security.js';
 import { dialAddress, type LauncherConfig, type RestartPolicy } from './config.js';
 import { grpcHealthProbe, httpHealthProbe, type Probe } from './readiness.js';
 import type { ProcessSpec } from './supervisor.js';
-
-type Env = Record<string, string | undefined>;
 
 export type Stage = 'db' | 'acl' | 'sync' | 'relay';
 

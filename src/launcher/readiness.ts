@@ -7,7 +7,9 @@
  * `waitUntilReady` polls every 250 ms (each attempt bounded to 1 s) until success, the timeout,
  * or the abort signal (the launcher aborts when the child exits or a stop is requested).
  */
+
 import { request } from 'node:http';
+import { OrlyError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../gen/grpc/health/v1/health.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
 
@@ -72,7 +74,9 @@ export function httpHealthProbe(url: string): Probe {
   };
 }
 
-export class NotReadyError extends Error {}
+export class NotReadyError extends OrlyError {
+  readonly code: string = 'ORLY_NOT_READY';
+}
 
 /**
  * Polls `probe` until it succeeds. Rejects with NotReadyError after `timeoutMs` (the message

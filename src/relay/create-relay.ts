@@ -5,11 +5,12 @@
  * orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_NEGENTROPY set; with
  * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process). The relay never knows which.
  */
+
 import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
 import { GrpcAccessControl } from '../acl/grpc-access-control.js';
 import { parsePubkeyList } from '../acl/pubkeys.js';
-import type { RelayConfig } from '../config/env.js';
+import type { Env } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
@@ -19,9 +20,8 @@ import type { EventStore } from '../store/event-store.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
+import type { RelayConfig } from './config.js';
 import { Relay } from './relay.js';
-
-type Env = Record<string, string | undefined>;
 
 async function createStore(config: RelayConfig, env: Env, logger: Logger): Promise<EventStore> {
   const { backend } = config;

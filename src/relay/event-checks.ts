@@ -2,10 +2,11 @@
  * The synchronous checks an incoming EVENT passes before its signature is verified,
  * as a list where the first rejection wins. Each check returns a NIP-01 reason or undefined.
  */
-import type { LimitsConfig } from '../config/env.js';
+
 import { Reasons } from '../errors.js';
 import { isExpired, isProtected, type NostrEvent } from '../protocol/event.js';
 import { KIND_CLIENT_AUTH, KIND_GENERIC_REPOST, KIND_REPOST } from '../protocol/kinds.js';
+import type { LimitsConfig } from './config.js';
 
 export interface CheckContext {
   readonly limits: LimitsConfig;

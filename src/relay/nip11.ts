@@ -1,6 +1,7 @@
 /** NIP-11 relay information document, built from the configuration the relay enforces. */
-import type { RelayConfig } from '../config/env.js';
+
 import { VERSION } from '../version.js';
+import type { RelayConfig } from './config.js';
 
 /** Always listed; 77 (negentropy) is added only when ORLY_NEGENTROPY_ENABLED. */
 export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];

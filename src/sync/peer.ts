@@ -4,10 +4,13 @@
  * rejects with a SyncError on an inactivity timeout or when the connection closes. Counts the
  * bytes of text frames sent and received for the summary line.
  */
+
 import WebSocket from 'ws';
+import { OrlyError } from '../errors.js';
 
 /** A failure that ends the sync with a clear one-line message (exit code 1). */
-export class SyncError extends Error {
+export class SyncError extends OrlyError {
+  readonly code: string = 'ORLY_SYNC';
   constructor(message: string) {
     super(message);
     this.name = 'SyncError';

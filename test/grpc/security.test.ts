@@ -112,7 +112,7 @@ describe('bearer token', () => {
     // A client that skipped the connect check: every call is refused, saves resolve stored=false.
     const noToken = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 0 });
     try {
-      await assert.rejects(noToken.stats(), (e: DatabaseCallError) => e.code === status.UNAUTHENTICATED);
+      await assert.rejects(noToken.stats(), (e: DatabaseCallError) => e.status === status.UNAUTHENTICATED);
       const saved = await noToken.save(signedEvent(newKey()));
       assert.equal(saved.stored, false);
       assert.match(saved.stored ? '' : saved.reason, /^error: database unavailable \(UNAUTHENTICATED/);
@@ -122,7 +122,7 @@ describe('bearer token', () => {
             /* nothing */
           }
         })(),
-        (e: DatabaseCallError) => e.code === status.UNAUTHENTICATED,
+        (e: DatabaseCallError) => e.status === status.UNAUTHENTICATED,
       );
     } finally {
       await noToken.close();

@@ -88,8 +88,8 @@ test('bad filters fail with INVALID_ARGUMENT and a clear message', async () => {
         /* nothing */
       }
     })(),
-    (e: Error & { code?: number }) =>
-      e.code === status.INVALID_ARGUMENT && /kinds must contain/.test(e.message),
+    (e: Error & { status?: number }) =>
+      e.status === status.INVALID_ARGUMENT && /kinds must contain/.test(e.message),
   );
 });
 

@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadRelayConfig } from '../../src/config/env.js';
+import { ConfigError } from '../../src/config/env.js';
 import { NegentropySession } from '../../src/negentropy/codec/session.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
 import { NegentropySessions } from '../../src/negentropy/session-table.js';
+import { loadRelayConfig } from '../../src/relay/config.js';
 import type { Connection } from '../../src/relay/connection.js';
 import { newest, subtractSorted } from '../../src/relay/handlers/negentropy.js';
 import { relayInformation } from '../../src/relay/nip11.js';

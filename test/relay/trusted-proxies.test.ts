@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { loadRelayConfig } from '../../src/config/env.js';
+import { loadRelayConfig } from '../../src/relay/config.js';
 import { startTestRelay } from '../helpers/relay-harness.js';
 
 async function connectionSeen(

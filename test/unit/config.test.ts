@@ -1,7 +1,8 @@
 /** Configuration: defaults, parsing, and start-up errors that name the variable. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadRelayConfig } from '../../src/config/env.js';
+import { ConfigError } from '../../src/config/env.js';
+import { loadRelayConfig } from '../../src/relay/config.js';
 
 test('defaults need no configuration', () => {
   const c = loadRelayConfig({ HOME: '/home/op' });

@@ -2,6 +2,7 @@
  * Negentropy protocol v1 (NIP-77): constants, the bound type, the error type and hex helpers
  * shared by the codec, the storage and the reconciler. Pure code, no I/O.
  */
+import { OrlyError } from '../../errors.js';
 
 /** Protocol version byte of v1. Versions are 0x60–0x6F; anything else is not negentropy. */
 export const PROTOCOL_VERSION = 0x61;
@@ -33,7 +34,8 @@ export const INFINITY_BOUND: Bound = { timestamp: MAX_U64, id: EMPTY };
 export const ZERO_BOUND: Bound = { timestamp: 0n, id: EMPTY };
 
 /** A malformed message, an unsupported version, or a misuse of the API. Always safe to show a peer. */
-export class NegentropyError extends Error {
+export class NegentropyError extends OrlyError {
+  readonly code: string = 'ORLY_NEGENTROPY_PROTOCOL';
   constructor(message: string) {
     super(message);
     this.name = 'NegentropyError';

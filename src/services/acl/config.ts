@@ -15,6 +15,7 @@
 
 import { type AclMode, parseAclMode } from '../../acl/factory.js';
 import { parsePubkeyList } from '../../acl/pubkeys.js';
+import type { Env } from '../../config/env.js';
 import {
   ConfigError,
   intVar,
@@ -23,8 +24,6 @@ import {
   logLevelVar,
   readVar as read,
 } from '../../config/env.js';
-
-type Env = Record<string, string | undefined>;
 
 export interface AclServiceConfig {
   readonly listen: string;

@@ -5,9 +5,8 @@
  * exit 2 with the usage text; anything else exits 1 with the error.
  */
 import { ConfigError } from '../../config/env.js';
+import { UsageError } from '../../errors.js';
 import { VERSION } from '../../version.js';
-
-export class UsageError extends Error {}
 
 export function runServiceMain(name: string, usage: string, start: () => Promise<void>): void {
   const argv = process.argv.slice(2);

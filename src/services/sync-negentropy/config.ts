@@ -24,6 +24,7 @@
  */
 
 import type { Direction } from '../../cli/sync/sync-command.js';
+import type { Env } from '../../config/env.js';
 import {
   ConfigError,
   durationVar,
@@ -36,8 +37,6 @@ import {
 import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import { peerUrlProblem, type SyncServiceConfig } from '../../sync/negentropy-sync-service.js';
-
-type Env = Record<string, string | undefined>;
 
 const P = 'ORLY_SYNC_NEGENTROPY';
 

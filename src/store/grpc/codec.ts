@@ -3,8 +3,9 @@
  * checks at the trust boundary, filter JSON, save results, negentropy item packing, batching of
  * streamed events, and gRPC status helpers. Pure code, no I/O.
  */
+
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { Reasons, reason } from '../../errors.js';
+import { OrlyError, Reasons, reason } from '../../errors.js';
 import type {
   EventBatch,
   SaveEventResponse,
@@ -44,7 +45,8 @@ export function parseEventJson(json: string): ParsedEvent {
 }
 
 /** A problem with a request itself (answered with INVALID_ARGUMENT). */
-export class InvalidArgumentError extends Error {
+export class InvalidArgumentError extends OrlyError {
+  readonly code: string = 'ORLY_INVALID_ARGUMENT';
   override readonly name = 'InvalidArgumentError';
 }
 
@@ -155,6 +157,14 @@ export function isServiceError(error: unknown): error is ServiceError {
 }
 
 /** "UNAVAILABLE: details" for logs and reasons. */
+/** The gRPC status of a failed call: a ServiceError's `code`, or a DatabaseCallError's `status`. */
+export function grpcStatusOf(error: unknown): number | undefined {
+  if (isServiceError(error)) return error.code;
+  const value =
+    typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  return typeof value === 'number' ? value : undefined;
+}
+
 export function describeStatus(error: unknown): string {
   if (isServiceError(error)) return `${status[error.code] ?? error.code}: ${error.details || error.message}`;
   return error instanceof Error ? error.message : String(error);

@@ -23,6 +23,7 @@
  * WATCH_REPLAY_MAX events, our own skipped), buffering the new live stream until the replay is
  * done: listeners miss nothing across an outage, and get nothing twice.
  */
+
 import { randomBytes } from 'node:crypto';
 import {
   type ClientDuplexStream,
@@ -33,6 +34,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
+import { OrlyError } from '../../errors.js';
 import {
   type CheckForDeletedResponse,
   type CountEventsResponse,
@@ -68,7 +70,7 @@ import {
   decodeNegentropyItems,
   describeStatus,
   filterJson,
-  isServiceError,
+  grpcStatusOf,
   responseToSaveResult,
   toStoredEvent,
 } from './codec.js';
@@ -90,11 +92,12 @@ export interface GrpcEventStoreOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** An error from a call to orly-db; `code` is the gRPC status code. */
-export class DatabaseCallError extends Error {
+/** An error from a call to orly-db; `status` is the gRPC status code. */
+export class DatabaseCallError extends OrlyError {
+  readonly code: string = 'ORLY_DATABASE_CALL';
   override readonly name = 'DatabaseCallError';
   constructor(
-    readonly code: number,
+    readonly status: number,
     message: string,
   ) {
     super(message);
@@ -189,7 +192,7 @@ export class GrpcEventStore implements EventStore {
         if (await store.ready(Math.max(1, remaining))) return store;
         last = 'its store is not open';
       } catch (error) {
-        const code = (error as DatabaseCallError).code;
+        const code = (error as DatabaseCallError).status;
         if (code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) {
           await store.close();
           throw error; // wrong token, wrong service...: retrying will not help
@@ -713,11 +716,11 @@ export class GrpcEventStore implements EventStore {
   }
 
   private noteError(error: unknown): void {
-    if (isServiceError(error) && error.code === status.UNAVAILABLE) this.reachable = false;
+    if (grpcStatusOf(error) === status.UNAVAILABLE) this.reachable = false;
   }
 
   private callError(method: string, error: unknown): DatabaseCallError {
-    const code = isServiceError(error) ? error.code : status.UNKNOWN;
+    const code = grpcStatusOf(error) ?? status.UNKNOWN;
     const detail = describeStatus(error);
     const message =
       code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED

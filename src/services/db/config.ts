@@ -1,0 +1,27 @@
+/**
+ * Configuration of the orly-db service, from the environment. An invalid value throws a
+ * ConfigError naming the variable.
+ *
+ *   ORLY_DB_LISTEN                   127.0.0.1:50051   host:port to listen on (port 0 = any)
+ *   ORLY_DATA_DIR                    ~/.local/share/ORLY   store directory
+ *   ORLY_DB_LOG_LEVEL                ORLY_LOG_LEVEL, else info
+ *   ORLY_EXPIRATION_SWEEP_INTERVAL   60                seconds between NIP-40 purges
+ * Transport security: ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN (src/grpc/security.ts).
+ */
+import { dataDirVar, type Env, intVar, type LogLevel, listenVar, logLevelVar } from '../../config/env.js';
+
+export interface DatabaseServiceConfig {
+  readonly listen: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly expirationSweepSeconds: number;
+}
+
+export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServiceConfig {
+  return {
+    listen: listenVar(env, 'ORLY_DB_LISTEN', '127.0.0.1:50051'),
+    dataDir: dataDirVar(env),
+    logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
+    expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
+  };
+}

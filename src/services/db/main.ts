@@ -1,0 +1,43 @@
+/**
+ * `orly-db`: the event store as a separate gRPC service (split mode). Serves the LMDB store in
+ * ORLY_DATA_DIR as orlydb.v1.DatabaseService (plus grpc.health.v1) to one or more relays.
+ * Variables: ./config.ts; transport security from ORLY_GRPC_* (src/grpc/security.ts).
+ *
+ * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
+ * errors name the variable and exit 2. SIGTERM/SIGINT stop the server gracefully (running calls
+ * may finish), close the store and exit 0; a second signal exits 1 at once.
+ */
+import { loadGrpcSecurity } from '../../grpc/security.js';
+import { createLogger } from '../../logger.js';
+import { VERSION } from '../../version.js';
+import { runServiceMain } from '../shared/run-service.js';
+import { stopOnSignal } from '../shared/stop-on-signal.js';
+import { loadDatabaseServiceConfig } from './config.js';
+import { startDatabaseServer } from './server.js';
+
+const USAGE = `orly-db ${VERSION} — ORLY event store service (gRPC)
+
+Usage:
+  orly-db                 run the service (configured by ORLY_DB_* / ORLY_* variables; see README)
+  orly-db --version | --help
+`;
+
+async function start(): Promise<void> {
+  const config = loadDatabaseServiceConfig();
+  const security = loadGrpcSecurity();
+  const logger = createLogger(config.logLevel, 'orly-db');
+  logger.info({ version: VERSION, dataDir: config.dataDir }, 'orly-db starting');
+  const server = await startDatabaseServer({
+    listen: config.listen,
+    dataDir: config.dataDir,
+    security,
+    logger,
+    expirationSweepSeconds: config.expirationSweepSeconds,
+  });
+  stopOnSignal(logger, () => server.stop());
+}
+
+/** Runs orly-db with the process's arguments and environment until a signal stops it. */
+export function main(): void {
+  runServiceMain('orly-db', USAGE, start);
+}
