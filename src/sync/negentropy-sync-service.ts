@@ -6,12 +6,12 @@
  * peer-sync.ts (reconcile + transfer, like direct-mode `orly sync`) against the given store.
  */
 import { randomUUID } from 'node:crypto';
-import type { Direction } from '../cli/sync/sync-command.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import type { Logger } from '../logger.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
 import type { EventStore } from '../store/event-store.js';
+import type { Direction } from './direction.js';
 import {
   type PeerSyncParams,
   type PeerSyncProgress,

@@ -8,11 +8,11 @@
  * orly-sync-negentropy service (SyncWithPeer and the background peer loop).
  */
 
-import type { Direction } from '../cli/sync/sync-command.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { SealedVector } from '../negentropy/codec/storage.js';
 import { filterToJSON, type NormalizedFilter } from '../protocol/filter.js';
 import type { EventStore } from '../store/event-store.js';
+import type { Direction } from './direction.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from './transfer.js';

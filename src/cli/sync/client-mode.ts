@@ -13,8 +13,8 @@
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { NegentropyServiceClient, type SyncProgress } from '../../gen/orlysync/negentropy/v1/negentropy.js';
 import { callMetadata, channelCredentials, channelOptions, loadGrpcSecurity } from '../../grpc/security.js';
-import { directionToProto } from '../../services/sync-negentropy/server.js';
 import { filterJson } from '../../store/grpc/codec.js';
+import { directionToProto } from '../../sync/direction.js';
 import { missingLines } from '../../sync/missing-lines.js';
 import { SyncError } from '../../sync/peer.js';
 import type { SyncOptions } from './sync-command.js';

@@ -23,7 +23,6 @@
  *   ORLY_SYNC_NEGENTROPY_LOG_LEVEL     log level (default ORLY_LOG_LEVEL, else info)
  */
 
-import type { Direction } from '../../cli/sync/sync-command.js';
 import type { Env } from '../../config/env.js';
 import {
   ConfigError,
@@ -36,6 +35,7 @@ import {
 } from '../../config/env.js';
 import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import type { Direction } from '../../sync/direction.js';
 import { peerUrlProblem, type SyncServiceConfig } from '../../sync/negentropy-sync-service.js';
 
 const P = 'ORLY_SYNC_NEGENTROPY';

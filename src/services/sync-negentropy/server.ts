@@ -19,13 +19,11 @@
  * request), never gRPC errors.
  */
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
-import type { Direction } from '../../cli/sync/sync-command.js';
 import {
   type HandleNegOpenRequest,
   type NegentropyServiceServer,
   NegentropyServiceService,
   type PeerSyncState,
-  SyncDirection,
   type SyncProgress,
   type SyncWithPeerRequest,
 } from '../../gen/orlysync/negentropy/v1/negentropy.js';
@@ -37,6 +35,7 @@ import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
 import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import type { EventStore } from '../../store/event-store.js';
+import { type Direction, directionFromProto } from '../../sync/direction.js';
 import {
   NegentropySyncService,
   type PeerState,
@@ -131,31 +130,6 @@ export function parseFilterJson(text: string): NormalizedFilter {
   if (!parsed.ok) throw new Error(`filter: ${parsed.reason}`);
   if (parsed.filter.limit !== undefined) throw new Error('filter: "limit" is not supported by sync');
   return parsed.filter;
-}
-
-export function directionToProto(dir: Direction): SyncDirection {
-  return {
-    down: SyncDirection.SYNC_DIRECTION_DOWN,
-    up: SyncDirection.SYNC_DIRECTION_UP,
-    both: SyncDirection.SYNC_DIRECTION_BOTH,
-    none: SyncDirection.SYNC_DIRECTION_NONE,
-  }[dir];
-}
-
-function directionFromProto(dir: SyncDirection): Direction {
-  switch (dir) {
-    case SyncDirection.SYNC_DIRECTION_UNSPECIFIED:
-    case SyncDirection.SYNC_DIRECTION_DOWN:
-      return 'down';
-    case SyncDirection.SYNC_DIRECTION_UP:
-      return 'up';
-    case SyncDirection.SYNC_DIRECTION_BOTH:
-      return 'both';
-    case SyncDirection.SYNC_DIRECTION_NONE:
-      return 'none';
-    default:
-      throw new Error(`unknown direction ${dir}`);
-  }
 }
 
 function peerStateToProto(p: PeerState): PeerSyncState {
