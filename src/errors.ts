@@ -65,6 +65,22 @@ export const Reasons = {
   ),
   repostOfProtected: reason('blocked', 'reposts must not embed protected events (NIP-70)'),
   storeFailed: (detail: string) => reason('error', `could not store event: ${detail}`),
+  eventNotJson: reason('invalid', 'event is not valid JSON'),
+  lineNotJson: reason('invalid', 'line is not valid JSON'),
+  ephemeralNotStored: (kind: number) => reason('invalid', `ephemeral events (kind ${kind}) are never stored`),
+  ephemeralNotImported: (kind: number) =>
+    reason('blocked', `ephemeral events (kind ${kind}) are never stored`),
+  verifyFailed: (detail: string) => reason('error', `signature verification failed: ${detail}`),
+  databaseUnavailable: (detail: string) => reason('error', `database unavailable (${detail})`),
+  internal: (detail: string) => reason('error', detail),
+
+  // Access control
+  aclUnavailable: reason('error', 'access control unavailable'),
+  aclDenied: reason('blocked', 'denied by access control'),
+  followsOnly: reason(
+    'blocked',
+    "only the relay's owners, admins and the accounts they follow may publish here",
+  ),
   shuttingDown: reason('error', 'relay is shutting down'),
 
   // REQ / COUNT / CLOSE
@@ -76,6 +92,9 @@ export const Reasons = {
   restrictedKindsNeedAuth: (kinds: readonly number[]) =>
     reason('auth-required', `kinds ${kinds.join(', ')} are only served to authenticated parties`),
   queryFailed: (detail: string) => reason('error', `query failed: ${detail}`),
+  filterInvalid: (detail: string) => reason('invalid', detail),
+  searchUnsupported: reason('unsupported', 'search (NIP-50) is not supported by this relay'),
+  unknownFilterField: (key: string) => reason('unsupported', `unknown filter field ${JSON.stringify(key)}`),
 
   // NIP-77 negentropy (NEG-ERR); the texts of `negTooManyRecords` and `negUnknownSession` are strfry's
   negDisabled: reason('unsupported', 'negentropy (NIP-77) is not enabled on this relay'),
@@ -88,6 +107,8 @@ export const Reasons = {
   negUnknownSession: reason('closed', 'unknown subscription handle'),
   negNotReady: reason('invalid', 'NEG-MSG sent before the NEG-OPEN was answered'),
   negTimedOut: (seconds: number) => reason('closed', `negentropy session idle for more than ${seconds}s`),
+  negFailed: (detail: string) => reason('error', `negentropy failed: ${detail}`),
+  negServiceUnavailable: (detail: string) => reason('error', `negentropy service unavailable (${detail})`),
 
   // AUTH
   authBadKind: reason('invalid', 'AUTH event must be kind 22242'),

@@ -24,13 +24,13 @@
  * - ORLY's follows mode also fetches the admins' lists from external relays and throttles
  *   unfollowed writers; neither is done here (the relay never dials out on its own).
  */
+import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AccessControl, AccessControlUpdate, AccessLevel, Requester } from './access-control.js';
 
-export const FOLLOWS_DENIED =
-  "blocked: only the relay's owners, admins and the accounts they follow may publish here";
+export const FOLLOWS_DENIED = Reasons.followsOnly;
 
 export interface FollowsOptions {
   readonly store: EventStore;

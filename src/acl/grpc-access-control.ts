@@ -11,7 +11,9 @@
  * - Denial reasons come from the `reason` field, verbatim ("blocked: ...").
  * - eventStored is not forwarded: orly-acl follows the database's change feed itself.
  */
+
 import { type ChannelCredentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { Reasons } from '../errors.js';
 import { ACLServiceClient } from '../gen/orlyacl/v1/acl.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +26,7 @@ import {
   type Requester,
 } from './access-control.js';
 
-export const ACL_UNAVAILABLE = 'error: access control unavailable';
+export const ACL_UNAVAILABLE = Reasons.aclUnavailable;
 
 export interface GrpcAccessControlOptions {
   readonly security: GrpcSecurity;
@@ -135,7 +137,7 @@ export class GrpcAccessControl implements AccessControl {
         },
       );
       if (res.allowed) return undefined;
-      return res.reason || 'blocked: denied by access control';
+      return res.reason || Reasons.aclDenied;
     } catch {
       return ACL_UNAVAILABLE;
     }

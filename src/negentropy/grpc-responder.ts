@@ -12,8 +12,10 @@
  * the next open() of the same connection waits for them, so a NEG-CLOSE followed at once by a
  * NEG-OPEN never meets the service's per-connection session cap with the closed session.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import { Reasons } from '../errors.js';
 import { NegentropyServiceClient } from '../gen/orlysync/negentropy/v1/negentropy.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
@@ -151,5 +153,5 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
 }
 
 function unavailable(detail: string): NegReply {
-  return { error: `error: negentropy service unavailable (${detail})` };
+  return { error: Reasons.negServiceUnavailable(detail) };
 }

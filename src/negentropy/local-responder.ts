@@ -19,6 +19,7 @@
  * connection already holding that many (opening ones included) is refused with "blocked: too
  * many open negentropy sessions" (the service does this; the relay enforces its own cap).
  */
+
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nowSeconds } from '../protocol/event.js';
@@ -30,6 +31,7 @@ import { NegentropySession } from './codec/session.js';
 import { type PackedItems, SealedVector } from './codec/storage.js';
 import { fromHex, NegentropyError, toHex } from './codec/types.js';
 import type { NegentropyResponder, NegPolicy, NegReply, NegRequester, NegSessionKey } from './responder.js';
+import { SessionTable } from './session-table.js';
 
 const ID_SIZE = 32;
 export const EMPTY_ITEMS: PackedItems = {
@@ -49,30 +51,24 @@ export interface LocalNegentropyResponderOptions {
   readonly maxSessionsPerConnection?: number;
 }
 
-interface Entry {
-  session: NegentropySession | undefined;
-}
-
 export class LocalNegentropyResponder implements NegentropyResponder {
-  private readonly tables = new Map<string, Map<string, Entry>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly sessions: SessionTable<string, NegentropySession | undefined>;
 
-  constructor(private readonly options: LocalNegentropyResponderOptions) {}
+  constructor(private readonly options: LocalNegentropyResponderOptions) {
+    this.sessions = new SessionTable({
+      idleTimeoutMs: options.sessionTimeoutMs ?? 0,
+      maxPerConnection: options.maxSessionsPerConnection,
+    });
+  }
 
-  /** Starts the idle sweep (every half timeout, between 50 ms and 30 s). */
+  /** Starts the idle sweep (with a sessionTimeoutMs). */
   start(): void {
-    const timeout = this.options.sessionTimeoutMs ?? 0;
-    if (this.timer || timeout <= 0) return;
-    const every = Math.min(30_000, Math.max(50, Math.floor(timeout / 2)));
-    this.timer = setInterval(() => this.sweep(Date.now()), every);
-    this.timer.unref();
+    this.sessions.start();
   }
 
   /** Open (or opening) sessions of all connections. */
   get total(): number {
-    let n = 0;
-    for (const table of this.tables.values()) n += table.size;
-    return n;
+    return this.sessions.total;
   }
 
   async open(
@@ -92,11 +88,9 @@ export class LocalNegentropyResponder implements NegentropyResponder {
       return { error: Reasons.negBadMessage(errorText(err)) };
     }
     // The key's previous session is closed above, so a replacement never counts against the cap.
-    const max = this.options.maxSessionsPerConnection;
-    if (max !== undefined && (this.tables.get(key.connectionId)?.size ?? 0) >= max)
-      return { error: Reasons.negTooManySessions(max) };
-    const entry: Entry = { session: undefined };
-    this.table(key.connectionId).set(key.subId, entry);
+    if (this.sessions.isFull(key.connectionId))
+      return { error: Reasons.negTooManySessions(this.options.maxSessionsPerConnection!) };
+    const entry = this.sessions.reserve(key.connectionId, key.subId, undefined);
     const started = Date.now();
     let items: PackedItems | undefined;
     try {
@@ -112,12 +106,13 @@ export class LocalNegentropyResponder implements NegentropyResponder {
         { err: errorText(err), conn: key.connectionId, sub: key.subId },
         'negentropy query failed',
       );
-      this.drop(key, entry);
+      this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: Reasons.queryFailed(errorText(err)) };
     }
-    if (!this.isCurrent(key, entry)) return { error: Reasons.negUnknownSession };
+    if (!this.sessions.isCurrent(key.connectionId, key.subId, entry))
+      return { error: Reasons.negUnknownSession };
     if (items === undefined) {
-      this.drop(key, entry);
+      this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: Reasons.negTooManyRecords, maxRecords: policy.maxRecords };
     }
     const now = Date.now();
@@ -131,10 +126,12 @@ export class LocalNegentropyResponder implements NegentropyResponder {
     try {
       reply = session.handle(initial, now);
     } catch (err) {
-      this.drop(key, entry);
+      this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: this.reasonFor(key, err) };
     }
-    entry.session = session;
+    entry.state = session;
+    entry.ready = true;
+    entry.touch(now);
     this.options.logger.debug(
       { conn: key.connectionId, sub: key.subId, ip: requester.ip, items: items.count, ms: now - started },
       'negentropy session opened',
@@ -143,71 +140,45 @@ export class LocalNegentropyResponder implements NegentropyResponder {
   }
 
   async message(key: NegSessionKey, hex: string): Promise<NegReply> {
-    const entry = this.tables.get(key.connectionId)?.get(key.subId);
+    const entry = this.sessions.get(key.connectionId, key.subId);
     if (entry === undefined) return { error: Reasons.negUnknownSession };
-    const session = entry.session;
+    const session = entry.state;
     if (session === undefined) {
-      this.drop(key, entry);
+      this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: Reasons.negNotReady };
     }
     try {
-      return { message: toHex(session.handle(fromHex(hex), Date.now())) };
+      const now = Date.now();
+      entry.touch(now);
+      return { message: toHex(session.handle(fromHex(hex), now)) };
     } catch (err) {
-      this.drop(key, entry);
+      this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: this.reasonFor(key, err) };
     }
   }
 
   close(key: NegSessionKey): void {
-    const table = this.tables.get(key.connectionId);
-    if (!table?.delete(key.subId)) return;
-    if (table.size === 0) this.tables.delete(key.connectionId);
+    this.sessions.close(key.connectionId, key.subId);
   }
 
   closeConnection(connectionId: string): void {
-    this.tables.delete(connectionId);
+    this.sessions.closeConnection(connectionId);
   }
 
   /** Frees sessions idle for the timeout or longer (silently). */
   sweep(now: number): void {
-    const timeout = this.options.sessionTimeoutMs ?? 0;
-    if (timeout <= 0) return;
-    for (const [connectionId, table] of this.tables) {
-      for (const [subId, entry] of table) {
-        if (entry.session?.isIdle(now, timeout)) table.delete(subId);
-      }
-      if (table.size === 0) this.tables.delete(connectionId);
-    }
+    this.sessions.sweep(now);
   }
 
   async shutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.tables.clear();
-  }
-
-  private table(connectionId: string): Map<string, Entry> {
-    let table = this.tables.get(connectionId);
-    if (!table) {
-      table = new Map();
-      this.tables.set(connectionId, table);
-    }
-    return table;
-  }
-
-  private isCurrent(key: NegSessionKey, entry: Entry): boolean {
-    return this.tables.get(key.connectionId)?.get(key.subId) === entry;
-  }
-
-  private drop(key: NegSessionKey, entry: Entry): void {
-    if (this.isCurrent(key, entry)) this.close(key);
+    this.sessions.stop();
   }
 
   /** NegentropyError -> invalid: (the peer's fault); anything else is ours -> error:, logged. */
   private reasonFor(key: NegSessionKey, err: unknown): string {
     if (err instanceof NegentropyError) return Reasons.negBadMessage(err.message);
     this.options.logger.error({ err: errorText(err), conn: key.connectionId }, 'negentropy reconcile failed');
-    return `error: negentropy failed: ${errorText(err)}`;
+    return Reasons.negFailed(errorText(err));
   }
 }
 

@@ -1,50 +1,73 @@
 /**
- * NIP-77 session table of the relay: per connection, NEG subId -> slot. The reconciliation state
- * lives in the NegentropyResponder (local or orly-sync-negentropy); this table is the relay's
- * bookkeeping (per-connection cap, idle expiry, replacement). A slot is reserved when a NEG-OPEN
- * is accepted (its query still running) and is ready once the first reply is sent.
- * Replacing or closing a slot while its query runs makes the late result a no-op (the handler
- * checks `isCurrent`). Idle sessions are expired by one timer for the whole relay, not one per
- * session; `onExpire` lets the relay tell the client (NEG-ERR "closed: ...").
+ * The one NIP-77 session table: per connection, subscription id -> session entry. Used by the
+ * relay (NegentropyGateway: the client's sessions, whatever responder answers them) and by
+ * LocalNegentropyResponder (the reconciliation state, in the relay or in orly-sync-negentropy).
+ *
+ * - reserve() registers an entry (replacing the id's previous one); an entry becomes `ready`
+ *   once its NEG-OPEN is answered. isCurrent() tells a late answer for a closed, replaced or
+ *   disconnected entry to drop itself.
+ * - Cap: `maxPerConnection` entries per connection (opening ones included); isFull() is checked
+ *   by the caller after closing the id's previous entry, so a replacement never counts.
+ * - Idle expiry: one timer for the whole table (every half timeout, between 50 ms and 30 s)
+ *   closes ready entries idle for `idleTimeoutMs` or longer and reports each to `onExpire`.
  */
-import type { Connection } from '../relay/connection.js';
 
-export class SessionSlot {
+export class SessionEntry<S> {
   /** True once the NEG-OPEN was answered. */
   ready = false;
   lastActive = Date.now();
+
+  constructor(public state: S) {}
+
+  touch(now = Date.now()): void {
+    this.lastActive = now;
+  }
 }
 
-export class NegentropySessions {
-  private readonly tables = new Map<Connection, Map<string, SessionSlot>>();
+export interface SessionTableOptions<K, S> {
+  /** Ready entries idle this long are closed by the sweep (0 = never). */
+  readonly idleTimeoutMs: number;
+  /** Entries allowed per connection (undefined = no cap). */
+  readonly maxPerConnection?: number;
+  /** Told about each entry the sweep closed. */
+  readonly onExpire?: (conn: K, subId: string, entry: SessionEntry<S>) => void;
+}
+
+export class SessionTable<K, S> {
+  private readonly tables = new Map<K, Map<string, SessionEntry<S>>>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    readonly timeoutMs: number,
-    private readonly onExpire: (conn: Connection, subId: string) => void,
-  ) {}
+  constructor(readonly options: SessionTableOptions<K, S>) {}
 
-  /** Starts the expiry sweep (every half timeout, between 50 ms and 30 s). */
+  /** Starts the idle sweep (no-op without a timeout). */
   start(): void {
-    if (this.timer) return;
-    const every = Math.min(30_000, Math.max(50, Math.floor(this.timeoutMs / 2)));
+    const timeout = this.options.idleTimeoutMs;
+    if (this.timer || timeout <= 0) return;
+    const every = Math.min(30_000, Math.max(50, Math.floor(timeout / 2)));
     this.timer = setInterval(() => this.sweep(Date.now()), every);
     this.timer.unref();
   }
 
+  /** Stops the sweep and forgets every entry. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.tables.clear();
   }
 
-  get(conn: Connection, subId: string): SessionSlot | undefined {
+  get(conn: K, subId: string): SessionEntry<S> | undefined {
     return this.tables.get(conn)?.get(subId);
   }
 
   /** Open (or opening) sessions of one connection. */
-  count(conn: Connection): number {
+  count(conn: K): number {
     return this.tables.get(conn)?.size ?? 0;
+  }
+
+  /** Is the connection at its cap (the caller has closed the id's previous entry)? */
+  isFull(conn: K): boolean {
+    const max = this.options.maxPerConnection;
+    return max !== undefined && this.count(conn) >= max;
   }
 
   /** Open (or opening) sessions of all connections. */
@@ -54,43 +77,50 @@ export class NegentropySessions {
     return n;
   }
 
-  /** Reserves a slot for subId (the caller has closed any previous one). */
-  reserve(conn: Connection, subId: string): SessionSlot {
+  /** Registers a new entry for subId, replacing any previous one. */
+  reserve(conn: K, subId: string, state: S): SessionEntry<S> {
     let table = this.tables.get(conn);
     if (!table) {
       table = new Map();
       this.tables.set(conn, table);
     }
-    const slot = new SessionSlot();
-    table.set(subId, slot);
-    return slot;
+    const entry = new SessionEntry(state);
+    table.set(subId, entry);
+    return entry;
   }
 
-  /** Is this slot still the one registered for subId (not closed, replaced or disconnected)? */
-  isCurrent(conn: Connection, subId: string, slot: SessionSlot): boolean {
-    return this.tables.get(conn)?.get(subId) === slot;
+  /** Is this entry still the one registered for subId (not closed, replaced or disconnected)? */
+  isCurrent(conn: K, subId: string, entry: SessionEntry<S>): boolean {
+    return this.tables.get(conn)?.get(subId) === entry;
   }
 
   /** Frees one session. Returns whether there was one. */
-  close(conn: Connection, subId: string): boolean {
+  close(conn: K, subId: string): boolean {
     const table = this.tables.get(conn);
     if (!table?.delete(subId)) return false;
     if (table.size === 0) this.tables.delete(conn);
     return true;
   }
 
+  /** Frees `entry` if it is still the current one for subId. */
+  drop(conn: K, subId: string, entry: SessionEntry<S>): void {
+    if (this.isCurrent(conn, subId, entry)) this.close(conn, subId);
+  }
+
   /** Frees every session of a connection (on disconnect). */
-  closeAll(conn: Connection): void {
+  closeConnection(conn: K): void {
     this.tables.delete(conn);
   }
 
-  /** Closes sessions idle for the timeout or longer; reports each to onExpire. */
+  /** Closes ready entries idle for the timeout or longer; reports each to onExpire. */
   sweep(now: number): void {
+    const timeout = this.options.idleTimeoutMs;
+    if (timeout <= 0) return;
     for (const [conn, table] of this.tables) {
-      for (const [subId, slot] of table) {
-        if (!slot.ready || now - slot.lastActive < this.timeoutMs) continue;
+      for (const [subId, entry] of table) {
+        if (!entry.ready || now - entry.lastActive < timeout) continue;
         table.delete(subId);
-        this.onExpire(conn, subId);
+        this.options.onExpire?.(conn, subId, entry);
       }
       if (table.size === 0) this.tables.delete(conn);
     }

@@ -9,7 +9,7 @@
  * - An empty list matches nothing.
  * - since / until are inclusive.
  */
-import { reason } from '../errors.js';
+import { Reasons } from '../errors.js';
 import { isHex64, type NostrEvent } from './event.js';
 
 /** A filter as sent on the wire. */
@@ -42,7 +42,7 @@ const HEX_TAG_LETTERS = new Set(['e', 'p', 'E', 'P']);
 const TAG_KEY = /^#[a-zA-Z]$/;
 
 function invalid(message: string): FilterParse {
-  return { ok: false, reason: reason('invalid', message) };
+  return { ok: false, reason: Reasons.filterInvalid(message) };
 }
 
 function isTimestamp(value: unknown): value is number {
@@ -96,10 +96,10 @@ export function parseFilter(value: unknown): FilterParse {
         out.limit = raw;
         break;
       case 'search':
-        return { ok: false, reason: reason('unsupported', 'search (NIP-50) is not supported by this relay') };
+        return { ok: false, reason: Reasons.searchUnsupported };
       default: {
         if (!TAG_KEY.test(key)) {
-          return { ok: false, reason: reason('unsupported', `unknown filter field ${JSON.stringify(key)}`) };
+          return { ok: false, reason: Reasons.unknownFilterField(key) };
         }
         if (!Array.isArray(raw)) return invalid(`${key} must be an array`);
         const letter = key[1]!;

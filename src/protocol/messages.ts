@@ -94,3 +94,13 @@ export function authFrame(challenge: string): string {
 export function countFrame(queryId: string, count: number, approximate = false): string {
   return JSON.stringify(['COUNT', queryId, approximate ? { count, approximate: true } : { count }]);
 }
+
+/** NIP-77 ["NEG-MSG", subId, hex]. */
+export function negMsgFrame(subId: string, hex: string): string {
+  return JSON.stringify(['NEG-MSG', subId, hex]);
+}
+
+/** NIP-77 ["NEG-ERR", subId, reason, ...extra] (strfry adds the record cap after "blocked: too many query results"). */
+export function negErrFrame(subId: string, reason: string, ...extra: unknown[]): string {
+  return JSON.stringify(['NEG-ERR', subId, reason, ...extra]);
+}

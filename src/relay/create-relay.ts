@@ -14,9 +14,12 @@ import type { Env } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
+import { NegentropyGateway } from '../negentropy/gateway.js';
 import { GrpcNegentropyResponder } from '../negentropy/grpc-responder.js';
+import { LocalNegentropyResponder } from '../negentropy/local-responder.js';
 import type { NegentropyResponder } from '../negentropy/responder.js';
 import type { EventStore } from '../store/event-store.js';
+import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
@@ -57,26 +60,37 @@ async function createAccess(
   });
 }
 
-/** orly-sync-negentropy when routed there; undefined = the relay's in-process responder. */
-function createNegentropyResponder(
+/** NIP-77 (when enabled): sessions in the relay, answered in process or by orly-sync-negentropy. */
+function createNegentropy(
   config: RelayConfig,
   env: Env,
+  store: EventStore,
   logger: Logger,
-): NegentropyResponder | undefined {
+): NegentropyGateway | undefined {
   const { backend, negentropy } = config;
-  if (!negentropy.enabled || backend.syncType !== 'grpc' || backend.grpcSyncNegentropy === undefined)
-    return undefined;
-  logger.info({ server: backend.grpcSyncNegentropy }, 'NIP-77 routed to orly-sync-negentropy');
-  return new GrpcNegentropyResponder({
-    address: backend.grpcSyncNegentropy,
-    policy: {
-      restrictedKinds: new Set(config.authRestrictedKinds),
-      maxRecords: negentropy.maxRecords,
-      frameSizeLimit: negentropy.frameSizeLimit,
-    },
-    security: loadGrpcSecurity(env),
-    logger,
-    deadlineMs: backend.grpcSyncTimeoutMs,
+  if (!negentropy.enabled) return undefined;
+  const policy = {
+    restrictedKinds: new Set(config.authRestrictedKinds),
+    maxRecords: negentropy.maxRecords,
+    frameSizeLimit: negentropy.frameSizeLimit,
+  };
+  let responder: NegentropyResponder;
+  if (backend.syncType === 'grpc' && backend.grpcSyncNegentropy !== undefined) {
+    logger.info({ server: backend.grpcSyncNegentropy }, 'NIP-77 routed to orly-sync-negentropy');
+    responder = new GrpcNegentropyResponder({
+      address: backend.grpcSyncNegentropy,
+      policy,
+      security: loadGrpcSecurity(env),
+      logger,
+      deadlineMs: backend.grpcSyncTimeoutMs,
+    });
+  } else {
+    responder = new LocalNegentropyResponder({ store, policy, logger });
+  }
+  return new NegentropyGateway({
+    responder,
+    maxSessions: negentropy.maxSessions,
+    sessionTimeoutMs: negentropy.sessionTimeoutMs,
   });
 }
 
@@ -102,8 +116,10 @@ export async function createRelay(
       onWorkerExit: (err) => logger.error({ err: err.message }, 'signature worker died; respawning'),
     }),
     logger,
-    sweepExpired: config.backend.dbType === 'local',
-    negentropyResponder: createNegentropyResponder(config, env, logger),
+    ...(config.backend.dbType === 'local'
+      ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
+      : {}),
+    negentropy: createNegentropy(config, env, store, logger),
     ...(config.backend.dbType === 'local' && config.queryWorkers > 0
       ? { queryPool: new QueryPool({ dataDir: config.dataDir, workers: config.queryWorkers, logger }) }
       : {}),

@@ -12,19 +12,16 @@ import type { AccessControl } from '../acl/access-control.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { LocalNegentropyResponder } from '../negentropy/local-responder.js';
-import type { NegentropyResponder } from '../negentropy/responder.js';
-import { NegentropySessions } from '../negentropy/session-table.js';
+import type { NegentropyGateway } from '../negentropy/gateway.js';
 import type { NostrEvent } from '../protocol/event.js';
 import { authFrame } from '../protocol/messages.js';
 import { isVisibleTo } from '../protocol/visibility.js';
 import type { EventStore } from '../store/event-store.js';
-import { ExpirationSweeper } from '../store/expiration-sweeper.js';
+import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import type { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { dispatchMessage } from './handlers/dispatch.js';
-import { negErrFrame } from './handlers/negentropy.js';
 import { handleHttpRequest } from './http-routes.js';
 import { RelayMetrics } from './metrics.js';
 import type { Subscription } from './subscription.js';
@@ -40,10 +37,10 @@ export interface RelayDeps {
   readonly access: AccessControl;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
-  /** Run the NIP-40 purge here (default true); off when the store is a remote orly-db, which purges itself. */
-  readonly sweepExpired?: boolean;
-  /** NIP-77 responder (default: in this process over `store`); used only when ORLY_NEGENTROPY_ENABLED. */
-  readonly negentropyResponder?: NegentropyResponder;
+  /** The NIP-40 purge, when it runs here (not with a remote orly-db, which purges itself). */
+  readonly expirationSweeper?: ExpirationSweeper;
+  /** NIP-77 sessions and their responder; undefined unless ORLY_NEGENTROPY_ENABLED. */
+  readonly negentropy?: NegentropyGateway;
   /** REQ queries on worker threads (local LMDB store only); REQs run in the event loop without it. */
   readonly queryPool?: QueryPool;
 }
@@ -61,10 +58,8 @@ export class Relay {
   readonly connections = new Set<Connection>();
   readonly restrictedKinds: ReadonlySet<number>;
   readonly startedAt = Date.now();
-  /** NIP-77 sessions; undefined unless ORLY_NEGENTROPY_ENABLED. */
-  readonly negentropy: NegentropySessions | undefined;
-  /** Where NIP-77 item sets and reconciliation live (local or orly-sync-negentropy); with `negentropy`. */
-  readonly negentropyResponder: NegentropyResponder | undefined;
+  /** NIP-77 sessions and their responder (local or orly-sync-negentropy); undefined unless enabled. */
+  readonly negentropy: NegentropyGateway | undefined;
   readonly queryPool: QueryPool | undefined;
   private readonly trustedProxies: BlockList;
   private readonly http: Server;
@@ -85,29 +80,8 @@ export class Relay {
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
-    this.sweeper =
-      deps.sweepExpired === false
-        ? undefined
-        : new ExpirationSweeper(deps.store, deps.config.expirationSweepSeconds, deps.logger);
-    const neg = deps.config.negentropy;
-    this.negentropyResponder = neg.enabled
-      ? (deps.negentropyResponder ??
-        new LocalNegentropyResponder({
-          store: deps.store,
-          policy: {
-            restrictedKinds: this.restrictedKinds,
-            maxRecords: neg.maxRecords,
-            frameSizeLimit: neg.frameSizeLimit,
-          },
-          logger: deps.logger,
-        }))
-      : undefined;
-    this.negentropy = neg.enabled
-      ? new NegentropySessions(neg.sessionTimeoutMs, (conn, subId) => {
-          this.negentropyResponder?.close({ connectionId: String(conn.id), subId });
-          conn.send(negErrFrame(subId, Reasons.negTimedOut(Math.round(neg.sessionTimeoutMs / 1000))));
-        })
-      : undefined;
+    this.sweeper = deps.expirationSweeper;
+    this.negentropy = deps.negentropy;
     if (this.negentropy)
       this.metrics.gauge(
         'orly_negentropy_sessions',
@@ -176,8 +150,7 @@ export class Relay {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.unwatch?.();
     this.sweeper?.stop();
-    this.negentropy?.stop();
-    await this.negentropyResponder?.shutdown();
+    await this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort(SUBSCRIPTION_ENDED);
@@ -291,8 +264,7 @@ export class Relay {
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();
-    if (this.negentropy?.count(conn)) this.negentropyResponder?.closeConnection(String(conn.id));
-    this.negentropy?.closeAll(conn);
+    this.negentropy?.disconnect(conn);
     this.metrics.connections.dec();
     this.metrics.subscriptions.set(this.subscriptions.size);
   }

@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
-import { Reasons, reason } from '../errors.js';
+import { Reasons } from '../errors.js';
 import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
 import type { EventStore, SaveResult } from './event-store.js';
@@ -203,7 +203,7 @@ function parseLine(
   const value = parseJson(text);
   if (value === NOT_JSON) {
     summary.invalid++;
-    bad(line, reason('invalid', 'line is not valid JSON'));
+    bad(line, Reasons.lineNotJson);
     return undefined;
   }
   const problem = checkEventShape(value);
@@ -222,7 +222,7 @@ function parseLine(
   }
   if (isEphemeral(event.kind)) {
     summary.rejected++;
-    bad(line, reason('blocked', `ephemeral events (kind ${event.kind}) are never stored`));
+    bad(line, Reasons.ephemeralNotImported(event.kind));
     return undefined;
   }
   const verified =

@@ -10,10 +10,9 @@ import { ConfigError } from '../../src/config/env.js';
 import { NegentropySession } from '../../src/negentropy/codec/session.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
-import { NegentropySessions } from '../../src/negentropy/session-table.js';
+import { newest, subtractSorted } from '../../src/negentropy/local-responder.js';
+import { SessionTable } from '../../src/negentropy/session-table.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
-import type { Connection } from '../../src/relay/connection.js';
-import { newest, subtractSorted } from '../../src/relay/handlers/negentropy.js';
 import { relayInformation } from '../../src/relay/nip11.js';
 
 describe('NIP-77 configuration', () => {
@@ -78,33 +77,49 @@ describe('NIP-77 configuration', () => {
 });
 
 describe('session table', () => {
-  const conn = (id: number) => ({ id }) as unknown as Connection;
+  const conn = (id: number) => ({ id });
+  type Conn = ReturnType<typeof conn>;
 
-  it('reserve, replace, close, count; closeAll on disconnect', () => {
-    const t = new NegentropySessions(1000, () => {});
+  it('reserve, replace, close, count; closeConnection on disconnect', () => {
+    const t = new SessionTable<Conn, undefined>({ idleTimeoutMs: 1000 });
     const a = conn(1);
-    const s1 = t.reserve(a, 'x');
+    const s1 = t.reserve(a, 'x', undefined);
     assert.ok(t.isCurrent(a, 'x', s1));
     t.close(a, 'x');
-    const s2 = t.reserve(a, 'x');
+    const s2 = t.reserve(a, 'x', undefined);
     assert.ok(!t.isCurrent(a, 'x', s1), 'a late result of the old NEG-OPEN is dropped');
     assert.ok(t.isCurrent(a, 'x', s2));
-    t.reserve(a, 'y');
-    t.reserve(conn(2), 'x');
+    t.reserve(a, 'y', undefined);
+    t.reserve(conn(2), 'x', undefined);
     assert.equal(t.count(a), 2);
     assert.equal(t.total, 3);
-    t.closeAll(a);
+    t.closeConnection(a);
     assert.equal(t.count(a), 0);
     assert.equal(t.total, 1);
   });
 
+  it('the cap counts opening sessions per connection; a replacement is closed first', () => {
+    const t = new SessionTable<Conn, undefined>({ idleTimeoutMs: 0, maxPerConnection: 2 });
+    const a = conn(1);
+    t.reserve(a, 'x', undefined);
+    assert.ok(!t.isFull(a));
+    t.reserve(a, 'y', undefined);
+    assert.ok(t.isFull(a));
+    assert.ok(!t.isFull(conn(2)), 'the cap is per connection');
+    t.close(a, 'x');
+    assert.ok(!t.isFull(a));
+  });
+
   it('one sweep expires idle sessions only (not those still opening) and reports them', () => {
     const expired: string[] = [];
-    const t = new NegentropySessions(1000, (_c, subId) => expired.push(subId));
+    const t = new SessionTable<Conn, undefined>({
+      idleTimeoutMs: 1000,
+      onExpire: (_c, subId) => expired.push(subId),
+    });
     const a = conn(1);
-    t.reserve(a, 'opening');
-    Object.assign(t.reserve(a, 'idle'), { ready: true, lastActive: 0 });
-    Object.assign(t.reserve(a, 'active'), { ready: true, lastActive: 900 });
+    t.reserve(a, 'opening', undefined);
+    Object.assign(t.reserve(a, 'idle', undefined), { ready: true, lastActive: 0 });
+    Object.assign(t.reserve(a, 'active', undefined), { ready: true, lastActive: 900 });
     t.sweep(1000);
     assert.deepEqual(expired, ['idle']);
     assert.equal(t.count(a), 2);

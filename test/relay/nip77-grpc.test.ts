@@ -17,7 +17,7 @@ describe('routing', () => {
   it('a relay with NIP-77 enabled holds the gRPC responder in this mode', async () => {
     const t = await startTestRelay({ ORLY_NEGENTROPY_ENABLED: 'true' });
     try {
-      assert.ok(t.relay.negentropyResponder instanceof GrpcNegentropyResponder);
+      assert.ok(t.relay.negentropy?.responder instanceof GrpcNegentropyResponder);
     } finally {
       await t.stop();
     }

@@ -31,7 +31,5 @@ export function handleAuth(relay: Relay, conn: Connection, message: ClientAUTH):
       relay.logger.debug({ conn: conn.id, pubkey: event.pubkey }, 'authenticated');
       conn.send(okFrame(event.id, true, ''));
     })
-    .catch((err: Error) =>
-      conn.send(okFrame(event.id, false, `error: signature verification failed: ${err.message}`)),
-    );
+    .catch((err: Error) => conn.send(okFrame(event.id, false, Reasons.verifyFailed(err.message))));
 }

@@ -19,9 +19,11 @@
  * - GetType: the mode. Ready: `isReady()` (by default true: the server is only started after
  *   the ACL finished its initial load).
  */
+
 import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { AccessControl, Requester } from '../../acl/access-control.js';
 import { parsePubkey } from '../../acl/pubkeys.js';
+import { Reasons } from '../../errors.js';
 import type {
   ACLServiceServer,
   CheckAccessResponse,
@@ -43,13 +45,13 @@ function parseEvent(json: string): { event: NostrEvent } | { reason: string } {
   try {
     value = JSON.parse(json);
   } catch {
-    return { reason: 'invalid: event is not valid JSON' };
+    return { reason: Reasons.eventNotJson };
   }
   const problem = checkEventShape(value);
   if (problem) return { reason: `invalid: ${problem}` };
   const event = value as NostrEvent;
   if (computeEventId(event) !== event.id) {
-    return { reason: 'invalid: event id does not match the sha256 of its NIP-01 serialization' };
+    return { reason: Reasons.badId };
   }
   return { event };
 }

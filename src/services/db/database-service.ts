@@ -30,7 +30,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
-import { Reasons, reason } from '../../errors.js';
+import { Reasons } from '../../errors.js';
 import type {
   DatabaseServiceServer,
   EventBatch,
@@ -188,7 +188,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     if (isEphemeral(parsed.event.kind)) {
       return saveResultToResponse(request.requestId, {
         stored: false,
-        reason: reason('invalid', `ephemeral events (kind ${parsed.event.kind}) are never stored`),
+        reason: Reasons.ephemeralNotStored(parsed.event.kind),
       });
     }
     if (closing) return saveResultToResponse(request.requestId, { stored: false, reason: SHUTTING_DOWN });

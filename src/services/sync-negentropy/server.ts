@@ -18,7 +18,9 @@
  * Outcomes are fields (`error` holds a NEG-ERR reason, including "invalid: ..." for a malformed
  * request), never gRPC errors.
  */
+
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import { Reasons } from '../../errors.js';
 import {
   type HandleNegOpenRequest,
   type NegentropyServiceServer,
@@ -268,7 +270,8 @@ function implementation(
               ? { message: '', error: reply.error, maxRecords: reply.maxRecords ?? 0 }
               : { message: reply.message, error: '', maxRecords: 0 },
           ),
-        (err: unknown) => callback(null, { message: '', error: `error: ${String(err)}`, maxRecords: 0 }),
+        (err: unknown) =>
+          callback(null, { message: '', error: Reasons.internal(String(err)), maxRecords: 0 }),
       );
     },
     handleNegMsg: (call, callback) => {
@@ -279,7 +282,7 @@ function implementation(
             null,
             'error' in reply ? { message: '', error: reply.error } : { message: reply.message, error: '' },
           ),
-        (err: unknown) => callback(null, { message: '', error: `error: ${String(err)}` }),
+        (err: unknown) => callback(null, { message: '', error: Reasons.internal(String(err)) }),
       );
     },
     handleNegClose: (call, callback) => {

@@ -5,7 +5,7 @@
  */
 
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { OrlyError, Reasons, reason } from '../../errors.js';
+import { OrlyError, Reasons } from '../../errors.js';
 import type {
   EventBatch,
   SaveEventResponse,
@@ -34,7 +34,7 @@ export function parseEventJson(json: string): ParsedEvent {
   try {
     value = JSON.parse(json);
   } catch {
-    return { ok: false, reason: reason('invalid', 'event is not valid JSON') };
+    return { ok: false, reason: Reasons.eventNotJson };
   }
   const problem = checkEventShape(value);
   if (problem !== undefined) return { ok: false, reason: Reasons.badShape(problem) };

@@ -34,7 +34,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { OrlyError } from '../../errors.js';
+import { OrlyError, Reasons } from '../../errors.js';
 import {
   type CheckForDeletedResponse,
   type CountEventsResponse,
@@ -129,7 +129,7 @@ const READ_AHEAD_BATCHES = 4;
 const UINT32_MAX = 0xffff_ffff;
 
 function unavailable(detail: string): SaveResult {
-  return { stored: false, reason: `error: database unavailable (${detail})` };
+  return { stored: false, reason: Reasons.databaseUnavailable(detail) };
 }
 
 export class GrpcEventStore implements EventStore {
