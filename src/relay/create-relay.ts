@@ -22,19 +22,36 @@ import type { EventStore } from '../store/event-store.js';
 import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
-import { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
 import type { RelayConfig } from './config.js';
+import type { GaugeSpec } from './metrics.js';
 import { Relay } from './relay.js';
 
-async function createStore(config: RelayConfig, env: Env, logger: Logger): Promise<EventStore> {
+/** The store, and the gauges it brings to /metrics. */
+async function createStore(
+  config: RelayConfig,
+  env: Env,
+  logger: Logger,
+): Promise<{ store: EventStore; gauges: GaugeSpec[] }> {
   const { backend } = config;
-  if (backend.dbType === 'local') return LmdbEventStore.open(config.dataDir);
+  if (backend.dbType === 'local') {
+    const store = LmdbEventStore.open(config.dataDir, { queryWorkers: config.queryWorkers, logger });
+    await store.workersReady();
+    const gauges: GaugeSpec[] = [];
+    if (store.queryPool !== undefined)
+      gauges.push({
+        name: 'orly_query_workers_ready',
+        help: 'Query worker threads ready',
+        read: () => store.queryPool?.readyWorkers ?? 0,
+      });
+    return { store, gauges };
+  }
   logger.info({ server: backend.grpcDbServer }, 'connecting to orly-db');
-  return GrpcEventStore.connect(backend.grpcDbServer, {
+  const store = await GrpcEventStore.connect(backend.grpcDbServer, {
     security: loadGrpcSecurity(env),
     logger,
     connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
   });
+  return { store, gauges: [] };
 }
 
 async function createAccess(
@@ -99,7 +116,7 @@ export async function createRelay(
   logger: Logger,
   env: Env = process.env,
 ): Promise<Relay> {
-  const store = await createStore(config, env, logger);
+  const { store, gauges } = await createStore(config, env, logger);
   let access: AccessControl;
   try {
     access = await createAccess(config, env, store, logger);
@@ -120,8 +137,6 @@ export async function createRelay(
       ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
       : {}),
     negentropy: createNegentropy(config, env, store, logger),
-    ...(config.backend.dbType === 'local' && config.queryWorkers > 0
-      ? { queryPool: new QueryPool({ dataDir: config.dataDir, workers: config.queryWorkers, logger }) }
-      : {}),
+    gauges,
   });
 }

@@ -89,3 +89,10 @@ export class RelayMetrics {
     child.inc();
   }
 }
+
+/** A gauge read when /metrics is scraped. */
+export interface GaugeSpec {
+  readonly name: string;
+  readonly help: string;
+  readonly read: () => number;
+}

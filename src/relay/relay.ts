@@ -18,12 +18,12 @@ import { authFrame } from '../protocol/messages.js';
 import { isVisibleTo } from '../protocol/visibility.js';
 import type { EventStore } from '../store/event-store.js';
 import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
-import type { QueryPool } from '../store/lmdb/query-workers/query-pool.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
-import { RelayMetrics } from './metrics.js';
+import { type GaugeSpec, RelayMetrics } from './metrics.js';
+import { QueryExecutor } from './query-executor.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { forwardedValue, fromTrustedProxy, peerAddress, trustedProxyList } from './trusted-proxies.js';
@@ -41,8 +41,8 @@ export interface RelayDeps {
   readonly expirationSweeper?: ExpirationSweeper;
   /** NIP-77 sessions and their responder; undefined unless ORLY_NEGENTROPY_ENABLED. */
   readonly negentropy?: NegentropyGateway;
-  /** REQ queries on worker threads (local LMDB store only); REQs run in the event loop without it. */
-  readonly queryPool?: QueryPool;
+  /** Extra gauges on /metrics (e.g. the LMDB store's query workers). */
+  readonly gauges?: readonly GaugeSpec[];
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -60,7 +60,8 @@ export class Relay {
   readonly startedAt = Date.now();
   /** NIP-77 sessions and their responder (local or orly-sync-negentropy); undefined unless enabled. */
   readonly negentropy: NegentropyGateway | undefined;
-  readonly queryPool: QueryPool | undefined;
+  /** The one path of REQ and COUNT to the store. */
+  readonly queries: QueryExecutor;
   private readonly trustedProxies: BlockList;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -75,7 +76,12 @@ export class Relay {
     this.store = deps.store;
     this.access = deps.access;
     this.verifier = deps.verifier;
-    this.queryPool = deps.queryPool;
+    this.queries = new QueryExecutor(deps.store, {
+      restrictedKinds: new Set(deps.config.authRestrictedKinds),
+      maxLimit: deps.config.limits.maxLimit,
+      defaultLimit: deps.config.limits.defaultLimit,
+      maxCount: deps.config.limits.maxCount,
+    });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
@@ -88,12 +94,7 @@ export class Relay {
         'Open NIP-77 negentropy sessions',
         () => this.negentropy?.total ?? 0,
       );
-    if (this.queryPool)
-      this.metrics.gauge(
-        'orly_query_workers_ready',
-        'Query worker threads ready',
-        () => this.queryPool?.readyWorkers ?? 0,
-      );
+    for (const g of deps.gauges ?? []) this.metrics.gauge(g.name, g.help, g.read);
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -107,9 +108,8 @@ export class Relay {
     this.http.on('connection', (socket) => socket.setNoDelay(true));
   }
 
-  /** Starts listening (once the query workers are up, if any); resolves with the bound port. */
+  /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
-    await this.queryPool?.ready();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.config.port, this.config.listen, () => {
@@ -163,7 +163,6 @@ export class Relay {
     await this.sweeper?.idle();
     await this.verifier.close();
     await this.access.close();
-    await this.queryPool?.close();
     await this.store.close();
     this.logger.info('relay stopped');
   }

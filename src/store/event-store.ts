@@ -5,6 +5,7 @@
  */
 import type { NostrEvent } from '../protocol/event.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
+import type { FrameChunk, FrameQuery } from './query-frames.js';
 
 /** An event as stored: its monotonic serial and its canonical JSON. */
 export interface StoredEvent {
@@ -130,6 +131,12 @@ export interface EventStore {
    * database has accepted it for delivery; rejects when the database is unreachable.
    */
   broadcast?(event: NostrEvent): Promise<void>;
+
+  /**
+   * Optional store-side executor (LMDB's query worker threads): one REQ filter answered as
+   * ready EVENT frames (src/store/query-frames.ts); undefined when unavailable right now.
+   */
+  queryFrames?(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined;
 
   /** Flushes pending writes and closes. */
   close(): Promise<void>;

@@ -5,8 +5,6 @@
  * as {"count": max, "approximate": true}.
  */
 import { Reasons } from '../../errors.js';
-import { nowSeconds } from '../../protocol/event.js';
-import { matchesNothing, type NormalizedFilter } from '../../protocol/filter.js';
 import {
   type ClientCOUNT,
   closedFrame,
@@ -14,7 +12,6 @@ import {
   isValidSubId,
   noticeFrame,
 } from '../../protocol/messages.js';
-import { isVisibleTo, mayReturnRestricted } from '../../protocol/visibility.js';
 import type { Connection } from '../connection.js';
 import type { Relay } from '../relay.js';
 import { parseFilters } from './req.js';
@@ -31,35 +28,11 @@ export function handleCount(relay: Relay, conn: Connection, message: ClientCOUNT
     conn.send(closedFrame(queryId, parsed.reason));
     return;
   }
-  countVisible(relay, conn, parsed.filters)
+  relay.queries
+    .count(parsed.filters, conn)
     .then(({ count, capped }) => conn.send(countFrame(queryId, count, capped)))
     .catch((err: Error) => {
       relay.logger.error({ err: err.message, conn: conn.id }, 'count failed');
       conn.send(closedFrame(queryId, Reasons.queryFailed(err.message)));
     });
-}
-
-async function countVisible(
-  relay: Relay,
-  conn: Connection,
-  all: NormalizedFilter[],
-): Promise<{ count: number; capped: boolean }> {
-  const filters = all.filter((f) => !matchesNothing(f)).map((f) => ({ ...f, limit: undefined }));
-  if (filters.length === 0) return { count: 0, capped: false };
-  const max = relay.config.limits.maxCount;
-  const total = await relay.store.count(filters, { max });
-  // At the cap the answer is the cap, whatever restricted events are among the matches.
-  if (total >= max) return { count: max, capped: true };
-  // Restricted kinds count only where this connection could read them: subtract the others.
-  const restricted = [...relay.restrictedKinds];
-  const hidden = new Set<string>();
-  const now = nowSeconds();
-  for (const filter of filters) {
-    if (!mayReturnRestricted(filter, relay.restrictedKinds)) continue;
-    const kinds = filter.kinds ? filter.kinds.filter((k) => relay.restrictedKinds.has(k)) : restricted;
-    for await (const { event } of relay.store.query({ ...filter, kinds }, { now })) {
-      if (!isVisibleTo(event, conn.authed)) hidden.add(event.id);
-    }
-  }
-  return { count: total - hidden.size, capped: false };
 }

@@ -4,8 +4,7 @@
  * filter (each with its own limit, de-duplicated across filters), then EOSE and go live.
  */
 import { Reasons } from '../../errors.js';
-import { nowSeconds } from '../../protocol/event.js';
-import { matchesNothing, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import {
   type ClientREQ,
   closedFrame,
@@ -13,9 +12,7 @@ import {
   isValidSubId,
   noticeFrame,
 } from '../../protocol/messages.js';
-import { isVisibleTo, mayReturnRestricted, restrictedKindsNamed } from '../../protocol/visibility.js';
-import type { StoredEvent } from '../../store/event-store.js';
-import type { FrameChunk } from '../../store/lmdb/query-workers/protocol.js';
+import { restrictedKindsNamed } from '../../protocol/visibility.js';
 import type { Connection } from '../connection.js';
 import type { Relay } from '../relay.js';
 import { Subscription } from '../subscription.js';
@@ -81,114 +78,19 @@ export function handleReq(relay: Relay, conn: Connection, message: ClientREQ): v
     });
 }
 
-/** Sends stored results then EOSE. Resolves false when the subscription was closed or replaced meanwhile. */
 /**
- * Results sent within one tick leave in one write (Connection corks per tick), so a query the
- * store answers synchronously goes out as a single writev.
+ * Sends stored results (through the relay's query executor) then EOSE. Resolves false when the
+ * subscription was closed or replaced meanwhile. Results sent within one tick leave in one
+ * write (Connection corks per tick), so a query the store answers synchronously goes out as a
+ * single writev.
  */
 async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean> {
-  const { signal } = sub.abort;
-  const { maxLimit, defaultLimit } = relay.config.limits;
-  const now = nowSeconds();
-  // Ids sent so far: de-duplicates across filters and against live events held back until EOSE.
-  const sent = new Set<string>();
-  for (const filter of sub.filters) {
-    const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
-    if (limit === 0 || matchesNothing(filter)) continue;
-    const checkEach = mayReturnRestricted(filter, relay.restrictedKinds);
-    const chunks = relay.queryPool?.run({
-      filter: { ...filter, limit: checkEach ? undefined : limit },
-      limit,
-      now,
-      prefix: sub.wrap.prefix,
-      checkRestricted: checkEach,
-      restrictedKinds: [...relay.restrictedKinds],
-      authed: [...sub.conn.authed],
-    });
-    if (chunks !== undefined) {
-      if (!(await sendChunks(sub, chunks, sent))) return false;
-      continue;
-    }
-    // No query worker (none configured, or none ready): the store, in the event loop.
-    if (!(await queryStore(relay, sub, filter, limit, checkEach, now, sent))) return false;
-  }
-  if (signal.aborted || sub.conn.closed) return false;
+  const sent = await relay.queries.send(sub.filters, sub.conn, sub.abort.signal, sub);
+  if (sent === undefined || sub.abort.signal.aborted || sub.conn.closed) return false;
   sub.conn.send(eoseFrame(sub.id));
+  // Ids sent so far de-duplicate the live events held back until EOSE.
   if (sub.pending && sub.pending.length > 0) sub.sentBeforeEose = sent;
   return true;
-}
-
-/**
- * One filter through relay.store. The store always applies a limit, so a remote store's stream
- * ends by itself (a stream reset per REQ looks like an HTTP/2 rapid-reset attack to servers).
- * When results are checked one by one (restricted kinds) and some were hidden or already sent,
- * further pages older than the last result make up for them; a page that brings no id not seen
- * before ends it (more than `limit` events at one created_at). False when the subscription ended.
- */
-async function queryStore(
-  relay: Relay,
-  sub: Subscription,
-  filter: NormalizedFilter,
-  limit: number,
-  checkEach: boolean,
-  now: number,
-  sent: Set<string>,
-): Promise<boolean> {
-  const { signal } = sub.abort;
-  const hidden = new Set<string>();
-  let count = 0;
-  let page: NormalizedFilter = { ...filter, limit };
-  for (;;) {
-    let got = 0;
-    let fresh = 0;
-    let last: StoredEvent | undefined;
-    for await (const stored of relay.store.query(page, { signal, now, wrap: sub.wrap })) {
-      if (signal.aborted) return false;
-      got++;
-      last = stored;
-      const id = stored.id;
-      if (sent.has(id) || hidden.has(id)) continue;
-      fresh++;
-      if (
-        checkEach &&
-        relay.restrictedKinds.has(stored.kind) &&
-        !isVisibleTo(stored.event, sub.conn.authed)
-      ) {
-        hidden.add(id);
-        continue;
-      }
-      sent.add(id);
-      if (!sub.sendStored(stored)) return false;
-      if (++count >= limit) return true;
-    }
-    // Without checks the store's limit is the answer; else another page only if this one was full.
-    if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || last === undefined) return true;
-    page = { ...filter, until: last.event.created_at, limit };
-  }
-}
-
-/** Sends a query worker's frames, skipping ids already sent; false when the subscription ended. */
-async function sendChunks(
-  sub: Subscription,
-  chunks: AsyncIterableIterator<FrameChunk>,
-  sent: Set<string>,
-): Promise<boolean> {
-  const { signal } = sub.abort;
-  for await (const chunk of chunks) {
-    if (signal.aborted) return false;
-    const data = chunk.data;
-    let start = 0;
-    for (let i = 0; i < chunk.ends.length; i++) {
-      const end = chunk.ends[i]!;
-      const id = chunk.ids.slice(i * 64, i * 64 + 64);
-      if (!sent.has(id)) {
-        sent.add(id);
-        if (!sub.sendFrame(data.subarray(start, end))) return false;
-      }
-      start = end;
-    }
-  }
-  return !signal.aborted;
 }
 
 function goLive(sub: Subscription): void {

@@ -19,10 +19,12 @@
  * back a plain transaction callback that throws half-way; only an LMDB error could do that
  * here. childTransaction would make it atomic at about 25% of write throughput.)
  */
+
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { Reasons } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import {
   dTag,
   expirationOf,
@@ -43,6 +45,7 @@ import type {
   StoredEvent,
   StoreStats,
 } from '../event-store.js';
+import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { hexToBytes, readSerial, readU64, serialBytes, writeU64 } from './codec.js';
 import { deletionTargets } from './deletion.js';
 import {
@@ -61,6 +64,7 @@ import {
 import { mergeRanges } from './merge.js';
 import { ItemCollector } from './negentropy-items.js';
 import { type CandidateCheck, planQuery, type QueryPlan } from './query-plan.js';
+import { QueryPool } from './query-workers/query-pool.js';
 import { LazyStoredEvent } from './stored-event.js';
 import { SyncBackedAsyncIterator } from './sync-async-iterator.js';
 
@@ -72,6 +76,13 @@ export interface LmdbStoreOptions {
    * suspended across commits keeps its snapshot's reader slot until it finishes.
    */
   readonly maxReaders?: number;
+  /**
+   * REQ query worker threads reading this store's environment (queryFrames); 0 or unset = none.
+   * Worker threads open the store themselves without workers.
+   */
+  readonly queryWorkers?: number;
+  /** Where the query workers report crashes (with queryWorkers). */
+  readonly logger?: Logger;
 }
 
 /** Bumped whenever the on-disk layout changes incompatibly. */
@@ -153,7 +164,30 @@ export class LmdbEventStore implements EventStore {
 
   /** Opens (creating if needed) the store in `dir`; the data file is `dir/orly.lmdb`. */
   static open(dir: string, options: LmdbStoreOptions = {}): LmdbEventStore {
-    return new LmdbEventStore(dir, options);
+    const store = new LmdbEventStore(dir, options);
+    if ((options.queryWorkers ?? 0) > 0 && options.logger !== undefined)
+      store.queryPool = new QueryPool({
+        dataDir: dir,
+        workers: options.queryWorkers!,
+        logger: options.logger,
+      });
+    return store;
+  }
+
+  /** The query worker threads (with LmdbStoreOptions.queryWorkers), for readiness and metrics. */
+  queryPool: QueryPool | undefined;
+
+  /** Resolves once the query workers (if any) are ready to take requests. */
+  async workersReady(): Promise<void> {
+    await this.queryPool?.ready();
+  }
+
+  /**
+   * One REQ filter answered by a query worker as ready frames; undefined without workers or
+   * while none is ready (the caller then queries in the event loop).
+   */
+  queryFrames(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
+    return this.queryPool?.run(request);
   }
 
   isOpen(): boolean {
@@ -501,6 +535,7 @@ export class LmdbEventStore implements EventStore {
 
   async close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.queryPool?.close();
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
       await this.root.close();
     })();

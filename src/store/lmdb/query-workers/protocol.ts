@@ -4,25 +4,11 @@
  * with their end offsets and their ids), then a final message. Everything here is structured-
  * clone data; chunk buffers are transferred, not copied.
  */
-import type { NormalizedFilter } from '../../../protocol/filter.js';
+import type { FrameChunk, FrameQuery } from '../../query-frames.js';
 
-export interface QueryRequest {
+export interface QueryRequest extends FrameQuery {
   readonly type: 'query';
   readonly id: number;
-  /** The filter with the limit the store should apply (none when results are checked one by one). */
-  readonly filter: NormalizedFilter;
-  /** Results to send at most. */
-  readonly limit: number;
-  /** Unix seconds that hide expired events. */
-  readonly now: number;
-  /** `["EVENT","<sub>",` as UTF-8. */
-  readonly prefix: Uint8Array;
-  /** Check each result against restrictedKinds / authed (the filter may match restricted kinds). */
-  readonly checkRestricted: boolean;
-  /** Kinds only their author or a p-tagged pubkey may read. */
-  readonly restrictedKinds: readonly number[];
-  /** Pubkeys the connection authenticated as (NIP-42). */
-  readonly authed: readonly string[];
 }
 
 export interface CloseRequest {
@@ -31,13 +17,9 @@ export interface CloseRequest {
 
 export type ToWorker = QueryRequest | CloseRequest;
 
-/** Frames [ends[i-1] (or 0), ends[i]) of `data`; ids[i] is 64 hex characters at i * 64. */
-export interface FrameChunk {
+export interface FrameChunkMessage extends FrameChunk {
   readonly type: 'chunk';
   readonly id: number;
-  readonly data: Uint8Array;
-  readonly ends: Uint32Array;
-  readonly ids: string;
 }
 
 export interface QueryDone {
@@ -51,4 +33,4 @@ export interface WorkerReady {
   readonly type: 'ready';
 }
 
-export type FromWorker = FrameChunk | QueryDone | WorkerReady;
+export type FromWorker = FrameChunkMessage | QueryDone | WorkerReady;

@@ -15,14 +15,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../logger.js';
-import type { FrameChunk, FromWorker, QueryRequest } from './protocol.js';
+import type { FrameChunk, FrameQuery } from '../../query-frames.js';
+import type { FromWorker, QueryRequest } from './protocol.js';
 
 const WORKER_URL = new URL('./query-worker.js', import.meta.url);
 const QUICK_CRASH_MS = 1000;
 const MAX_RESPAWN_DELAY_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 10_000;
-
-export type QueryJob = Omit<QueryRequest, 'type' | 'id'>;
 
 /** The chunks of one request, as an async iterator. */
 class ChunkStream implements AsyncIterableIterator<FrameChunk> {
@@ -124,7 +123,7 @@ export class QueryPool {
   }
 
   /** The request's chunks, or undefined when no worker is ready (query in the event loop then). */
-  run(job: QueryJob): AsyncIterableIterator<FrameChunk> | undefined {
+  run(job: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
     if (this.closing) return undefined;
     let best: Slot | undefined;
     for (const slot of this.slots) {

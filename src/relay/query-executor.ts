@@ -1,0 +1,183 @@
+/**
+ * The one path of REQ and COUNT to the store. The relay hands it parsed filters, the requester
+ * and a cancellation signal; limits (ORLY_DEFAULT_LIMIT / ORLY_MAX_LIMIT / ORLY_MAX_COUNT),
+ * restricted-kind visibility (NIP-42) and de-duplication across filters live here, once, for
+ * every store: a store-side executor when the store has one available (LMDB's query worker
+ * threads: ready frames built beside the event loop), else the store's query() in the event
+ * loop (LMDB without workers, orly-db over gRPC, any future backend).
+ *
+ * Every REQ and COUNT passes through send()/count(): the place for scheduling and budgets.
+ */
+import { nowSeconds } from '../protocol/event.js';
+import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
+import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
+import type { EventStore, EventWrap, StoredEvent } from '../store/event-store.js';
+import type { FrameChunk } from '../store/query-frames.js';
+
+export interface QueryPolicy {
+  readonly restrictedKinds: ReadonlySet<number>;
+  /** Clamp for a filter's limit. */
+  readonly maxLimit: number;
+  /** The limit of a filter without one. */
+  readonly defaultLimit: number;
+  /** COUNT stops at this many matches (answered as approximate). */
+  readonly maxCount: number;
+}
+
+/** Who asks: the pubkeys the connection authenticated as (NIP-42). */
+export interface QueryRequester {
+  readonly authed: ReadonlySet<string>;
+}
+
+/** Where results go: a subscription's EVENT frames. Each send returns false once the receiver is gone. */
+export interface ResultSink {
+  /** The bytes around an event's JSON in this receiver's EVENT frames. */
+  readonly wrap: EventWrap;
+  sendFrame(frame: Uint8Array): boolean;
+  sendStored(stored: StoredEvent): boolean;
+}
+
+export class QueryExecutor {
+  private readonly restrictedList: readonly number[];
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly policy: QueryPolicy,
+  ) {
+    this.restrictedList = [...policy.restrictedKinds];
+  }
+
+  /**
+   * Sends the stored results of `filters` (each with its own limit, newest first, de-duplicated
+   * across filters). Resolves with the ids sent, or undefined when the signal aborted or the
+   * sink went away meanwhile.
+   */
+  async send(
+    filters: readonly NormalizedFilter[],
+    requester: QueryRequester,
+    signal: AbortSignal,
+    sink: ResultSink,
+  ): Promise<Set<string> | undefined> {
+    const { maxLimit, defaultLimit, restrictedKinds } = this.policy;
+    const now = nowSeconds();
+    const sent = new Set<string>();
+    for (const filter of filters) {
+      const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
+      if (limit === 0 || matchesNothing(filter)) continue;
+      const checkEach = mayReturnRestricted(filter, restrictedKinds);
+      const chunks = this.store.queryFrames?.({
+        filter: { ...filter, limit: checkEach ? undefined : limit },
+        limit,
+        now,
+        prefix: sink.wrap.prefix,
+        checkRestricted: checkEach,
+        restrictedKinds: this.restrictedList,
+        authed: [...requester.authed],
+      });
+      const done =
+        chunks !== undefined
+          ? await sendChunks(chunks, signal, sink, sent)
+          : await this.sendFromStore(filter, limit, checkEach, now, requester, signal, sink, sent);
+      if (!done) return undefined;
+    }
+    return signal.aborted ? undefined : sent;
+  }
+
+  /**
+   * NIP-45: the number of stored events matching any of the filters that the requester could
+   * read, or the cap (approximate) when ORLY_MAX_COUNT or more match.
+   */
+  async count(
+    all: readonly NormalizedFilter[],
+    requester: QueryRequester,
+  ): Promise<{ count: number; capped: boolean }> {
+    const filters = all.filter((f) => !matchesNothing(f)).map((f) => ({ ...f, limit: undefined }));
+    if (filters.length === 0) return { count: 0, capped: false };
+    const { maxCount: max, restrictedKinds } = this.policy;
+    const total = await this.store.count(filters, { max });
+    // At the cap the answer is the cap, whatever restricted events are among the matches.
+    if (total >= max) return { count: max, capped: true };
+    // Restricted kinds count only where this requester could read them: subtract the others.
+    const hidden = new Set<string>();
+    const now = nowSeconds();
+    for (const filter of filters) {
+      if (!mayReturnRestricted(filter, restrictedKinds)) continue;
+      const kinds = filter.kinds ? filter.kinds.filter((k) => restrictedKinds.has(k)) : this.restrictedList;
+      for await (const { event } of this.store.query({ ...filter, kinds: [...kinds] }, { now })) {
+        if (!isVisibleTo(event, requester.authed)) hidden.add(event.id);
+      }
+    }
+    return { count: total - hidden.size, capped: false };
+  }
+
+  /**
+   * One filter through store.query(). The store always applies a limit, so a remote store's
+   * stream ends by itself (a stream reset per REQ looks like an HTTP/2 rapid-reset attack to
+   * servers). When results are checked one by one (restricted kinds) and some were hidden or
+   * already sent, further pages older than the last result make up for them; a page that brings
+   * no id not seen before ends it (more than `limit` events at one created_at). False when the
+   * receiver went away.
+   */
+  private async sendFromStore(
+    filter: NormalizedFilter,
+    limit: number,
+    checkEach: boolean,
+    now: number,
+    requester: QueryRequester,
+    signal: AbortSignal,
+    sink: ResultSink,
+    sent: Set<string>,
+  ): Promise<boolean> {
+    const { restrictedKinds } = this.policy;
+    const hidden = new Set<string>();
+    let count = 0;
+    let page: NormalizedFilter = { ...filter, limit };
+    for (;;) {
+      let got = 0;
+      let fresh = 0;
+      let last: StoredEvent | undefined;
+      for await (const stored of this.store.query(page, { signal, now, wrap: sink.wrap })) {
+        if (signal.aborted) return false;
+        got++;
+        last = stored;
+        const id = stored.id;
+        if (sent.has(id) || hidden.has(id)) continue;
+        fresh++;
+        if (checkEach && restrictedKinds.has(stored.kind) && !isVisibleTo(stored.event, requester.authed)) {
+          hidden.add(id);
+          continue;
+        }
+        sent.add(id);
+        if (!sink.sendStored(stored)) return false;
+        if (++count >= limit) return true;
+      }
+      // Without checks the store's limit is the answer; else another page only if this one was full.
+      if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || last === undefined) return true;
+      page = { ...filter, until: last.event.created_at, limit };
+    }
+  }
+}
+
+/** Sends a store-side executor's frames, skipping ids already sent; false when the receiver went away. */
+async function sendChunks(
+  chunks: AsyncIterableIterator<FrameChunk>,
+  signal: AbortSignal,
+  sink: ResultSink,
+  sent: Set<string>,
+): Promise<boolean> {
+  for await (const chunk of chunks) {
+    if (signal.aborted) return false;
+    const data = chunk.data;
+    let start = 0;
+    for (let i = 0; i < chunk.ends.length; i++) {
+      const end = chunk.ends[i]!;
+      const id = chunk.ids.slice(i * 64, i * 64 + 64);
+      if (!sent.has(id)) {
+        sent.add(id);
+        if (!sink.sendFrame(data.subarray(start, end))) return false;
+      }
+      start = end;
+    }
+  }
+  return !signal.aborted;
+}
