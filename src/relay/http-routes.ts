@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { relayInformation } from './nip11.js';
-import type { Relay } from './relay.js';
+import type { RelayContext } from './relay-context.js';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -13,7 +13,7 @@ const CORS = {
   'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
 };
 
-export function handleHttpRequest(relay: Relay, req: IncomingMessage, res: ServerResponse): void {
+export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'OPTIONS') {
     send(res, 204, {}, '');
@@ -67,7 +67,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function homePage(relay: Relay): string {
+function homePage(relay: RelayContext): string {
   const { name, description } = relay.config.info;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(name)}</title></head>

@@ -24,6 +24,7 @@ import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { QueryExecutor } from './query-executor.js';
+import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { forwardedValue, fromTrustedProxy, peerAddress, trustedProxyList } from './trusted-proxies.js';
@@ -47,7 +48,7 @@ export interface RelayDeps {
 
 const PING_INTERVAL_MS = 30_000;
 
-export class Relay {
+export class Relay implements RelayContext {
   readonly config: RelayConfig;
   readonly store: EventStore;
   readonly access: AccessControl;

@@ -5,12 +5,21 @@
 import type { NormalizedFilter } from '../protocol/filter.js';
 import { eventFramePrefix } from '../protocol/messages.js';
 import type { EventWrap, StoredEvent } from '../store/event-store.js';
-import type { Connection } from './connection.js';
 import type { Indexable } from './subscription-index.js';
 
 export interface PendingEvent {
   readonly id: string;
   readonly raw: string;
+}
+
+/** The connection a subscription belongs to, as the subscription sees it (Connection is one). */
+export interface SubscriptionOwner {
+  readonly id: number;
+  /** NIP-42: every pubkey that authenticated on this connection. */
+  readonly authed: ReadonlySet<string>;
+  readonly closed: boolean;
+  readonly subscriptions: Map<string, Subscription>;
+  send(frame: string | Uint8Array): boolean;
 }
 
 export class Subscription implements Indexable {
@@ -25,7 +34,7 @@ export class Subscription implements Indexable {
   sentBeforeEose: Set<string> | undefined;
 
   constructor(
-    readonly conn: Connection,
+    readonly conn: SubscriptionOwner,
     readonly id: string,
     readonly filters: readonly NormalizedFilter[],
   ) {

@@ -7,9 +7,9 @@ import { checkEventShape, computeEventId, type NostrEvent, nowSeconds } from '..
 import { type ClientAUTH, noticeFrame, okFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
 import { checkAuthEvent } from '../nip42.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 
-export function handleAuth(relay: Relay, conn: Connection, message: ClientAUTH): void {
+export function handleAuth(relay: RelayContext, conn: Connection, message: ClientAUTH): void {
   const value = message[1];
   const shapeProblem = checkEventShape(value);
   if (shapeProblem !== undefined) {

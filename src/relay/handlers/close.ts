@@ -2,9 +2,9 @@
 import { Reasons } from '../../errors.js';
 import { type ClientCLOSE, isValidSubId, noticeFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 
-export function handleClose(relay: Relay, conn: Connection, message: ClientCLOSE): void {
+export function handleClose(relay: RelayContext, conn: Connection, message: ClientCLOSE): void {
   const subId = message[1];
   if (!isValidSubId(subId)) {
     conn.send(noticeFrame(Reasons.badSubId));

@@ -13,10 +13,10 @@ import {
   noticeFrame,
 } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 import { parseFilters } from './req.js';
 
-export function handleCount(relay: Relay, conn: Connection, message: ClientCOUNT): void {
+export function handleCount(relay: RelayContext, conn: Connection, message: ClientCOUNT): void {
   const queryId = message[1];
   if (!isValidSubId(queryId)) {
     if (typeof queryId === 'string') conn.send(closedFrame(queryId.slice(0, 64), Reasons.badSubId));

@@ -2,7 +2,7 @@
 import { Reasons } from '../../errors.js';
 import { noticeFrame, okFrame, parseClientMessage } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 import { handleAuth } from './auth.js';
 import { handleClose } from './close.js';
 import { handleCount } from './count.js';
@@ -12,7 +12,12 @@ import { handleReq } from './req.js';
 
 const EVENT_ID_IN_FRAME = /"id"\s*:\s*"([0-9a-f]{64})"/;
 
-export function dispatchMessage(relay: Relay, conn: Connection, data: Buffer, isBinary: boolean): void {
+export function dispatchMessage(
+  relay: RelayContext,
+  conn: Connection,
+  data: Buffer,
+  isBinary: boolean,
+): void {
   const max = relay.config.limits.maxMessageSize;
   if (data.length > max) {
     relay.metrics.message('oversized');

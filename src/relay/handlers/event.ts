@@ -15,12 +15,12 @@ import { isEphemeral } from '../../protocol/kinds.js';
 import { type ClientEVENT, okFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
 import { firstRejection } from '../event-checks.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 
 /** EVENTs one connection may have awaiting their OK before further ones are refused. */
 const MAX_EVENTS_IN_FLIGHT = 1000;
 
-export function handleEvent(relay: Relay, conn: Connection, message: ClientEVENT): void {
+export function handleEvent(relay: RelayContext, conn: Connection, message: ClientEVENT): void {
   const value = message[1];
   const shapeProblem = checkEventShape(value);
   if (shapeProblem !== undefined) {
@@ -75,7 +75,7 @@ export function handleEvent(relay: Relay, conn: Connection, message: ClientEVENT
     });
 }
 
-async function accept(relay: Relay, conn: Connection, event: NostrEvent, raw: string): Promise<void> {
+async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, raw: string): Promise<void> {
   if (!(await relay.verifier.verify(event.id, event.pubkey, event.sig))) {
     reply(relay, conn, event.id, false, Reasons.badSignature);
     return;
@@ -113,7 +113,7 @@ async function accept(relay: Relay, conn: Connection, event: NostrEvent, raw: st
 }
 
 function reply(
-  relay: Relay,
+  relay: RelayContext,
   conn: Connection,
   id: string,
   ok: boolean,

@@ -27,10 +27,10 @@
 import { Reasons } from '../../errors.js';
 import { type ClientMessage, isValidSubId, negErrFrame, noticeFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 import { parseFilters } from './req.js';
 
-export function handleNegentropy(relay: Relay, conn: Connection, message: ClientMessage): void {
+export function handleNegentropy(relay: RelayContext, conn: Connection, message: ClientMessage): void {
   const gateway = relay.negentropy;
   if (gateway === undefined) {
     if (message[0] !== 'NEG-CLOSE') conn.send(noticeFrame(Reasons.negDisabled));
@@ -62,7 +62,7 @@ export function handleNegentropy(relay: Relay, conn: Connection, message: Client
 }
 
 /** The NEG-OPEN filter, checked as a REQ filter would be; else the NEG-ERR reason. */
-function openFilter(relay: Relay, conn: Connection, raw: unknown) {
+function openFilter(relay: RelayContext, conn: Connection, raw: unknown) {
   // One filter object; NDK sends it wrapped in an array, which is accepted when it holds exactly one.
   let value = raw;
   if (Array.isArray(raw)) value = raw.length === 1 ? raw[0] : undefined;

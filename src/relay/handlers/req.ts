@@ -14,12 +14,12 @@ import {
 } from '../../protocol/messages.js';
 import { restrictedKindsNamed } from '../../protocol/visibility.js';
 import type { Connection } from '../connection.js';
-import type { Relay } from '../relay.js';
+import type { RelayContext } from '../relay-context.js';
 import { Subscription } from '../subscription.js';
 
 /** Parses a REQ/COUNT filter list, or returns the reason to refuse it. */
 export function parseFilters(
-  relay: Relay,
+  relay: RelayContext,
   conn: Connection,
   raw: readonly unknown[],
 ): { filters: NormalizedFilter[] } | { reason: string } {
@@ -39,7 +39,7 @@ export function parseFilters(
   return { filters };
 }
 
-export function handleReq(relay: Relay, conn: Connection, message: ClientREQ): void {
+export function handleReq(relay: RelayContext, conn: Connection, message: ClientREQ): void {
   const subId = message[1];
   if (!isValidSubId(subId)) {
     if (typeof subId === 'string') conn.send(closedFrame(subId.slice(0, 64), Reasons.badSubId));
@@ -84,7 +84,7 @@ export function handleReq(relay: Relay, conn: Connection, message: ClientREQ): v
  * write (Connection corks per tick), so a query the store answers synchronously goes out as a
  * single writev.
  */
-async function runInitialQuery(relay: Relay, sub: Subscription): Promise<boolean> {
+async function runInitialQuery(relay: RelayContext, sub: Subscription): Promise<boolean> {
   const sent = await relay.queries.send(sub.filters, sub.conn, sub.abort.signal, sub);
   if (sent === undefined || sub.abort.signal.aborted || sub.conn.closed) return false;
   sub.conn.send(eoseFrame(sub.id));

@@ -1,0 +1,39 @@
+/**
+ * What the message handlers (./handlers) and the HTTP routes see of the relay. The Relay class
+ * implements it; they import this type rather than the class that dispatches to them, so the
+ * relay's modules form no import cycle.
+ */
+import type { AccessControl } from '../acl/access-control.js';
+import type { SignatureVerifier } from '../crypto/signature-verifier.js';
+import type { Logger } from '../logger.js';
+import type { NegentropyGateway } from '../negentropy/gateway.js';
+import type { NostrEvent } from '../protocol/event.js';
+import type { EventStore } from '../store/event-store.js';
+import type { RelayConfig } from './config.js';
+import type { RelayMetrics } from './metrics.js';
+import type { QueryExecutor } from './query-executor.js';
+import type { Subscription } from './subscription.js';
+import type { SubscriptionIndex } from './subscription-index.js';
+
+export interface RelayContext {
+  readonly config: RelayConfig;
+  readonly store: EventStore;
+  readonly access: AccessControl;
+  readonly verifier: SignatureVerifier;
+  readonly logger: Logger;
+  readonly metrics: RelayMetrics;
+  /** Live subscriptions of every connection, indexed for fan-out. */
+  readonly subscriptions: SubscriptionIndex<Subscription>;
+  /** ORLY_AUTH_RESTRICTED_KINDS. */
+  readonly restrictedKinds: ReadonlySet<number>;
+  /** NIP-77 sessions; undefined unless ORLY_NEGENTROPY_ENABLED. */
+  readonly negentropy: NegentropyGateway | undefined;
+  /** The one path of REQ and COUNT to the store. */
+  readonly queries: QueryExecutor;
+  readonly isStopping: boolean;
+  /** Tracks a promise that must settle before the store is closed (saves in flight). */
+  track<T>(promise: Promise<T>): Promise<T>;
+  /** Delivers a newly accepted event to every matching live subscription. */
+  broadcast(event: NostrEvent, raw: string): void;
+  removeSubscription(sub: Subscription): void;
+}
