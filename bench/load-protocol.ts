@@ -30,10 +30,6 @@ export function ready(info: Record<string, unknown> = {}): Promise<void> {
   });
 }
 
-export function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
 /**
  * Runs a load generator: parses its JSON argument, enforces the hard time limit, prints
  * the result line (or an error line) and exits.

@@ -26,11 +26,6 @@ export function prefixOf(message: string): string {
   return i > 0 ? message.slice(0, i) : 'none';
 }
 
-/** A rejection carried through the system as a value, never as thrown text. */
-export interface Rejection {
-  readonly reason: string;
-}
-
 export const Reasons = {
   notJson: reason('invalid', 'message is not valid JSON'),
   notArray: reason('invalid', 'message must be a JSON array with a string verb first'),

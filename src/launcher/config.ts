@@ -22,7 +22,7 @@ import {
   probeHost,
 } from '../config/env.js';
 
-export { dialAddress, parseDuration, probeHost } from '../config/env.js';
+export { dialAddress, parseDuration } from '../config/env.js';
 
 export const SYNC_SERVICES = [
   { key: 'DISTRIBUTED', name: 'orly-sync-distributed', port: 50061 },

@@ -22,14 +22,6 @@ export type ClientMessage =
   | ClientNEGMSG
   | ClientNEGCLOSE;
 
-export type RelayEVENT = ['EVENT', string, unknown];
-export type RelayOK = ['OK', string, boolean, string];
-export type RelayEOSE = ['EOSE', string];
-export type RelayCLOSED = ['CLOSED', string, string];
-export type RelayNOTICE = ['NOTICE', string];
-export type RelayAUTH = ['AUTH', string];
-export type RelayCOUNT = ['COUNT', string, { count: number }];
-
 export const CLIENT_VERBS = new Set([
   'EVENT',
   'REQ',

@@ -86,8 +86,3 @@ export function serialBytes(serial: number): Buffer {
 export function hexToBytes(hex: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
-
-/** Bytes [offset, offset + 32) as 64 lowercase hex characters. */
-export function bytesToHex(buf: Uint8Array, offset: number, length = 32): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + offset, length).toString('hex');
-}
