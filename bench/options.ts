@@ -1,7 +1,12 @@
 /**
  * Command-line options of `npm run bench` (node dist/bench/run.js): which scenarios, how big,
  * how long. `--quick` shrinks everything for a smoke run; explicit flags override both.
+ * Parsed by the relay's own command-line parser (src/cli/args.ts, on node:util parseArgs).
  */
+import { parseCommandLine } from '../src/cli/args.js';
+import { UsageError } from '../src/errors.js';
+
+export { UsageError };
 export const SCENARIOS = [
   'ingest',
   'query',
@@ -53,10 +58,8 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: node dist/bench/r
   --throughput-subscribers N   fan-out throughput subscribers (default 1000)
   --idle-connections N   connections of the memory scenario (default 10000)
   --seed N               dataset and query-mix seed (default 1)
-  --help
+  -h, --help
 `;
-
-export class UsageError extends Error {}
 
 function defaults(quick: boolean): BenchOptions {
   return {
@@ -85,79 +88,64 @@ function defaults(quick: boolean): BenchOptions {
   };
 }
 
-function positiveInt(flag: string, value: string | undefined): number {
-  if (value === undefined || !/^\d+$/.test(value) || Number(value) <= 0) {
-    throw new UsageError(`${flag} needs a positive integer`);
+type NumberField = {
+  [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never;
+}[keyof BenchOptions];
+
+/** The integer options and the fields each one sets. */
+const INT_OPTIONS = {
+  events: ['events'],
+  connections: ['ingestConnections'],
+  window: ['ingestWindow'],
+  'query-connections': ['queryConnections'],
+  duration: ['queryDurationSec', 'fanoutDurationSec', 'throughputDurationSec'],
+  subscribers: ['fanoutSubscribers'],
+  rate: ['fanoutRate'],
+  'throughput-subscribers': ['throughputSubscribers'],
+  'idle-connections': ['idleConnections'],
+  seed: ['seed'],
+} as const satisfies Record<string, readonly NumberField[]>;
+
+const OPTIONS = {
+  only: { type: 'string' },
+  quick: { type: 'boolean' },
+  events: { type: 'string' },
+  connections: { type: 'string' },
+  window: { type: 'string' },
+  'query-connections': { type: 'string' },
+  duration: { type: 'string' },
+  subscribers: { type: 'string' },
+  rate: { type: 'string' },
+  'throughput-subscribers': { type: 'string' },
+  'idle-connections': { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+function scenarios(list: string): Scenario[] {
+  const chosen = new Set<Scenario>();
+  for (const name of list.split(',').map((s) => s.trim())) {
+    if (name === 'fanout') {
+      chosen.add('fanout-latency');
+      chosen.add('fanout-throughput');
+    } else if ((SCENARIOS as readonly string[]).includes(name)) chosen.add(name as Scenario);
+    else throw new UsageError(`unknown scenario ${JSON.stringify(name)} (known: ${SCENARIOS.join(', ')})`);
   }
-  return Number(value);
+  return SCENARIOS.filter((s) => chosen.has(s));
 }
 
 /** Parses argv (without node and script); throws UsageError. Returns undefined for --help. */
 export function parseOptions(argv: readonly string[]): BenchOptions | undefined {
-  if (argv.includes('--help') || argv.includes('-h')) return undefined;
-  const options = defaults(argv.includes('--quick'));
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    const int = () => {
-      i++;
-      return positiveInt(flag, value);
-    };
-    switch (flag) {
-      case '--quick':
-        break;
-      case '--only': {
-        i++;
-        if (value === undefined) throw new UsageError('--only needs a list of scenarios');
-        const chosen = new Set<Scenario>();
-        for (const name of value.split(',').map((s) => s.trim())) {
-          if (name === 'fanout') {
-            chosen.add('fanout-latency');
-            chosen.add('fanout-throughput');
-          } else if ((SCENARIOS as readonly string[]).includes(name)) chosen.add(name as Scenario);
-          else
-            throw new UsageError(`unknown scenario ${JSON.stringify(name)} (known: ${SCENARIOS.join(', ')})`);
-        }
-        options.only = SCENARIOS.filter((s) => chosen.has(s));
-        break;
-      }
-      case '--events':
-        options.events = int();
-        break;
-      case '--connections':
-        options.ingestConnections = int();
-        break;
-      case '--window':
-        options.ingestWindow = int();
-        break;
-      case '--query-connections':
-        options.queryConnections = int();
-        break;
-      case '--duration': {
-        const seconds = int();
-        options.queryDurationSec = seconds;
-        options.fanoutDurationSec = seconds;
-        options.throughputDurationSec = seconds;
-        break;
-      }
-      case '--subscribers':
-        options.fanoutSubscribers = int();
-        break;
-      case '--rate':
-        options.fanoutRate = int();
-        break;
-      case '--throughput-subscribers':
-        options.throughputSubscribers = int();
-        break;
-      case '--idle-connections':
-        options.idleConnections = int();
-        break;
-      case '--seed':
-        options.seed = int();
-        break;
-      default:
-        throw new UsageError(`unknown option ${JSON.stringify(flag)}`);
-    }
+  const line = parseCommandLine(argv, OPTIONS);
+  if (line.help) return undefined;
+  const { values } = line;
+  const options = defaults(values.quick === true);
+  if (values.only !== undefined) options.only = scenarios(values.only);
+  for (const [flag, fields] of Object.entries(INT_OPTIONS)) {
+    const value = values[flag as keyof typeof INT_OPTIONS];
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value) || Number(value) <= 0)
+      throw new UsageError(`--${flag} needs a positive integer`);
+    for (const field of fields) options[field] = Number(value);
   }
   return options;
 }

@@ -7,7 +7,8 @@
  *
  * Exit codes: 0 after a requested stop; 1 when the launch fails (a service not ready in time,
  * or exiting before it is ready) or a service keeps crashing; 2 for invalid configuration
- * (the message names the variable). Variables: src/launcher/config.ts and plan.ts.
+ * (the message names the variable) and for usage errors (an unknown option or argument; -h /
+ * --help prints the usage and exits 0). Variables: src/launcher/config.ts and plan.ts.
  *
  * Orphans: every exit path of this process stops or kills the children — signals (ordered
  * stop), a second signal (immediate SIGKILL), uncaught errors and process exit (synchronous
@@ -15,12 +16,14 @@
  * supervisor that kills the whole cgroup (systemd's default KillMode=control-group).
  */
 import { ConfigError } from '../config/env.js';
+import { UsageError } from '../errors.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import { loadLauncherConfig } from '../launcher/config.js';
 import { LaunchAborted, Launcher } from '../launcher/launcher.js';
 import { buildLaunchPlan, childBaseEnv } from '../launcher/plan.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
+import { type CommandLine, parseCommandLine } from './args.js';
 
 const USAGE = `orly-launcher ${VERSION} — runs orly-db, orly-acl (optional) and the relay as supervised processes
 
@@ -29,18 +32,24 @@ Usage:
   orly-launcher --help | --version
 `;
 
+const OPTIONS = { version: { type: 'boolean' } } as const;
+
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  let line: CommandLine<typeof OPTIONS>;
+  try {
+    line = parseCommandLine(argv, OPTIONS);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`orly-launcher: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (line.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (argv.includes('--version')) {
+  if (line.values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
-  }
-  if (argv.length > 0) {
-    process.stderr.write(`orly-launcher: unexpected arguments: ${argv.join(' ')}\n\n${USAGE}`);
-    return 2;
   }
 
   const config = loadLauncherConfig(process.env);

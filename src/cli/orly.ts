@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
  * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` / `orly sync` against
- * the store in ORLY_DATA_DIR (or --data-dir). Configuration errors name the variable and exit 2.
+ * the store in ORLY_DATA_DIR (or --data-dir). Every command answers -h / --help with its usage
+ * on stdout (exit 0). Usage errors print the message and the usage on stderr and exit 2;
+ * configuration errors name the variable and exit 2; runtime failures exit 1.
  */
 import { ConfigError, dataDirVar } from '../config/env.js';
+import { UsageError } from '../errors.js';
 import { parseFilter } from '../protocol/filter.js';
 import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
+import { parseCommandLine } from './args.js';
 import { runRelay } from './run-relay.js';
-import { runSyncCli } from './sync/sync-command.js';
+import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
 
 const USAGE = `orly ${VERSION} — Nostr relay
 
@@ -24,87 +28,142 @@ Usage:
                                 reconcile with a NIP-77 relay (negentropy) and transfer the difference
                                 (--server: through a running orly-sync-negentropy, client mode)
   orly --version | --help
+  orly <command> --help         the options of one command
 
 Options for import/export/sync:
   --data-dir DIR                store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
 `;
 
-function takeOption(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined) throw new UsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return value;
+const DATA_DIR_HELP = `  --data-dir DIR   store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
+  -h, --help       print this help
+`;
+
+const EXPORT_USAGE = `Usage: orly export [options]
+
+Writes the stored events as JSONL to stdout, oldest first; the count goes to stderr.
+  --filter JSON    only the events matching this NIP-01 filter
+${DATA_DIR_HELP}`;
+
+const IMPORT_USAGE = `Usage: orly import [options] < events.jsonl
+
+Reads JSONL events from stdin into the store (checked as the relay checks them).
+  --no-verify      store events whose signature does not verify (ids are still checked)
+${DATA_DIR_HELP}`;
+
+/** A subcommand: its usage (for --help and usage errors) and its run (the exit code, or -1 to keep running). */
+interface Command {
+  readonly name: string;
+  readonly usage: string;
+  run(args: readonly string[]): Promise<number>;
 }
 
-function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
+const VERSION_OPTION = { version: { type: 'boolean' } } as const;
+
+const relayCommand: Command = {
+  name: 'orly',
+  usage: USAGE,
+  async run(args) {
+    const line = parseCommandLine(args, VERSION_OPTION);
+    if (line.help) return help(USAGE);
+    if (line.values.version) return version();
+    await runRelay(loadRelayConfig());
+    return -1; // keeps running until a signal
+  },
+};
+
+const exportCommand: Command = {
+  name: 'orly export',
+  usage: EXPORT_USAGE,
+  async run(args) {
+    const line = parseCommandLine(args, {
+      ...VERSION_OPTION,
+      'data-dir': { type: 'string' },
+      filter: { type: 'string' },
+    } as const);
+    if (line.help) return help(EXPORT_USAGE);
+    if (line.values.version) return version();
+    const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
+    const filterText = line.values.filter;
+    let filter: ReturnType<typeof parseFilter> | undefined;
+    if (filterText !== undefined) {
+      let json: unknown;
+      try {
+        json = JSON.parse(filterText);
+      } catch {
+        throw new UsageError('--filter must be a JSON object');
+      }
+      filter = parseFilter(json);
+      if (!filter.ok) throw new UsageError(`--filter: ${filter.reason}`);
+    }
+    const store = await LmdbEventStore.open(dataDir);
+    try {
+      const count = await runExport(store, filter?.ok ? filter.filter : undefined, process.stdout);
+      process.stderr.write(`exported ${count} events\n`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+};
+
+const importCommand: Command = {
+  name: 'orly import',
+  usage: IMPORT_USAGE,
+  async run(args) {
+    const line = parseCommandLine(args, {
+      ...VERSION_OPTION,
+      'data-dir': { type: 'string' },
+      'no-verify': { type: 'boolean' },
+    } as const);
+    if (line.help) return help(IMPORT_USAGE);
+    if (line.values.version) return version();
+    const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
+    const verify = line.values['no-verify'] !== true;
+    const store = await LmdbEventStore.open(dataDir);
+    try {
+      await runImport(store, process.stdin, { verify, log: (text) => process.stderr.write(`${text}\n`) });
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+};
+
+/** `orly sync` parses its own options and prints its own usage and errors (sync-command.ts). */
+const syncCommand: Command = { name: 'orly sync', usage: SYNC_USAGE, run: (args) => runSyncCli(args) };
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  export: exportCommand,
+  import: importCommand,
+  sync: syncCommand,
+};
+
+function help(usage: string): number {
+  process.stdout.write(usage);
+  return 0;
 }
 
-class UsageError extends Error {}
+function version(): number {
+  process.stdout.write(`${VERSION}\n`);
+  return 0;
+}
 
-async function main(argv: string[]): Promise<number> {
-  const args = [...argv];
-  const command = args[0]?.startsWith('-') ? undefined : args.shift();
-  if (takeFlag(args, '--help') || takeFlag(args, '-h')) {
-    process.stdout.write(USAGE);
-    return 0;
+async function main(argv: readonly string[]): Promise<number> {
+  const first = argv[0];
+  const isCommand = first !== undefined && !first.startsWith('-');
+  const command = !isCommand ? relayCommand : Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (command === undefined) return usageError(relayCommand, `unknown command ${JSON.stringify(first)}`);
+  try {
+    return await command.run(isCommand ? argv.slice(1) : argv);
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(command, err.message);
+    throw err;
   }
-  if (takeFlag(args, '--version')) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
-  switch (command) {
-    case undefined: {
-      if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
-      await runRelay(loadRelayConfig());
-      return -1; // keeps running until a signal
-    }
-    case 'export': {
-      const dataDir = takeOption(args, '--data-dir') ?? dataDirVar(process.env);
-      const filterText = takeOption(args, '--filter');
-      if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
-      let filter: ReturnType<typeof parseFilter> | undefined;
-      if (filterText !== undefined) {
-        let json: unknown;
-        try {
-          json = JSON.parse(filterText);
-        } catch {
-          throw new UsageError('--filter must be a JSON object');
-        }
-        filter = parseFilter(json);
-        if (!filter.ok) throw new UsageError(`--filter: ${filter.reason}`);
-      }
-      const store = await LmdbEventStore.open(dataDir);
-      try {
-        const count = await runExport(store, filter?.ok ? filter.filter : undefined, process.stdout);
-        process.stderr.write(`exported ${count} events\n`);
-      } finally {
-        await store.close();
-      }
-      return 0;
-    }
-    case 'import': {
-      const dataDir = takeOption(args, '--data-dir') ?? dataDirVar(process.env);
-      const verify = !takeFlag(args, '--no-verify');
-      if (args.length > 0) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
-      const store = await LmdbEventStore.open(dataDir);
-      try {
-        await runImport(store, process.stdin, { verify, log: (line) => process.stderr.write(`${line}\n`) });
-      } finally {
-        await store.close();
-      }
-      return 0;
-    }
-    case 'sync':
-      return runSyncCli(args);
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  }
+}
+
+function usageError(command: Command, message: string): number {
+  process.stderr.write(`${command.name}: ${message}\n\n${command.usage}`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(
@@ -114,9 +173,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`orly: invalid configuration: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`orly: ${err.message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`orly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseRange, RangeOptionError } from '../../src/cli/sync/range-option.js';
-import { parseSyncArgs, SyncUsageError } from '../../src/cli/sync/sync-command.js';
+import { parseSyncArgs } from '../../src/cli/sync/sync-command.js';
+import { UsageError } from '../../src/errors.js';
 
 const NOW = 1_800_000_000;
 
@@ -37,7 +38,7 @@ describe('orly sync flags as strfry has them', () => {
     );
     assert.throws(
       () => parseSyncArgs(['ws://127.0.0.1:1', '--range', '1w-', '--filter', '{"since":5}'], env),
-      SyncUsageError,
+      UsageError,
     );
     assert.throws(() => parseSyncArgs(['ws://127.0.0.1:1', '--range', 'soon'], env), /--range:/);
   });

@@ -4,6 +4,8 @@
  * Units: s, m (minutes), h, d, w, M (30.5 days), Y (365.2425 days); the number may have a
  * fraction. Pure: `now` comes from the caller.
  */
+import { UsageError } from '../../errors.js';
+
 const UNIT_SECONDS: Record<string, number> = {
   s: 1,
   m: 60,
@@ -14,7 +16,8 @@ const UNIT_SECONDS: Record<string, number> = {
   Y: 365.2425 * 86_400,
 };
 
-export class RangeOptionError extends Error {}
+/** A --range the user must correct (`orly sync` prefixes its message with "--range: "). */
+export class RangeOptionError extends UsageError {}
 
 function agoSeconds(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([smhdwMY])$/.exec(text);

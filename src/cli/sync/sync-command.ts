@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { dataDirVar } from '../../config/env.js';
 import { VerifierPool } from '../../crypto/verifier-pool.js';
+import { UsageError } from '../../errors.js';
 import { SealedVector } from '../../negentropy/codec/storage.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { filterToJSON, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
@@ -22,6 +23,8 @@ import { missingLines } from '../../sync/missing-lines.js';
 import { reconcileWithPeer } from '../../sync/negentropy-client.js';
 import { PeerConnection, SyncError } from '../../sync/peer.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
+import { VERSION } from '../../version.js';
+import { type CommandLine, parseCommandLine } from '../args.js';
 import { formatClientSummary, runClientSync } from './client-mode.js';
 import { parseRange, RangeOptionError } from './range-option.js';
 
@@ -39,6 +42,8 @@ Reconciles the local store with a NIP-77 relay (negentropy) and transfers the di
   --timeout S              per-phase inactivity timeout in seconds (default 30)
   --server ADDR            client mode: the sync runs in the orly-sync-negentropy at ADDR
                            (its store, no --data-dir)
+  -h, --help               print this help
+Options take their value as the next argument or after "=" (--dir=up).
 `;
 
 export type Direction = 'down' | 'up' | 'both' | 'none';
@@ -55,46 +60,39 @@ export interface SyncOptions {
   server?: string;
 }
 
-export class SyncUsageError extends Error {}
+const SYNC_OPTIONS = {
+  'data-dir': { type: 'string' },
+  filter: { type: 'string' },
+  range: { type: 'string' },
+  dir: { type: 'string' },
+  'frame-size-limit': { type: 'string' },
+  timeout: { type: 'string' },
+  server: { type: 'string' },
+  'print-missing': { type: 'boolean' },
+  version: { type: 'boolean' }, // prints the version, as `orly --version`
+} as const;
 
-const VALUE_FLAGS = new Set([
-  '--data-dir',
-  '--filter',
-  '--range',
-  '--dir',
-  '--frame-size-limit',
-  '--timeout',
-  '--server',
-]);
-const BOOLEAN_FLAGS = new Set(['--print-missing']);
+type SyncCommandLine = Extract<CommandLine<typeof SYNC_OPTIONS>, { help: false }>;
 
-/** Parses `sync` arguments (after the subcommand); `--flag value` and `--flag=value` both work. */
+/**
+ * Parses `sync` arguments (after the subcommand); `--flag value` and `--flag=value` both work.
+ * Throws UsageError, also for -h / --help (runSyncCli answers those before parsing the rest).
+ */
 export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): SyncOptions {
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (eq >= 0) throw new SyncUsageError(`${name} takes no value`);
-      flags.add(name);
-    } else if (VALUE_FLAGS.has(name)) {
-      const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-      if (value === undefined) throw new SyncUsageError(`${name} needs a value`);
-      values.set(name, value);
-    } else throw new SyncUsageError(`unknown option ${name}`);
-  }
-  const server = values.get('--server');
+  const line = parseCommandLine(args, SYNC_OPTIONS, { positionals: true });
+  if (line.help) throw new UsageError('--help asks for the usage, not for a sync');
+  return syncOptions(line, env);
+}
+
+function syncOptions(
+  { values: v, positionals: positional }: SyncCommandLine,
+  env: NodeJS.ProcessEnv,
+): SyncOptions {
+  const server = v.server;
   if (server !== undefined && !/^.+:\d+$/.test(server))
-    throw new SyncUsageError(`--server must be host:port (got ${server})`);
+    throw new UsageError(`--server must be host:port (got ${server})`);
   if (positional.length !== 1) {
-    throw new SyncUsageError(
+    throw new UsageError(
       positional.length === 0
         ? 'sync needs a relay URL'
         : `unexpected arguments: ${positional.slice(1).join(' ')}`,
@@ -102,66 +100,65 @@ export function parseSyncArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
   }
   const url = positional[0]!;
   if (!/^wss?:\/\/./i.test(url))
-    throw new SyncUsageError(`the relay URL must start with ws:// or wss:// (got ${url})`);
+    throw new UsageError(`the relay URL must start with ws:// or wss:// (got ${url})`);
 
   let filter: NormalizedFilter = {};
-  const filterText = values.get('--filter');
+  const filterText = v.filter;
   if (filterText !== undefined) {
     let json: unknown;
     try {
       json = JSON.parse(filterText);
     } catch {
-      throw new SyncUsageError('--filter must be a JSON object');
+      throw new UsageError('--filter must be a JSON object');
     }
     const parsed = parseFilter(json);
-    if (!parsed.ok) throw new SyncUsageError(`--filter: ${parsed.reason}`);
-    if (parsed.filter.limit !== undefined)
-      throw new SyncUsageError('--filter: "limit" is not supported by sync');
+    if (!parsed.ok) throw new UsageError(`--filter: ${parsed.reason}`);
+    if (parsed.filter.limit !== undefined) throw new UsageError('--filter: "limit" is not supported by sync');
     filter = parsed.filter;
   }
 
-  const rangeText = values.get('--range');
+  const rangeText = v.range;
   if (rangeText !== undefined) {
     if (filter.since !== undefined || filter.until !== undefined)
-      throw new SyncUsageError('--range cannot be combined with since/until in --filter');
+      throw new UsageError('--range cannot be combined with since/until in --filter');
     try {
       filter = { ...filter, ...parseRange(rangeText, Math.floor(Date.now() / 1000)) };
     } catch (err) {
-      if (err instanceof RangeOptionError) throw new SyncUsageError(`--range: ${err.message}`);
+      if (err instanceof RangeOptionError) throw new UsageError(`--range: ${err.message}`);
       throw err;
     }
   }
 
-  const printMissing = flags.has('--print-missing');
-  const dirText = values.get('--dir');
+  const printMissing = v['print-missing'] === true;
+  const dirText = v.dir;
   if (printMissing && dirText !== undefined && dirText !== 'none')
-    throw new SyncUsageError('--print-missing only reconciles: it needs --dir none or no --dir');
+    throw new UsageError('--print-missing only reconciles: it needs --dir none or no --dir');
   const dir = printMissing ? 'none' : (dirText ?? 'down');
   if (dir !== 'down' && dir !== 'up' && dir !== 'both' && dir !== 'none') {
-    throw new SyncUsageError(`--dir must be down, up, both or none (got ${dir})`);
+    throw new UsageError(`--dir must be down, up, both or none (got ${dir})`);
   }
 
-  const frameText = values.get('--frame-size-limit') ?? '60000';
+  const frameText = v['frame-size-limit'] ?? '60000';
   const frameSizeLimit = Number(frameText);
   if (
     !/^\d+$/.test(frameText) ||
     !Number.isSafeInteger(frameSizeLimit) ||
     (frameSizeLimit !== 0 && frameSizeLimit < MIN_FRAME_SIZE_LIMIT)
   ) {
-    throw new SyncUsageError(
+    throw new UsageError(
       `--frame-size-limit must be 0 or an integer >= ${MIN_FRAME_SIZE_LIMIT} (got ${frameText})`,
     );
   }
 
-  const timeoutText = values.get('--timeout') ?? '30';
+  const timeoutText = v.timeout ?? '30';
   const timeout = Number(timeoutText);
   if (timeoutText.trim() === '' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new SyncUsageError(`--timeout must be a positive number of seconds (got ${timeoutText})`);
+    throw new UsageError(`--timeout must be a positive number of seconds (got ${timeoutText})`);
   }
 
   return {
     url,
-    dataDir: values.get('--data-dir') ?? dataDirVar(env),
+    dataDir: v['data-dir'] ?? dataDirVar(env),
     filter,
     dir,
     frameSizeLimit,
@@ -309,7 +306,10 @@ export function formatSummary(s: SyncSummary): string {
   );
 }
 
-/** The CLI entry: parses, runs, prints the summary; returns the exit code. */
+/**
+ * The CLI entry: parses, runs, prints the summary; returns the exit code (--help: the usage on
+ * stdout, 0; usage errors: the message and the usage on stderr, 2).
+ */
 export async function runSyncCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -320,9 +320,18 @@ export async function runSyncCli(
 ): Promise<number> {
   let options: SyncOptions;
   try {
-    options = parseSyncArgs(args, env);
+    const line = parseCommandLine(args, SYNC_OPTIONS, { positionals: true });
+    if (line.help) {
+      io.stdout.write(SYNC_USAGE);
+      return 0;
+    }
+    if (line.values.version) {
+      io.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    options = syncOptions(line, env);
   } catch (err) {
-    if (err instanceof SyncUsageError) {
+    if (err instanceof UsageError) {
       io.stderr.write(`orly sync: ${err.message}\n\n${SYNC_USAGE}`);
       return 2;
     }

@@ -1,9 +1,11 @@
 /**
  * The shared skeleton of the service commands (orly-db, orly-acl, orly-sync-negentropy):
- * --help / --version, no positional arguments, then `start` (which installs its own signal
- * handling and keeps running). Configuration errors name the variable and exit 2; usage errors
- * exit 2 with the usage text; anything else exits 1 with the error.
+ * -h / --help and --version (parsed by src/cli/args.ts; any other argument is a usage error),
+ * then `start` (which installs its own signal handling and keeps running). Configuration errors
+ * name the variable and exit 2; usage errors exit 2 with the usage text; anything else exits 1
+ * with the error.
  */
+import { parseCommandLine } from '../../cli/args.js';
 import { ConfigError } from '../../config/env.js';
 import { UsageError } from '../../errors.js';
 import { VERSION } from '../../version.js';
@@ -11,15 +13,15 @@ import { VERSION } from '../../version.js';
 export function runServiceMain(name: string, usage: string, start: () => Promise<void>): void {
   const argv = process.argv.slice(2);
   const main = async (): Promise<number> => {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    const line = parseCommandLine(argv, { version: { type: 'boolean' } });
+    if (line.help) {
       process.stdout.write(usage);
       return 0;
     }
-    if (argv.includes('--version')) {
+    if (line.values.version) {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    if (argv.length > 0) throw new UsageError(`unexpected arguments: ${argv.join(' ')}`);
     await start();
     return -1; // keeps running until a signal
   };
