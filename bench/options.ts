@@ -3,7 +3,7 @@
  * how long. `--quick` shrinks everything for a smoke run; explicit flags override both.
  * Parsed by the relay's own command-line parser (src/cli/args.ts, on node:util parseArgs).
  */
-import { parseCommandLine } from '../src/cli/args.js';
+import { parseCommandLine } from '../src/config/args.js';
 import { UsageError } from '../src/errors.js';
 
 export { UsageError };

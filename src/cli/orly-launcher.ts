@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { type CommandLine, parseCommandLine } from '../config/args.js';
 /**
  * `orly-launcher`: runs ORLY in split mode as a supervised set of processes — orly-db, then
  * orly-acl (ORLY_LAUNCHER_ACL_ENABLED=true), then any enabled sync services, then the relay —
@@ -23,7 +24,6 @@ import { LaunchAborted, Launcher } from '../launcher/launcher.js';
 import { buildLaunchPlan, childBaseEnv } from '../launcher/plan.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
-import { type CommandLine, parseCommandLine } from './args.js';
 
 const USAGE = `orly-launcher ${VERSION} — runs orly-db, orly-acl (optional) and the relay as supervised processes
 

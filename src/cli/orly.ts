@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseCommandLine } from '../config/args.js';
 /**
  * `orly`: runs the relay (no subcommand), or `orly import` / `orly export` / `orly sync` against
  * the store in ORLY_DATA_DIR (or --data-dir). Every command answers -h / --help with its usage
@@ -13,7 +14,6 @@ import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine } from './args.js';
 import { runRelay } from './run-relay.js';
 import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
 

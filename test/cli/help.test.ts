@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine } from '../../src/cli/args.js';
 import { parseSyncArgs } from '../../src/cli/sync/sync-command.js';
+import { parseCommandLine } from '../../src/config/args.js';
 import { UsageError } from '../../src/errors.js';
 import { runNode } from '../helpers/run-node.js';
 

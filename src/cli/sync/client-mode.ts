@@ -17,7 +17,7 @@ import { filterJson } from '../../store/grpc/codec.js';
 import { directionToProto } from '../../sync/direction.js';
 import { missingLines } from '../../sync/missing-lines.js';
 import { SyncError } from '../../sync/peer.js';
-import type { SyncOptions } from './sync-command.js';
+import type { SyncOptions } from './sync-options.js';
 
 export function formatProgress(p: SyncProgress): string {
   return (

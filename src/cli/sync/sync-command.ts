@@ -12,6 +12,7 @@
  * --print-missing the service streams the ids and the same lines are printed).
  */
 import { availableParallelism } from 'node:os';
+import { type CommandLine, parseCommandLine } from '../../config/args.js';
 import { dataDirVar } from '../../config/env.js';
 import { VerifierPool } from '../../crypto/verifier-pool.js';
 import { UsageError } from '../../errors.js';
@@ -24,9 +25,9 @@ import { reconcileWithPeer } from '../../sync/negentropy-client.js';
 import { PeerConnection, SyncError } from '../../sync/peer.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
 import { VERSION } from '../../version.js';
-import { type CommandLine, parseCommandLine } from '../args.js';
 import { formatClientSummary, runClientSync } from './client-mode.js';
 import { parseRange, RangeOptionError } from './range-option.js';
+import type { SyncOptions } from './sync-options.js';
 
 export const SYNC_USAGE = `Usage: orly sync <ws-url> [options]
 
@@ -45,20 +46,6 @@ Reconciles the local store with a NIP-77 relay (negentropy) and transfers the di
   -h, --help               print this help
 Options take their value as the next argument or after "=" (--dir=up).
 `;
-
-export type Direction = 'down' | 'up' | 'both' | 'none';
-
-export interface SyncOptions {
-  url: string;
-  dataDir: string;
-  filter: NormalizedFilter;
-  dir: Direction;
-  frameSizeLimit: number;
-  printMissing: boolean;
-  timeoutMs: number;
-  /** Client mode: gRPC address of orly-sync-negentropy. */
-  server?: string;
-}
 
 const SYNC_OPTIONS = {
   'data-dir': { type: 'string' },

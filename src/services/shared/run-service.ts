@@ -5,7 +5,7 @@
  * name the variable and exit 2; usage errors exit 2 with the usage text; anything else exits 1
  * with the error.
  */
-import { parseCommandLine } from '../../cli/args.js';
+import { parseCommandLine } from '../../config/args.js';
 import { ConfigError } from '../../config/env.js';
 import { UsageError } from '../../errors.js';
 import { VERSION } from '../../version.js';
