@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { DatabaseServiceClient, type EventBatch } from '../../src/gen/orlydb/v1/db.js';
-import { serializeEvent } from '../../src/protocol/event.js';
-import type { StoredEvent } from '../../src/store/event-store.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
-import { eventually, type InProcessDb, startInProcessDb } from '../contract/grpc-harness.js';
-import { BASE_TIME, newKey, signedEvent } from '../helpers/events.js';
+import { DatabaseServiceClient, type EventBatch } from '../../../src/gen/orlydb/v1/db.js';
+import { serializeEvent } from '../../../src/protocol/event.js';
+import type { StoredEvent } from '../../../src/store/event-store.js';
+import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
+import { eventually, type InProcessDb, startInProcessDb } from '../../contract/grpc-harness.js';
+import { BASE_TIME, newKey, signedEvent } from '../../helpers/events.js';
 
 let db: InProcessDb;
 let a: GrpcEventStore;
