@@ -40,6 +40,7 @@ import { startTestRelay, type TestRelay } from '../../helpers/relay-harness.js';
 import { ORLY_CLI } from '../../helpers/relay-process.js';
 import { type RunResult, runNode } from '../../helpers/run-node.js';
 import { testSyncConfig } from '../../helpers/sync-config.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SYNC_CLI = fileURLToPath(new URL('../../../src/cli/orly-sync-negentropy.js', import.meta.url));
 const logger = createLogger('silent');
@@ -116,14 +117,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function runCli(cli: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
