@@ -106,15 +106,4 @@ export async function spawnOrlyDb(env: Record<string, string>, timeoutMs = 15_00
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor as eventually } from '../helpers/wait.js';

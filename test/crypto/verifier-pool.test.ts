@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { after, test } from 'node:test';
 import { VerifierPool } from '../../src/crypto/verifier-pool.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface BcryptoSchnorr {
   privateKeyGenerate(): Buffer;
@@ -155,9 +156,8 @@ test('a crashed worker rejects its pending verifies and the pool recovers', asyn
     await Promise.all(again.map((it) => p.verify(it.id, it.pubkey, it.sig))),
     again.map((it) => it.valid),
   );
-  await new Promise((resolve) => setTimeout(resolve, 500));
   const slot = (p as unknown as { slots: { worker: unknown }[] }).slots[0]!;
-  assert.ok(slot.worker !== undefined, 'worker respawned');
+  await waitFor(() => slot.worker !== undefined, 5000, 'the worker to be respawned');
   const later = mixed(100);
   assert.deepEqual(
     await Promise.all(later.map((it) => p.verify(it.id, it.pubkey, it.sig))),

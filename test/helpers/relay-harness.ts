@@ -100,6 +100,8 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
 // biome-ignore lint/suspicious/noExplicitAny: relay frames are heterogeneous JSON arrays
 export type Frame = any[];
 
+let roundTrips = 0;
+
 /** A raw WebSocket client that queues every frame it receives, for exact protocol assertions. */
 export class RawClient {
   readonly frames: Frame[] = [];
@@ -179,6 +181,20 @@ export class RawClient {
       if (f[0] === 'CLOSED') throw new Error(`CLOSED: ${f[2]}`);
       events.push(f[2]);
     }
+  }
+
+  /**
+   * A round trip on this connection, as the sentinel after a message that must have no answer
+   * (or no further one): a COUNT for an id no event has, resolved by its answer. The relay
+   * dispatches one connection's frames in order and answers a COUNT only after asking its store,
+   * so whatever it sends in reply to the earlier frames without a store round trip of its own
+   * (NOTICE, CLOSED, NEG-ERR, ...) is already queued in `frames` when this resolves.
+   */
+  async roundTrip(): Promise<void> {
+    const id = `round-trip-${++roundTrips}`;
+    this.send(['COUNT', id, { ids: ['00'.repeat(32)] }]);
+    const answer = await this.next((f) => (f[0] === 'COUNT' || f[0] === 'CLOSED') && f[1] === id);
+    if (answer[0] !== 'COUNT') throw new Error(`round trip refused: ${JSON.stringify(answer)}`);
   }
 
   close(): Promise<void> {

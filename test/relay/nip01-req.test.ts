@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { NostrEvent } from '../../src/protocol/event.js';
-import { byId, Clients, fetchEvents, hasPrefix, newKeys, nowSec, sign, sleep } from '../helpers/nostr.js';
+import { byId, Clients, fetchEvents, hasPrefix, newKeys, nowSec, sign } from '../helpers/nostr.js';
 import type { Frame, RawClient } from '../helpers/relay-harness.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 let t: TestRelay;
 const clients = new Clients();
@@ -409,7 +410,10 @@ describe('subscription lifecycle', () => {
     assert.deepEqual(await c.query('b', { ids: ['02'.repeat(32)] }), []);
     assert.equal(t.relay.subscriptions.size, initial + 2);
     await c.close();
-    for (let i = 0; i < 100 && t.relay.subscriptions.size !== initial; i++) await sleep(10);
-    assert.equal(t.relay.subscriptions.size, initial);
+    await waitFor(
+      () => t.relay.subscriptions.size === initial,
+      5000,
+      () => `${initial} subscriptions (${t.relay.subscriptions.size})`,
+    );
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Clients, fetchEvents, hasPrefix, newKeys, nowSec, sign, sleep } from '../helpers/nostr.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 let t: TestRelay;
 const clients = new Clients();
@@ -72,18 +73,19 @@ describe('NIP-40', () => {
     assert.deepEqual(await c.nextOfType('COUNT'), ['COUNT', 'cnt', { count: 1 }]);
 
     // The sweep (every second) removes it physically.
-    let stored = await t.relay.store.getById(ev.id);
-    for (let i = 0; i < 40 && stored !== undefined; i++) {
-      await sleep(100);
-      stored = await t.relay.store.getById(ev.id);
-    }
-    assert.equal(stored, undefined, 'the expired event must be purged from the store');
-    let eventsAfter = (await t.relay.store.stats()).events;
-    for (let i = 0; i < 20 && eventsAfter !== eventsBefore - 1; i++) {
-      await sleep(100);
-      eventsAfter = (await t.relay.store.stats()).events;
-    }
-    assert.equal(eventsAfter, eventsBefore - 1, 'the store holds one event less');
+    await waitFor(
+      async () => (await t.relay.store.getById(ev.id)) === undefined,
+      5000,
+      'the expired event to be purged from the store',
+      100,
+    );
+    await waitFor(
+      async () => (await t.relay.store.stats()).events <= eventsBefore - 1,
+      3000,
+      'the store to hold one event less',
+      100,
+    );
+    assert.equal((await t.relay.store.stats()).events, eventsBefore - 1, 'the store holds one event less');
     assert.ok(await t.relay.store.getById(durable.id), 'unexpired events stay');
   });
 });

@@ -15,8 +15,9 @@ import { Initiator } from '../../src/negentropy/codec/reconcile.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
 import { computeEventId, type NostrEvent } from '../../src/protocol/event.js';
-import { Clients, type Keys, newKeys, nowSec, rawAuth, sleep } from '../helpers/nostr.js';
+import { Clients, type Keys, newKeys, nowSec, rawAuth } from '../helpers/nostr.js';
 import { type Frame, type RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const require = createRequire(import.meta.url);
 /** bcrypto's native BIP-340 signer: real signatures, ~40x faster than nostr-tools for thousands of events. */
@@ -212,7 +213,7 @@ describe('NIP-77 sync against the relay', () => {
     assert.equal((await c.next((f) => f[1] === 'metered'))[0], 'NEG-MSG');
     assert.equal(await sessions(), before + 1);
     c.send(['NEG-CLOSE', 'metered']);
-    for (let i = 0; i < 50 && (await sessions()) !== before; i++) await new Promise((r) => setTimeout(r, 20));
+    await c.roundTrip();
     assert.equal(await sessions(), before);
   });
 
@@ -338,7 +339,8 @@ describe('NEG-* messages and errors', () => {
     c.send(['NEG-CLOSE', 'n']);
     c.send(['NEG-MSG', 'n', toHex(next)]);
     assert.match((await negReply(c, 'n'))[2], /^closed: /);
-    await sleep(50);
+    // Sentinel: a round trip sent after both; an answer to the CLOSE or the NEG-CLOSE would precede it.
+    await c.roundTrip();
     assert.deepEqual(
       c.frames.filter((f) => f[0] !== 'AUTH'),
       [],
@@ -353,14 +355,22 @@ describe('NEG-* messages and errors', () => {
     // Open twice without closing: the second filter wins.
     c.send(['NEG-OPEN', 'r', { kinds: [30023] }, '6100000200']);
     c.send(['NEG-OPEN', 'r', { kinds: [999] }, '6100000200']);
-    // The first NEG-OPEN's reply is dropped if the second one arrived before its query finished.
+    // The first NEG-OPEN's reply is dropped if the second one arrived before its query finished;
+    // if it is sent, it comes first. Wait for the second one's (kinds 999 matches nothing).
     const replies = [await negReply(c, 'r')];
-    const extra = await negReply(c, 'r', 300).then(
-      (f) => f,
-      () => undefined,
-    );
-    if (extra) replies.push(extra);
+    if (replies[0]![2] !== '6100000200') replies.push(await negReply(c, 'r'));
     assert.equal(replies.at(-1)![2], '6100000200', 'kinds 999 matches nothing');
+    // Sentinel: the first NEG-OPEN's work again, on another id and started after it. A late reply
+    // to the replaced session would have come before this one's.
+    c.send(['NEG-OPEN', 'r-sentinel', { kinds: [30023] }, '6100000200']);
+    assert.equal((await negReply(c, 'r-sentinel'))[0], 'NEG-MSG');
+    c.send(['NEG-CLOSE', 'r-sentinel']);
+    await c.roundTrip();
+    assert.deepEqual(
+      c.frames.filter((f) => f[1] === 'r'),
+      [],
+      'no reply to the replaced session after the replacement',
+    );
     assert.ok(t.relay.negentropy!.total <= 1);
   });
 
@@ -376,8 +386,11 @@ describe('NEG-* messages and errors', () => {
     }
     assert.equal(t.relay.negentropy!.total, before + 3);
     await c.close();
-    for (let i = 0; i < 100 && t.relay.negentropy!.total !== before; i++) await sleep(10);
-    assert.equal(t.relay.negentropy!.total, before);
+    await waitFor(
+      () => t.relay.negentropy!.total === before,
+      5000,
+      () => `${before} sessions (${t.relay.negentropy!.total})`,
+    );
   });
 });
 
@@ -476,7 +489,8 @@ describe('NIP-77 disabled (the default)', () => {
     c.send(['NEG-MSG', 'x', '6100000200']);
     assert.match((await c.nextOfType('NOTICE'))[1], /^unsupported: /);
     c.send(['NEG-CLOSE', 'x']);
-    await sleep(50);
+    // Sentinel: a round trip sent after the NEG-CLOSE; an answer to it would precede the round trip's.
+    await c.roundTrip();
     assert.deepEqual(
       c.frames.filter((f) => f[0] !== 'AUTH'),
       [],

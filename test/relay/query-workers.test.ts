@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { RawClient, SPLIT_MODE, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BASE = Math.floor(Date.now() / 1000) - 3600;
 
@@ -117,8 +118,11 @@ describe('query workers', { skip: SPLIT_MODE ? 'local store only' : false }, () 
     const c = await RawClient.connect(withWorkers.url);
     try {
       assert.ok((await c.query('during', { authors: [author.pubkey], limit: 5 })).length === 5);
-      const deadline = Date.now() + 10_000;
-      while (pool.readyWorkers < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(
+        () => pool.readyWorkers >= 2,
+        10_000,
+        () => `2 ready workers (${pool.readyWorkers})`,
+      );
       assert.equal(pool.readyWorkers, 2);
       assert.equal((await c.query('after', { authors: [author.pubkey], limit: 5 })).length, 5);
     } finally {

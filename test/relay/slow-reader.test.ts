@@ -8,8 +8,9 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Reasons } from '../../src/errors.js';
 import type { Connection } from '../../src/relay/connection.js';
-import { Clients, newKeys, sign, sleep } from '../helpers/nostr.js';
+import { Clients, newKeys, sign } from '../helpers/nostr.js';
 import { type RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 let t: TestRelay;
 const clients = new Clients();
@@ -77,7 +78,11 @@ describe('slow reader', () => {
     assert.ok(slowConn.socket.bufferedAmount <= queued, 'bytes kept being queued for a closed connection');
 
     // The relay stays healthy: the fast subscriber got everything, publishing and querying work.
-    for (let i = 0; i < 200 && fastReceived < published; i++) await sleep(10);
+    await waitFor(
+      () => fastReceived >= published,
+      10_000,
+      () => `${published} frames (${fastReceived})`,
+    );
     assert.equal(fastReceived, published);
     const note = sign(newKeys(), { content: 'still serving' });
     assert.deepEqual(await pub.publish(note), ['OK', note.id, true, '']);
@@ -95,7 +100,6 @@ describe('slow reader', () => {
     const notices = slow.frames.filter((f) => f[0] === 'NOTICE');
     if (code === 1008) assert.deepEqual(notices, [['NOTICE', Reasons.slowReader]]);
     else assert.equal(code, 1006, `unexpected close code ${code}`);
-    for (let i = 0; i < 100 && t.relay.connections.has(slowConn); i++) await sleep(10);
-    assert.ok(!t.relay.connections.has(slowConn), 'the relay forgot the connection');
+    await waitFor(() => !t.relay.connections.has(slowConn), 5000, 'the relay to forget the connection');
   });
 });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { loadRelayConfig } from '../../src/relay/config.js';
 import { startTestRelay } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function connectionSeen(
   url: string,
@@ -20,13 +21,13 @@ async function connectionSeen(
     ws.once('error', reject);
   });
   try {
-    for (let i = 0; i < 50 && relay.connections.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => relay.connections.size > 0, 5000, 'the relay to register the connection');
     const [conn] = [...relay.connections];
     assert.ok(conn);
     return { ip: conn.ip, relayUrl: conn.relayUrl };
   } finally {
     ws.close();
-    for (let i = 0; i < 50 && relay.connections.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => relay.connections.size === 0, 5000, 'the relay to forget the connection');
   }
 }
 

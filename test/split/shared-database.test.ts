@@ -68,7 +68,14 @@ describe('two relays sharing one orly-db', () => {
     assert.equal(got[2].id, ev.id);
     const gotLocal = await local.next((f) => f[0] === 'EVENT' && f[1] === 'live-b');
     assert.equal(gotLocal[2].id, ev.id);
-    await sleep(300);
+    // Sentinel: a matching event stored afterwards by a third writer reaches both relays through
+    // orly-db's change feed, in order, so a second copy of ev (from the feed) would come before it.
+    const writer = await GrpcEventStore.connect(db.address, { logger });
+    const sentinel = sign(keys, { kind: 1, content: 'sentinel' });
+    assert.equal((await writer.save(sentinel)).stored, true);
+    await writer.close();
+    await subscriber.next((f) => f[0] === 'EVENT' && f[1] === 'live' && f[2].id === sentinel.id);
+    await local.next((f) => f[0] === 'EVENT' && f[1] === 'live-b' && f[2].id === sentinel.id);
     assert.equal(subscriber.frames.filter((f) => f[0] === 'EVENT').length, 0, 'delivered once on relay a');
     assert.equal(local.frames.filter((f) => f[0] === 'EVENT').length, 0, 'delivered once on relay b');
     // And it is stored: relay a serves it from the shared database.
@@ -176,7 +183,11 @@ describe('a relay whose orly-db goes away', () => {
       ids.add(f[2].id);
     }
     assert.deepEqual(ids, new Set([own.id, later.id]));
-    await sleep(300);
+    // Sentinel: the other writer stores one more; the change feed delivers in order, so a second
+    // copy of anything above would come before it.
+    const sentinel = sign(keys, { kind: 1, content: 'sentinel' });
+    assert.equal((await other.save(sentinel)).stored, true);
+    await subscriber.next((f) => f[0] === 'EVENT' && f[1] === 'live' && f[2].id === sentinel.id, 10_000);
     assert.equal(subscriber.frames.filter((f) => f[0] === 'EVENT').length, 0, 'nothing delivered twice');
     await other.close();
     await subscriber.close();

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../src/config/env.js';
-import { idSizeWarning, loadNegentropyServiceConfig } from '../../src/services/sync-negentropy/config.js';
+import { ConfigError } from '../../../src/config/env.js';
+import { idSizeWarning, loadNegentropyServiceConfig } from '../../../src/services/sync-negentropy/config.js';
 
 function configError(env: Record<string, string>): ConfigError {
   try {

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
-import { SealedVector } from '../../src/negentropy/codec/storage.js';
-import { seededRandom } from '../helpers/events.js';
+import { Initiator, Responder } from '../../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../../src/negentropy/codec/storage.js';
+import { seededRandom } from '../../helpers/events.js';
 import { assertSameSet, runSync, type Scenario, scenario, seal, type TimestampShape } from './helpers.js';
 
 const SHAPES: TimestampShape[] = ['uniform', 'clustered', 'equal', 'post2038', 'huge'];

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { SyncProgress } from '../../src/gen/orlysync/negentropy/v1/negentropy.js';
-import { idChunks, MAX_IDS_PER_MESSAGE } from '../../src/services/sync-negentropy/id-stream.js';
+import { SyncProgress } from '../../../src/gen/orlysync/negentropy/v1/negentropy.js';
+import { idChunks, MAX_IDS_PER_MESSAGE } from '../../../src/services/sync-negentropy/id-stream.js';
 
 const ids = (n: number): string[] => Array.from({ length: n }, () => randomBytes(32).toString('hex'));
 

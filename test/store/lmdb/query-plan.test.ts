@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { serializeEvent } from '../../src/protocol/event.js';
-import type { NormalizedFilter } from '../../src/protocol/filter.js';
-import { MAX_PAIR_RANGES, planQuery, tagNeedle } from '../../src/store/lmdb/query-plan.js';
-import { hexOf, unsignedEvent } from '../helpers/events.js';
+import { serializeEvent } from '../../../src/protocol/event.js';
+import type { NormalizedFilter } from '../../../src/protocol/filter.js';
+import { MAX_PAIR_RANGES, planQuery, tagNeedle } from '../../../src/store/lmdb/query-plan.js';
+import { hexOf, unsignedEvent } from '../../helpers/events.js';
 
 const A = hexOf(1);
 const B = hexOf(2);

@@ -1,5 +1,5 @@
 /**
- * `orly import` / `orly export` (src/cli/import.ts, src/cli/export.ts): JSONL round trip
+ * `orly import` / `orly export` (src/store/import-events.ts, src/store/export-events.ts): JSONL round trip
  * oldest first, filters, backpressure, every kind of bad line reported and skipped, batching
  * of saves, store failures, over the shared in-memory store (test/helpers/memory-store.ts).
  */

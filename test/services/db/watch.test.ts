@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { DatabaseServiceClient, type EventBatch } from '../../src/gen/orlydb/v1/db.js';
-import { serializeEvent } from '../../src/protocol/event.js';
-import type { StoredEvent } from '../../src/store/event-store.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
-import { eventually, type InProcessDb, startInProcessDb } from '../contract/grpc-harness.js';
-import { BASE_TIME, newKey, signedEvent } from '../helpers/events.js';
+import { DatabaseServiceClient, type EventBatch } from '../../../src/gen/orlydb/v1/db.js';
+import { serializeEvent } from '../../../src/protocol/event.js';
+import type { StoredEvent } from '../../../src/store/event-store.js';
+import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
+import { eventually, type InProcessDb, startInProcessDb } from '../../contract/grpc-harness.js';
+import { BASE_TIME, newKey, signedEvent } from '../../helpers/events.js';
 
 let db: InProcessDb;
 let a: GrpcEventStore;
@@ -50,15 +50,20 @@ test('events saved by A reach B, not A; duplicates and rejections are not fanned
   await a.save(events[0]!); // duplicate: not delivered again
   const bad = { ...events[1]!, content: 'tampered' };
   assert.equal((await a.save(bad)).stored, false);
-  await eventually(() => seenByB.events.length >= events.length, 5000, 'B to receive A’s events');
-  // A third relay's save (through B) does reach A.
+  // Sentinel for B: an event A saves after those; B's stream is in save order, so a fanned-out
+  // duplicate or rejection would reach B before it.
+  const sentinelForB = signedEvent(alice, { content: 'sentinel for B', created_at: BASE_TIME + 99 });
+  assert.equal((await a.save(sentinelForB)).stored, true);
+  // An event saved through B does reach A; it is also A's sentinel: any of A's own events
+  // fanned back to A would have come before it.
   const fromB = signedEvent(alice, { content: 'from B', created_at: BASE_TIME + 100 });
   assert.equal((await b.save(fromB)).stored, true);
-  await eventually(() => seenByA.events.length === 1, 5000, 'A to receive B’s event');
-  await new Promise((r) => setTimeout(r, 100));
+  const seen = (list: StoredEvent[], id: string) => list.some((s) => s.event.id === id);
+  await eventually(() => seen(seenByB.events, sentinelForB.id), 5000, 'B to receive A’s sentinel');
+  await eventually(() => seen(seenByA.events, fromB.id), 5000, 'A to receive B’s event');
   assert.deepEqual(
     seenByB.events.map((s) => s.event.id).sort(),
-    events.map((e) => e.id).sort(),
+    [...events, sentinelForB].map((e) => e.id).sort(),
     'B got each of A’s events once',
   );
   for (const s of seenByB.events) {
@@ -84,8 +89,19 @@ test('broadcast reaches the other client only, with serial 0, and is not stored'
   await eventually(() => seenByB.events.length === 1, 5000, 'B to receive the broadcast');
   assert.equal(seenByB.events[0]!.serial, 0);
   assert.deepEqual(seenByB.events[0]!.event, ephemeral);
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(seenByA.events.length, 0);
+  // Sentinel for A: a broadcast by B after A's; A's own broadcast, if echoed, would come before it.
+  const sentinel = signedEvent(newKey(), { kind: 20001, content: 'sentinel from B' });
+  await b.broadcast(sentinel);
+  await eventually(
+    () => seenByA.events.some((s) => s.event.id === sentinel.id),
+    5000,
+    'A to receive B’s broadcast',
+  );
+  assert.deepEqual(
+    seenByA.events.map((s) => s.event.id),
+    [sentinel.id],
+    'A never gets its own broadcast back',
+  );
   assert.equal(await a.getById(ephemeral.id), undefined);
   await assert.rejects(a.broadcast({ ...ephemeral, content: 'tampered' }), /INVALID_ARGUMENT/);
   // Ephemeral events are never stored, whoever asks.

@@ -17,28 +17,32 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
-import { HealthClient } from '../../src/gen/grpc/health/v1/health.js';
+import { HealthClient } from '../../../src/gen/grpc/health/v1/health.js';
 import {
   type GetSyncStatusResponse,
   NegentropyServiceClient,
   SyncDirection,
   type SyncProgress,
   type SyncWithPeerRequest,
-} from '../../src/gen/orlysync/negentropy/v1/negentropy.js';
-import { createLogger } from '../../src/logger.js';
-import type { NostrEvent } from '../../src/protocol/event.js';
-import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/server.js';
-import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
-import type { EventStore } from '../../src/store/event-store.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
-import { newKey, signedEvent } from '../helpers/events.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
-import { ORLY_CLI } from '../helpers/relay-process.js';
-import { type RunResult, runNode } from '../helpers/run-node.js';
-import { testSyncConfig } from '../helpers/sync-config.js';
+} from '../../../src/gen/orlysync/negentropy/v1/negentropy.js';
+import { createLogger } from '../../../src/logger.js';
+import type { NostrEvent } from '../../../src/protocol/event.js';
+import { type DatabaseServer, startDatabaseServer } from '../../../src/services/db/server.js';
+import {
+  type NegentropyServer,
+  startNegentropyServer,
+} from '../../../src/services/sync-negentropy/server.js';
+import type { EventStore } from '../../../src/store/event-store.js';
+import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
+import { LmdbEventStore } from '../../../src/store/lmdb/lmdb-store.js';
+import { newKey, signedEvent } from '../../helpers/events.js';
+import { startTestRelay, type TestRelay } from '../../helpers/relay-harness.js';
+import { ORLY_CLI } from '../../helpers/relay-process.js';
+import { type RunResult, runNode } from '../../helpers/run-node.js';
+import { testSyncConfig } from '../../helpers/sync-config.js';
+import { waitFor } from '../../helpers/wait.js';
 
-const SYNC_CLI = fileURLToPath(new URL('../../src/cli/orly-sync-negentropy.js', import.meta.url));
+const SYNC_CLI = fileURLToPath(new URL('../../../src/cli/orly-sync-negentropy.js', import.meta.url));
 const logger = createLogger('silent');
 const key = newKey();
 const START = Math.floor(Date.now() / 1000) - 100_000;
@@ -113,14 +117,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function runCli(cli: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {

@@ -12,17 +12,17 @@ import {
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus,
   HealthClient,
-} from '../../src/gen/grpc/health/v1/health.js';
+} from '../../../src/gen/grpc/health/v1/health.js';
 import {
   DatabaseServiceClient,
   type EventBatch,
   type SaveEventResponse,
   type SaveEventResultBatch,
-} from '../../src/gen/orlydb/v1/db.js';
-import { serializeEvent } from '../../src/protocol/event.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
-import { type InProcessDb, startInProcessDb } from '../contract/grpc-harness.js';
-import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../helpers/events.js';
+} from '../../../src/gen/orlydb/v1/db.js';
+import { serializeEvent } from '../../../src/protocol/event.js';
+import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
+import { type InProcessDb, startInProcessDb } from '../../contract/grpc-harness.js';
+import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../../helpers/events.js';
 
 let db: InProcessDb;
 let raw: DatabaseServiceClient;

@@ -4,9 +4,9 @@
  * difference, and a driver that runs our initiator against our responder to completion.
  */
 import assert from 'node:assert/strict';
-import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
-import { SealedVector } from '../../src/negentropy/codec/storage.js';
-import { seededRandom } from '../helpers/events.js';
+import { Initiator, Responder } from '../../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../../src/negentropy/codec/storage.js';
+import { seededRandom } from '../../helpers/events.js';
 
 export interface Item {
   timestamp: number;

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { orderSuffix } from '../../src/store/lmdb/index-keys.js';
-import { ItemCollector } from '../../src/store/lmdb/negentropy-items.js';
-import { unsignedEvent } from '../helpers/events.js';
+import { orderSuffix } from '../../../src/store/lmdb/index-keys.js';
+import { ItemCollector } from '../../../src/store/lmdb/negentropy-items.js';
+import { unsignedEvent } from '../../helpers/events.js';
 
 function items(n: number, seed: number): { createdAt: number; id: Buffer }[] {
   let x = seed;

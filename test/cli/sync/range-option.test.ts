@@ -1,9 +1,9 @@
 /** `orly sync --range`: strfry's START-END syntax, relative to a given now. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRange, RangeOptionError } from '../../src/cli/sync/range-option.js';
-import { parseSyncArgs } from '../../src/cli/sync/sync-command.js';
-import { UsageError } from '../../src/errors.js';
+import { parseRange, RangeOptionError } from '../../../src/cli/sync/range-option.js';
+import { parseSyncArgs } from '../../../src/cli/sync/sync-command.js';
+import { UsageError } from '../../../src/errors.js';
 
 const NOW = 1_800_000_000;
 

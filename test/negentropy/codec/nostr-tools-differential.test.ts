@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nip77 } from 'nostr-tools';
-import { BoundDecoder } from '../../src/negentropy/codec/encoding.js';
-import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
-import type { NegentropyStorage } from '../../src/negentropy/codec/storage.js';
+import { BoundDecoder } from '../../../src/negentropy/codec/encoding.js';
+import { Initiator, Responder } from '../../../src/negentropy/codec/reconcile.js';
+import type { NegentropyStorage } from '../../../src/negentropy/codec/storage.js';
 import {
   type Bound,
   FINGERPRINT_SIZE,
@@ -23,8 +23,8 @@ import {
   MAX_U64,
   Mode,
   toHex,
-} from '../../src/negentropy/codec/types.js';
-import { Reader } from '../../src/negentropy/codec/varint.js';
+} from '../../../src/negentropy/codec/types.js';
+import { Reader } from '../../../src/negentropy/codec/varint.js';
 import { assertSameSet, type Item, type Scenario, scenario, seal } from './helpers.js';
 
 const { Negentropy, NegentropyStorageVector } = nip77;

@@ -18,13 +18,16 @@ import {
   type HandleNegOpenRequest,
   type HandleNegOpenResponse,
   NegentropyServiceClient,
-} from '../../src/gen/orlysync/negentropy/v1/negentropy.js';
-import { createLogger } from '../../src/logger.js';
-import { type NegentropyServer, startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
-import { fastKey, fastSign } from '../helpers/fast-sign.js';
-import { type Frame, RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
-import { testSyncConfig } from '../helpers/sync-config.js';
+} from '../../../src/gen/orlysync/negentropy/v1/negentropy.js';
+import { createLogger } from '../../../src/logger.js';
+import {
+  type NegentropyServer,
+  startNegentropyServer,
+} from '../../../src/services/sync-negentropy/server.js';
+import { LmdbEventStore } from '../../../src/store/lmdb/lmdb-store.js';
+import { fastKey, fastSign } from '../../helpers/fast-sign.js';
+import { type Frame, RawClient, startTestRelay, type TestRelay } from '../../helpers/relay-harness.js';
+import { testSyncConfig } from '../../helpers/sync-config.js';
 
 const logger = createLogger('silent');
 /** A valid initial message over an empty set. */

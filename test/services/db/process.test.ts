@@ -10,10 +10,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
-import type { SaveResult, StoredEvent } from '../../src/store/event-store.js';
-import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
-import { type DbProcess, eventually, ORLY_DB_CLI, spawnOrlyDb, tempDir } from '../contract/grpc-harness.js';
-import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../helpers/events.js';
+import type { SaveResult, StoredEvent } from '../../../src/store/event-store.js';
+import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
+import {
+  type DbProcess,
+  eventually,
+  ORLY_DB_CLI,
+  spawnOrlyDb,
+  tempDir,
+} from '../../contract/grpc-harness.js';
+import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../../helpers/events.js';
 
 const dirs: string[] = [];
 const children: DbProcess[] = [];

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BoundDecoder, BoundEncoder, minimalBound } from '../../src/negentropy/codec/encoding.js';
-import { fingerprintOf } from '../../src/negentropy/codec/fingerprint.js';
-import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
-import { SealedVector } from '../../src/negentropy/codec/storage.js';
-import { fromHex, MAX_U64, NegentropyError, toHex } from '../../src/negentropy/codec/types.js';
-import { ByteWriter, decodeVarint, encodeVarint, Reader } from '../../src/negentropy/codec/varint.js';
+import { BoundDecoder, BoundEncoder, minimalBound } from '../../../src/negentropy/codec/encoding.js';
+import { fingerprintOf } from '../../../src/negentropy/codec/fingerprint.js';
+import { Initiator, Responder } from '../../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../../src/negentropy/codec/storage.js';
+import { fromHex, MAX_U64, NegentropyError, toHex } from '../../../src/negentropy/codec/types.js';
+import { ByteWriter, decodeVarint, encodeVarint, Reader } from '../../../src/negentropy/codec/varint.js';
 import { hex, runSync } from './helpers.js';
 
 describe('§6.3 varints', () => {

@@ -14,12 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { NostrEvent } from '../../src/protocol/event.js';
-import type { NormalizedFilter } from '../../src/protocol/filter.js';
-import type { EventStore, SaveResult } from '../../src/store/event-store.js';
-import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
-import { BASE_TIME, hexOf, newKey, seededRandom, signedEvent, unsignedEvent } from '../helpers/events.js';
-import { MemoryEventStore } from '../helpers/memory-store.js';
+import type { NostrEvent } from '../../../src/protocol/event.js';
+import type { NormalizedFilter } from '../../../src/protocol/filter.js';
+import type { EventStore, SaveResult } from '../../../src/store/event-store.js';
+import { LmdbEventStore } from '../../../src/store/lmdb/lmdb-store.js';
+import { BASE_TIME, hexOf, newKey, seededRandom, signedEvent, unsignedEvent } from '../../helpers/events.js';
+import { MemoryEventStore } from '../../helpers/memory-store.js';
 
 const SEED = Number(process.env.ORLY_DIFF_SEED ?? 0x5eed);
 const EVENT_COUNT = 3000;

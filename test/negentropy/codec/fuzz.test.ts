@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Initiator, Responder } from '../../src/negentropy/codec/reconcile.js';
-import { SealedVector } from '../../src/negentropy/codec/storage.js';
-import { fromHex, NegentropyError } from '../../src/negentropy/codec/types.js';
-import { seededRandom } from '../helpers/events.js';
+import { Initiator, Responder } from '../../../src/negentropy/codec/reconcile.js';
+import { SealedVector } from '../../../src/negentropy/codec/storage.js';
+import { fromHex, NegentropyError } from '../../../src/negentropy/codec/types.js';
+import { seededRandom } from '../../helpers/events.js';
 import { scenario, seal } from './helpers.js';
 
 function feed(fn: () => unknown): 'ok' | 'rejected' {
