@@ -61,7 +61,7 @@ async function refused(address: string, security: GrpcSecurity, code?: number): 
     failure = error as DatabaseCallError;
   }
   assert.ok(failure instanceof DatabaseCallError, 'the connection is refused');
-  if (code !== undefined) assert.equal(failure.code, code, failure.message);
+  if (code !== undefined) assert.equal(failure.status, code, failure.message);
   return failure;
 }
 
