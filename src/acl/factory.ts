@@ -19,7 +19,7 @@
  */
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../logger.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ChangeFeed, ClientStore } from '../store/event-store.js';
 import { type AccessControl, OpenAccessControl } from './access-control.js';
 import { FollowsAccessControl } from './follows-access-control.js';
 
@@ -45,7 +45,7 @@ export function parseAclMode(raw: string, variable: string): AclMode {
 
 export interface AccessControlDeps {
   /** Required by `follows` (it reads the owners' and admins' kind 3 lists). */
-  readonly store?: EventStore;
+  readonly store?: ClientStore & Partial<ChangeFeed>;
   readonly owners?: readonly string[];
   readonly admins?: readonly string[];
   readonly logger?: Logger;

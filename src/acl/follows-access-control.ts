@@ -12,7 +12,7 @@
  * - The follow set is the union of the `p` tags of the latest kind 3 of every owner AND admin
  *   (ORLY uses the admins' lists only; owners are at least as trusted, so their follows count).
  *   Only 64-hex `p` values are taken (upper case is normalized to lower case).
- * - It is loaded from the EventStore at start (one query: kinds [3], authors owners+admins) and
+ * - It is loaded from the store at start (one query: kinds [3], authors owners+admins) and
  *   kept current three ways: `eventStored(event)` (the in-process relay reports every stored
  *   event), `store.watch` when the store offers a change feed (remote orly-db: orly-acl learns
  *   about kind 3s stored by the relay), and a periodic reload (the change feed does not replay
@@ -27,13 +27,14 @@
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ChangeFeed, ClientStore } from '../store/event-store.js';
 import type { AccessControl, AccessControlUpdate, AccessLevel, Requester } from './access-control.js';
 
 export const FOLLOWS_DENIED = Reasons.followsOnly;
 
 export interface FollowsOptions {
-  readonly store: EventStore;
+  /** Queried for kind 3 lists; its change feed, when it has one, is followed. */
+  readonly store: ClientStore & Partial<ChangeFeed>;
   /** Lowercase hex pubkeys. */
   readonly owners: readonly string[];
   /** Lowercase hex pubkeys. */

@@ -1,6 +1,7 @@
 /**
- * LocalNegentropyResponder: the NIP-77 responder in this process, over an EventStore (the
- * relay's own store, or orly-db through GrpcEventStore inside orly-sync-negentropy).
+ * LocalNegentropyResponder: the NIP-77 responder in this process, over a store's ClientStore
+ * (query) and SyncSource (negentropyItems) roles (the relay's own store, or orly-db through
+ * GrpcEventStore inside orly-sync-negentropy).
  *
  * Item set: every stored, unexpired event matching the filter (an explicit `limit` keeps the
  * newest `limit`, as a REQ would); more than maxRecords matches -> "blocked: too many query
@@ -25,7 +26,11 @@ import type { Logger } from '../logger.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ClientStore, SyncSource } from '../store/event-store.js';
+
+/** What the responder reads: queries (restricted kinds) and negentropy item sets. */
+export type NegentropyStore = ClientStore & SyncSource;
+
 import { Responder } from './codec/reconcile.js';
 import { NegentropySession } from './codec/session.js';
 import { type PackedItems, SealedVector } from './codec/storage.js';
@@ -41,7 +46,7 @@ export const EMPTY_ITEMS: PackedItems = {
 };
 
 export interface LocalNegentropyResponderOptions {
-  readonly store: EventStore;
+  readonly store: NegentropyStore;
   /** Used when a requester brings none. */
   readonly policy: NegPolicy;
   readonly logger: Logger;
@@ -191,7 +196,7 @@ function errorText(err: unknown): string {
  * sorted; undefined when more than `max` match.
  */
 export async function buildItems(
-  store: EventStore,
+  store: NegentropyStore,
   restrictedKinds: ReadonlySet<number>,
   authed: ReadonlySet<string>,
   filter: NormalizedFilter,
@@ -216,7 +221,7 @@ export async function buildItems(
 
 /** Restricted-kind events matching the filter that the requester may not read, sorted. */
 async function hiddenItems(
-  store: EventStore,
+  store: NegentropyStore,
   restricted: ReadonlySet<number>,
   authed: ReadonlySet<string>,
   filter: NormalizedFilter,
@@ -235,7 +240,7 @@ async function hiddenItems(
 
 /** The newest `limit` visible events by an ordinary query (REQ order and visibility rules). */
 async function newestByQuery(
-  store: EventStore,
+  store: NegentropyStore,
   restrictedKinds: ReadonlySet<number>,
   authed: ReadonlySet<string>,
   filter: NormalizedFilter,

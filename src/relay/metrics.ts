@@ -1,6 +1,6 @@
 /** Prometheus metrics of the relay (prom-client), served at GET /metrics. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { EventStore } from '../store/event-store.js';
+import type { StoreAdmin } from '../store/event-store.js';
 
 export class RelayMetrics {
   readonly registry = new Registry();
@@ -12,7 +12,7 @@ export class RelayMetrics {
   readonly queryDuration: Histogram;
   private readonly messageByVerb = new Map<string, Counter.Internal>();
 
-  constructor(store: EventStore) {
+  constructor(store: StoreAdmin) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'orly_' });
     this.connections = new Gauge({ name: 'orly_connections', help: 'Open WebSocket connections', registers });

@@ -11,7 +11,7 @@
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
-import type { EventStore, EventWrap, StoredEvent } from '../store/event-store.js';
+import type { ClientStore, EventWrap, StoredEvent } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
 
 export interface QueryPolicy {
@@ -41,7 +41,7 @@ export class QueryExecutor {
   private readonly restrictedList: readonly number[];
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: ClientStore,
     private readonly policy: QueryPolicy,
   ) {
     this.restrictedList = [...policy.restrictedKinds];

@@ -1,7 +1,11 @@
 /**
- * The event-store capability. The embedded LMDB store and the gRPC client of the orly-db
- * service (split mode, src/store/grpc) implement it; a PostgreSQL store may follow. The relay
- * only ever holds an `EventStore`, and one contract test suite runs against every implementation.
+ * The event-store capability, in roles: `ClientStore` (save, query, count, getById, close),
+ * `SyncSource` (eventsSince, lastSerial, negentropyItems), `StoreAdmin` (deleteByIds,
+ * purgeExpired, stats, isOpen) and `ChangeFeed` (watch, broadcast). `EventStore` is all of them
+ * (the change feed optional): the embedded LMDB store and the gRPC client of the orly-db service
+ * (split mode, src/store/grpc) implement it; a PostgreSQL store may follow. The relay holds an
+ * `EventStore`; every other consumer depends on the roles it uses. One contract test suite per
+ * role runs against every implementation.
  */
 import type { NostrEvent } from '../protocol/event.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
@@ -73,7 +77,11 @@ export interface StoreStats {
   readonly lastSerial: number;
 }
 
-export interface EventStore {
+/**
+ * The client-facing role: what a relay (or any other client of the store) needs to accept and
+ * serve events. Every store implements it.
+ */
+export interface ClientStore {
   /**
    * Stores one validated, signature-checked event, applying atomically: duplicate detection,
    * NIP-09 tombstones (a deleted id is never stored again), replaceable/addressable replacement
@@ -94,44 +102,6 @@ export interface EventStore {
 
   getById(id: string): Promise<StoredEvent | undefined>;
 
-  /** Administrative removal by id (no tombstone). Returns how many were removed. */
-  deleteByIds(ids: readonly string[]): Promise<number>;
-
-  /** Events with serial > `after`, ascending by serial, at most `limit` (for sync services). */
-  eventsSince(after: number, limit: number): AsyncIterable<StoredEvent>;
-
-  lastSerial(): Promise<number>;
-
-  /** (created_at, id) of every stored event matching the filter, at most `max` (else `undefined`). */
-  negentropyItems(filter: NormalizedFilter, max: number): Promise<NegentropyItems | undefined>;
-
-  /** Physically removes events whose NIP-40 expiration is <= now. Returns how many. */
-  purgeExpired(now: number): Promise<number>;
-
-  stats(): Promise<StoreStats>;
-
-  /** True while the store can serve requests (used by /health and readiness). */
-  isOpen(): boolean;
-
-  /**
-   * Optional (stores shared by several relays, e.g. the orly-db gRPC client): events stored by
-   * OTHER writers (another relay sharing this database), delivered as they are committed, so
-   * that this relay can feed them to its live subscriptions. Events this store's own `save`
-   * stored are not delivered (the relay broadcasts those itself). Ephemeral events handed over
-   * by another relay's `broadcast` arrive too, with serial 0 (they are never stored). Events
-   * committed while the store is disconnected from its database are not replayed. Returns an
-   * unsubscribe function. The local LMDB store does not implement it: a single relay is the
-   * only writer and broadcasts everything itself.
-   */
-  watch?(listener: (event: StoredEvent) => void): () => void;
-
-  /**
-   * Optional, paired with `watch`: hands an ephemeral event (never stored) to the other relays
-   * sharing this database, which receive it through their `watch` listeners. Resolves once the
-   * database has accepted it for delivery; rejects when the database is unreachable.
-   */
-  broadcast?(event: NostrEvent): Promise<void>;
-
   /**
    * Optional store-side executor (LMDB's query worker threads): one REQ filter answered as
    * ready EVENT frames (src/store/query-frames.ts); undefined when unavailable right now.
@@ -141,3 +111,58 @@ export interface EventStore {
   /** Flushes pending writes and closes. */
   close(): Promise<void>;
 }
+
+/** The sync-source role: what sync services and export read (serial order, negentropy items). */
+export interface SyncSource {
+  /** Events with serial > `after`, ascending by serial, at most `limit` (for sync services). */
+  eventsSince(after: number, limit: number): AsyncIterable<StoredEvent>;
+
+  lastSerial(): Promise<number>;
+
+  /** (created_at, id) of every stored event matching the filter, at most `max` (else `undefined`). */
+  negentropyItems(filter: NormalizedFilter, max: number): Promise<NegentropyItems | undefined>;
+}
+
+/** The administration role: removal, NIP-40 purging, statistics and readiness. */
+export interface StoreAdmin {
+  /** Administrative removal by id (no tombstone). Returns how many were removed. */
+  deleteByIds(ids: readonly string[]): Promise<number>;
+
+  /** Physically removes events whose NIP-40 expiration is <= now. Returns how many. */
+  purgeExpired(now: number): Promise<number>;
+
+  stats(): Promise<StoreStats>;
+
+  /** True while the store can serve requests (used by /health and readiness). */
+  isOpen(): boolean;
+}
+
+/**
+ * The change-feed role, offered by stores shared by several relays (the orly-db gRPC client).
+ * Optional in `EventStore`: the local LMDB store does not implement it, since a single relay is
+ * the only writer and broadcasts everything itself.
+ */
+export interface ChangeFeed {
+  /**
+   * Events stored by OTHER writers (another relay sharing this database), delivered as they are
+   * committed, so that this relay can feed them to its live subscriptions. Events this store's
+   * own `save` stored are not delivered (the relay broadcasts those itself). Ephemeral events
+   * handed over by another relay's `broadcast` arrive too, with serial 0 (they are never
+   * stored). Events committed while the store is disconnected from its database are not
+   * replayed. Returns an unsubscribe function.
+   */
+  watch(listener: (event: StoredEvent) => void): () => void;
+
+  /**
+   * Paired with `watch`: hands an ephemeral event (never stored) to the other relays sharing
+   * this database, which receive it through their `watch` listeners. Resolves once the database
+   * has accepted it for delivery; rejects when the database is unreachable.
+   */
+  broadcast(event: NostrEvent): Promise<void>;
+}
+
+/**
+ * A complete store, as the relay and the orly-db server hold it: every role, the change feed
+ * optionally (`watch`/`broadcast` present only on stores shared by several relays).
+ */
+export interface EventStore extends ClientStore, SyncSource, StoreAdmin, Partial<ChangeFeed> {}

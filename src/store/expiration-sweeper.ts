@@ -1,14 +1,14 @@
 /** NIP-40: purges expired events from the store in the background, on an interval. */
 import type { Logger } from '../logger.js';
 import { nowSeconds } from '../protocol/event.js';
-import type { EventStore } from './event-store.js';
+import type { StoreAdmin } from './event-store.js';
 
 export class ExpirationSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: StoreAdmin,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
   ) {}

@@ -15,7 +15,7 @@
  */
 
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
-import type { EventStore, StoredEvent } from './event-store.js';
+import type { ClientStore, StoredEvent, SyncSource } from './event-store.js';
 
 /** Events per eventsSince() page in pass 1. */
 const PAGE_SIZE = 10_000;
@@ -69,7 +69,7 @@ class KeyList {
   }
 }
 
-async function* allEvents(store: EventStore): AsyncGenerator<StoredEvent> {
+async function* allEvents(store: SyncSource): AsyncGenerator<StoredEvent> {
   let after = 0;
   for (;;) {
     let n = 0;
@@ -117,7 +117,7 @@ function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
  * oldest first by created_at. Resolves with the number of events written.
  */
 export async function runExport(
-  store: EventStore,
+  store: ClientStore & SyncSource,
   filter: NormalizedFilter | undefined,
   out: NodeJS.WritableStream,
 ): Promise<number> {

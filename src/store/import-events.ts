@@ -26,7 +26,7 @@ import { VerifierPool } from '../crypto/verifier-pool.js';
 import { Reasons } from '../errors.js';
 import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
-import type { EventStore, SaveResult } from './event-store.js';
+import type { ClientStore, SaveResult } from './event-store.js';
 
 export interface ImportOptions {
   /** Verify signatures (false: trust the input, only the id is checked). */
@@ -63,7 +63,7 @@ const DEFAULT_BATCH_SIZE = 1000;
 const DEFAULT_PROGRESS_EVERY = 10_000;
 
 export async function runImport(
-  store: EventStore,
+  store: ClientStore,
   input: NodeJS.ReadableStream,
   options: ImportOptions,
 ): Promise<ImportSummary> {

@@ -10,7 +10,7 @@ import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import type { Logger } from '../logger.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ClientStore, SyncSource } from '../store/event-store.js';
 import type { Direction } from './direction.js';
 import {
   type PeerSyncParams,
@@ -99,7 +99,7 @@ export class NegentropySyncService {
   private readonly background = new Set<Promise<void>>();
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: ClientStore & SyncSource,
     private readonly config: SyncServiceConfig,
     private readonly logger: Logger,
     private readonly givenVerifier?: SignatureVerifier,

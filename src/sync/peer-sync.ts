@@ -1,5 +1,5 @@
 /**
- * One complete sync with a peer relay against any EventStore: the same steps as direct-mode
+ * One complete sync with a peer relay against any ClientStore & SyncSource: the same steps as direct-mode
  * `orly sync` (local negentropy items for the filter, NIP-77 reconciliation as the initiator,
  * then download / upload per direction through transfer.ts), with running counts reported
  * through `onProgress` and cancellation through an AbortSignal (closing the socket). With
@@ -11,7 +11,7 @@
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { SealedVector } from '../negentropy/codec/storage.js';
 import { filterToJSON, type NormalizedFilter } from '../protocol/filter.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ClientStore, SyncSource } from '../store/event-store.js';
 import type { Direction } from './direction.js';
 import { reconcileWithPeer } from './negentropy-client.js';
 import { PeerConnection, SyncError } from './peer.js';
@@ -36,7 +36,7 @@ export interface PeerSyncProgress {
 
 export interface PeerSyncParams {
   readonly url: string;
-  readonly store: EventStore;
+  readonly store: ClientStore & SyncSource;
   readonly filter: NormalizedFilter;
   readonly dir: Direction;
   readonly frameSizeLimit: number;

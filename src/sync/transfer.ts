@@ -15,7 +15,7 @@ import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
-import type { EventStore } from '../store/event-store.js';
+import type { ClientStore } from '../store/event-store.js';
 import { type PeerConnection, ReceiveTimeout, SyncError } from './peer.js';
 
 export const REQ_SUB_ID = 'R';
@@ -45,7 +45,7 @@ export interface UploadStats {
 
 export interface TransferParams {
   readonly peer: PeerConnection;
-  readonly store: EventStore;
+  readonly store: ClientStore;
   readonly timeoutMs: number;
   /** Called after each batch / OK with the running stats. */
   readonly onProgress?: (stats: Readonly<DownloadStats> | Readonly<UploadStats>) => void;

@@ -2,18 +2,21 @@
  * A deliberately naive in-memory EventStore: every query scans every event with matchFilter
  * and sorts. It implements the same duplicate / NIP-09 / replaceable / addressable / NIP-40
  * semantics as the LMDB store, written as plainly as possible, and serves as the reference
- * in differential tests.
+ * in differential tests. It implements the ClientStore, SyncSource and StoreAdmin roles (checked
+ * by test/contract/memory.test.ts), not ChangeFeed: it has a single writer.
  */
 import { Reasons } from '../../src/errors.js';
 import { type NostrEvent, serializeEvent } from '../../src/protocol/event.js';
 import { compareNewestFirst, matchFilter, type NormalizedFilter } from '../../src/protocol/filter.js';
 import type {
-  EventStore,
+  ClientStore,
   NegentropyItems,
   QueryOptions,
   SaveResult,
+  StoreAdmin,
   StoredEvent,
   StoreStats,
+  SyncSource,
 } from '../../src/store/event-store.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -70,7 +73,7 @@ interface Entry {
   event: NostrEvent;
 }
 
-export class MemoryEventStore implements EventStore {
+export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
   private readonly byId = new Map<string, Entry>();
   /** id -> pubkeys that asked for its deletion. */
   private readonly deletedIds = new Map<string, Set<string>>();
@@ -80,6 +83,7 @@ export class MemoryEventStore implements EventStore {
   private open = true;
 
   async save(event: NostrEvent): Promise<SaveResult> {
+    if (!this.open) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
     if (event.kind >= 20000 && event.kind < 30000) throw new Error('ephemeral events are not stored');
     const existing = this.byId.get(event.id);
     if (existing) return { stored: true, duplicate: true, serial: existing.serial, removed: [] };
@@ -226,7 +230,9 @@ export class MemoryEventStore implements EventStore {
   }
 
   async stats(): Promise<StoreStats> {
-    return { events: this.byId.size, bytes: 0, lastSerial: this.serial };
+    let bytes = 0;
+    for (const entry of this.byId.values()) bytes += Buffer.byteLength(entry.raw);
+    return { events: this.byId.size, bytes, lastSerial: this.serial };
   }
 
   isOpen(): boolean {

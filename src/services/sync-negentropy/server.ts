@@ -1,7 +1,7 @@
 /**
  * startNegentropyServer: orly-sync-negentropy in this process (used by its CLI and by tests).
  * Serves orlysync.negentropy.v1.NegentropyService (plus grpc.health.v1) through GrpcServer over
- * a NegentropySyncService bound to an EventStore (GrpcEventStore to orly-db in the binary).
+ * a NegentropySyncService bound to a store (GrpcEventStore to orly-db in the binary).
  * SyncWithPeer streams SyncProgress (throttled to one message per 100 ms within a phase) and
  * ends with a message that has complete=true or error set. With include_ids, the reconciled
  * ids follow reconciliation in messages of phase "ids" (have_ids, then need_ids; at most 5,000
@@ -36,7 +36,7 @@ import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
 import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
 import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
-import type { EventStore } from '../../store/event-store.js';
+import type { ClientStore, StoreAdmin, SyncSource } from '../../store/event-store.js';
 import { type Direction, directionFromProto } from '../../sync/direction.js';
 import {
   NegentropySyncService,
@@ -50,7 +50,8 @@ import { writeIds } from './id-stream.js';
 
 export interface NegentropyServerOptions {
   readonly listen: string;
-  readonly store: EventStore;
+  /** Synced and queried (ClientStore, SyncSource); its readiness (StoreAdmin.isOpen) is served. */
+  readonly store: ClientStore & SyncSource & StoreAdmin;
   readonly sync: SyncServiceConfig;
   readonly logger: Logger;
   readonly security?: GrpcSecurity;
