@@ -22,23 +22,14 @@
 
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import type { Database } from 'lmdb';
 import { Reasons } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import {
-  dTag,
-  expirationOf,
-  isExpired,
-  isHex64,
-  type NostrEvent,
-  nowSeconds,
-  serializeEvent,
-} from '../../protocol/event.js';
-import { matchesNothing, matchFilter, type NormalizedFilter } from '../../protocol/filter.js';
-import { isAddressable, isEphemeral, isVersioned, KIND_DELETION } from '../../protocol/kinds.js';
+import { isHex64, type NostrEvent, nowSeconds } from '../../protocol/event.js';
+import { matchesNothing, type NormalizedFilter } from '../../protocol/filter.js';
+import { isEphemeral } from '../../protocol/kinds.js';
 import type {
   EventStore,
-  EventWrap,
   NegentropyItems,
   QueryOptions,
   SaveResult,
@@ -46,27 +37,23 @@ import type {
   StoreStats,
 } from '../event-store.js';
 import type { FrameChunk, FrameQuery } from '../query-frames.js';
-import { hexToBytes, readSerial, readU64, serialBytes, writeU64 } from './codec.js';
-import { deletionTargets } from './deletion.js';
-import {
-  addressKey,
-  EventIndexKeys,
-  expiryEnd,
-  expiryKey,
-  FLAG_EXPIRES,
-  orderSuffix,
-  SUFFIX_FLAGS,
-  SUFFIX_KIND,
-  SUFFIX_LEN,
-  SUFFIX_SERIAL,
-  tombstoneKey,
-} from './index-keys.js';
-import { mergeRanges } from './merge.js';
+import { hexToBytes, readSerial } from './codec.js';
+import { expiryEnd, SUFFIX_LEN, SUFFIX_SERIAL } from './index-keys.js';
 import { ItemCollector } from './negentropy-items.js';
-import { type CandidateCheck, planQuery, type QueryPlan } from './query-plan.js';
+import { type CandidateCheck, planQuery } from './query-plan.js';
 import { QueryPool } from './query-workers/query-pool.js';
+import {
+  accept,
+  acceptView,
+  candidates as candidatesOf,
+  checkOf,
+  matches,
+  POINT_LOOKUP_CHECK,
+} from './read-path.js';
 import { LazyStoredEvent } from './stored-event.js';
 import { SyncBackedAsyncIterator } from './sync-async-iterator.js';
+import { LmdbTables } from './tables.js';
+import { applySave, prepare, removeById, removeStored } from './write-path.js';
 
 export interface LmdbStoreOptions {
   /** Initial map size in bytes (LMDB grows it on demand). */
@@ -85,39 +72,14 @@ export interface LmdbStoreOptions {
   readonly logger?: Logger;
 }
 
-/** Bumped whenever the on-disk layout changes incompatibly. */
-const LAYOUT_VERSION = 2;
 const DATA_FILE = 'orly.lmdb';
-const DEFAULT_MAX_READERS = 512;
-const EMPTY = Buffer.alloc(0);
 /** Removals per transaction in purgeExpired. */
 const PURGE_BATCH = 1000;
 /** count/negentropy yield to the event loop after this many candidates. */
 const YIELD_EVERY = 20_000;
 
-type BinaryDb = Database<Buffer, Buffer>;
-
-/** What save computes before entering the write transaction. */
-interface PreparedEvent {
-  readonly event: NostrEvent;
-  readonly raw: string;
-  readonly id: Buffer;
-  readonly pubkey: Buffer;
-  readonly indexKeys: EventIndexKeys;
-  readonly address: Buffer | undefined;
-  readonly expiration: number | undefined;
-}
-
 export class LmdbEventStore implements EventStore {
-  private readonly root: RootDatabase;
-  private readonly events: Database<string, number>;
-  private readonly ids: BinaryDb;
-  private readonly index: BinaryDb;
-  private readonly versions: BinaryDb;
-  private readonly deletedIds: BinaryDb;
-  private readonly deletedAddrs: BinaryDb;
-  private readonly expiry: BinaryDb;
-  private readonly eventBytes: Database<Buffer, number>;
+  private readonly t: LmdbTables;
   private readonly dataFile: string;
   /** Highest serial handed out (inside write transactions). */
   private serial: number;
@@ -129,35 +91,9 @@ export class LmdbEventStore implements EventStore {
   private constructor(dir: string, options: LmdbStoreOptions) {
     mkdirSync(dir, { recursive: true });
     this.dataFile = join(dir, DATA_FILE);
-    this.root = open({
-      path: this.dataFile,
-      noSubdir: true,
-      maxDbs: 16,
-      // Commit == fsync'd (see the header); never noSync / useWritemap.
-      overlappingSync: false,
-      ...(options.mapSize !== undefined ? { mapSize: options.mapSize } : {}),
-      maxReaders: options.maxReaders ?? DEFAULT_MAX_READERS,
-    });
-    const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
-    this.events = this.root.openDB<string, number>('events', { encoding: 'string' });
-    // The same database read as bytes: query results go to the wire without a decode/encode round trip.
-    this.eventBytes = this.root.openDB<Buffer, number>('events', { encoding: 'binary' });
-    this.ids = this.root.openDB<Buffer, Buffer>('ids', binary);
-    this.index = this.root.openDB<Buffer, Buffer>('index', binary);
-    this.versions = this.root.openDB<Buffer, Buffer>('versions', binary);
-    this.deletedIds = this.root.openDB<Buffer, Buffer>('deleted-ids', binary);
-    this.deletedAddrs = this.root.openDB<Buffer, Buffer>('deleted-addrs', binary);
-    this.expiry = this.root.openDB<Buffer, Buffer>('expiry', binary);
-    const meta = this.root.openDB<number, string>('meta', {});
-    const layout = meta.get('layout');
-    if (layout === undefined) {
-      meta.putSync('layout', LAYOUT_VERSION);
-    } else if (layout !== LAYOUT_VERSION) {
-      void this.root.close();
-      throw new Error(`${this.dataFile}: unsupported layout version ${layout} (expected ${LAYOUT_VERSION})`);
-    }
+    this.t = new LmdbTables(this.dataFile, options);
     let last = 0;
-    for (const key of this.events.getKeys({ reverse: true, limit: 1 })) last = key;
+    for (const key of this.t.events.getKeys({ reverse: true, limit: 1 })) last = key;
     this.serial = last;
     this.committedSerial = last;
   }
@@ -202,7 +138,7 @@ export class LmdbEventStore implements EventStore {
     const prepared = prepare(event, raw);
     return this.track(async () => {
       try {
-        const result = await this.root.transaction(() => this.applySave(prepared));
+        const result = await this.t.root.transaction(() => applySave(this.t, prepared, () => ++this.serial));
         if (result.stored && result.serial > this.committedSerial) this.committedSerial = result.serial;
         return result;
       } catch (error) {
@@ -216,9 +152,9 @@ export class LmdbEventStore implements EventStore {
     const valid = ids.filter((id) => isHex64(id));
     if (valid.length === 0) return 0;
     return this.track(async () => {
-      return this.root.transaction(() => {
+      return this.t.root.transaction(() => {
         let n = 0;
-        for (const id of valid) if (this.removeById(hexToBytes(id))) n++;
+        for (const id of valid) if (removeById(this.t, hexToBytes(id))) n++;
         return n;
       });
     });
@@ -230,17 +166,17 @@ export class LmdbEventStore implements EventStore {
     let total = 0;
     for (;;) {
       const removed = await this.track(() =>
-        this.root.transaction(() => {
-          const batch = [...this.expiry.getRange({ end, limit: PURGE_BATCH })];
+        this.t.root.transaction(() => {
+          const batch = [...this.t.expiry.getRange({ end, limit: PURGE_BATCH })];
           let count = 0;
           for (const { key, value } of batch) {
             const serial = readSerial(value, 0);
-            const event = this.loadEvent(serial);
+            const event = this.t.loadEvent(serial);
             if (event === undefined) {
-              this.expiry.removeSync(key);
+              this.t.expiry.removeSync(key);
               continue;
             }
-            this.removeStored(serial, event);
+            removeStored(this.t, serial, event);
             count++;
           }
           return { count, more: batch.length === PURGE_BATCH };
@@ -249,125 +185,6 @@ export class LmdbEventStore implements EventStore {
       total += removed.count;
       if (!removed.more || this.closing) return total;
     }
-  }
-
-  /** Runs inside the write transaction: all checks first, then all writes. */
-  private applySave(p: PreparedEvent): SaveResult {
-    const { event } = p;
-    const existing = this.ids.get(p.id);
-    if (existing !== undefined) {
-      return { stored: true, duplicate: true, serial: readSerial(existing, 0), removed: [] };
-    }
-    if (event.kind !== KIND_DELETION && this.deletedIds.doesExist(tombstoneKey(p.id, p.pubkey))) {
-      return { stored: false, reason: Reasons.deleted };
-    }
-    let replaced: { serial: number; event: NostrEvent } | undefined;
-    if (p.address !== undefined) {
-      const deletedAt = this.deletedAddrs.get(p.address);
-      if (deletedAt !== undefined && readU64(deletedAt, 0) >= event.created_at) {
-        return { stored: false, reason: Reasons.deleted };
-      }
-      const current = this.versions.get(p.address);
-      if (current !== undefined) {
-        const serial = readSerial(current, 0);
-        const old = this.loadEvent(serial);
-        if (old !== undefined) {
-          if (
-            old.created_at > event.created_at ||
-            (old.created_at === event.created_at && old.id < event.id)
-          ) {
-            return {
-              stored: false,
-              reason: isAddressable(event.kind) ? Reasons.olderAddressable : Reasons.olderReplaceable,
-            };
-          }
-          replaced = { serial, event: old };
-        }
-      }
-    }
-
-    const removed: string[] = [];
-    if (replaced !== undefined) {
-      this.removeStored(replaced.serial, replaced.event);
-      removed.push(replaced.event.id);
-    }
-    if (event.kind === KIND_DELETION) this.applyDeletion(event, p.pubkey, removed);
-
-    const serial = ++this.serial;
-    const serialValue = serialBytes(serial);
-    this.events.putSync(serial, p.raw);
-    this.ids.putSync(p.id, serialValue);
-    for (const key of p.indexKeys.keys(serial)) this.index.putSync(key, EMPTY);
-    if (p.address !== undefined) this.versions.putSync(p.address, serialValue);
-    if (p.expiration !== undefined) this.expiry.putSync(expiryKey(p.expiration, p.id), serialValue);
-    return { stored: true, duplicate: false, serial, removed };
-  }
-
-  /** NIP-09, inside the write transaction of the deletion request itself. */
-  private applyDeletion(deletion: NostrEvent, deleter: Buffer, removed: string[]): void {
-    const { ids, addresses } = deletionTargets(deletion);
-    for (const id of ids) {
-      const idBytes = hexToBytes(id);
-      this.deletedIds.putSync(tombstoneKey(idBytes, deleter), EMPTY);
-      const value = this.ids.get(idBytes);
-      if (value === undefined) continue;
-      const serial = readSerial(value, 0);
-      const target = this.loadEvent(serial);
-      if (target === undefined || target.pubkey !== deletion.pubkey || target.kind === KIND_DELETION)
-        continue;
-      this.removeStored(serial, target);
-      removed.push(target.id);
-    }
-    for (const address of addresses) {
-      const key = addressKey(deleter, address.kind, address.d)!;
-      const previous = this.deletedAddrs.get(key);
-      if (previous === undefined || readU64(previous, 0) < deletion.created_at) {
-        const at = Buffer.allocUnsafe(8);
-        writeU64(at, 0, deletion.created_at);
-        this.deletedAddrs.putSync(key, at);
-      }
-      const current = this.versions.get(key);
-      if (current === undefined) continue;
-      const serial = readSerial(current, 0);
-      const target = this.loadEvent(serial);
-      if (target === undefined || target.created_at > deletion.created_at) continue;
-      this.removeStored(serial, target);
-      removed.push(target.id);
-    }
-  }
-
-  private removeById(id: Buffer): boolean {
-    const value = this.ids.get(id);
-    if (value === undefined) return false;
-    const serial = readSerial(value, 0);
-    const event = this.loadEvent(serial);
-    if (event === undefined) {
-      this.ids.removeSync(id);
-      return false;
-    }
-    this.removeStored(serial, event);
-    return true;
-  }
-
-  /** Removes one stored event and every entry that refers to it (inside a write transaction). */
-  private removeStored(serial: number, event: NostrEvent): void {
-    const id = hexToBytes(event.id);
-    const pubkey = hexToBytes(event.pubkey);
-    this.events.removeSync(serial);
-    this.ids.removeSync(id);
-    for (const key of new EventIndexKeys(event, id, pubkey).keys(serial)) this.index.removeSync(key);
-    const address = isVersioned(event.kind) ? addressKey(pubkey, event.kind, dTag(event)) : undefined;
-    if (address !== undefined) {
-      const current = this.versions.get(address);
-      if (current !== undefined && readSerial(current, 0) === serial) this.versions.removeSync(address);
-    }
-    const expiration = expirationOf(event);
-    if (expiration !== undefined) this.expiry.removeSync(expiryKey(expiration, id));
-  }
-
-  private loadEvent(serial: number): NostrEvent | undefined {
-    const raw = this.events.get(serial);
-    return raw === undefined ? undefined : (JSON.parse(raw) as NostrEvent);
   }
 
   // ---------------------------------------------------------------- reads
@@ -388,14 +205,14 @@ export class LmdbEventStore implements EventStore {
         const plan = planQuery(filter);
         check = checkOf(plan);
         now = options?.now ?? nowSeconds();
-        candidates = this.candidates(plan)[Symbol.iterator]();
+        candidates = candidatesOf(this.t, plan)[Symbol.iterator]();
       }
       if (sent >= limit) return undefined;
       for (;;) {
         if (signal?.aborted) return undefined;
         const next = candidates.next();
         if (next.done) return undefined;
-        const stored = this.accept(next.value, filter, check, now, wrap);
+        const stored = accept(this.t, next.value, filter, check, now, wrap);
         if (stored !== undefined) {
           // At the limit, release the cursors now rather than on the next pull.
           if (++sent >= limit) candidates.return?.();
@@ -424,11 +241,11 @@ export class LmdbEventStore implements EventStore {
     const plan = planQuery(filter);
     const check = checkOf(plan);
     const now = options.now ?? nowSeconds();
-    const candidates = this.candidates(plan)[Symbol.iterator]();
+    const candidates = candidatesOf(this.t, plan)[Symbol.iterator]();
     let visited = 0;
     try {
       for (let next = candidates.next(); !next.done; next = candidates.next()) {
-        const hit = this.acceptView(next.value, filter, check, now);
+        const hit = acceptView(this.t, next.value, filter, check, now);
         if (hit === undefined) continue;
         if (!visit(hit.view, hit.kind, hit.event) || ++visited >= limit) break;
       }
@@ -448,9 +265,9 @@ export class LmdbEventStore implements EventStore {
     for (const filter of live) {
       const plan = planQuery(filter);
       const check = checkOf(plan);
-      for (const key of this.candidates(plan)) {
+      for (const key of candidatesOf(this.t, plan)) {
         if (++work % YIELD_EVERY === 0) await yieldToLoop();
-        if (!this.matches(key, filter, check, now)) continue;
+        if (!matches(this.t, key, filter, check, now)) continue;
         if (seen === undefined) total++;
         else seen.add(readSerial(key, key.length - SUFFIX_LEN + SUFFIX_SERIAL));
         if ((seen?.size ?? total) >= max) return max;
@@ -470,18 +287,18 @@ export class LmdbEventStore implements EventStore {
     // The created_at index holds one key per event: size the arrays once (no growth copies).
     const capacity =
       plan?.type === 'index' && plan.index === 'created'
-        ? Math.min(storedEventCount(this.eventBytes) + 1, max + 1)
+        ? Math.min(storedEventCount(this.t.eventBytes) + 1, max + 1)
         : undefined;
     const items = new ItemCollector(single ? 'oldest-first' : 'newest-first', capacity);
     if (plan !== undefined) {
       const check = checkOf(plan);
       const keys = single
-        ? this.index.getKeys({ start: single.end, end: single.start, reverse: true })
-        : this.candidates(plan);
+        ? this.t.index.getKeys({ start: single.end, end: single.start, reverse: true })
+        : candidatesOf(this.t, plan);
       let work = 0;
       for (const key of keys) {
         if (++work % YIELD_EVERY === 0) await yieldToLoop();
-        if (!this.matches(key, unlimited, check, now)) continue;
+        if (!matches(this.t, key, unlimited, check, now)) continue;
         if (items.count >= max) return undefined;
         items.push(key);
       }
@@ -492,10 +309,10 @@ export class LmdbEventStore implements EventStore {
   async getById(id: string): Promise<StoredEvent | undefined> {
     this.assertOpen();
     if (!isHex64(id)) return undefined;
-    const value = this.ids.get(hexToBytes(id));
+    const value = this.t.ids.get(hexToBytes(id));
     if (value === undefined) return undefined;
     const serial = readSerial(value, 0);
-    const bytes = this.eventBytes.get(serial);
+    const bytes = this.t.eventBytes.get(serial);
     return bytes === undefined ? undefined : new LazyStoredEvent(serial, bytes);
   }
 
@@ -503,7 +320,7 @@ export class LmdbEventStore implements EventStore {
     this.assertOpen();
     if (!(limit > 0)) return;
     const start = Math.max(0, Math.floor(after)) + 1;
-    for (const { key, value } of this.eventBytes.getRange({ start, limit })) {
+    for (const { key, value } of this.t.eventBytes.getRange({ start, limit })) {
       yield new LazyStoredEvent(key, value);
     }
   }
@@ -514,7 +331,7 @@ export class LmdbEventStore implements EventStore {
    * before each query, so it sees every commit made before the request.
    */
   refreshReads(): void {
-    this.root.resetReadTxn();
+    this.t.root.resetReadTxn();
   }
 
   async lastSerial(): Promise<number> {
@@ -523,7 +340,7 @@ export class LmdbEventStore implements EventStore {
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    const entries = (this.events.getStats() as { entryCount?: number }).entryCount ?? 0;
+    const entries = (this.t.events.getStats() as { entryCount?: number }).entryCount ?? 0;
     let bytes = 0;
     try {
       bytes = statSync(this.dataFile).size;
@@ -537,96 +354,12 @@ export class LmdbEventStore implements EventStore {
     this.closing ??= (async () => {
       await this.queryPool?.close();
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-      await this.root.close();
+      await this.t.root.close();
     })();
     return this.closing;
   }
 
   // ---------------------------------------------------------------- internals
-
-  /** Index keys (or, for an ids plan, synthesized key suffixes) in result order. */
-  private candidates(plan: QueryPlan): Iterable<Buffer> {
-    if (plan.type === 'index') return mergeRanges(this.index, plan.ranges);
-    const keys: Buffer[] = [];
-    const seen = new Set<string>();
-    for (const id of plan.ids) {
-      if (seen.has(id) || !isHex64(id)) continue;
-      seen.add(id);
-      const idBytes = hexToBytes(id);
-      const value = this.ids.get(idBytes);
-      if (value === undefined) continue;
-      const serial = readSerial(value, 0);
-      const event = this.loadEvent(serial);
-      if (event === undefined) continue;
-      keys.push(orderSuffix(event, idBytes, serial));
-    }
-    return keys.sort((a, b) => Buffer.compare(a, b));
-  }
-
-  /**
-   * The candidate's stored JSON if it passes the plan's checks and has not expired, as a view
-   * of lmdb's shared read buffer (getBinaryFast): valid only until the next read in this
-   * thread. With its kind and serial, and the parsed event when a check needed it.
-   */
-  private acceptView(
-    key: Buffer,
-    filter: NormalizedFilter,
-    check: CandidateCheck,
-    now: number,
-  ): Hit | undefined {
-    const off = key.length - SUFFIX_LEN;
-    const kind = readKind(key, off);
-    if (check.kinds !== undefined && !check.kinds.includes(kind)) return undefined;
-    const serial = readSerial(key, off + SUFFIX_SERIAL);
-    const shared = this.eventBytes.getBinaryFast(serial);
-    if (shared === undefined) return undefined;
-    // lmdb-js sets `length` of its shared buffer to the value's size; byteLength is the whole
-    // buffer (which Buffer#copy would use), so everything goes through an exact view.
-    const view = Buffer.from(shared.buffer, shared.byteOffset, shared.length);
-    let event: NostrEvent | undefined;
-    if (check.postFilter || (check.needles !== undefined && !includesAny(view, check.needles))) {
-      event = JSON.parse(view.toString('utf8')) as NostrEvent;
-      if (!matchFilter(filter, event)) return undefined;
-    }
-    if ((key[off + SUFFIX_FLAGS]! & FLAG_EXPIRES) !== 0) {
-      event ??= JSON.parse(view.toString('utf8')) as NostrEvent;
-      if (isExpired(event, now)) return undefined;
-    }
-    return { view, kind, serial, event };
-  }
-
-  /** acceptView, copied once (straight into its wrap when the query asked for one). */
-  private accept(
-    key: Buffer,
-    filter: NormalizedFilter,
-    check: CandidateCheck,
-    now: number,
-    wrap?: EventWrap,
-  ): LazyStoredEvent | undefined {
-    const hit = this.acceptView(key, filter, check, now);
-    if (hit === undefined) return undefined;
-    const size = hit.view.length;
-    if (wrap === undefined) {
-      const bytes = Buffer.allocUnsafe(size);
-      bytes.set(hit.view, 0);
-      return new LazyStoredEvent(hit.serial, bytes, hit.event, hit.kind);
-    }
-    const head = wrap.prefix.length;
-    const wrapped = Buffer.allocUnsafe(head + size + wrap.suffix.length);
-    wrapped.set(wrap.prefix, 0);
-    wrapped.set(hit.view, head);
-    wrapped.set(wrap.suffix, head + size);
-    return new LazyStoredEvent(hit.serial, wrapped.subarray(head, head + size), hit.event, hit.kind, wrapped);
-  }
-
-  /** Like accept, but without reading the event when the index key alone decides. */
-  private matches(key: Buffer, filter: NormalizedFilter, check: CandidateCheck, now: number): boolean {
-    const off = key.length - SUFFIX_LEN;
-    if (!check.postFilter && check.needles === undefined && (key[off + SUFFIX_FLAGS]! & FLAG_EXPIRES) === 0) {
-      return check.kinds === undefined || check.kinds.includes(readKind(key, off));
-    }
-    return this.accept(key, filter, check, now) !== undefined;
-  }
 
   private assertOpen(): void {
     if (this.closing) throw new Error('the event store is closed');
@@ -638,44 +371,6 @@ export class LmdbEventStore implements EventStore {
     void promise.finally(() => this.pending.delete(promise)).catch(() => {});
     return promise;
   }
-}
-
-function prepare(event: NostrEvent, raw = serializeEvent(event)): PreparedEvent {
-  const id = hexToBytes(event.id);
-  const pubkey = hexToBytes(event.pubkey);
-  return {
-    event,
-    raw,
-    id,
-    pubkey,
-    indexKeys: new EventIndexKeys(event, id, pubkey),
-    address: isVersioned(event.kind) ? addressKey(pubkey, event.kind, dTag(event)) : undefined,
-    expiration: expirationOf(event),
-  };
-}
-
-/** An ids plan reads events by id: every candidate gets the full filter. */
-const POINT_LOOKUP_CHECK: CandidateCheck = { kinds: undefined, postFilter: true, needles: undefined };
-
-function checkOf(plan: QueryPlan): CandidateCheck {
-  return plan.type === 'index' ? plan : POINT_LOOKUP_CHECK;
-}
-
-function readKind(key: Buffer, suffixOffset: number): number {
-  return (key[suffixOffset + SUFFIX_KIND]! << 8) | key[suffixOffset + SUFFIX_KIND + 1]!;
-}
-
-/** A candidate that passed (see acceptView). */
-interface Hit {
-  readonly view: Buffer;
-  readonly kind: number;
-  readonly serial: number;
-  readonly event: NostrEvent | undefined;
-}
-
-function includesAny(bytes: Buffer, needles: readonly string[]): boolean {
-  for (const needle of needles) if (bytes.includes(needle)) return true;
-  return false;
 }
 
 function errorMessage(error: unknown): string {
