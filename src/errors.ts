@@ -60,6 +60,8 @@ export const Reasons = {
   ),
   repostOfProtected: reason('blocked', 'reposts must not embed protected events (NIP-70)'),
   storeFailed: (detail: string) => reason('error', `could not store event: ${detail}`),
+  tooManyEventsInFlight: reason('rate-limited', 'too many events awaiting OK on this connection'),
+  badRequest: (detail: string) => reason('invalid', detail),
   eventNotJson: reason('invalid', 'event is not valid JSON'),
   lineNotJson: reason('invalid', 'line is not valid JSON'),
   ephemeralNotStored: (kind: number) => reason('invalid', `ephemeral events (kind ${kind}) are never stored`),

@@ -60,7 +60,7 @@ export function handleEvent(relay: RelayContext, conn: Connection, message: Clie
     return;
   }
   if (conn.eventsInFlight >= MAX_EVENTS_IN_FLIGHT) {
-    reply(relay, conn, event.id, false, 'rate-limited: too many events awaiting OK on this connection');
+    reply(relay, conn, event.id, false, Reasons.tooManyEventsInFlight);
     return;
   }
   conn.eventsInFlight++;

@@ -48,7 +48,7 @@ function parseEvent(json: string): { event: NostrEvent } | { reason: string } {
     return { reason: Reasons.eventNotJson };
   }
   const problem = checkEventShape(value);
-  if (problem) return { reason: `invalid: ${problem}` };
+  if (problem) return { reason: Reasons.badShape(problem) };
   const event = value as NostrEvent;
   if (computeEventId(event) !== event.id) {
     return { reason: Reasons.badId };

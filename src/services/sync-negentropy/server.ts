@@ -104,7 +104,7 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
       if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('authed_pubkeys: expected 64 lowercase hex');
     policy = policyOf(req);
   } catch (err) {
-    return { error: `invalid: ${(err as Error).message}` };
+    return { error: Reasons.badRequest((err as Error).message) };
   }
   return responder.open(negKey(req.relayId, req.connectionId, req.subscriptionId), filter, req.message, {
     authed: new Set(req.authedPubkeys),
