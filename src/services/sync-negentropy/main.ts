@@ -2,7 +2,7 @@
  * `orly-sync-negentropy`: NIP-77 negentropy relay-to-relay sync as a gRPC service (split mode,
  * port 50064). Reads and writes events through orly-db (ORLY_SYNC_NEGENTROPY_DB_SERVER), syncs
  * a configured peer list in the background and serves SyncWithPeer for `orly sync --server`.
- * Variables: see src/sync/negentropy-service/config.ts; transport security from ORLY_GRPC_*.
+ * Variables: ./config.ts; transport security from ORLY_GRPC_*.
  *
  * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
  * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
