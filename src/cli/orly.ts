@@ -8,7 +8,7 @@ import { parseCommandLine } from '../config/args.js';
  */
 import { ConfigError, dataDirVar } from '../config/env.js';
 import { UsageError } from '../errors.js';
-import { parseFilter } from '../protocol/filter.js';
+import { parseFilterText } from '../protocol/filter.js';
 import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
@@ -84,16 +84,13 @@ const exportCommand: Command = {
     if (line.values.version) return version();
     const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const filterText = line.values.filter;
-    let filter: ReturnType<typeof parseFilter> | undefined;
+    let filter: ReturnType<typeof parseFilterText> | undefined;
     if (filterText !== undefined) {
-      let json: unknown;
-      try {
-        json = JSON.parse(filterText);
-      } catch {
-        throw new UsageError('--filter must be a JSON object');
-      }
-      filter = parseFilter(json);
-      if (!filter.ok) throw new UsageError(`--filter: ${filter.reason}`);
+      filter = parseFilterText(filterText);
+      if (!filter.ok)
+        throw new UsageError(
+          filter.notJson ? '--filter must be a JSON object' : `--filter: ${filter.reason}`,
+        );
     }
     const store = await LmdbEventStore.open(dataDir);
     try {

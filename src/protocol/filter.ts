@@ -53,6 +53,23 @@ function dedupe<T>(values: T[]): T[] {
   return values.length < 2 ? values : [...new Set(values)];
 }
 
+/**
+ * A filter given as JSON text (a command-line flag, an environment variable, a gRPC field):
+ * `notJson` tells the caller the text was not JSON at all, so it can word that its own way.
+ */
+export function parseFilterText(
+  text: string,
+): { ok: true; filter: NormalizedFilter } | { ok: false; notJson: boolean; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, notJson: true, reason: 'not valid JSON' };
+  }
+  const parsed = parseFilter(value);
+  return parsed.ok ? parsed : { ok: false, notJson: false, reason: parsed.reason };
+}
+
 export function parseFilter(value: unknown): FilterParse {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return invalid('filter must be a JSON object');

@@ -18,7 +18,7 @@ import { VerifierPool } from '../../crypto/verifier-pool.js';
 import { UsageError } from '../../errors.js';
 import { SealedVector } from '../../negentropy/codec/storage.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
-import { filterToJSON, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { filterToJSON, type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { missingLines } from '../../sync/missing-lines.js';
 import { reconcileWithPeer } from '../../sync/negentropy-client.js';
@@ -92,14 +92,9 @@ function syncOptions(
   let filter: NormalizedFilter = {};
   const filterText = v.filter;
   if (filterText !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(filterText);
-    } catch {
-      throw new UsageError('--filter must be a JSON object');
-    }
-    const parsed = parseFilter(json);
-    if (!parsed.ok) throw new UsageError(`--filter: ${parsed.reason}`);
+    const parsed = parseFilterText(filterText);
+    if (!parsed.ok)
+      throw new UsageError(parsed.notJson ? '--filter must be a JSON object' : `--filter: ${parsed.reason}`);
     if (parsed.filter.limit !== undefined) throw new UsageError('--filter: "limit" is not supported by sync');
     filter = parsed.filter;
   }

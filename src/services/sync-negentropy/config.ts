@@ -34,7 +34,7 @@ import {
   readVar as read,
 } from '../../config/env.js';
 import { ID_SIZE, MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
-import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { type NormalizedFilter, parseFilter, parseFilterText } from '../../protocol/filter.js';
 import type { Direction } from '../../sync/direction.js';
 import { peerUrlProblem, type SyncServiceConfig } from '../../sync/negentropy-sync-service.js';
 
@@ -69,14 +69,9 @@ function jsonFilterOf(env: Env, text: string): NormalizedFilter {
     if (read(env, `${name}_${part}`) !== undefined)
       throw new ConfigError(name, `give either ${name} (JSON) or ${name}_${part} and its siblings, not both`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ConfigError(name, 'must be a JSON object (a NIP-01 filter)');
-  }
-  const parsed = parseFilter(json);
-  if (!parsed.ok) throw new ConfigError(name, parsed.reason);
+  const parsed = parseFilterText(text);
+  if (!parsed.ok)
+    throw new ConfigError(name, parsed.notJson ? 'must be a JSON object (a NIP-01 filter)' : parsed.reason);
   if (parsed.filter.limit !== undefined) throw new ConfigError(name, '"limit" is not supported by sync');
   return parsed.filter;
 }

@@ -35,7 +35,7 @@ import type { Logger } from '../../logger.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
 import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
-import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
 import type { ClientStore, StoreAdmin, SyncSource } from '../../store/event-store.js';
 import { type Direction, directionFromProto } from '../../sync/direction.js';
 import {
@@ -91,13 +91,7 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
   try {
     if (req.subscriptionId === '' || req.connectionId === '')
       throw new Error('connection_id and subscription_id are required');
-    let json: unknown;
-    try {
-      json = JSON.parse(req.filterJson === '' ? '{}' : req.filterJson);
-    } catch {
-      throw new Error('filter_json: not valid JSON');
-    }
-    const parsed = parseFilter(json);
+    const parsed = parseFilterText(req.filterJson === '' ? '{}' : req.filterJson);
     if (!parsed.ok) throw new Error(`filter_json: ${parsed.reason}`);
     filter = parsed.filter;
     for (const pk of req.authedPubkeys)
@@ -123,14 +117,9 @@ export interface NegentropyServer {
 /** Parses a NIP-01 filter given as JSON ("" = {}); throws Error with the reason. */
 export function parseFilterJson(text: string): NormalizedFilter {
   if (text.trim() === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error('filter must be a JSON object');
-  }
-  const parsed = parseFilter(json);
-  if (!parsed.ok) throw new Error(`filter: ${parsed.reason}`);
+  const parsed = parseFilterText(text);
+  if (!parsed.ok)
+    throw new Error(parsed.notJson ? 'filter must be a JSON object' : `filter: ${parsed.reason}`);
   if (parsed.filter.limit !== undefined) throw new Error('filter: "limit" is not supported by sync');
   return parsed.filter;
 }

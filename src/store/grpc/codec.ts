@@ -12,7 +12,7 @@ import type {
   StoredEvent as StoredEventMessage,
 } from '../../gen/orlydb/v1/db.js';
 import { checkEventShape, computeEventId, type NostrEvent, serializeEvent } from '../../protocol/event.js';
-import { filterToJSON, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { filterToJSON, type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
 import type { NegentropyItems, SaveResult, StoredEvent } from '../event-store.js';
 import { LazyStoredEvent } from '../lmdb/stored-event.js';
 
@@ -52,13 +52,7 @@ export class InvalidArgumentError extends OrlyError {
 
 /** Parses filter JSON; throws InvalidArgumentError with the NIP-01 reason when it is not valid. */
 export function parseFilterJson(json: string, field = 'filter_json'): NormalizedFilter {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new InvalidArgumentError(`${field}: not valid JSON`);
-  }
-  const parsed = parseFilter(value);
+  const parsed = parseFilterText(json);
   if (!parsed.ok) throw new InvalidArgumentError(`${field}: ${parsed.reason}`);
   return parsed.filter;
 }
