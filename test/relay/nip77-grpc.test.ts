@@ -1,9 +1,10 @@
 /**
- * NIP-77 routed to orly-sync-negentropy: the whole nip77 suite (nostr-tools' NegentropySync gets
- * the exact have/need, restricted kinds never leak, NEG-ERR reasons, caps, expiry) re-run with
- * the relay in split mode and ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY pointing at an
- * in-process orly-sync-negentropy over the same orly-db (ORLY_TEST_MODE=split-negentropy); plus
- * fail fast: with the service down, NEG-OPEN gets NEG-ERR "error: ..." at once.
+ * NIP-77 routed to orly-sync-negentropy: the whole NIP-77 suite in nip77/ (nostr-tools'
+ * NegentropySync gets the exact have/need, restricted kinds never leak, NEG-ERR reasons, caps,
+ * expiry) re-run with the relay in split mode and ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY
+ * pointing at an in-process orly-sync-negentropy over the same orly-db
+ * (ORLY_TEST_MODE=split-negentropy); plus fail fast: with the service down, NEG-OPEN gets
+ * NEG-ERR "error: ..." at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,11 @@ import { GrpcNegentropyResponder } from '../../src/negentropy/grpc-responder.js'
 
 process.env.ORLY_TEST_MODE = 'split-negentropy';
 const { startTestRelay, RawClient } = await import('../helpers/relay-harness.js');
-await import('./nip77.test.js');
+await import('./nip77/nip77-sync.test.js');
+await import('./nip77/nip77-visibility.test.js');
+await import('./nip77/nip77-messages.test.js');
+await import('./nip77/nip77-limits.test.js');
+await import('./nip77/nip77-disabled.test.js');
 
 describe('routing', () => {
   it('a relay with NIP-77 enabled holds the gRPC responder in this mode', async () => {

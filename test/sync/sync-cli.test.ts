@@ -242,7 +242,7 @@ describe('orly sync (direct mode)', () => {
 
   it('usage errors exit 2: a bad --server address, bad flags', async () => {
     const dir = newDataDir();
-    // --print-missing is accepted in client mode (test/services/sync-negentropy/service.test.ts runs it): no usage error.
+    // --print-missing is accepted in client mode (test/services/sync-negentropy/service-orly-sync.test.ts runs it): no usage error.
     const server = await runCli([
       'sync',
       'ws://127.0.0.1:1',
