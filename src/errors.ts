@@ -84,6 +84,14 @@ export const Reasons = {
   badSubId: reason('invalid', 'subscription id must be a non-empty string of at most 64 characters'),
   noFilters: reason('invalid', 'at least one filter is required'),
   tooManyFilters: (max: number) => reason('invalid', `too many filters, the limit is ${max}`),
+  tooManyFilterValues: (key: string, count: number, max: number) =>
+    reason('invalid', `${key} has ${count} values, the limit is ${max}`),
+  tooManyReqValues: (count: number, max: number) =>
+    reason('invalid', `the filters hold ${count} values in all, the limit is ${max}`),
+  subscriptionsTooLarge: (max: number) =>
+    reason('blocked', `the live subscriptions of this connection would hold more than ${max} bytes`),
+  tooManyQueries: (max: number) =>
+    reason('rate-limited', `too many queries in progress on this connection, the limit is ${max}`),
   tooManySubscriptions: (max: number) =>
     reason('blocked', `too many open subscriptions, the limit is ${max}`),
   restrictedKindsNeedAuth: (kinds: readonly number[]) =>

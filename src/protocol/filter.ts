@@ -45,6 +45,29 @@ function invalid(message: string): FilterParse {
   return { ok: false, reason: Reasons.filterInvalid(message) };
 }
 
+function tooMany(key: string, count: number, max: number): FilterParse {
+  return { ok: false, reason: Reasons.tooManyFilterValues(key, count, max) };
+}
+
+/** Values in a filter's lists (ids, authors, kinds, every #tag). */
+export function filterValueCount(filter: NormalizedFilter): number {
+  let n = (filter.ids?.length ?? 0) + (filter.authors?.length ?? 0) + (filter.kinds?.length ?? 0);
+  if (filter.tags) for (const values of filter.tags.values()) n += values.length;
+  return n;
+}
+
+/** Roughly the bytes a filter holds in memory (its strings and a per-value overhead). */
+export function filterWeight(filter: NormalizedFilter): number {
+  const OVERHEAD = 48;
+  let bytes = 128;
+  for (const id of filter.ids ?? []) bytes += id.length + OVERHEAD;
+  for (const a of filter.authors ?? []) bytes += a.length + OVERHEAD;
+  bytes += (filter.kinds?.length ?? 0) * 8;
+  if (filter.tags)
+    for (const values of filter.tags.values()) for (const v of values) bytes += v.length * 2 + OVERHEAD;
+  return bytes;
+}
+
 function isTimestamp(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -70,7 +93,11 @@ export function parseFilterText(
   return parsed.ok ? parsed : { ok: false, notJson: false, reason: parsed.reason };
 }
 
-export function parseFilter(value: unknown): FilterParse {
+/**
+ * Validates an untrusted filter object. `maxValues` bounds each list field (ids, authors,
+ * kinds, each #tag), checked before its values are looked at.
+ */
+export function parseFilter(value: unknown, maxValues = Number.POSITIVE_INFINITY): FilterParse {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return invalid('filter must be a JSON object');
   }
@@ -88,6 +115,7 @@ export function parseFilter(value: unknown): FilterParse {
       case 'ids':
       case 'authors': {
         if (!Array.isArray(raw)) return invalid(`${key} must be an array`);
+        if (raw.length > maxValues) return tooMany(key, raw.length, maxValues);
         for (const v of raw)
           if (!isHex64(v)) return invalid(`${key} must contain 64-char lowercase hex values`);
         out[key] = dedupe(raw as string[]);
@@ -95,6 +123,7 @@ export function parseFilter(value: unknown): FilterParse {
       }
       case 'kinds': {
         if (!Array.isArray(raw)) return invalid('kinds must be an array');
+        if (raw.length > maxValues) return tooMany(key, raw.length, maxValues);
         for (const v of raw) {
           if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
             return invalid('kinds must contain integers between 0 and 65535');
@@ -119,6 +148,7 @@ export function parseFilter(value: unknown): FilterParse {
           return { ok: false, reason: Reasons.unknownFilterField(key) };
         }
         if (!Array.isArray(raw)) return invalid(`${key} must be an array`);
+        if (raw.length > maxValues) return tooMany(key, raw.length, maxValues);
         const letter = key[1]!;
         const hexOnly = HEX_TAG_LETTERS.has(letter);
         for (const v of raw) {

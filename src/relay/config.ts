@@ -54,6 +54,20 @@ export interface LimitsConfig {
   maxCount: number;
 }
 
+/** What one client's REQs, COUNTs and NEG-OPENs may hold and queue. */
+export interface QueryGuardConfig {
+  /** ORLY_MAX_FILTER_VALUES: values in one filter field (ids, authors, kinds, one #tag). */
+  maxFilterValues: number;
+  /** ORLY_MAX_REQ_VALUES: values across all filters of one REQ, COUNT or NEG-OPEN. */
+  maxReqValues: number;
+  /** ORLY_MAX_SUBSCRIPTION_BYTES: the filters of one connection's live subscriptions, in bytes. */
+  maxSubscriptionBytes: number;
+  /** ORLY_MAX_QUERIES_PER_CONNECTION: REQs and COUNTs of one connection waiting or running. */
+  maxQueriesPerConnection: number;
+  /** ORLY_QUERY_CONCURRENCY: REQs and COUNTs running at once, all connections together. */
+  concurrency: number;
+}
+
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
 export interface NegentropyConfig {
   /** ORLY_NEGENTROPY_ENABLED: handle NEG-* and list 77 in NIP-11 (default false). */
@@ -114,6 +128,7 @@ export interface RelayConfig {
   queryWorkers: number;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
+  queries: QueryGuardConfig;
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {
@@ -208,5 +223,23 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
+    queries: loadQueryGuardConfig(env),
+  };
+}
+
+function loadQueryGuardConfig(env: Env): QueryGuardConfig {
+  const maxFilterValues = intVar(env, 'ORLY_MAX_FILTER_VALUES', 1000, 1, 1_000_000);
+  return {
+    maxFilterValues,
+    maxReqValues: intVar(
+      env,
+      'ORLY_MAX_REQ_VALUES',
+      Math.max(4000, maxFilterValues),
+      maxFilterValues,
+      10_000_000,
+    ),
+    maxSubscriptionBytes: intVar(env, 'ORLY_MAX_SUBSCRIPTION_BYTES', 1_048_576, 1024, 1_073_741_824),
+    maxQueriesPerConnection: intVar(env, 'ORLY_MAX_QUERIES_PER_CONNECTION', 64, 1, 10_000),
+    concurrency: intVar(env, 'ORLY_QUERY_CONCURRENCY', 8, 1, 1024),
   };
 }

@@ -39,6 +39,10 @@ export class Connection {
   /** NIP-42: every pubkey that authenticated on this connection. */
   readonly authed = new Set<string>();
   readonly subscriptions = new Map<string, Subscription>();
+  /** The weight of the live subscriptions' filters (ORLY_MAX_SUBSCRIPTION_BYTES bounds it). */
+  subscriptionBytes = 0;
+  /** Aborted when the connection goes away: its queued COUNTs are dropped. */
+  readonly gone = new AbortController();
   /** EVENTs received but not yet answered with OK. */
   eventsInFlight = 0;
   alive = true;

@@ -6,13 +6,17 @@
  * threads: ready frames built beside the event loop), else the store's query() in the event
  * loop (LMDB without workers, orly-db over gRPC, any future backend).
  *
- * Every REQ and COUNT passes through send()/count(): the place for scheduling and budgets.
+ * Every REQ and COUNT passes through send()/count() and waits its turn in one QueryScheduler:
+ * a bounded number run at once, a bounded number per connection (beyond: `rate-limited:`),
+ * round robin between connections, and work cancelled while it waits never runs.
  */
+import { Reasons } from '../errors.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
 import type { ClientStore, EventWrap, StoredEvent } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
+import { QueryCancelled, QueryScheduler } from './query-scheduler.js';
 
 export interface QueryPolicy {
   readonly restrictedKinds: ReadonlySet<number>;
@@ -22,9 +26,19 @@ export interface QueryPolicy {
   readonly defaultLimit: number;
   /** COUNT stops at this many matches (answered as approximate). */
   readonly maxCount: number;
+  /** REQs and COUNTs running at once. */
+  readonly concurrency: number;
+  /** REQs and COUNTs of one requester waiting or running. */
+  readonly maxQueriesPerConnection: number;
 }
 
-/** Who asks: the pubkeys the connection authenticated as (NIP-42). */
+/** How a send() ended: results sent, the requester went away (or closed it), or refused. */
+export type SendOutcome =
+  | { readonly sent: Set<string> }
+  | { readonly cancelled: true }
+  | { readonly refused: string };
+
+/** Who asks (its identity is its queue in the scheduler): the pubkeys it authenticated as (NIP-42). */
 export interface QueryRequester {
   readonly authed: ReadonlySet<string>;
 }
@@ -39,12 +53,53 @@ export interface ResultSink {
 
 export class QueryExecutor {
   private readonly restrictedList: readonly number[];
+  readonly scheduler: QueryScheduler;
 
   constructor(
     private readonly store: ClientStore,
     private readonly policy: QueryPolicy,
   ) {
     this.restrictedList = [...policy.restrictedKinds];
+    this.scheduler = new QueryScheduler(policy.concurrency, policy.maxQueriesPerConnection);
+  }
+
+  /**
+   * Sends the stored results of `filters` once the scheduler gives this requester a turn; see
+   * sendNow(). Refused at once when the requester has too many queries in progress.
+   */
+  async send(
+    filters: readonly NormalizedFilter[],
+    requester: QueryRequester,
+    signal: AbortSignal,
+    sink: ResultSink,
+  ): Promise<SendOutcome> {
+    const turn = this.scheduler.schedule(requester, signal, () =>
+      this.sendNow(filters, requester, signal, sink),
+    );
+    if (turn === undefined) return { refused: Reasons.tooManyQueries(this.policy.maxQueriesPerConnection) };
+    try {
+      const sent = await turn;
+      return sent === undefined ? { cancelled: true } : { sent };
+    } catch (err) {
+      if (err instanceof QueryCancelled) return { cancelled: true };
+      throw err;
+    }
+  }
+
+  /** NIP-45 count in the scheduler's turn; refused when the requester has too many in progress. */
+  async count(
+    filters: readonly NormalizedFilter[],
+    requester: QueryRequester,
+    signal: AbortSignal,
+  ): Promise<{ count: number; capped: boolean } | { refused: string } | { cancelled: true }> {
+    const turn = this.scheduler.schedule(requester, signal, () => this.countNow(filters, requester));
+    if (turn === undefined) return { refused: Reasons.tooManyQueries(this.policy.maxQueriesPerConnection) };
+    try {
+      return await turn;
+    } catch (err) {
+      if (err instanceof QueryCancelled) return { cancelled: true };
+      throw err;
+    }
   }
 
   /**
@@ -52,7 +107,7 @@ export class QueryExecutor {
    * across filters). Resolves with the ids sent, or undefined when the signal aborted or the
    * sink went away meanwhile.
    */
-  async send(
+  private async sendNow(
     filters: readonly NormalizedFilter[],
     requester: QueryRequester,
     signal: AbortSignal,
@@ -87,7 +142,7 @@ export class QueryExecutor {
    * NIP-45: the number of stored events matching any of the filters that the requester could
    * read, or the cap (approximate) when ORLY_MAX_COUNT or more match.
    */
-  async count(
+  private async countNow(
     all: readonly NormalizedFilter[],
     requester: QueryRequester,
   ): Promise<{ count: number; capped: boolean }> {
@@ -165,19 +220,26 @@ async function sendChunks(
   sink: ResultSink,
   sent: Set<string>,
 ): Promise<boolean> {
-  for await (const chunk of chunks) {
-    if (signal.aborted) return false;
-    const data = chunk.data;
-    let start = 0;
-    for (let i = 0; i < chunk.ends.length; i++) {
-      const end = chunk.ends[i]!;
-      const id = chunk.ids.slice(i * 64, i * 64 + 64);
-      if (!sent.has(id)) {
-        sent.add(id);
-        if (!sink.sendFrame(data.subarray(start, end))) return false;
+  // Closed or replaced while waiting for the worker: stop waiting (and let the worker skip it).
+  const onAbort = () => void chunks.return?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of chunks) {
+      if (signal.aborted) return false;
+      const data = chunk.data;
+      let start = 0;
+      for (let i = 0; i < chunk.ends.length; i++) {
+        const end = chunk.ends[i]!;
+        const id = chunk.ids.slice(i * 64, i * 64 + 64);
+        if (!sent.has(id)) {
+          sent.add(id);
+          if (!sink.sendFrame(data.subarray(start, end))) return false;
+        }
+        start = end;
       }
-      start = end;
     }
+    return !signal.aborted;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
-  return !signal.aborted;
 }

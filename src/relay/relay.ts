@@ -82,6 +82,8 @@ export class Relay implements RelayContext {
       maxLimit: deps.config.limits.maxLimit,
       defaultLimit: deps.config.limits.defaultLimit,
       maxCount: deps.config.limits.maxCount,
+      concurrency: deps.config.queries.concurrency,
+      maxQueriesPerConnection: deps.config.queries.maxQueriesPerConnection,
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.logger = deps.logger;
@@ -196,7 +198,10 @@ export class Relay implements RelayContext {
   removeSubscription(sub: Subscription): void {
     sub.abort.abort(SUBSCRIPTION_ENDED);
     this.subscriptions.remove(sub);
-    if (sub.conn.subscriptions.get(sub.id) === sub) sub.conn.subscriptions.delete(sub.id);
+    if (sub.conn.subscriptions.get(sub.id) === sub) {
+      sub.conn.subscriptions.delete(sub.id);
+      sub.conn.subscriptionBytes -= sub.weight;
+    }
     this.metrics.subscriptions.set(this.subscriptions.size);
   }
 
@@ -264,6 +269,8 @@ export class Relay implements RelayContext {
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();
+    conn.subscriptionBytes = 0;
+    conn.gone.abort(SUBSCRIPTION_ENDED);
     this.negentropy?.disconnect(conn);
     this.metrics.connections.dec();
     this.metrics.subscriptions.set(this.subscriptions.size);

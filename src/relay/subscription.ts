@@ -19,6 +19,8 @@ export interface SubscriptionOwner {
   readonly authed: ReadonlySet<string>;
   readonly closed: boolean;
   readonly subscriptions: Map<string, Subscription>;
+  /** The weight (filterWeight) of its live subscriptions together. */
+  subscriptionBytes: number;
   send(frame: string | Uint8Array): boolean;
 }
 
@@ -37,6 +39,8 @@ export class Subscription implements Indexable {
     readonly conn: SubscriptionOwner,
     readonly id: string,
     readonly filters: readonly NormalizedFilter[],
+    /** Roughly the bytes its filters hold (protocol/filter.ts filterWeight), counted against the connection. */
+    readonly weight = 0,
   ) {
     this.framePrefix = eventFramePrefix(id);
   }

@@ -29,8 +29,11 @@ export function handleCount(relay: RelayContext, conn: Connection, message: Clie
     return;
   }
   relay.queries
-    .count(parsed.filters, conn)
-    .then(({ count, capped }) => conn.send(countFrame(queryId, count, capped)))
+    .count(parsed.filters, conn, conn.gone.signal)
+    .then((outcome) => {
+      if ('refused' in outcome) conn.send(closedFrame(queryId, outcome.refused));
+      else if ('count' in outcome) conn.send(countFrame(queryId, outcome.count, outcome.capped));
+    })
     .catch((err: Error) => {
       relay.logger.error({ err: err.message, conn: conn.id }, 'count failed');
       conn.send(closedFrame(queryId, Reasons.queryFailed(err.message)));

@@ -4,7 +4,7 @@
  * filter (each with its own limit, de-duplicated across filters), then EOSE and go live.
  */
 import { Reasons } from '../../errors.js';
-import { type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
+import { filterValueCount, filterWeight, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
 import {
   type ClientREQ,
   closedFrame,
@@ -26,12 +26,16 @@ export function parseFilters(
   if (raw.length === 0) return { reason: Reasons.noFilters };
   const max = relay.config.limits.maxFiltersPerReq;
   if (raw.length > max) return { reason: Reasons.tooManyFilters(max) };
+  const { maxFilterValues, maxReqValues } = relay.config.queries;
   const filters: NormalizedFilter[] = [];
+  let values = 0;
   for (const value of raw) {
-    const parsed = parseFilter(value);
+    const parsed = parseFilter(value, maxFilterValues);
     if (!parsed.ok) return { reason: parsed.reason };
+    values += filterValueCount(parsed.filter);
     filters.push(parsed.filter);
   }
+  if (values > maxReqValues) return { reason: Reasons.tooManyReqValues(values, maxReqValues) };
   if (!conn.isAuthenticated()) {
     const named = new Set(filters.flatMap((f) => restrictedKindsNamed(f, relay.restrictedKinds)));
     if (named.size > 0) return { reason: Reasons.restrictedKindsNeedAuth([...named].sort((a, b) => a - b)) };
@@ -52,6 +56,12 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
     return;
   }
   const existing = conn.subscriptions.get(subId);
+  const weight = parsed.filters.reduce((sum, f) => sum + filterWeight(f), 0);
+  const { maxSubscriptionBytes } = relay.config.queries;
+  if (conn.subscriptionBytes - (existing?.weight ?? 0) + weight > maxSubscriptionBytes) {
+    conn.send(closedFrame(subId, Reasons.subscriptionsTooLarge(maxSubscriptionBytes)));
+    return;
+  }
   if (existing) relay.removeSubscription(existing);
   else if (conn.subscriptions.size >= relay.config.limits.maxSubscriptionsPerConnection) {
     conn.send(
@@ -59,14 +69,21 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
     );
     return;
   }
-  const sub = new Subscription(conn, subId, parsed.filters);
+  const sub = new Subscription(conn, subId, parsed.filters, weight);
   conn.subscriptions.set(subId, sub);
+  conn.subscriptionBytes += weight;
   relay.subscriptions.add(sub);
   relay.metrics.subscriptions.set(relay.subscriptions.size);
   const started = process.hrtime.bigint();
   runInitialQuery(relay, sub)
-    .then((completed) => {
-      if (!completed) return;
+    .then((outcome) => {
+      if (typeof outcome === 'string') {
+        if (sub.abort.signal.aborted) return;
+        relay.removeSubscription(sub);
+        conn.send(closedFrame(subId, outcome));
+        return;
+      }
+      if (!outcome) return;
       relay.metrics.queryDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       goLive(sub);
     })
@@ -80,13 +97,15 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
 
 /**
  * Sends stored results (through the relay's query executor) then EOSE. Resolves false when the
- * subscription was closed or replaced meanwhile. Results sent within one tick leave in one
+ * subscription was closed or replaced meanwhile, or with the reason when the executor refused. Results sent within one tick leave in one
  * write (Connection corks per tick), so a query the store answers synchronously goes out as a
  * single writev.
  */
-async function runInitialQuery(relay: RelayContext, sub: Subscription): Promise<boolean> {
-  const sent = await relay.queries.send(sub.filters, sub.conn, sub.abort.signal, sub);
-  if (sent === undefined || sub.abort.signal.aborted || sub.conn.closed) return false;
+async function runInitialQuery(relay: RelayContext, sub: Subscription): Promise<boolean | string> {
+  const outcome = await relay.queries.send(sub.filters, sub.conn, sub.abort.signal, sub);
+  if ('refused' in outcome) return outcome.refused;
+  if ('cancelled' in outcome || sub.abort.signal.aborted || sub.conn.closed) return false;
+  const sent = outcome.sent;
   sub.conn.send(eoseFrame(sub.id));
   // Ids sent so far de-duplicate the live events held back until EOSE.
   if (sub.pending && sub.pending.length > 0) sub.sentBeforeEose = sent;

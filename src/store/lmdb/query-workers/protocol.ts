@@ -15,7 +15,13 @@ export interface CloseRequest {
   readonly type: 'close';
 }
 
-export type ToWorker = QueryRequest | CloseRequest;
+/** The request's results are no longer wanted: skipped if it has not started. */
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly id: number;
+}
+
+export type ToWorker = QueryRequest | CloseRequest | CancelRequest;
 
 export interface FrameChunkMessage extends FrameChunk {
   readonly type: 'chunk';

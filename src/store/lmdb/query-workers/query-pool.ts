@@ -31,6 +31,8 @@ class ChunkStream implements AsyncIterableIterator<FrameChunk> {
   private wake: (() => void) | undefined;
   cancelled = false;
 
+  constructor(private readonly onCancel: () => void) {}
+
   push(chunk: FrameChunk): void {
     if (this.cancelled) return;
     this.chunks.push(chunk);
@@ -55,8 +57,12 @@ class ChunkStream implements AsyncIterableIterator<FrameChunk> {
     }
   }
 
-  /** Stops delivering (the worker finishes the query; its chunks are dropped). */
+  /**
+   * Stops delivering: the worker skips the request if it has not started it (a running scan
+   * finishes; its chunks are dropped).
+   */
   async return(): Promise<IteratorResult<FrameChunk, undefined>> {
+    if (!this.cancelled && !this.finished) this.onCancel();
     this.cancelled = true;
     this.chunks.length = 0;
     this.notify();
@@ -132,7 +138,8 @@ export class QueryPool {
     }
     if (best === undefined) return undefined;
     const id = this.nextId++;
-    const stream = new ChunkStream();
+    const worker = best.worker!;
+    const stream = new ChunkStream(() => worker.postMessage({ type: 'cancel', id }));
     best.inflight.set(id, stream);
     if (best.inflight.size === 1) best.worker!.ref();
     const request: QueryRequest = { type: 'query', id, ...job };

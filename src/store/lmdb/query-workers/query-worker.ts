@@ -89,22 +89,50 @@ function run(request: QueryRequest): void {
   out.flush();
 }
 
-let queue = Promise.resolve();
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'close') {
-    queue = queue.then(async () => {
-      await store.close();
-      port.close();
-    });
+/**
+ * Requests wait here and run one per turn of the worker's event loop, so a `cancel` for a
+ * request that has not started yet (its REQ was closed or replaced) is seen before it runs.
+ */
+const waiting = new Map<number, QueryRequest>();
+let scheduled = false;
+let closing = false;
+
+function runNext(): void {
+  scheduled = false;
+  const next = waiting.entries().next();
+  if (next.done) {
+    if (closing) void store.close().then(() => port!.close());
     return;
   }
-  queue = queue.then(() => {
-    try {
-      run(message);
-      post({ type: 'done', id: message.id });
-    } catch (err) {
-      post({ type: 'done', id: message.id, error: err instanceof Error ? err.message : String(err) });
-    }
-  });
+  const [id, request] = next.value;
+  waiting.delete(id);
+  try {
+    run(request);
+    post({ type: 'done', id });
+  } catch (err) {
+    post({ type: 'done', id, error: err instanceof Error ? err.message : String(err) });
+  }
+  schedule();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runNext);
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'close':
+      closing = true;
+      schedule();
+      return;
+    case 'cancel':
+      if (waiting.delete(message.id)) post({ type: 'done', id: message.id });
+      return;
+    case 'query':
+      waiting.set(message.id, message);
+      schedule();
+  }
 });
 post({ type: 'ready' });
