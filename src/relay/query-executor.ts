@@ -140,7 +140,9 @@ export class QueryExecutor {
 
   /**
    * NIP-45: the number of stored events matching any of the filters that the requester could
-   * read, or the cap (approximate) when ORLY_MAX_COUNT or more match.
+   * read, or the cap (approximate) when ORLY_MAX_COUNT or more match. Neither the number nor
+   * the cap ever depends on events the requester may not see: restricted kinds are counted
+   * apart, only those authored by or p-tagging one of its authenticated pubkeys.
    */
   private async countNow(
     all: readonly NormalizedFilter[],
@@ -149,20 +151,17 @@ export class QueryExecutor {
     const filters = all.filter((f) => !matchesNothing(f)).map((f) => ({ ...f, limit: undefined }));
     if (filters.length === 0) return { count: 0, capped: false };
     const { maxCount: max, restrictedKinds } = this.policy;
-    const total = await this.store.count(filters, { max });
-    // At the cap the answer is the cap, whatever restricted events are among the matches.
-    if (total >= max) return { count: max, capped: true };
-    // Restricted kinds count only where this requester could read them: subtract the others.
-    const hidden = new Set<string>();
     const now = nowSeconds();
-    for (const filter of filters) {
-      if (!mayReturnRestricted(filter, restrictedKinds)) continue;
-      const kinds = filter.kinds ? filter.kinds.filter((k) => restrictedKinds.has(k)) : this.restrictedList;
-      for await (const { event } of this.store.query({ ...filter, kinds: [...kinds] }, { now })) {
-        if (!isVisibleTo(event, requester.authed)) hidden.add(event.id);
-      }
-    }
-    return { count: total - hidden.size, capped: false };
+    const open = await this.store.count(filters, {
+      max,
+      now,
+      ...(restrictedKinds.size > 0 ? { excludeKinds: restrictedKinds } : {}),
+    });
+    if (open >= max) return { count: max, capped: true };
+    const readable = readableRestricted(filters, restrictedKinds, requester.authed);
+    const visible = readable.length === 0 ? 0 : await this.store.count(readable, { max: max - open, now });
+    const total = open + visible;
+    return total >= max ? { count: max, capped: true } : { count: total, capped: false };
   }
 
   /**
@@ -242,4 +241,31 @@ async function sendChunks(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The restricted-kind part of `filters` that `authed` may read: each filter narrowed to the
+ * restricted kinds it can match and to events authored by, or p-tagging, an authed pubkey.
+ */
+function readableRestricted(
+  filters: readonly NormalizedFilter[],
+  restricted: ReadonlySet<number>,
+  authed: ReadonlySet<string>,
+): NormalizedFilter[] {
+  if (authed.size === 0 || restricted.size === 0) return [];
+  const out: NormalizedFilter[] = [];
+  for (const f of filters) {
+    if (!mayReturnRestricted(f, restricted)) continue;
+    const kinds = f.kinds ? f.kinds.filter((k) => restricted.has(k)) : [...restricted];
+    const authors = f.authors ? f.authors.filter((a) => authed.has(a)) : [...authed];
+    if (authors.length > 0) out.push({ ...f, kinds, authors });
+    const pTags = f.tags?.get('p');
+    const recipients = pTags ? pTags.filter((p) => authed.has(p)) : [...authed];
+    if (recipients.length > 0) {
+      const tags = new Map(f.tags ?? []);
+      tags.set('p', recipients);
+      out.push({ ...f, kinds, tags });
+    }
+  }
+  return out;
 }

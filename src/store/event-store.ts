@@ -49,6 +49,8 @@ export interface QueryOptions {
   readonly now?: number;
   /** count(): stop at this many matches (the result is then exactly this; the caller knows it is a bound). */
   readonly max?: number;
+  /** count(): events of these kinds are not counted. */
+  readonly excludeKinds?: ReadonlySet<number>;
   /**
    * Where the store can, each result's JSON is placed between these bytes in one buffer
    * (`StoredEvent.wrapped`), so a caller sending the event inside a larger message (the

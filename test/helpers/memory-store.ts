@@ -169,7 +169,9 @@ export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
     const now = options?.now ?? Math.floor(Date.now() / 1000);
     const max = options?.max ?? Number.POSITIVE_INFINITY;
     let n = 0;
+    const exclude = options?.excludeKinds;
     for (const entry of this.byId.values()) {
+      if (exclude?.has(entry.event.kind)) continue;
       if (!expired(entry.event, now) && filters.some((f) => matchFilter(f, entry.event))) n++;
       if (n >= max) return max;
     }

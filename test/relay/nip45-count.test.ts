@@ -230,3 +230,50 @@ describe('COUNT at ORLY_MAX_COUNT', () => {
     }
   });
 });
+
+describe('COUNT never depends on events the requester may not see', () => {
+  it('the cap and approximate come from visible events only (a padded probe learns nothing)', async () => {
+    const capped = await startTestRelay({ ORLY_MAX_COUNT: '5' });
+    const writer = await clients.raw(capped.url);
+    try {
+      const author = newKeys();
+      const recipient = newKeys();
+      const stranger = newKeys();
+      // Four public notes and one DM (kind 4, restricted) by the same author.
+      for (let i = 0; i < 4; i++)
+        await accepted(writer, sign(author, { content: `n${i}`, created_at: base + i }));
+      assert.equal((await rawAuth(writer, author, capped.url))[2], true);
+      await accepted(
+        writer,
+        sign(author, { kind: 4, content: 'secret', created_at: base + 10, tags: [['p', recipient.pk]] }),
+      );
+      const probe = { authors: [author.pk] };
+      // Anonymous, and authenticated as somebody else: 4 exactly (the DM would make it 5 = the cap).
+      const anonymous = await clients.raw(capped.url);
+      assert.deepEqual(await count(anonymous, 'anon', probe), ['COUNT', 'anon', { count: 4 }]);
+      const other = await clients.raw(capped.url);
+      assert.equal((await rawAuth(other, stranger, capped.url))[2], true);
+      assert.deepEqual(await count(other, 'other', probe), ['COUNT', 'other', { count: 4 }]);
+      // The recipient and the author may read the DM: 5, at the cap.
+      const reader = await clients.raw(capped.url);
+      assert.equal((await rawAuth(reader, recipient, capped.url))[2], true);
+      assert.deepEqual(await count(reader, 'reader', probe), [
+        'COUNT',
+        'reader',
+        { count: 5, approximate: true },
+      ]);
+      assert.deepEqual(await count(writer, 'author', probe, { kinds: [4] }), [
+        'COUNT',
+        'author',
+        { count: 5, approximate: true },
+      ]);
+      assert.deepEqual(await count(reader, 'dm', { kinds: [4], '#p': [recipient.pk] }), [
+        'COUNT',
+        'dm',
+        { count: 1 },
+      ]);
+    } finally {
+      await capped.stop();
+    }
+  });
+});

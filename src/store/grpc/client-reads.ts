@@ -32,7 +32,12 @@ export class GrpcClientReads implements Pick<ClientStore, 'query' | 'count' | 'g
       'count',
       (md, opts, cb) =>
         client.countEvents(
-          { filterJson: filters.map(filterJson), now: options?.now ?? 0, max: options?.max ?? 0 },
+          {
+            filterJson: filters.map(filterJson),
+            now: options?.now ?? 0,
+            max: options?.max ?? 0,
+            excludeKinds: [...(options?.excludeKinds ?? [])],
+          },
           md,
           opts,
           cb,

@@ -49,6 +49,7 @@ import {
   checkOf,
   matches,
   POINT_LOOKUP_CHECK,
+  readKind,
 } from './read-path.js';
 import { LazyStoredEvent } from './stored-event.js';
 import { SyncBackedAsyncIterator } from './sync-async-iterator.js';
@@ -258,6 +259,7 @@ export class LmdbEventStore implements EventStore {
     this.assertOpen();
     const now = options?.now ?? nowSeconds();
     const max = options?.max ?? Number.POSITIVE_INFINITY;
+    const exclude = options?.excludeKinds;
     const live = filters.filter((f) => !matchesNothing(f));
     const seen = live.length > 1 ? new Set<number>() : undefined;
     let total = 0;
@@ -267,6 +269,7 @@ export class LmdbEventStore implements EventStore {
       const check = checkOf(plan);
       for (const key of candidatesOf(this.t, plan)) {
         if (++work % YIELD_EVERY === 0) await yieldToLoop();
+        if (exclude?.has(readKind(key, key.length - SUFFIX_LEN))) continue;
         if (!matches(this.t, key, filter, check, now)) continue;
         if (seen === undefined) total++;
         else seen.add(readSerial(key, key.length - SUFFIX_LEN + SUFFIX_SERIAL));

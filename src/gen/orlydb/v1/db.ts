@@ -97,6 +97,8 @@ export interface CountEventsRequest {
   now: number;
   /** Stop counting at this many (0 = no limit); the answer is then exactly this. */
   max: number;
+  /** Events of these kinds are not counted (a relay counts restricted kinds apart, by who may see them). */
+  excludeKinds: number[];
 }
 
 export interface CountEventsResponse {
@@ -996,7 +998,7 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
 };
 
 function createBaseCountEventsRequest(): CountEventsRequest {
-  return { filterJson: [], now: 0, max: 0 };
+  return { filterJson: [], now: 0, max: 0, excludeKinds: [] };
 }
 
 export const CountEventsRequest: MessageFns<CountEventsRequest> = {
@@ -1009,6 +1011,13 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     }
     if (message.max !== 0) {
       writer.uint32(24).uint64(message.max);
+    }
+    if (message.excludeKinds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.excludeKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1050,6 +1059,24 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
             message.max = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag === 32) {
+              message.excludeKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.excludeKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1071,6 +1098,11 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
         : [],
       now: isSet(object.now) ? globalThis.Number(object.now) : 0,
       max: isSet(object.max) ? globalThis.Number(object.max) : 0,
+      excludeKinds: globalThis.Array.isArray(object?.excludeKinds)
+        ? object.excludeKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.exclude_kinds)
+        ? object.exclude_kinds.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -1085,6 +1117,9 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     if (message.max !== 0) {
       obj.max = Math.round(message.max);
     }
+    if (message.excludeKinds?.length) {
+      obj.excludeKinds = message.excludeKinds.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -1096,6 +1131,7 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     message.filterJson = object.filterJson?.map((e) => e) || [];
     message.now = object.now ?? 0;
     message.max = object.max ?? 0;
+    message.excludeKinds = object.excludeKinds?.map((e) => e) || [];
     return message;
   },
 };
