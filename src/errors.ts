@@ -113,6 +113,7 @@ export const Reasons = {
   negNotReady: reason('invalid', 'NEG-MSG sent before the NEG-OPEN was answered'),
   negTimedOut: (seconds: number) => reason('closed', `negentropy session idle for more than ${seconds}s`),
   negFailed: (detail: string) => reason('error', `negentropy failed: ${detail}`),
+  negBudgetExhausted: reason('blocked', 'too many negentropy items held by open sessions, try again later'),
   negServiceUnavailable: (detail: string) => reason('error', `negentropy service unavailable (${detail})`),
 
   // AUTH

@@ -35,8 +35,9 @@ import { Responder } from './codec/reconcile.js';
 import { NegentropySession } from './codec/session.js';
 import { type PackedItems, SealedVector } from './codec/storage.js';
 import { fromHex, NegentropyError, toHex } from './codec/types.js';
+import { ItemBudget } from './item-budget.js';
 import type { NegentropyResponder, NegPolicy, NegReply, NegRequester, NegSessionKey } from './responder.js';
-import { SessionTable } from './session-table.js';
+import { type SessionEntry, SessionTable } from './session-table.js';
 
 const ID_SIZE = 32;
 export const EMPTY_ITEMS: PackedItems = {
@@ -54,16 +55,44 @@ export interface LocalNegentropyResponderOptions {
   readonly sessionTimeoutMs?: number;
   /** Open (or opening) sessions allowed per connectionId (undefined = no cap). */
   readonly maxSessionsPerConnection?: number;
+  /** Items the item sets of all open sessions may hold together (default 2,000,000). */
+  readonly maxItemsTotal?: number;
+  /** Items the sessions of one client address may hold together (default 1,000,000). */
+  readonly maxItemsPerIp?: number;
 }
+
+export const DEFAULT_MAX_ITEMS_TOTAL = 2_000_000;
+export const DEFAULT_MAX_ITEMS_PER_IP = 1_000_000;
 
 export class LocalNegentropyResponder implements NegentropyResponder {
   private readonly sessions: SessionTable<string, NegentropySession | undefined>;
+  private readonly budget: ItemBudget;
+  /** What each built session took from the budget. */
+  private readonly holdings = new Map<
+    SessionEntry<NegentropySession | undefined>,
+    { ip: string; items: number }
+  >();
 
   constructor(private readonly options: LocalNegentropyResponderOptions) {
+    this.budget = new ItemBudget(
+      options.maxItemsTotal ?? DEFAULT_MAX_ITEMS_TOTAL,
+      options.maxItemsPerIp ?? DEFAULT_MAX_ITEMS_PER_IP,
+    );
     this.sessions = new SessionTable({
       idleTimeoutMs: options.sessionTimeoutMs ?? 0,
       maxPerConnection: options.maxSessionsPerConnection,
+      onRemove: (entry) => {
+        const held = this.holdings.get(entry);
+        if (held === undefined) return;
+        this.holdings.delete(entry);
+        this.budget.give(held.ip, held.items);
+      },
     });
+  }
+
+  /** Items held by the item sets of open sessions. */
+  get heldItems(): number {
+    return this.budget.total;
   }
 
   /** Starts the idle sweep (with a sessionTimeoutMs). */
@@ -120,6 +149,11 @@ export class LocalNegentropyResponder implements NegentropyResponder {
       this.sessions.drop(key.connectionId, key.subId, entry);
       return { error: Reasons.negTooManyRecords, maxRecords: policy.maxRecords };
     }
+    if (!this.budget.take(requester.ip, items.count)) {
+      this.sessions.drop(key.connectionId, key.subId, entry);
+      return { error: Reasons.negBudgetExhausted };
+    }
+    this.holdings.set(entry, { ip: requester.ip, items: items.count });
     const now = Date.now();
     const session = new NegentropySession(
       key.subId,

@@ -10,6 +10,7 @@
  *   by the caller after closing the id's previous entry, so a replacement never counts.
  * - Idle expiry: one timer for the whole table (every half timeout, between 50 ms and 30 s)
  *   closes ready entries idle for `idleTimeoutMs` or longer and reports each to `onExpire`.
+ * - `onRemove` hears of every entry leaving, so a holder of resources (item sets) can count them.
  */
 
 export class SessionEntry<S> {
@@ -31,6 +32,8 @@ export interface SessionTableOptions<K, S> {
   readonly maxPerConnection?: number;
   /** Told about each entry the sweep closed. */
   readonly onExpire?: (conn: K, subId: string, entry: SessionEntry<S>) => void;
+  /** Told about every entry that leaves the table, however (close, replace, disconnect, sweep, stop). */
+  readonly onRemove?: (entry: SessionEntry<S>) => void;
 }
 
 export class SessionTable<K, S> {
@@ -52,7 +55,7 @@ export class SessionTable<K, S> {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.tables.clear();
+    for (const conn of [...this.tables.keys()]) this.closeConnection(conn);
   }
 
   get(conn: K, subId: string): SessionEntry<S> | undefined {
@@ -85,7 +88,9 @@ export class SessionTable<K, S> {
       this.tables.set(conn, table);
     }
     const entry = new SessionEntry(state);
+    const previous = table.get(subId);
     table.set(subId, entry);
+    if (previous !== undefined) this.options.onRemove?.(previous);
     return entry;
   }
 
@@ -97,8 +102,11 @@ export class SessionTable<K, S> {
   /** Frees one session. Returns whether there was one. */
   close(conn: K, subId: string): boolean {
     const table = this.tables.get(conn);
-    if (!table?.delete(subId)) return false;
+    const entry = table?.get(subId);
+    if (table === undefined || entry === undefined) return false;
+    table.delete(subId);
     if (table.size === 0) this.tables.delete(conn);
+    this.options.onRemove?.(entry);
     return true;
   }
 
@@ -109,7 +117,10 @@ export class SessionTable<K, S> {
 
   /** Frees every session of a connection (on disconnect). */
   closeConnection(conn: K): void {
+    const table = this.tables.get(conn);
+    if (table === undefined) return;
     this.tables.delete(conn);
+    if (this.options.onRemove) for (const entry of table.values()) this.options.onRemove(entry);
   }
 
   /** Closes ready entries idle for the timeout or longer; reports each to onExpire. */
@@ -121,6 +132,7 @@ export class SessionTable<K, S> {
         if (!entry.ready || now - entry.lastActive < timeout) continue;
         table.delete(subId);
         this.options.onExpire?.(conn, subId, entry);
+        this.options.onRemove?.(entry);
       }
       if (table.size === 0) this.tables.delete(conn);
     }

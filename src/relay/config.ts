@@ -80,6 +80,10 @@ export interface NegentropyConfig {
   maxRecords: number;
   /** ORLY_NEGENTROPY_FRAME_SIZE: max bytes of one binary NEG-MSG the relay sends (0 = none, else >= 4096; default 500,000). */
   frameSizeLimit: number;
+  /** ORLY_NEGENTROPY_MAX_ITEMS_TOTAL: items all open sessions' sets may hold (default 2,000,000, ~85 MB). */
+  maxItemsTotal: number;
+  /** ORLY_NEGENTROPY_MAX_ITEMS_PER_IP: items the sessions of one client address may hold (default 1,000,000). */
+  maxItemsPerIp: number;
 }
 
 /** Where the relay's capabilities live: in this process, or behind gRPC services (split mode). */
@@ -179,6 +183,8 @@ export function loadNegentropyConfig(env: Env): NegentropyConfig {
     maxSessions: intVar(env, 'ORLY_NEGENTROPY_MAX_SESSIONS', 8, 1, 1000),
     maxRecords: intVar(env, 'ORLY_NEGENTROPY_MAX_RECORDS', 1_000_000, 1, 10_000_000),
     frameSizeLimit,
+    maxItemsTotal: intVar(env, 'ORLY_NEGENTROPY_MAX_ITEMS_TOTAL', 2_000_000, 1, 1_000_000_000),
+    maxItemsPerIp: intVar(env, 'ORLY_NEGENTROPY_MAX_ITEMS_PER_IP', 1_000_000, 1, 1_000_000_000),
   };
 }
 

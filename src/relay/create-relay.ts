@@ -102,7 +102,13 @@ function createNegentropy(
       deadlineMs: backend.grpcSyncTimeoutMs,
     });
   } else {
-    responder = new LocalNegentropyResponder({ store, policy, logger });
+    responder = new LocalNegentropyResponder({
+      store,
+      policy,
+      logger,
+      maxItemsTotal: negentropy.maxItemsTotal,
+      maxItemsPerIp: negentropy.maxItemsPerIp,
+    });
   }
   return new NegentropyGateway({
     responder,

@@ -24,6 +24,8 @@ describe('NIP-77 configuration', () => {
       maxSessions: 8,
       maxRecords: 1_000_000,
       frameSizeLimit: 500_000,
+      maxItemsTotal: 2_000_000,
+      maxItemsPerIp: 1_000_000,
     });
     assert.ok(!(relayInformation(c).supported_nips as number[]).includes(77));
   });
@@ -42,6 +44,8 @@ describe('NIP-77 configuration', () => {
       maxSessions: 3,
       maxRecords: 5000,
       frameSizeLimit: 0,
+      maxItemsTotal: 2_000_000,
+      maxItemsPerIp: 1_000_000,
     });
     assert.deepEqual(relayInformation(c).supported_nips, [1, 9, 11, 40, 42, 45, 70, 77]);
     const timeout = (v: string) =>

@@ -119,4 +119,38 @@ describe('LocalNegentropyResponder maxSessionsPerConnection', () => {
       await r.shutdown();
     }
   });
+
+  it('item budget: total and per address; items come back on close, replace and disconnect', async () => {
+    // 20 events per set; 50 items in all, 30 per address.
+    const r = new LocalNegentropyResponder({
+      store,
+      policy: { restrictedKinds: new Set(), maxRecords: 1000, frameSizeLimit: 0 },
+      logger: createLogger('silent'),
+      maxItemsTotal: 50,
+      maxItemsPerIp: 30,
+    });
+    const from = (ip: string) => ({ authed: new Set<string>(), ip });
+    const openAs = (ip: string, conn: string, sub: string) =>
+      r.open({ connectionId: conn, subId: sub }, {}, INITIAL, from(ip));
+    ok(await openAs('10.0.0.1', 'a', 's1'));
+    assert.equal(r.heldItems, 20);
+    assert.deepEqual(
+      await openAs('10.0.0.1', 'a', 's2'),
+      { error: Reasons.negBudgetExhausted },
+      'per address',
+    );
+    ok(await openAs('10.0.0.2', 'b', 's1'));
+    assert.deepEqual(await openAs('10.0.0.3', 'c', 's1'), { error: Reasons.negBudgetExhausted }, 'in all');
+    assert.equal(r.heldItems, 40);
+    // Replacing a session gives its items back before the new set is counted.
+    ok(await openAs('10.0.0.2', 'b', 's1'));
+    assert.equal(r.heldItems, 40);
+    r.close({ connectionId: 'a', subId: 's1' });
+    assert.equal(r.heldItems, 20);
+    ok(await openAs('10.0.0.3', 'c', 's1'));
+    r.closeConnection('b');
+    r.closeConnection('c');
+    assert.equal(r.heldItems, 0);
+    await r.shutdown();
+  });
 });
