@@ -90,6 +90,7 @@ export const Reasons = {
     reason('invalid', `the filters hold ${count} values in all, the limit is ${max}`),
   subscriptionsTooLarge: (max: number) =>
     reason('blocked', `the live subscriptions of this connection would hold more than ${max} bytes`),
+  lowOnMemory: reason('rate-limited', 'the relay is low on memory, try again later'),
   tooManyQueries: (max: number) =>
     reason('rate-limited', `too many queries in progress on this connection, the limit is ${max}`),
   tooManySubscriptions: (max: number) =>

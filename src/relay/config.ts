@@ -2,7 +2,7 @@
  * The relay's configuration: every ORLY_* variable of `orly` (the relay), parsed once from the
  * environment into a typed, validated object with the parsers of src/config/env.ts.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import {
   boolVar,
   ConfigError,
@@ -66,6 +66,8 @@ export interface QueryGuardConfig {
   maxQueriesPerConnection: number;
   /** ORLY_QUERY_CONCURRENCY: REQs and COUNTs running at once, all connections together. */
   concurrency: number;
+  /** ORLY_MEMORY_LIMIT_MB (in bytes): above it new REQs, COUNTs and NEG-OPENs are refused. */
+  memoryLimitBytes: number;
 }
 
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
@@ -247,5 +249,9 @@ function loadQueryGuardConfig(env: Env): QueryGuardConfig {
     maxSubscriptionBytes: intVar(env, 'ORLY_MAX_SUBSCRIPTION_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxQueriesPerConnection: intVar(env, 'ORLY_MAX_QUERIES_PER_CONNECTION', 64, 1, 10_000),
     concurrency: intVar(env, 'ORLY_QUERY_CONCURRENCY', 8, 1, 1024),
+    // Default: 60% of the machine's memory.
+    memoryLimitBytes:
+      intVar(env, 'ORLY_MEMORY_LIMIT_MB', Math.floor((totalmem() * 0.6) / 1_048_576), 1, 16_777_216) *
+      1_048_576,
   };
 }

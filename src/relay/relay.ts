@@ -22,6 +22,7 @@ import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
+import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { QueryExecutor } from './query-executor.js';
 import type { RelayContext } from './relay-context.js';
@@ -63,6 +64,7 @@ export class Relay implements RelayContext {
   readonly negentropy: NegentropyGateway | undefined;
   /** The one path of REQ and COUNT to the store. */
   readonly queries: QueryExecutor;
+  readonly memory: MemoryGuard;
   private readonly trustedProxies: BlockList;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -77,6 +79,7 @@ export class Relay implements RelayContext {
     this.store = deps.store;
     this.access = deps.access;
     this.verifier = deps.verifier;
+    this.memory = new MemoryGuard(deps.config.queries.memoryLimitBytes);
     this.queries = new QueryExecutor(deps.store, {
       restrictedKinds: new Set(deps.config.authRestrictedKinds),
       maxLimit: deps.config.limits.maxLimit,
@@ -128,6 +131,7 @@ export class Relay implements RelayContext {
     this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
     this.pingTimer.unref();
     this.sweeper?.start();
+    this.memory.start();
     this.negentropy?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
@@ -153,6 +157,7 @@ export class Relay implements RelayContext {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.unwatch?.();
     this.sweeper?.stop();
+    this.memory.stop();
     await this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const conn of this.connections) {

@@ -23,6 +23,10 @@ export function handleCount(relay: RelayContext, conn: Connection, message: Clie
     else conn.send(noticeFrame(Reasons.badSubId));
     return;
   }
+  if (relay.memory.overloaded) {
+    conn.send(closedFrame(queryId, Reasons.lowOnMemory));
+    return;
+  }
   const parsed = parseFilters(relay, conn, message.slice(2));
   if ('reason' in parsed) {
     conn.send(closedFrame(queryId, parsed.reason));

@@ -47,6 +47,10 @@ export function handleNegentropy(relay: RelayContext, conn: Connection, message:
     case 'NEG-OPEN': {
       // A NEG-OPEN on an open id closes the old session first, whatever becomes of this one.
       gateway.close(conn, subId);
+      if (relay.memory.overloaded) {
+        conn.send(negErrFrame(subId, Reasons.lowOnMemory));
+        return;
+      }
       const filter = openFilter(relay, conn, message[2]);
       if (typeof filter === 'string') conn.send(negErrFrame(subId, filter));
       else gateway.open(conn, subId, filter, message[3]);

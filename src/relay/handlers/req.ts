@@ -50,6 +50,10 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
     else conn.send(noticeFrame(Reasons.badSubId));
     return;
   }
+  if (relay.memory.overloaded) {
+    conn.send(closedFrame(subId, Reasons.lowOnMemory));
+    return;
+  }
   const parsed = parseFilters(relay, conn, message.slice(2));
   if ('reason' in parsed) {
     conn.send(closedFrame(subId, parsed.reason));

@@ -1,0 +1,61 @@
+/**
+ * MemoryGuard: above the memory target (ORLY_MEMORY_LIMIT_MB: the process's resident set, or
+ * 90% of V8's heap limit, whichever comes first) the relay refuses new work — REQ, COUNT,
+ * NEG-OPEN get `rate-limited:` — instead of being killed by the OOM killer or a heap limit;
+ * below 90% of the target it takes work again. Sampled on a timer, so a check is a field read.
+ */
+import { getHeapStatistics } from 'node:v8';
+
+export interface MemorySample {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapLimit: number;
+}
+
+const SAMPLE_MS = 250;
+/** Work is taken again below this share of the target. */
+const RECOVER = 0.9;
+/** The share of V8's heap limit that counts as full. */
+const HEAP_SHARE = 0.9;
+
+function sampleProcess(): MemorySample {
+  const heap = getHeapStatistics();
+  return { rss: process.memoryUsage.rss(), heapUsed: heap.used_heap_size, heapLimit: heap.heap_size_limit };
+}
+
+export class MemoryGuard {
+  private over = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** The resident-set target in bytes. */
+    readonly limitBytes: number,
+    private readonly sample: () => MemorySample = sampleProcess,
+  ) {}
+
+  /** True while memory is above the target (until it is back below 90% of it). */
+  get overloaded(): boolean {
+    return this.over;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.check();
+    this.timer = setInterval(() => this.check(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Takes a sample and updates `overloaded`. */
+  check(): boolean {
+    const s = this.sample();
+    const share = Math.max(s.rss / this.limitBytes, s.heapUsed / (s.heapLimit * HEAP_SHARE));
+    if (share >= 1) this.over = true;
+    else if (share < RECOVER) this.over = false;
+    return this.over;
+  }
+}
