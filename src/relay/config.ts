@@ -249,9 +249,16 @@ function loadQueryGuardConfig(env: Env): QueryGuardConfig {
     maxSubscriptionBytes: intVar(env, 'ORLY_MAX_SUBSCRIPTION_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxQueriesPerConnection: intVar(env, 'ORLY_MAX_QUERIES_PER_CONNECTION', 64, 1, 10_000),
     concurrency: intVar(env, 'ORLY_QUERY_CONCURRENCY', 8, 1, 1024),
-    // Default: 60% of the machine's memory.
+    // Default: 60% of the memory this process may use.
     memoryLimitBytes:
-      intVar(env, 'ORLY_MEMORY_LIMIT_MB', Math.floor((totalmem() * 0.6) / 1_048_576), 1, 16_777_216) *
+      intVar(env, 'ORLY_MEMORY_LIMIT_MB', Math.floor((machineMemory() * 0.6) / 1_048_576), 1, 16_777_216) *
       1_048_576,
   };
+}
+
+/** The memory this process may use: the cgroup limit when one is set (containers), else the machine's. */
+function machineMemory(): number {
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  const total = totalmem();
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
