@@ -111,6 +111,10 @@ export const Reasons = {
   authBadKind: reason('invalid', 'AUTH event must be kind 22242'),
   authBadChallenge: reason('invalid', 'AUTH challenge does not match'),
   authBadRelay: reason('invalid', 'AUTH relay tag does not name this relay'),
+  authNoPublicUrl: reason(
+    'restricted',
+    'this relay has no public URL configured (ORLY_RELAY_URL); AUTH is accepted only from clients on its own machine',
+  ),
   authStale: reason('invalid', 'AUTH event created_at is more than 10 minutes from now'),
 
   // Connection

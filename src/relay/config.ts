@@ -19,6 +19,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
+import { parseRelayAddress } from './relay-address.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
 
 export interface RelayInfoConfig {
@@ -98,8 +99,10 @@ export interface RelayConfig {
   port: number;
   dataDir: string;
   logLevel: LogLevel;
-  /** Canonical public URL for NIP-42 `relay` tags; derived from the Host header when unset. */
+  /** ORLY_RELAY_URL: the public URL, one of the names a NIP-42 `relay` tag may give. */
   relayUrl?: string;
+  /** ORLY_RELAY_ADDRESSES: further public names (ws:// or wss:// URLs), as parsed by relay-address.ts. */
+  relayAddresses: readonly string[];
   /** ORLY_TRUSTED_PROXIES: peers whose X-Forwarded-* headers are believed (addresses / CIDR ranges). */
   trustedProxies: readonly string[];
   info: RelayInfoConfig;
@@ -150,6 +153,19 @@ function trustedProxiesVar(env: Env, name: string): readonly string[] {
   return entries;
 }
 
+/** Comma-separated ws:// / wss:// URLs or host[:port], each checked by parseRelayAddress. */
+function relayAddressesVar(env: Env, name: string): readonly string[] {
+  const entries = (read(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    return entries.map(parseRelayAddress);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+}
+
 export function loadNegentropyConfig(env: Env): NegentropyConfig {
   const frameVar =
     read(env, 'ORLY_NEGENTROPY_FRAME_SIZE') !== undefined
@@ -193,6 +209,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
     relayUrl: urlVar(env, 'ORLY_RELAY_URL'),
+    relayAddresses: relayAddressesVar(env, 'ORLY_RELAY_ADDRESSES'),
     trustedProxies: trustedProxiesVar(env, 'ORLY_TRUSTED_PROXIES'),
     info: {
       name: stringVar(env, 'ORLY_APP_NAME', 'ORLY'),

@@ -48,8 +48,8 @@ export class Connection {
   constructor(
     readonly socket: WebSocket,
     readonly ip: string,
-    /** The relay URL this client connected to, for NIP-42 `relay` tag checks. */
-    readonly relayUrl: string,
+    /** The URLs this client may name in a NIP-42 `relay` tag (relay-address.ts); none: AUTH is refused. */
+    readonly relayUrls: readonly string[],
     private readonly maxOutboundBuffer: number,
     private readonly onSlowReader: (conn: Connection) => void,
   ) {}

@@ -24,6 +24,7 @@ import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { QueryExecutor } from './query-executor.js';
+import { authRelayUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -64,6 +65,8 @@ export class Relay implements RelayContext {
   /** The one path of REQ and COUNT to the store. */
   readonly queries: QueryExecutor;
   private readonly trustedProxies: BlockList;
+  /** ORLY_RELAY_URL and ORLY_RELAY_ADDRESSES: the names NIP-42 `relay` tags may give. */
+  private readonly publicUrls: readonly string[];
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
@@ -84,6 +87,10 @@ export class Relay implements RelayContext {
       maxCount: deps.config.limits.maxCount,
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
+    this.publicUrls = [
+      ...(deps.config.relayUrl === undefined ? [] : [deps.config.relayUrl]),
+      ...deps.config.relayAddresses,
+    ];
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
@@ -129,6 +136,12 @@ export class Relay implements RelayContext {
     this.negentropy?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
+    if (this.publicUrls.length === 0 && this.restrictedKinds.size > 0)
+      this.logger.warn(
+        { restrictedKinds: [...this.restrictedKinds], localUrl: `ws://localhost:${port}` },
+        'no public URL configured (ORLY_RELAY_URL / ORLY_RELAY_ADDRESSES): NIP-42 AUTH is accepted only from ' +
+          'clients on this machine, so remote clients can neither read the restricted kinds nor publish protected events',
+      );
     return port;
   }
 
@@ -200,22 +213,6 @@ export class Relay implements RelayContext {
     this.metrics.subscriptions.set(this.subscriptions.size);
   }
 
-  /**
-   * The public URL clients reach this relay at, for NIP-42 `relay` tag checks: ORLY_RELAY_URL,
-   * else X-Forwarded-Proto/-Host from a trusted proxy, else the Host header.
-   */
-  relayUrlFor(req: IncomingMessage): string {
-    if (this.config.relayUrl) return this.config.relayUrl;
-    const proxied = fromTrustedProxy(req, this.trustedProxies);
-    const forwardedProto = proxied ? forwardedValue(req, 'x-forwarded-proto') : undefined;
-    const secure = forwardedProto === 'https' || forwardedProto === 'wss';
-    const host =
-      (proxied ? forwardedValue(req, 'x-forwarded-host') : undefined) ??
-      forwardedValue(req, 'host') ??
-      `127.0.0.1:${this.port}`;
-    return `${secure ? 'wss' : 'ws'}://${host}/`;
-  }
-
   /** The client's address: X-Forwarded-For's first entry from a trusted proxy, else the peer's. */
   clientIp(req: IncomingMessage): string {
     const forwarded = fromTrustedProxy(req, this.trustedProxies)
@@ -239,7 +236,8 @@ export class Relay implements RelayContext {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const ip = this.clientIp(req);
-    const conn = new Connection(ws, ip, this.relayUrlFor(req), this.config.limits.maxOutboundBuffer, (c) =>
+    const relayUrls = authRelayUrls(req, this.publicUrls, this.port);
+    const conn = new Connection(ws, ip, relayUrls, this.config.limits.maxOutboundBuffer, (c) =>
       this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
     );
     this.connections.add(conn);

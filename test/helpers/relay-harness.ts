@@ -124,9 +124,9 @@ export class RawClient {
     });
   }
 
-  static connect(url: string): Promise<RawClient> {
+  static connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, headers === undefined ? undefined : { headers });
       const client = new RawClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);

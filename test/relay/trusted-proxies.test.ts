@@ -1,7 +1,8 @@
 /**
- * X-Forwarded-For / -Proto / -Host are believed only from ORLY_TRUSTED_PROXIES (default
- * loopback, a proxy on the same host): the client address in logs and the NIP-42 relay URL come
- * from them then, and from the connection itself otherwise.
+ * X-Forwarded-For is believed only from ORLY_TRUSTED_PROXIES (default loopback, a proxy on the
+ * same host): the client address comes from it then, and from the connection itself otherwise.
+ * The NIP-42 relay URL never comes from X-Forwarded-Host or Host alone (relay-address.ts): a
+ * proxied connection may name only the configured addresses.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,7 +15,7 @@ async function connectionSeen(
   url: string,
   relay: Awaited<ReturnType<typeof startTestRelay>>['relay'],
   headers: Record<string, string>,
-): Promise<{ ip: string; relayUrl: string }> {
+): Promise<{ ip: string; relayUrls: readonly string[] }> {
   const ws = new WebSocket(url, { headers });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -24,7 +25,7 @@ async function connectionSeen(
     await waitFor(() => relay.connections.size > 0, 5000, 'the relay to register the connection');
     const [conn] = [...relay.connections];
     assert.ok(conn);
-    return { ip: conn.ip, relayUrl: conn.relayUrl };
+    return { ip: conn.ip, relayUrls: conn.relayUrls };
   } finally {
     ws.close();
     await waitFor(() => relay.connections.size === 0, 5000, 'the relay to forget the connection');
@@ -43,7 +44,22 @@ describe('trusted proxies', () => {
     try {
       const seen = await connectionSeen(t.url, t.relay, FORWARDED);
       assert.equal(seen.ip, '203.0.113.9');
-      assert.equal(seen.relayUrl, 'wss://relay.example.com/');
+      // No public URL configured: a proxied client is not local, X-Forwarded-Host is not believed.
+      assert.deepEqual(seen.relayUrls, []);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a configured address is the relay URL of a proxied connection, whatever its forwarded host', async () => {
+    const t = await startTestRelay({
+      ORLY_RELAY_ADDRESSES: 'relay.example.com, wss://alt.example.com/nostr',
+    });
+    try {
+      const expected = ['ws://relay.example.com/', 'wss://alt.example.com/nostr'];
+      assert.deepEqual((await connectionSeen(t.url, t.relay, FORWARDED)).relayUrls, expected);
+      const evil = { ...FORWARDED, 'X-Forwarded-Host': 'evil.example' };
+      assert.deepEqual((await connectionSeen(t.url, t.relay, evil)).relayUrls, expected);
     } finally {
       await t.stop();
     }
@@ -54,7 +70,9 @@ describe('trusted proxies', () => {
     try {
       const seen = await connectionSeen(t.url, t.relay, FORWARDED);
       assert.equal(seen.ip, '127.0.0.1');
-      assert.equal(seen.relayUrl, `ws://127.0.0.1:${t.port}/`);
+      // Forged forwarded headers from a local peer: not a plain local client either.
+      assert.deepEqual(seen.relayUrls, []);
+      assert.deepEqual((await connectionSeen(t.url, t.relay, {})).relayUrls, [`ws://127.0.0.1:${t.port}/`]);
     } finally {
       await t.stop();
     }
