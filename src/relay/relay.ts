@@ -28,7 +28,7 @@ import { authRelayUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
-import { forwardedValue, fromTrustedProxy, peerAddress, trustedProxyList } from './trusted-proxies.js';
+import { clientAddress, trustedProxyList } from './trusted-proxies.js';
 
 /** The abort reason of a finished subscription (abort() without one builds a DOMException with a stack each time). */
 const SUBSCRIPTION_ENDED = Object.freeze({ reason: 'subscription ended' });
@@ -213,12 +213,9 @@ export class Relay implements RelayContext {
     this.metrics.subscriptions.set(this.subscriptions.size);
   }
 
-  /** The client's address: X-Forwarded-For's first entry from a trusted proxy, else the peer's. */
+  /** The client's address (trusted-proxies.ts clientAddress: X-Forwarded-For only from a trusted proxy). */
   clientIp(req: IncomingMessage): string {
-    const forwarded = fromTrustedProxy(req, this.trustedProxies)
-      ? forwardedValue(req, 'x-forwarded-for')
-      : undefined;
-    return forwarded ?? peerAddress(req) ?? 'unknown';
+    return clientAddress(req, this.trustedProxies);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
