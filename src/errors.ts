@@ -117,6 +117,17 @@ export const Reasons = {
   ),
   authStale: reason('invalid', 'AUTH event created_at is more than 10 minutes from now'),
 
+  // Limits at the edge (connection-guard.ts): HTTP bodies of refused upgrades, then per-message answers
+  relayFull: 'the relay is at its connection limit, try again later',
+  tooManyConnections: (max: number) => `too many open connections from your address (the limit is ${max})`,
+  tooManyUpgrades: (max: number) =>
+    `too many new connections from your address (the limit is ${max} a minute)`,
+  rateLimited: (what: 'event' | 'req', scope: 'connection' | 'address', perSecond: number) =>
+    reason(
+      'rate-limited',
+      `more than ${perSecond} ${what === 'event' ? 'EVENT/AUTH' : 'REQ/COUNT/NEG-OPEN'} messages a second from this ${scope}, slow down`,
+    ),
+
   // Connection
   slowReader: 'connection closed: outbound buffer limit exceeded (reading too slowly)',
   shutdownNotice: 'relay is shutting down',

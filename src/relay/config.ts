@@ -8,6 +8,7 @@ import {
   ConfigError,
   choiceVar,
   dataDirVar,
+  decimalVar,
   durationVar,
   type Env,
   hostPortVar,
@@ -19,6 +20,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
+import type { Rate } from './rate-limit.js';
 import { parseRelayAddress } from './relay-address.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
 
@@ -53,6 +55,28 @@ export interface LimitsConfig {
   maxOutboundBuffer: number;
   /** COUNT stops at this many matches and answers it with "approximate": true. */
   maxCount: number;
+}
+
+/**
+ * Limits at the edge (connection-guard.ts): connections in total and per address, upgrades per
+ * address, token buckets for EVENT (and AUTH) and for REQ (and COUNT, NEG-OPEN) per connection
+ * and per address. 0 turns a limit off; an undefined rate is off.
+ */
+export interface EdgeLimitsConfig {
+  /** ORLY_MAX_CONNECTIONS: open WebSocket connections in total (beyond: HTTP 503). */
+  maxConnections: number;
+  /** ORLY_MAX_CONNECTIONS_PER_IP: open connections per IPv4 address or IPv6 /64 (beyond: HTTP 429). */
+  maxConnectionsPerIp: number;
+  /** ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: new connections per address and minute (beyond: HTTP 429). */
+  maxUpgradesPerMinutePerIp: number;
+  /** ORLY_EVENT_RATE / ORLY_EVENT_BURST: EVENT and AUTH messages per connection. */
+  eventRate?: Rate;
+  /** ORLY_EVENT_RATE_PER_IP / ORLY_EVENT_BURST_PER_IP: the same, per address. */
+  eventRatePerIp?: Rate;
+  /** ORLY_REQ_RATE / ORLY_REQ_BURST: REQ, COUNT and NEG-OPEN messages per connection. */
+  reqRate?: Rate;
+  /** ORLY_REQ_RATE_PER_IP / ORLY_REQ_BURST_PER_IP: the same, per address. */
+  reqRatePerIp?: Rate;
 }
 
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
@@ -117,6 +141,7 @@ export interface RelayConfig {
   queryWorkers: number;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
+  edge: EdgeLimitsConfig;
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {
@@ -164,6 +189,36 @@ function relayAddressesVar(env: Env, name: string): readonly string[] {
   } catch (err) {
     throw new ConfigError(name, (err as Error).message);
   }
+}
+
+/** A token-bucket rate: `rateName` per second (a decimal, 0 = off) with a bucket of `burstName`. */
+function rateVars(
+  env: Env,
+  rateName: string,
+  burstName: string,
+  defaults: { perSecond: number; burst: number },
+): Rate | undefined {
+  const perSecond = decimalVar(env, rateName, defaults.perSecond, 0, 1_000_000);
+  const burst = intVar(env, burstName, defaults.burst, 1, 100_000_000);
+  return perSecond === 0 ? undefined : { perSecond, burst };
+}
+
+function loadEdgeLimitsConfig(env: Env): EdgeLimitsConfig {
+  return {
+    maxConnections: intVar(env, 'ORLY_MAX_CONNECTIONS', 10_000, 0, 10_000_000),
+    maxConnectionsPerIp: intVar(env, 'ORLY_MAX_CONNECTIONS_PER_IP', 20, 0, 10_000_000),
+    maxUpgradesPerMinutePerIp: intVar(env, 'ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP', 60, 0, 10_000_000),
+    eventRate: rateVars(env, 'ORLY_EVENT_RATE', 'ORLY_EVENT_BURST', { perSecond: 20, burst: 200 }),
+    eventRatePerIp: rateVars(env, 'ORLY_EVENT_RATE_PER_IP', 'ORLY_EVENT_BURST_PER_IP', {
+      perSecond: 50,
+      burst: 500,
+    }),
+    reqRate: rateVars(env, 'ORLY_REQ_RATE', 'ORLY_REQ_BURST', { perSecond: 20, burst: 100 }),
+    reqRatePerIp: rateVars(env, 'ORLY_REQ_RATE_PER_IP', 'ORLY_REQ_BURST_PER_IP', {
+      perSecond: 50,
+      burst: 300,
+    }),
+  };
 }
 
 export function loadNegentropyConfig(env: Env): NegentropyConfig {
@@ -225,5 +280,6 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
+    edge: loadEdgeLimitsConfig(env),
   };
 }

@@ -20,6 +20,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
+import { ConnectionGuard, type Refusal } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
@@ -65,6 +66,8 @@ export class Relay implements RelayContext {
   /** The one path of REQ and COUNT to the store. */
   readonly queries: QueryExecutor;
   private readonly trustedProxies: BlockList;
+  /** Connection and message limits per address and in total. */
+  private readonly guard: ConnectionGuard;
   /** ORLY_RELAY_URL and ORLY_RELAY_ADDRESSES: the names NIP-42 `relay` tags may give. */
   private readonly publicUrls: readonly string[];
   private readonly http: Server;
@@ -87,6 +90,7 @@ export class Relay implements RelayContext {
       maxCount: deps.config.limits.maxCount,
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
+    this.guard = new ConnectionGuard(deps.config.edge);
     this.publicUrls = [
       ...(deps.config.relayUrl === undefined ? [] : [deps.config.relayUrl]),
       ...deps.config.relayAddresses,
@@ -102,6 +106,11 @@ export class Relay implements RelayContext {
         'Open NIP-77 negentropy sessions',
         () => this.negentropy?.total ?? 0,
       );
+    this.metrics.gauge(
+      'orly_limited_addresses',
+      'Entries in the per-address limit tables (open connections and token buckets)',
+      () => this.guard.trackedAddresses,
+    );
     for (const g of deps.gauges ?? []) this.metrics.gauge(g.name, g.help, g.read);
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
@@ -228,13 +237,22 @@ export class Relay implements RelayContext {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    const ip = this.clientIp(req);
+    const refusal = this.guard.admit(ip);
+    if (refusal !== undefined) {
+      this.metrics.rateLimited.labels(refusal.limit).inc();
+      this.logger.debug({ ip, limit: refusal.limit }, 'upgrade refused');
+      socket.end(refusalResponse(refusal));
+      return;
+    }
+    // Without verifyClient, ws completes a valid upgrade synchronously: admit() and opened() see the same count.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, ip));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
-    const ip = this.clientIp(req);
+  private accept(ws: WebSocket, req: IncomingMessage, ip: string): void {
     const relayUrls = authRelayUrls(req, this.publicUrls, this.port);
-    const conn = new Connection(ws, ip, relayUrls, this.config.limits.maxOutboundBuffer, (c) =>
+    const limiter = this.guard.opened(ip);
+    const conn = new Connection(ws, ip, relayUrls, limiter, this.config.limits.maxOutboundBuffer, (c) =>
       this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
     );
     this.connections.add(conn);
@@ -254,6 +272,7 @@ export class Relay implements RelayContext {
   private disconnected(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     conn.closed = true;
+    this.guard.closed(conn.ip);
     for (const sub of conn.subscriptions.values()) {
       sub.abort.abort(SUBSCRIPTION_ENDED);
       this.subscriptions.remove(sub);
@@ -265,6 +284,7 @@ export class Relay implements RelayContext {
   }
 
   private pingAll(): void {
+    this.guard.sweep();
     for (const conn of this.connections) {
       if (!conn.alive) {
         conn.socket.terminate();
@@ -274,6 +294,20 @@ export class Relay implements RelayContext {
       conn.socket.ping();
     }
   }
+}
+
+const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+/** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
+function refusalResponse(refusal: Refusal): string {
+  const body = `${refusal.reason}\n`;
+  return (
+    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
+    `Retry-After: ${refusal.retryAfterSeconds}\r\n` +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
 }
 
 function delay(ms: number): Promise<void> {
