@@ -16,6 +16,7 @@ import {
   kindListVar,
   type LogLevel,
   logLevelVar,
+  parseListen,
   readVar as read,
   stringVar,
   urlVar,
@@ -77,6 +78,14 @@ export interface EdgeLimitsConfig {
   reqRate?: Rate;
   /** ORLY_REQ_RATE_PER_IP / ORLY_REQ_BURST_PER_IP: the same, per address. */
   reqRatePerIp?: Rate;
+}
+
+/** Where /metrics is served and to whom (metrics-endpoint.ts). */
+export interface MetricsConfig {
+  /** ORLY_METRICS_TOKEN: /metrics requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** ORLY_METRICS_LISTEN: serve /metrics on this host:port, not on the relay's port. */
+  listen?: { host: string; port: number };
 }
 
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
@@ -142,6 +151,7 @@ export interface RelayConfig {
   backend: BackendConfig;
   negentropy: NegentropyConfig;
   edge: EdgeLimitsConfig;
+  metrics: MetricsConfig;
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {
@@ -221,6 +231,20 @@ function loadEdgeLimitsConfig(env: Env): EdgeLimitsConfig {
   };
 }
 
+function loadMetricsConfig(env: Env): MetricsConfig {
+  const token = read(env, 'ORLY_METRICS_TOKEN');
+  if (token !== undefined && !/^[\x21-\x7e]{16,}$/.test(token))
+    throw new ConfigError(
+      'ORLY_METRICS_TOKEN',
+      'must be at least 16 printable ASCII characters without spaces',
+    );
+  const listen = read(env, 'ORLY_METRICS_LISTEN');
+  return {
+    ...(token === undefined ? {} : { token }),
+    ...(listen === undefined ? {} : { listen: parseListen(listen, 'ORLY_METRICS_LISTEN') }),
+  };
+}
+
 export function loadNegentropyConfig(env: Env): NegentropyConfig {
   const frameVar =
     read(env, 'ORLY_NEGENTROPY_FRAME_SIZE') !== undefined
@@ -281,5 +305,6 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     edge: loadEdgeLimitsConfig(env),
+    metrics: loadMetricsConfig(env),
   };
 }

@@ -16,7 +16,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { relayKey } from './nip42.js';
-import { peerAddress } from './trusted-proxies.js';
+import { isDirectLocal } from './trusted-proxies.js';
 
 /**
  * Parses one ORLY_RELAY_ADDRESSES entry (a ws:// or wss:// URL, or host[:port]) into a URL;
@@ -40,21 +40,6 @@ export function parseRelayAddress(entry: string): string {
   return url.href;
 }
 
-/** Headers a proxy adds: a request carrying one did not come straight from a local client. */
-const FORWARDED_HEADERS = [
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-  'x-real-ip',
-];
-
-function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  if (isIP(address) === 4) return address.startsWith('127.');
-  return address === '::1';
-}
-
 function isLoopbackName(hostname: string): boolean {
   const h = hostname.toLowerCase();
   return h === 'localhost' || h === '[::1]' || (isIP(h) === 4 && h.startsWith('127.'));
@@ -70,8 +55,7 @@ export function authRelayUrls(
   listeningPort: number,
 ): readonly string[] {
   if (configured.length > 0) return configured;
-  if (!isLoopbackAddress(peerAddress(req))) return [];
-  if (FORWARDED_HEADERS.some((name) => req.headers[name] !== undefined)) return [];
+  if (!isDirectLocal(req)) return [];
   const host = req.headers.host;
   if (host === undefined || host === '') return [];
   let url: URL;

@@ -24,6 +24,7 @@ import { ConnectionGuard, type Refusal } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
+import { MetricsServer } from './metrics-endpoint.js';
 import { QueryExecutor } from './query-executor.js';
 import { authRelayUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
@@ -74,6 +75,8 @@ export class Relay implements RelayContext {
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The ORLY_METRICS_LISTEN server, when /metrics is served apart. */
+  private readonly metricsServer: MetricsServer | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
@@ -120,6 +123,10 @@ export class Relay implements RelayContext {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    this.metricsServer =
+      deps.config.metrics.listen === undefined
+        ? undefined
+        : new MetricsServer(this.metrics, deps.config.metrics);
     this.http = createServer((req, res) => handleHttpRequest(this, req, res));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('connection', (socket) => socket.setNoDelay(true));
@@ -134,6 +141,11 @@ export class Relay implements RelayContext {
         resolve();
       });
     });
+    const metricsListen = this.config.metrics.listen;
+    if (this.metricsServer !== undefined && metricsListen !== undefined) {
+      const metricsPort = await this.metricsServer.start(metricsListen.host, metricsListen.port);
+      this.logger.info({ listen: metricsListen.host, port: metricsPort }, 'metrics listening');
+    }
     // Events stored by other relays sharing this database (split mode) reach our subscribers too.
     this.unwatch = this.store.watch?.((stored) => {
       this.broadcast(stored.event, stored.raw);
@@ -158,6 +170,11 @@ export class Relay implements RelayContext {
     return (this.http.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The port of the ORLY_METRICS_LISTEN server (0 when /metrics is on the relay's port). */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? 0;
+  }
+
   /** Graceful stop: refuse new connections, NOTICE and close clients, let in-flight saves finish, close the store. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
@@ -175,13 +192,14 @@ export class Relay implements RelayContext {
     this.sweeper?.stop();
     await this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const metricsClosed = this.metricsServer?.stop();
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort(SUBSCRIPTION_ENDED);
       conn.close(1001, Reasons.shutdownNotice);
     }
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
     this.http.closeAllConnections();
-    await Promise.race([closed, delay(2000)]);
+    await Promise.race([Promise.all([closed, metricsClosed]), delay(2000)]);
     for (const conn of this.connections) conn.socket.terminate();
     await this.sweeper?.idle();
     await this.verifier.close();

@@ -77,3 +77,22 @@ export function clientAddress(req: IncomingMessage, trusted: BlockList): string 
   }
   return nearest;
 }
+
+/** Headers a proxy adds: a request carrying one did not come straight from a local client. */
+const FORWARDED_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+];
+
+/**
+ * Whether the request comes straight from a client on this machine: a loopback peer that sent no
+ * forwarded header (a proxy on this host, e.g. Caddy, adds X-Forwarded-For for its clients).
+ */
+export function isDirectLocal(req: IncomingMessage): boolean {
+  const peer = peerAddress(req);
+  const loopback = peer !== undefined && (isIP(peer) === 4 ? peer.startsWith('127.') : peer === '::1');
+  return loopback && !FORWARDED_HEADERS.some((name) => req.headers[name] !== undefined);
+}
