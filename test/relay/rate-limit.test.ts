@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/env.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
 import { addressKey, ConnectionGuard } from '../../src/relay/connection-guard.js';
+import { relayInformation } from '../../src/relay/nip11.js';
 import { KeyedBuckets, TokenBucket } from '../../src/relay/rate-limit.js';
 
 describe('TokenBucket', () => {
@@ -160,6 +161,37 @@ describe('addressKey', () => {
     assert.equal(addressKey('::ffff:1.2.3.4'), '0:0:0:0::/64');
     assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
     assert.equal(addressKey('unknown'), 'unknown');
+  });
+});
+
+describe('NIP-11', () => {
+  it('limitation lists only standard NIP-11 fields: none exists for the edge limits', () => {
+    const standard = new Set([
+      'max_message_length',
+      'max_subscriptions',
+      'max_filters',
+      'max_limit',
+      'max_subid_length',
+      'max_event_tags',
+      'max_content_length',
+      'min_pow_difficulty',
+      'auth_required',
+      'payment_required',
+      'restricted_writes',
+      'created_at_lower_limit',
+      'created_at_upper_limit',
+      'default_limit',
+    ]);
+    const config = loadRelayConfig({
+      ORLY_MAX_CONNECTIONS_PER_IP: '5',
+      ORLY_EVENT_RATE: '1',
+      ORLY_REQ_RATE: '2',
+    });
+    const limitation = relayInformation(config).limitation as Record<string, unknown>;
+    assert.deepEqual(
+      Object.keys(limitation).filter((key) => !standard.has(key)),
+      [],
+    );
   });
 });
 
