@@ -196,6 +196,14 @@ export class RelayProcess {
         ORLY_DATA_DIR: dataDir,
         // ORLY_BENCH_LOG_LEVEL=info shows the relay's start/stop lines in bench-results/logs.
         ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
+        // Every load generator connects from 127.0.0.1: the per-address limits would measure themselves.
+        ORLY_MAX_CONNECTIONS: '0',
+        ORLY_MAX_CONNECTIONS_PER_IP: '0',
+        ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
+        ORLY_EVENT_RATE: '0',
+        ORLY_EVENT_RATE_PER_IP: '0',
+        ORLY_REQ_RATE: '0',
+        ORLY_REQ_RATE_PER_IP: '0',
         ...options.env,
         ...splitEnv,
       },

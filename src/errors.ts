@@ -121,7 +121,22 @@ export const Reasons = {
   authBadKind: reason('invalid', 'AUTH event must be kind 22242'),
   authBadChallenge: reason('invalid', 'AUTH challenge does not match'),
   authBadRelay: reason('invalid', 'AUTH relay tag does not name this relay'),
+  authNoPublicUrl: reason(
+    'restricted',
+    'this relay has no public URL configured (ORLY_RELAY_URL); AUTH is accepted only from clients on its own machine',
+  ),
   authStale: reason('invalid', 'AUTH event created_at is more than 10 minutes from now'),
+
+  // Limits at the edge (connection-guard.ts): HTTP bodies of refused upgrades, then per-message answers
+  relayFull: 'the relay is at its connection limit, try again later',
+  tooManyConnections: (max: number) => `too many open connections from your address (the limit is ${max})`,
+  tooManyUpgrades: (max: number) =>
+    `too many new connections from your address (the limit is ${max} a minute)`,
+  rateLimited: (what: 'event' | 'req', scope: 'connection' | 'address', perSecond: number) =>
+    reason(
+      'rate-limited',
+      `more than ${perSecond} ${what === 'event' ? 'EVENT/AUTH' : 'REQ/COUNT/NEG-OPEN'} messages a second from this ${scope}, slow down`,
+    ),
 
   // Connection
   slowReader: 'connection closed: outbound buffer limit exceeded (reading too slowly)',

@@ -8,6 +8,7 @@ import {
   ConfigError,
   choiceVar,
   dataDirVar,
+  decimalVar,
   durationVar,
   type Env,
   hostPortVar,
@@ -15,10 +16,13 @@ import {
   kindListVar,
   type LogLevel,
   logLevelVar,
+  parseListen,
   readVar as read,
   stringVar,
   urlVar,
 } from '../config/env.js';
+import type { Rate } from './rate-limit.js';
+import { parseRelayAddress } from './relay-address.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
 
 export interface RelayInfoConfig {
@@ -70,6 +74,36 @@ export interface QueryGuardConfig {
   memoryLimitBytes: number;
 }
 
+/**
+ * Limits at the edge (connection-guard.ts): connections in total and per address, upgrades per
+ * address, token buckets for EVENT (and AUTH) and for REQ (and COUNT, NEG-OPEN) per connection
+ * and per address. 0 turns a limit off; an undefined rate is off.
+ */
+export interface EdgeLimitsConfig {
+  /** ORLY_MAX_CONNECTIONS: open WebSocket connections in total (beyond: HTTP 503). */
+  maxConnections: number;
+  /** ORLY_MAX_CONNECTIONS_PER_IP: open connections per IPv4 address or IPv6 /64 (beyond: HTTP 429). */
+  maxConnectionsPerIp: number;
+  /** ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: new connections per address and minute (beyond: HTTP 429). */
+  maxUpgradesPerMinutePerIp: number;
+  /** ORLY_EVENT_RATE / ORLY_EVENT_BURST: EVENT and AUTH messages per connection. */
+  eventRate?: Rate;
+  /** ORLY_EVENT_RATE_PER_IP / ORLY_EVENT_BURST_PER_IP: the same, per address. */
+  eventRatePerIp?: Rate;
+  /** ORLY_REQ_RATE / ORLY_REQ_BURST: REQ, COUNT and NEG-OPEN messages per connection. */
+  reqRate?: Rate;
+  /** ORLY_REQ_RATE_PER_IP / ORLY_REQ_BURST_PER_IP: the same, per address. */
+  reqRatePerIp?: Rate;
+}
+
+/** Where /metrics is served and to whom (metrics-endpoint.ts). */
+export interface MetricsConfig {
+  /** ORLY_METRICS_TOKEN: /metrics requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** ORLY_METRICS_LISTEN: serve /metrics on this host:port, not on the relay's port. */
+  listen?: { host: string; port: number };
+}
+
 /** NIP-77 negentropy syncing (NEG-OPEN / NEG-MSG / NEG-CLOSE), relay side. */
 export interface NegentropyConfig {
   /** ORLY_NEGENTROPY_ENABLED: handle NEG-* and list 77 in NIP-11 (default false). */
@@ -118,8 +152,10 @@ export interface RelayConfig {
   port: number;
   dataDir: string;
   logLevel: LogLevel;
-  /** Canonical public URL for NIP-42 `relay` tags; derived from the Host header when unset. */
+  /** ORLY_RELAY_URL: the public URL, one of the names a NIP-42 `relay` tag may give. */
   relayUrl?: string;
+  /** ORLY_RELAY_ADDRESSES: further public names (ws:// or wss:// URLs), as parsed by relay-address.ts. */
+  relayAddresses: readonly string[];
   /** ORLY_TRUSTED_PROXIES: peers whose X-Forwarded-* headers are believed (addresses / CIDR ranges). */
   trustedProxies: readonly string[];
   info: RelayInfoConfig;
@@ -135,6 +171,8 @@ export interface RelayConfig {
   backend: BackendConfig;
   negentropy: NegentropyConfig;
   queries: QueryGuardConfig;
+  edge: EdgeLimitsConfig;
+  metrics: MetricsConfig;
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {
@@ -169,6 +207,63 @@ function trustedProxiesVar(env: Env, name: string): readonly string[] {
     throw new ConfigError(name, (err as Error).message);
   }
   return entries;
+}
+
+/** Comma-separated ws:// / wss:// URLs or host[:port], each checked by parseRelayAddress. */
+function relayAddressesVar(env: Env, name: string): readonly string[] {
+  const entries = (read(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  try {
+    return entries.map(parseRelayAddress);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
+  }
+}
+
+/** A token-bucket rate: `rateName` per second (a decimal, 0 = off) with a bucket of `burstName`. */
+function rateVars(
+  env: Env,
+  rateName: string,
+  burstName: string,
+  defaults: { perSecond: number; burst: number },
+): Rate | undefined {
+  const perSecond = decimalVar(env, rateName, defaults.perSecond, 0, 1_000_000);
+  const burst = intVar(env, burstName, defaults.burst, 1, 100_000_000);
+  return perSecond === 0 ? undefined : { perSecond, burst };
+}
+
+function loadEdgeLimitsConfig(env: Env): EdgeLimitsConfig {
+  return {
+    maxConnections: intVar(env, 'ORLY_MAX_CONNECTIONS', 10_000, 0, 10_000_000),
+    maxConnectionsPerIp: intVar(env, 'ORLY_MAX_CONNECTIONS_PER_IP', 20, 0, 10_000_000),
+    maxUpgradesPerMinutePerIp: intVar(env, 'ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP', 60, 0, 10_000_000),
+    eventRate: rateVars(env, 'ORLY_EVENT_RATE', 'ORLY_EVENT_BURST', { perSecond: 20, burst: 200 }),
+    eventRatePerIp: rateVars(env, 'ORLY_EVENT_RATE_PER_IP', 'ORLY_EVENT_BURST_PER_IP', {
+      perSecond: 50,
+      burst: 500,
+    }),
+    reqRate: rateVars(env, 'ORLY_REQ_RATE', 'ORLY_REQ_BURST', { perSecond: 20, burst: 100 }),
+    reqRatePerIp: rateVars(env, 'ORLY_REQ_RATE_PER_IP', 'ORLY_REQ_BURST_PER_IP', {
+      perSecond: 50,
+      burst: 300,
+    }),
+  };
+}
+
+function loadMetricsConfig(env: Env): MetricsConfig {
+  const token = read(env, 'ORLY_METRICS_TOKEN');
+  if (token !== undefined && !/^[\x21-\x7e]{16,}$/.test(token))
+    throw new ConfigError(
+      'ORLY_METRICS_TOKEN',
+      'must be at least 16 printable ASCII characters without spaces',
+    );
+  const listen = read(env, 'ORLY_METRICS_LISTEN');
+  return {
+    ...(token === undefined ? {} : { token }),
+    ...(listen === undefined ? {} : { listen: parseListen(listen, 'ORLY_METRICS_LISTEN') }),
+  };
 }
 
 export function loadNegentropyConfig(env: Env): NegentropyConfig {
@@ -216,6 +311,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
     relayUrl: urlVar(env, 'ORLY_RELAY_URL'),
+    relayAddresses: relayAddressesVar(env, 'ORLY_RELAY_ADDRESSES'),
     trustedProxies: trustedProxiesVar(env, 'ORLY_TRUSTED_PROXIES'),
     info: {
       name: stringVar(env, 'ORLY_APP_NAME', 'ORLY'),
@@ -232,6 +328,8 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     queries: loadQueryGuardConfig(env),
+    edge: loadEdgeLimitsConfig(env),
+    metrics: loadMetricsConfig(env),
   };
 }
 

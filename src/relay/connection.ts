@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { Reasons } from '../errors.js';
 import { noticeFrame } from '../protocol/messages.js';
+import type { MessageLimiter } from './connection-guard.js';
 import type { Subscription } from './subscription.js';
 
 let nextConnectionId = 1;
@@ -52,8 +53,10 @@ export class Connection {
   constructor(
     readonly socket: WebSocket,
     readonly ip: string,
-    /** The relay URL this client connected to, for NIP-42 `relay` tag checks. */
-    readonly relayUrl: string,
+    /** The URLs this client may name in a NIP-42 `relay` tag (relay-address.ts); none: AUTH is refused. */
+    readonly relayUrls: readonly string[],
+    /** Its EVENT and REQ token buckets, and its address's (connection-guard.ts). */
+    readonly limiter: MessageLimiter,
     private readonly maxOutboundBuffer: number,
     private readonly onSlowReader: (conn: Connection) => void,
   ) {}

@@ -1,9 +1,11 @@
 /**
  * Plain HTTP on the relay's port: NIP-11 on `GET /` with `Accept: application/nostr+json`,
  * a small HTML page on a plain `GET /`, `/health` while the store is open, `/metrics` for
- * Prometheus. CORS headers on everything (NIP-11 requires them).
+ * Prometheus (see metrics-endpoint.ts for who may read it). CORS headers on everything (NIP-11
+ * requires them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metricsRefusal, metricsText } from './metrics-endpoint.js';
 import { relayInformation } from './nip11.js';
 import type { RelayContext } from './relay-context.js';
 
@@ -46,12 +48,16 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
       );
       return;
     }
-    case '/metrics':
-      relay.metrics.registry.metrics().then(
-        (text) => send(res, 200, { 'Content-Type': relay.metrics.registry.contentType }, text),
-        (err: Error) => send(res, 500, { 'Content-Type': 'text/plain' }, `metrics failed: ${err.message}\n`),
-      );
+    case '/metrics': {
+      // Local clients only, a bearer token, or another port: metrics-endpoint.ts.
+      const refusal = metricsRefusal(req, relay.config.metrics, true);
+      if (refusal !== undefined) send(res, refusal.status, refusal.headers, refusal.body);
+      else
+        void metricsText(relay.metrics).then((answer) =>
+          send(res, answer.status, answer.headers, answer.body),
+        );
       return;
+    }
     default:
       send(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
       return;

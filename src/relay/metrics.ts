@@ -9,6 +9,8 @@ export class RelayMetrics {
   readonly messages: Counter<'verb'>;
   readonly events: Counter<'result'>;
   readonly deliveries: Counter;
+  /** Refusals at the edge, by limit (connection-guard.ts). */
+  readonly rateLimited: Counter<'limit'>;
   readonly queryDuration: Histogram;
   private readonly messageByVerb = new Map<string, Counter.Internal>();
 
@@ -32,6 +34,12 @@ export class RelayMetrics {
     this.deliveries = new Counter({
       name: 'orly_live_deliveries_total',
       help: 'Events delivered to live subscriptions',
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'orly_rate_limited_total',
+      help: 'Upgrades and messages refused by a limit: connections, connections_per_ip, upgrades_per_ip, event, event_per_ip, req, req_per_ip',
+      labelNames: ['limit'],
       registers,
     });
     this.queryDuration = new Histogram({

@@ -6,6 +6,11 @@ import type { RelayConfig } from './config.js';
 /** Always listed; 77 (negentropy) is added only when ORLY_NEGENTROPY_ENABLED. */
 export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
 
+/**
+ * `limitation` carries only NIP-11's own fields. NIP-11 has none for connection counts, upgrade
+ * or message rates, so the edge limits (ORLY_MAX_CONNECTIONS*, ORLY_*_RATE/_BURST*) are not
+ * listed; clients learn of them from `rate-limited:` answers and HTTP 429/503.
+ */
 export function relayInformation(config: RelayConfig): Record<string, unknown> {
   const { limits, info } = config;
   const doc: Record<string, unknown> = {

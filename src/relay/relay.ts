@@ -20,15 +20,18 @@ import type { EventStore } from '../store/event-store.js';
 import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
+import { ConnectionGuard, type Refusal } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
+import { MetricsServer } from './metrics-endpoint.js';
 import { QueryExecutor } from './query-executor.js';
+import { authRelayUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
-import { forwardedValue, fromTrustedProxy, peerAddress, trustedProxyList } from './trusted-proxies.js';
+import { clientAddress, trustedProxyList } from './trusted-proxies.js';
 
 /** The abort reason of a finished subscription (abort() without one builds a DOMException with a stack each time). */
 const SUBSCRIPTION_ENDED = Object.freeze({ reason: 'subscription ended' });
@@ -66,10 +69,16 @@ export class Relay implements RelayContext {
   readonly queries: QueryExecutor;
   readonly memory: MemoryGuard;
   private readonly trustedProxies: BlockList;
+  /** Connection and message limits per address and in total. */
+  private readonly guard: ConnectionGuard;
+  /** ORLY_RELAY_URL and ORLY_RELAY_ADDRESSES: the names NIP-42 `relay` tags may give. */
+  private readonly publicUrls: readonly string[];
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sweeper: ExpirationSweeper | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The ORLY_METRICS_LISTEN server, when /metrics is served apart. */
+  private readonly metricsServer: MetricsServer | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
@@ -89,6 +98,11 @@ export class Relay implements RelayContext {
       maxQueriesPerConnection: deps.config.queries.maxQueriesPerConnection,
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
+    this.guard = new ConnectionGuard(deps.config.edge);
+    this.publicUrls = [
+      ...(deps.config.relayUrl === undefined ? [] : [deps.config.relayUrl]),
+      ...deps.config.relayAddresses,
+    ];
     this.logger = deps.logger;
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
@@ -100,6 +114,11 @@ export class Relay implements RelayContext {
         'Open NIP-77 negentropy sessions',
         () => this.negentropy?.total ?? 0,
       );
+    this.metrics.gauge(
+      'orly_limited_addresses',
+      'Entries in the per-address limit tables (open connections and token buckets)',
+      () => this.guard.trackedAddresses,
+    );
     for (const g of deps.gauges ?? []) this.metrics.gauge(g.name, g.help, g.read);
     const limit = deps.config.limits.maxMessageSize;
     this.wss = new WebSocketServer({
@@ -109,6 +128,10 @@ export class Relay implements RelayContext {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    this.metricsServer =
+      deps.config.metrics.listen === undefined
+        ? undefined
+        : new MetricsServer(this.metrics, deps.config.metrics);
     this.http = createServer((req, res) => handleHttpRequest(this, req, res));
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('connection', (socket) => socket.setNoDelay(true));
@@ -123,6 +146,11 @@ export class Relay implements RelayContext {
         resolve();
       });
     });
+    const metricsListen = this.config.metrics.listen;
+    if (this.metricsServer !== undefined && metricsListen !== undefined) {
+      const metricsPort = await this.metricsServer.start(metricsListen.host, metricsListen.port);
+      this.logger.info({ listen: metricsListen.host, port: metricsPort }, 'metrics listening');
+    }
     // Events stored by other relays sharing this database (split mode) reach our subscribers too.
     this.unwatch = this.store.watch?.((stored) => {
       this.broadcast(stored.event, stored.raw);
@@ -135,11 +163,22 @@ export class Relay implements RelayContext {
     this.negentropy?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
+    if (this.publicUrls.length === 0 && this.restrictedKinds.size > 0)
+      this.logger.warn(
+        { restrictedKinds: [...this.restrictedKinds], localUrl: `ws://localhost:${port}` },
+        'no public URL configured (ORLY_RELAY_URL / ORLY_RELAY_ADDRESSES): NIP-42 AUTH is accepted only from ' +
+          'clients on this machine, so remote clients can neither read the restricted kinds nor publish protected events',
+      );
     return port;
   }
 
   get port(): number {
     return (this.http.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The port of the ORLY_METRICS_LISTEN server (0 when /metrics is on the relay's port). */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? 0;
   }
 
   /** Graceful stop: refuse new connections, NOTICE and close clients, let in-flight saves finish, close the store. */
@@ -160,13 +199,14 @@ export class Relay implements RelayContext {
     this.memory.stop();
     await this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const metricsClosed = this.metricsServer?.stop();
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.abort.abort(SUBSCRIPTION_ENDED);
       conn.close(1001, Reasons.shutdownNotice);
     }
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
     this.http.closeAllConnections();
-    await Promise.race([closed, delay(2000)]);
+    await Promise.race([Promise.all([closed, metricsClosed]), delay(2000)]);
     for (const conn of this.connections) conn.socket.terminate();
     await this.sweeper?.idle();
     await this.verifier.close();
@@ -210,28 +250,9 @@ export class Relay implements RelayContext {
     this.metrics.subscriptions.set(this.subscriptions.size);
   }
 
-  /**
-   * The public URL clients reach this relay at, for NIP-42 `relay` tag checks: ORLY_RELAY_URL,
-   * else X-Forwarded-Proto/-Host from a trusted proxy, else the Host header.
-   */
-  relayUrlFor(req: IncomingMessage): string {
-    if (this.config.relayUrl) return this.config.relayUrl;
-    const proxied = fromTrustedProxy(req, this.trustedProxies);
-    const forwardedProto = proxied ? forwardedValue(req, 'x-forwarded-proto') : undefined;
-    const secure = forwardedProto === 'https' || forwardedProto === 'wss';
-    const host =
-      (proxied ? forwardedValue(req, 'x-forwarded-host') : undefined) ??
-      forwardedValue(req, 'host') ??
-      `127.0.0.1:${this.port}`;
-    return `${secure ? 'wss' : 'ws'}://${host}/`;
-  }
-
-  /** The client's address: X-Forwarded-For's first entry from a trusted proxy, else the peer's. */
+  /** The client's address (trusted-proxies.ts clientAddress: X-Forwarded-For only from a trusted proxy). */
   clientIp(req: IncomingMessage): string {
-    const forwarded = fromTrustedProxy(req, this.trustedProxies)
-      ? forwardedValue(req, 'x-forwarded-for')
-      : undefined;
-    return forwarded ?? peerAddress(req) ?? 'unknown';
+    return clientAddress(req, this.trustedProxies);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -244,12 +265,22 @@ export class Relay implements RelayContext {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    const ip = this.clientIp(req);
+    const refusal = this.guard.admit(ip);
+    if (refusal !== undefined) {
+      this.metrics.rateLimited.labels(refusal.limit).inc();
+      this.logger.debug({ ip, limit: refusal.limit }, 'upgrade refused');
+      socket.end(refusalResponse(refusal));
+      return;
+    }
+    // Without verifyClient, ws completes a valid upgrade synchronously: admit() and opened() see the same count.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, ip));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
-    const ip = this.clientIp(req);
-    const conn = new Connection(ws, ip, this.relayUrlFor(req), this.config.limits.maxOutboundBuffer, (c) =>
+  private accept(ws: WebSocket, req: IncomingMessage, ip: string): void {
+    const relayUrls = authRelayUrls(req, this.publicUrls, this.port);
+    const limiter = this.guard.opened(ip);
+    const conn = new Connection(ws, ip, relayUrls, limiter, this.config.limits.maxOutboundBuffer, (c) =>
       this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
     );
     this.connections.add(conn);
@@ -269,6 +300,7 @@ export class Relay implements RelayContext {
   private disconnected(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     conn.closed = true;
+    this.guard.closed(conn.ip);
     for (const sub of conn.subscriptions.values()) {
       sub.abort.abort(SUBSCRIPTION_ENDED);
       this.subscriptions.remove(sub);
@@ -282,6 +314,7 @@ export class Relay implements RelayContext {
   }
 
   private pingAll(): void {
+    this.guard.sweep();
     for (const conn of this.connections) {
       if (!conn.alive) {
         conn.socket.terminate();
@@ -291,6 +324,20 @@ export class Relay implements RelayContext {
       conn.socket.ping();
     }
   }
+}
+
+const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+/** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
+function refusalResponse(refusal: Refusal): string {
+  const body = `${refusal.reason}\n`;
+  return (
+    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
+    `Retry-After: ${refusal.retryAfterSeconds}\r\n` +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
 }
 
 function delay(ms: number): Promise<void> {

@@ -214,8 +214,9 @@ export class Clients {
   private readonly tools: Relay[] = [];
   readonly violations: string[] = [];
 
-  async raw(url: string): Promise<RawClient> {
-    const client = await RawClient.connect(url);
+  /** A raw client; `headers` are sent with the upgrade request (e.g. a forged Host). */
+  async raw(url: string, headers?: Record<string, string>): Promise<RawClient> {
+    const client = await RawClient.connect(url, headers);
     client.ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       const problem = reasonViolation(frame);

@@ -28,6 +28,19 @@ import { testSyncConfig } from './sync-config.js';
 export const NEGENTROPY_GRPC_MODE = process.env.ORLY_TEST_MODE === 'split-negentropy';
 export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_GRPC_MODE;
 
+/**
+ * The per-address limits off (0): every test client comes from 127.0.0.1 and many suites open
+ * dozens of connections or publish thousands of events in a second. Tests of the limits set them.
+ */
+export const NO_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
+  ORLY_MAX_CONNECTIONS_PER_IP: '0',
+  ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
+  ORLY_EVENT_RATE: '0',
+  ORLY_EVENT_RATE_PER_IP: '0',
+  ORLY_REQ_RATE: '0',
+  ORLY_REQ_RATE_PER_IP: '0',
+};
+
 export interface TestRelay {
   readonly relay: Relay;
   readonly url: string;
@@ -76,6 +89,7 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
     ORLY_PORT: '0',
     ORLY_LOG_LEVEL: 'silent',
     ORLY_VERIFY_WORKERS: '1',
+    ...NO_ADDRESS_LIMITS,
     ...env,
     ...backendEnv,
     ORLY_DATA_DIR: dataDir,
@@ -124,9 +138,9 @@ export class RawClient {
     });
   }
 
-  static connect(url: string): Promise<RawClient> {
+  static connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, headers === undefined ? undefined : { headers });
       const client = new RawClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);

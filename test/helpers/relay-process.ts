@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { NO_ADDRESS_LIMITS } from './relay-harness.js';
 
 export const ORLY_CLI = fileURLToPath(new URL('../../src/cli/orly.js', import.meta.url));
 
@@ -20,7 +21,14 @@ export interface RelayProcess {
 
 export async function spawnRelay(env: Record<string, string>, timeoutMs = 15_000): Promise<RelayProcess> {
   const child = spawn(process.execPath, [ORLY_CLI], {
-    env: { ...process.env, ORLY_LISTEN: '127.0.0.1', ORLY_PORT: '0', ORLY_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      ORLY_LISTEN: '127.0.0.1',
+      ORLY_PORT: '0',
+      ORLY_LOG_LEVEL: 'info',
+      ...NO_ADDRESS_LIMITS,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

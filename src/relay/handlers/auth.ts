@@ -20,7 +20,7 @@ export function handleAuth(relay: RelayContext, conn: Connection, message: Clien
     return;
   }
   const event = value as NostrEvent;
-  const problem = checkAuthEvent(event, conn.challenge, conn.relayUrl, nowSeconds());
+  const problem = checkAuthEvent(event, conn.challenge, conn.relayUrls, nowSeconds());
   if (problem !== undefined) return void conn.send(okFrame(event.id, false, problem));
   if (computeEventId(event) !== event.id) return void conn.send(okFrame(event.id, false, Reasons.badId));
   relay.verifier
