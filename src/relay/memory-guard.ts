@@ -28,8 +28,8 @@ export class MemoryGuard {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    /** The resident-set target in bytes. */
-    readonly limitBytes: number,
+    /** The resident-set target in bytes (may be changed while running; the next sample uses it). */
+    public limitBytes: number,
     private readonly sample: () => MemorySample = sampleProcess,
   ) {}
 

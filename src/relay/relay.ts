@@ -265,6 +265,13 @@ export class Relay implements RelayContext {
       );
       return;
     }
+    if (this.memory.overloaded) {
+      this.metrics.rateLimited.labels('memory').inc();
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
     const ip = this.clientIp(req);
     const refusal = this.guard.admit(ip);
     if (refusal !== undefined) {

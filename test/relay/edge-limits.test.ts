@@ -7,49 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
 import type { NostrEvent } from '../../src/protocol/event.js';
 import { authEvent, Clients, challengeOf, hasPrefix, newKeys, sign } from '../helpers/nostr.js';
 import { type Frame, type RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { attempt } from '../helpers/upgrade.js';
 import { waitFor } from '../helpers/wait.js';
 
 const from = (ip: string) => ({ 'X-Forwarded-For': ip });
-
-interface Attempt {
-  status: number | 'open';
-  retryAfter?: string;
-  body?: string;
-}
-
-/** Tries an upgrade; an opened socket is closed again at once. */
-function attempt(url: string, headers: Record<string, string> = {}): Promise<Attempt> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    let answered = false;
-    ws.on('unexpected-response', (_req, res) => {
-      answered = true;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => {
-        const retryAfter = res.headers['retry-after'];
-        resolve({ status: res.statusCode ?? 0, body, ...(retryAfter === undefined ? {} : { retryAfter }) });
-        ws.terminate();
-      });
-    });
-    ws.on('open', () => {
-      answered = true;
-      ws.close();
-      resolve({ status: 'open' });
-    });
-    // Terminating a refused handshake reports an error too; only one before any answer counts.
-    ws.on('error', (err) => {
-      if (!answered) reject(err);
-    });
-  });
-}
 
 /** Sends every event at once, then collects their OKs in order. */
 async function flood(c: RawClient, events: NostrEvent[]): Promise<Frame[]> {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Reasons } from '../../src/errors.js';
 import { MemoryGuard } from '../../src/relay/memory-guard.js';
 import { RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { attempt } from '../helpers/upgrade.js';
 
 describe('MemoryGuard', () => {
   it('trips at the target (resident set or heap) and recovers below 90% of it', () => {
@@ -30,23 +31,36 @@ describe('MemoryGuard', () => {
 describe('relay over its memory target', () => {
   let t: TestRelay;
   before(async () => {
-    t = await startTestRelay({ ORLY_MEMORY_LIMIT_MB: '1', ORLY_NEGENTROPY_ENABLED: 'true' });
+    t = await startTestRelay({ ORLY_NEGENTROPY_ENABLED: 'true' });
   });
   after(() => t.stop());
 
-  it('refuses REQ, COUNT and NEG-OPEN with rate-limited:, and stays up', async () => {
+  it('refuses REQ, COUNT, NEG-OPEN and new connections, stays up, and takes work again below it', async () => {
     const c = await RawClient.connect(t.url);
+    const guard = t.relay.memory;
+    const target = guard.limitBytes;
     try {
+      // A target below any real process: the next sample finds the relay over it.
+      guard.limitBytes = 1;
+      assert.equal(guard.check(), true);
       c.send(['REQ', 'r', { kinds: [1] }]);
       assert.deepEqual(await c.next((f) => f[1] === 'r'), ['CLOSED', 'r', Reasons.lowOnMemory]);
       c.send(['COUNT', 'c', { kinds: [1] }]);
       assert.deepEqual(await c.next((f) => f[1] === 'c'), ['CLOSED', 'c', Reasons.lowOnMemory]);
       c.send(['NEG-OPEN', 'n', {}, '6100000200']);
       assert.deepEqual(await c.next((f) => f[1] === 'n'), ['NEG-ERR', 'n', Reasons.lowOnMemory]);
-      const health = await fetch(`${t.httpUrl}/health`);
-      assert.equal(health.status, 200);
+      const upgrade = await attempt(t.url);
+      assert.equal(upgrade.status, 503);
+      assert.equal(upgrade.retryAfter, '10');
+      assert.equal((await fetch(`${t.httpUrl}/health`)).status, 200);
       assert.equal(c.closed, false);
+      // Back under the target: work is taken again.
+      guard.limitBytes = target;
+      assert.equal(guard.check(), false);
+      assert.deepEqual(await c.query('again', { kinds: [1] }), []);
     } finally {
+      guard.limitBytes = target;
+      guard.check();
       await c.close();
     }
   });
