@@ -35,6 +35,7 @@ async function start(): Promise<void> {
     security,
     logger,
     expirationSweepSeconds: config.expirationSweepSeconds,
+    maxIndexedTags: config.maxIndexedTags,
   });
   stopOnSignal(logger, () => server.stop());
 }

@@ -32,6 +32,8 @@ export interface DatabaseServerOptions {
   /** TLS / mutual TLS / token (default: plaintext, no token). */
   readonly security?: GrpcSecurity;
   readonly logger: Logger;
+  /** With dataDir: tag index entries per event (default DEFAULT_MAX_INDEXED_TAGS). */
+  readonly maxIndexedTags?: number;
   /** Seconds between NIP-40 purges; 0 or unset = no sweeper. */
   readonly expirationSweepSeconds?: number;
   /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
@@ -79,7 +81,8 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
     throw new Error('startDatabaseServer: give exactly one of dataDir and store');
   }
   const ownsStore = options.store === undefined;
-  const store = options.store ?? LmdbEventStore.open(options.dataDir!);
+  const store =
+    options.store ?? LmdbEventStore.open(options.dataDir!, { maxIndexedTags: options.maxIndexedTags });
   const security = options.security ?? {};
   const ownVerifier =
     authenticatesCallers(security) || options.verifier !== undefined ? undefined : lazyVerifierPool();
