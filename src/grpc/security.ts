@@ -119,7 +119,7 @@ export function serverExposure(
     'set ORLY_GRPC_TOKEN (on it and its clients), or mutual TLS (ORLY_GRPC_TLS_CERT, ORLY_GRPC_TLS_KEY and ORLY_GRPC_TLS_CA)';
   if (isLoopbackHost(host)) {
     return {
-      warn: `${name} listens on ${listen} without authentication: any local process can call it (unauthenticated callers get signature checks and no admin calls); ${how}`,
+      warn: `${name} listens on ${listen} without authentication: any local process can call it, and it trusts none of them (no admin calls; orly-db verifies signatures); ${how}`,
     };
   }
   if (sec.insecure) {
