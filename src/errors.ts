@@ -67,6 +67,8 @@ export const Reasons = {
   ephemeralNotStored: (kind: number) => reason('invalid', `ephemeral events (kind ${kind}) are never stored`),
   ephemeralNotImported: (kind: number) =>
     reason('blocked', `ephemeral events (kind ${kind}) are never stored`),
+  tooManyIndexedTags: (count: number, max: number) =>
+    reason('invalid', `event has ${count} distinct single-letter tag values to index, the limit is ${max}`),
   verifyFailed: (detail: string) => reason('error', `signature verification failed: ${detail}`),
   databaseUnavailable: (detail: string) => reason('error', `database unavailable (${detail})`),
   internal: (detail: string) => reason('error', detail),

@@ -12,6 +12,7 @@ import { parseFilterText } from '../protocol/filter.js';
 import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
+import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
 import { runRelay } from './run-relay.js';
@@ -116,7 +117,7 @@ const importCommand: Command = {
     if (line.values.version) return version();
     const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const verify = line.values['no-verify'] !== true;
-    const store = await LmdbEventStore.open(dataDir);
+    const store = await LmdbEventStore.open(dataDir, loadLmdbStoreConfig(process.env));
     try {
       await runImport(store, process.stdin, { verify, log: (text) => process.stderr.write(`${text}\n`) });
     } finally {

@@ -2,6 +2,11 @@
  * Transport security shared by every gRPC server and client: optional TLS or mutual TLS and
  * an optional shared bearer token. Plaintext on 127.0.0.1 is the default.
  *
+ * A server is "authenticating" when it has a token or mutual TLS: then every call that reaches
+ * a handler comes from an authenticated caller. A server that is not authenticating may only
+ * listen on loopback (serverExposure): anything else refuses to start unless
+ * ORLY_GRPC_INSECURE=true.
+ *
  *   ORLY_GRPC_TLS_CERT / ORLY_GRPC_TLS_KEY  this process's certificate and key (PEM files).
  *                                           A server needs both to serve TLS; a client presents
  *                                           them for mutual TLS.
@@ -10,12 +15,22 @@
  *                                           verifies the server against it.
  *   ORLY_GRPC_TLS_SERVER_NAME               name to verify in the server certificate (client side).
  *   ORLY_GRPC_TOKEN                         shared bearer token: servers require it, clients send it.
+ *   ORLY_GRPC_INSECURE                      true: a server without token or mutual TLS may listen
+ *                                           on a non-loopback address (with a loud warning).
+ *   ORLY_GRPC_MAX_MESSAGE_SIZE              bytes: the largest message a server accepts and a
+ *                                           client sends (default 16 MiB).
  */
 
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { type ChannelCredentials, credentials, Metadata, ServerCredentials } from '@grpc/grpc-js';
 import type { Env } from '../config/env.js';
-import { ConfigError } from '../config/env.js';
+import { boolVar, ConfigError, intVar, parseListen } from '../config/env.js';
+
+/** Default of ORLY_GRPC_MAX_MESSAGE_SIZE. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** What servers send and clients receive (query batches are ~256 KB; one stored event may be larger). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface GrpcSecurity {
   readonly cert?: Buffer;
@@ -23,6 +38,10 @@ export interface GrpcSecurity {
   readonly ca?: Buffer;
   readonly serverName?: string;
   readonly token?: string;
+  /** Server: listen beyond loopback without token or mutual TLS (ORLY_GRPC_INSECURE). */
+  readonly insecure?: boolean;
+  /** Largest message a server accepts and a client sends (default DEFAULT_MAX_MESSAGE_BYTES). */
+  readonly maxMessageBytes?: number;
 }
 
 function readPem(env: Env, name: string): Buffer | undefined {
@@ -54,6 +73,62 @@ export function loadGrpcSecurity(env: Env = process.env): GrpcSecurity {
     ca: readPem(env, 'ORLY_GRPC_TLS_CA'),
     serverName: env.ORLY_GRPC_TLS_SERVER_NAME?.trim() || undefined,
     token,
+    insecure: boolVar(env, 'ORLY_GRPC_INSECURE', false),
+    maxMessageBytes: intVar(
+      env,
+      'ORLY_GRPC_MAX_MESSAGE_SIZE',
+      DEFAULT_MAX_MESSAGE_BYTES,
+      1024 * 1024,
+      MAX_RESPONSE_BYTES,
+    ),
+  };
+}
+
+/** True when a server with this security authenticates every caller (token or mutual TLS). */
+export function authenticatesCallers(sec: GrpcSecurity): boolean {
+  return sec.token !== undefined || (sec.ca !== undefined && sec.cert !== undefined && sec.key !== undefined);
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and "localhost". Wildcards and other names are not. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return true;
+  const family = isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * What a server about to listen on `listen` must do about authentication:
+ * - `refuse` (a message naming the variables): not loopback, no token, no mutual TLS, and
+ *   ORLY_GRPC_INSECURE is not set;
+ * - `warn`: it will run without authentication (loopback, or overridden by ORLY_GRPC_INSECURE);
+ * - neither: callers are authenticated.
+ */
+export function serverExposure(
+  name: string,
+  listen: string,
+  sec: GrpcSecurity,
+): { readonly refuse?: string; readonly warn?: string } {
+  if (authenticatesCallers(sec)) return {};
+  const { host } = parseListen(listen, 'listen');
+  const how =
+    'set ORLY_GRPC_TOKEN (on it and its clients), or mutual TLS (ORLY_GRPC_TLS_CERT, ORLY_GRPC_TLS_KEY and ORLY_GRPC_TLS_CA)';
+  if (isLoopbackHost(host)) {
+    return {
+      warn: `${name} listens on ${listen} without authentication: any local process can call it, and it trusts none of them (no admin calls; orly-db verifies signatures); ${how}`,
+    };
+  }
+  if (sec.insecure) {
+    return {
+      warn: `ORLY_GRPC_INSECURE=true: ${name} listens on ${listen}, beyond loopback, WITHOUT AUTHENTICATION: anyone who reaches this port can call it; ${how}`,
+    };
+  }
+  return {
+    refuse: `${name} would listen on ${listen} (not loopback) without authentication: ${how}, or listen on 127.0.0.1; ORLY_GRPC_INSECURE=true runs it open anyway`,
   };
 }
 
@@ -94,10 +169,33 @@ export function callMetadata(sec: GrpcSecurity): Metadata {
   return md;
 }
 
+/**
+ * Throws a ConfigError naming `variable` (the listen variable, or ORLY_GRPC_TOKEN) when
+ * serverExposure refuses; returns its warning, if any.
+ */
+export function checkServerExposure(
+  name: string,
+  listen: string,
+  sec: GrpcSecurity,
+  variable = 'ORLY_GRPC_TOKEN',
+): string | undefined {
+  const exposure = serverExposure(name, listen, sec);
+  if (exposure.refuse !== undefined) throw new ConfigError(variable, exposure.refuse);
+  return exposure.warn;
+}
+
+/** Receive and send limits of a server. */
+export function serverMessageLimits(sec: GrpcSecurity): Record<string, number> {
+  return {
+    'grpc.max_receive_message_length': sec.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+  };
+}
+
 export function channelOptions(sec: GrpcSecurity): Record<string, string | number> {
   return {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+    'grpc.max_send_message_length': sec.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,

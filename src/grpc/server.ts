@@ -1,22 +1,40 @@
 /**
  * A gRPC server for one ORLY service: binds the listen address, serves the service and the
- * standard grpc.health.v1 Health service, enforces the bearer token (when configured) on every
- * call, sets TCP_NODELAY on accepted sockets (without it Nagle's algorithm adds tens of
- * milliseconds to p99), and stops gracefully.
+ * standard grpc.health.v1 Health service, sets TCP_NODELAY on accepted sockets (without it
+ * Nagle's algorithm adds tens of milliseconds to p99), and stops gracefully.
+ *
+ * Authentication (see security.ts):
+ * - start() refuses (ConfigError) to listen beyond loopback without a token or mutual TLS,
+ *   unless ORLY_GRPC_INSECURE; running without authentication logs a warning.
+ * - With a token, a server interceptor checks it from the call's METADATA, before any request
+ *   message is read: a call without it is answered UNAUTHENTICATED and its body is never
+ *   decoded (the stream stays paused; HTTP/2 flow control stops the sender after one window).
+ *   The health service stays open (it reveals nothing but up/down).
+ * - `adminMethods` are refused with PERMISSION_DENIED, from the metadata too, when the server
+ *   does not authenticate its callers.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { constants as http2constants, type ServerHttp2Stream } from 'node:http2';
 import {
-  type Metadata,
+  Metadata,
   Server,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
   type ServiceDefinition,
   status,
-  type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { dialAddress } from '../config/env.js';
 import { HealthCheckResponse_ServingStatus, HealthService } from '../gen/grpc/health/v1/health.js';
 import type { Logger } from '../logger.js';
-import { type GrpcSecurity, serverCredentials } from './security.js';
+import {
+  authenticatesCallers,
+  checkServerExposure,
+  type GrpcSecurity,
+  serverCredentials,
+  serverMessageLimits,
+} from './security.js';
 
 export interface GrpcServiceBinding {
   readonly definition: ServiceDefinition;
@@ -33,9 +51,14 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
   /** Health answer: SERVING while this returns true. */
   readonly isServing: () => boolean;
+  /**
+   * Method names (as in the proto, e.g. "DeleteEvent") refused with PERMISSION_DENIED when the
+   * server does not authenticate its callers (no token, no mutual TLS).
+   */
+  readonly adminMethods?: readonly string[];
 }
 
-const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, details: 'missing or invalid bearer token' };
+const HEALTH_PATH = '/grpc.health.v1.Health/';
 
 function tokenMatches(expected: Buffer, metadata: Metadata): boolean {
   const header = metadata.get('authorization')[0];
@@ -44,40 +67,86 @@ function tokenMatches(expected: Buffer, metadata: Metadata): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** Wraps every handler of a service so calls without the token are refused. */
-function guarded(binding: GrpcServiceBinding, token: Buffer | undefined): UntypedServiceImplementation {
-  if (!token) return binding.implementation;
-  const out: UntypedServiceImplementation = {};
-  for (const [name, method] of Object.entries(binding.definition)) {
-    const handler = binding.implementation[name] as ((...args: unknown[]) => void) | undefined;
-    if (!handler) continue;
-    const answersWithCallback = !method.responseStream;
-    out[name] = ((
-      call: { metadata: Metadata; emit: (e: string, v: unknown) => void },
-      callback?: (e: unknown) => void,
-    ) => {
-      if (tokenMatches(token, call.metadata)) return handler(call, callback);
-      if (answersWithCallback && callback) callback(UNAUTHENTICATED);
-      else call.emit('error', UNAUTHENTICATED);
-    }) as UntypedHandleCall;
-  }
-  return out;
+/** Answers a refused call and stops its upload (see `endUpload`). */
+function refuse(call: ServerInterceptingCallInterface, code: status, details: string): void {
+  call.sendStatus({ code, details, metadata: new Metadata() });
+  endUpload(call);
+}
+
+/**
+ * After a refusal grpc-js keeps reading (and discarding) what the client still uploads: a
+ * 64 MB request would still cross the network. RST_STREAM(NO_ERROR) after the complete
+ * response tells the client to stop sending (RFC 9113 8.1); it still reads the status. The
+ * HTTP/2 stream is a private field of grpc-js's base call: without it, nothing is done.
+ */
+function endUpload(call: ServerInterceptingCallInterface): void {
+  const stream = (call as unknown as { stream?: ServerHttp2Stream }).stream;
+  if (stream === undefined || typeof stream.close !== 'function') return;
+  setImmediate(() => {
+    if (!stream.destroyed) stream.close(http2constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/**
+ * Decides each call from its metadata alone: the token (when configured), then the admin
+ * methods (when callers are not authenticated). A refused call is answered at once; its
+ * request message is never read.
+ */
+function accessInterceptor(
+  token: Buffer | undefined,
+  refusedPaths: ReadonlyMap<string, string>,
+): ServerInterceptor {
+  return (method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const path = method.path;
+            if (token !== undefined && !path.startsWith(HEALTH_PATH) && !tokenMatches(token, metadata)) {
+              refuse(call, status.UNAUTHENTICATED, 'missing or invalid bearer token');
+              return;
+            }
+            const refusal = refusedPaths.get(path);
+            if (refusal !== undefined) {
+              refuse(call, status.PERMISSION_DENIED, refusal);
+              return;
+            }
+            pass(metadata);
+          },
+        }),
+    });
 }
 
 export class GrpcServer {
-  private readonly server = new Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
-    // Clients ping every 30 s (keepalive); allow it instead of answering with GOAWAY.
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-  });
+  private readonly server: Server;
   private boundPort = 0;
 
   constructor(private readonly options: GrpcServerOptions) {
-    const token = options.security.token ? Buffer.from(options.security.token) : undefined;
+    const { security } = options;
+    const token = security.token ? Buffer.from(security.token) : undefined;
+    const refusedPaths = new Map<string, string>();
+    if (!authenticatesCallers(security)) {
+      for (const binding of options.services) {
+        for (const method of Object.values(binding.definition)) {
+          const name = method.path.slice(method.path.lastIndexOf('/') + 1);
+          if (options.adminMethods?.includes(name)) {
+            refusedPaths.set(
+              method.path,
+              `${name} needs an authenticated caller: give ${options.name} and its clients ORLY_GRPC_TOKEN (or mutual TLS)`,
+            );
+          }
+        }
+      }
+    }
+    this.server = new Server({
+      ...serverMessageLimits(security),
+      // Clients ping every 30 s (keepalive); allow it instead of answering with GOAWAY.
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      interceptors: [accessInterceptor(token, refusedPaths)],
+    });
     for (const binding of options.services)
-      this.server.addService(binding.definition, guarded(binding, token));
+      this.server.addService(binding.definition, binding.implementation);
     const health = () =>
       options.isServing()
         ? HealthCheckResponse_ServingStatus.SERVING
@@ -110,8 +179,19 @@ export class GrpcServer {
     return dialAddress(`${this.options.listen.replace(/:\d+$/, '')}:${this.boundPort}`);
   }
 
+  /** True when every call reaching a handler comes from an authenticated caller. */
+  get authenticatesCallers(): boolean {
+    return authenticatesCallers(this.options.security);
+  }
+
+  /**
+   * Binds and serves. Throws a ConfigError (naming ORLY_GRPC_TOKEN) instead when it would
+   * listen beyond loopback without authentication and ORLY_GRPC_INSECURE is not set.
+   */
   async start(): Promise<number> {
     const { listen, security, logger, name } = this.options;
+    const warning = checkServerExposure(name, listen, security);
+    if (warning !== undefined) logger.warn({ service: name, listen }, warning);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(listen, serverCredentials(security), (err, port) =>
         err ? reject(err) : resolve(port),
@@ -138,6 +218,7 @@ export class GrpcServer {
         tls: !!security.cert,
         mtls: !!security.ca,
         token: !!security.token,
+        authenticated: authenticatesCallers(security),
       },
       'grpc listening',
     );

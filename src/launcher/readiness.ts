@@ -1,17 +1,25 @@
 /**
  * Readiness probes: is a started service ready to serve?
  *   - grpc: grpc.health.v1 Health/Check answers SERVING (every ORLY TS gRPC service registers
- *     it; see src/grpc/server.ts). Dialled with the same transport security as the services
- *     (TLS / mTLS / token from ORLY_GRPC_*).
+ *     it; see src/grpc/server.ts), with the same transport security as the services (TLS /
+ *     mTLS from ORLY_GRPC_*; the token is sent too, though health is open).
  *   - http: GET <url> answers 200 (the relay's /health).
+ * Each attempt opens its own connection through connectProbeSocket (probe-socket.ts), which can
+ * never occupy a port a service is about to bind: so the gRPC check is a small HTTP/2 call made
+ * here over that socket rather than a grpc-js channel (whose sockets cannot be bound that way).
  * `waitUntilReady` polls every 250 ms (each attempt bounded to 1 s) until success, the timeout,
  * or the abort signal (the launcher aborts when the child exits or a stop is requested).
  */
 
 import { request } from 'node:http';
+import { type ClientHttp2Session, connect as http2Connect } from 'node:http2';
+import { isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { parseListen } from '../config/env.js';
 import { OrlyError } from '../errors.js';
-import { HealthCheckResponse_ServingStatus, HealthClient } from '../gen/grpc/health/v1/health.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
+import { HealthCheckResponse, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
+import type { GrpcSecurity } from '../grpc/security.js';
+import { connectProbeSocket } from './probe-socket.js';
 
 export interface Probe {
   /** For messages, e.g. "grpc health at 127.0.0.1:50051". */
@@ -23,52 +31,111 @@ export interface Probe {
 
 const ATTEMPT_MS = 1000;
 const INTERVAL_MS = 250;
+/** An empty HealthCheckRequest as a gRPC message: not compressed, length 0. */
+const EMPTY_REQUEST = Buffer.alloc(5);
 
 export function grpcHealthProbe(address: string, security: GrpcSecurity): Probe {
-  let client: InstanceType<typeof HealthClient> | undefined;
+  const { host, port } = parseListen(address, 'address');
   return {
     description: `grpc health at ${address}`,
-    check() {
-      client ??= new HealthClient(address, channelCredentials(security), {
-        ...channelOptions(security),
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 500,
-      });
-      const c = client;
-      return new Promise<boolean>((resolve, reject) =>
-        c.check(
-          { service: '' },
-          callMetadata(security),
-          { deadline: new Date(Date.now() + ATTEMPT_MS) },
-          (err, res) => {
-            if (err) reject(new Error(err.details || err.message));
-            else if (res.status === HealthCheckResponse_ServingStatus.SERVING) resolve(true);
-            else reject(new Error(`health status ${res.status}`));
-          },
-        ),
-      );
+    async check() {
+      const socket = await connectProbeSocket(host, port, ATTEMPT_MS);
+      return healthCheck(socket, host, security);
     },
-    close() {
-      client?.close();
-      client = undefined;
-    },
+    close() {},
   };
 }
 
+/** One grpc.health.v1 Health/Check over `socket` (wrapped in TLS when configured). */
+function healthCheck(socket: Socket, host: string, sec: GrpcSecurity): Promise<boolean> {
+  const secure = sec.ca !== undefined || sec.cert !== undefined;
+  const name = sec.serverName ?? host;
+  const transport = secure
+    ? tlsConnect({
+        socket,
+        ca: sec.ca,
+        cert: sec.cert,
+        key: sec.key,
+        host: name,
+        ...(isIP(name) === 0 ? { servername: name } : {}),
+        ALPNProtocols: ['h2'],
+      })
+    : socket;
+  const session: ClientHttp2Session = http2Connect(`${secure ? 'https' : 'http'}://${host}`, {
+    createConnection: () => transport,
+  });
+  return new Promise<boolean>((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no answer within ${ATTEMPT_MS} ms`)), ATTEMPT_MS);
+    function done(error: Error | undefined, ready = false): void {
+      clearTimeout(timer);
+      session.destroy();
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(ready);
+    }
+    session.on('error', (error) => done(error));
+    const call = session.request({
+      ':method': 'POST',
+      ':path': '/grpc.health.v1.Health/Check',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...(sec.token ? { authorization: `Bearer ${sec.token}` } : {}),
+    });
+    const chunks: Buffer[] = [];
+    let grpcStatus: string | undefined;
+    let grpcMessage = '';
+    const noteStatus = (headers: Record<string, unknown>) => {
+      if (headers['grpc-status'] === undefined) return;
+      grpcStatus = String(headers['grpc-status']);
+      grpcMessage = decodeURIComponent(String(headers['grpc-message'] ?? ''));
+    };
+    call.on('response', noteStatus);
+    call.on('trailers', noteStatus);
+    call.on('data', (chunk: Buffer) => chunks.push(chunk));
+    call.on('error', (error) => done(error));
+    call.on('end', () => {
+      if (grpcStatus !== '0') {
+        done(new Error(`grpc status ${grpcStatus ?? 'missing'}${grpcMessage ? `: ${grpcMessage}` : ''}`));
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      const length = body.length >= 5 ? body.readUInt32BE(1) : -1;
+      if (length < 0 || body.length < 5 + length) {
+        done(new Error('malformed health answer'));
+        return;
+      }
+      const { status } = HealthCheckResponse.decode(body.subarray(5, 5 + length));
+      if (status === HealthCheckResponse_ServingStatus.SERVING) done(undefined, true);
+      else done(new Error(`health status ${status}`));
+    });
+    call.end(EMPTY_REQUEST);
+  });
+}
+
 export function httpHealthProbe(url: string): Probe {
+  const target = new URL(url);
   return {
     description: `GET ${url}`,
-    check() {
-      return new Promise<boolean>((resolve, reject) => {
-        const req = request(url, { method: 'GET', timeout: ATTEMPT_MS, agent: false }, (res) => {
-          res.resume();
-          if (res.statusCode === 200) resolve(true);
-          else reject(new Error(`HTTP ${res.statusCode}`));
+    async check() {
+      const socket = await connectProbeSocket(target.hostname, Number(target.port || 80), ATTEMPT_MS);
+      try {
+        return await new Promise<boolean>((resolve, reject) => {
+          const req = request(
+            target,
+            { method: 'GET', timeout: ATTEMPT_MS, agent: false, createConnection: () => socket },
+            (res) => {
+              res.resume();
+              if (res.statusCode === 200) resolve(true);
+              else reject(new Error(`HTTP ${res.statusCode}`));
+            },
+          );
+          req.on('timeout', () => req.destroy(new Error('timed out')));
+          req.on('error', reject);
+          req.end();
         });
-        req.on('timeout', () => req.destroy(new Error('timed out')));
-        req.on('error', reject);
-        req.end();
-      });
+      } finally {
+        socket.destroy();
+      }
     },
     close() {},
   };

@@ -294,7 +294,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
   const limits: LimitsConfig = {
     maxMessageSize: intVar(env, 'ORLY_MAX_MESSAGE_SIZE', 1_048_576, 1024, 64 * 1_048_576),
     maxEventSize: intVar(env, 'ORLY_MAX_EVENT_SIZE', 1_048_576, 512, 64 * 1_048_576),
-    maxEventTags: intVar(env, 'ORLY_MAX_EVENT_TAGS', 10_000, 1, 1_000_000),
+    maxEventTags: intVar(env, 'ORLY_MAX_EVENT_TAGS', 2_000, 1, 1_000_000),
     maxContentLength: intVar(env, 'ORLY_MAX_CONTENT_LENGTH', 524_288, 1, 64 * 1_048_576),
     maxSubscriptionsPerConnection: intVar(env, 'ORLY_MAX_SUBSCRIPTIONS', 50, 1, 100_000),
     maxFiltersPerReq: intVar(env, 'ORLY_MAX_FILTERS', 20, 1, 1000),

@@ -21,6 +21,7 @@ import type { NegentropyResponder } from '../negentropy/responder.js';
 import type { EventStore } from '../store/event-store.js';
 import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
+import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import type { RelayConfig } from './config.js';
 import type { GaugeSpec } from './metrics.js';
@@ -34,7 +35,11 @@ async function createStore(
 ): Promise<{ store: EventStore; gauges: GaugeSpec[] }> {
   const { backend } = config;
   if (backend.dbType === 'local') {
-    const store = LmdbEventStore.open(config.dataDir, { queryWorkers: config.queryWorkers, logger });
+    const store = LmdbEventStore.open(config.dataDir, {
+      queryWorkers: config.queryWorkers,
+      logger,
+      ...loadLmdbStoreConfig(env),
+    });
     await store.workersReady();
     const gauges: GaugeSpec[] = [];
     if (store.queryPool !== undefined)

@@ -1,7 +1,9 @@
 /**
  * Test harness for split mode: an in-process orly-db server on 127.0.0.1 port 0 over a fresh
  * LMDB store in a temp directory, and the real `orly-db` CLI as a child process (port read from
- * its "grpc listening" log line, stopped by PID).
+ * its "grpc listening" log line, stopped by PID). TRUSTED (a token) makes its callers
+ * authenticated, as under the launcher: without it orly-db verifies signatures and refuses
+ * DeleteEvent / PurgeExpired.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import type { GrpcSecurity } from '../../src/grpc/security.js';
 import { createLogger } from '../../src/logger.js';
 import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/server.js';
@@ -16,6 +19,19 @@ import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/
 export const ORLY_DB_CLI = fileURLToPath(new URL('../../src/cli/orly-db.js', import.meta.url));
 
 export const silentLogger = createLogger('silent', 'orly-db-test');
+
+export const TEST_TOKEN = 'orly-db-test-token-0123456789abcdef';
+/** Server and client security with a token: callers are authenticated. */
+export const TRUSTED: GrpcSecurity = { token: TEST_TOKEN };
+
+/** A grpc-js client interceptor sending TEST_TOKEN, for raw generated clients. */
+export const sendTestToken: Interceptor = (options, next) =>
+  new InterceptingCall(next(options), {
+    start(metadata, listener, start) {
+      metadata.set('authorization', `Bearer ${TEST_TOKEN}`);
+      start(metadata, listener);
+    },
+  });
 
 export function tempDir(prefix = 'orly-db-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

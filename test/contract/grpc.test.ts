@@ -1,17 +1,18 @@
 /**
  * The EventStore contract against GrpcEventStore -> a real orly-db server (in process, on
  * 127.0.0.1 port 0) -> LmdbEventStore in a fresh temp directory, one server per test. The
- * ChangeFeed role runs with two clients (two relays) of one server.
+ * ChangeFeed role runs with two clients (two relays) of one server. The server has a token
+ * (authenticated callers, as under the launcher): the admin calls are allowed.
  */
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { registerEventStoreContract } from './event-store-contract.js';
-import { startInProcessDb } from './grpc-harness.js';
+import { startInProcessDb, TRUSTED } from './grpc-harness.js';
 
 registerEventStoreContract(
   'GrpcEventStore via orly-db',
   async () => {
-    const db = await startInProcessDb();
-    const store = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000 });
+    const db = await startInProcessDb({ security: TRUSTED });
+    const store = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000, security: TRUSTED });
     return {
       store,
       async cleanup() {
@@ -22,9 +23,9 @@ registerEventStoreContract(
   },
   {
     changeFeed: async () => {
-      const db = await startInProcessDb();
-      const store = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000 });
-      const peer = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000 });
+      const db = await startInProcessDb({ security: TRUSTED });
+      const store = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000, security: TRUSTED });
+      const peer = await GrpcEventStore.connect(db.address, { connectTimeoutMs: 5000, security: TRUSTED });
       return {
         store,
         peer,

@@ -19,7 +19,8 @@ import { testSyncConfig } from './sync-config.js';
 
 /**
  * `ORLY_TEST_MODE=split` runs the same suites in split mode: the relay talks to an orly-db
- * and an orly-acl (mode none) started in this process on 127.0.0.1 port 0, over real gRPC.
+ * and an orly-acl (mode none) started in this process on 127.0.0.1 port 0, over real gRPC,
+ * with a token (as the launcher gives them one).
  */
 /**
  * `ORLY_TEST_MODE=split-negentropy`: split mode plus, for relays with ORLY_NEGENTROPY_ENABLED,
@@ -41,6 +42,8 @@ export const NO_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
   ORLY_REQ_RATE_PER_IP: '0',
 };
 
+const SPLIT_TOKEN = 'split-mode-test-token-0123456789';
+
 export interface TestRelay {
   readonly relay: Relay;
   readonly url: string;
@@ -56,25 +59,34 @@ export async function startTestRelay(env: Record<string, string> = {}): Promise<
   const services: { stop(): Promise<void> }[] = [];
   const backendEnv: Record<string, string> = {};
   if (SPLIT_MODE) {
+    const security = { token: SPLIT_TOKEN };
     const db = await startDatabaseServer({
       listen: '127.0.0.1:0',
       dataDir,
+      security,
       logger,
       expirationSweepSeconds: Number(env.ORLY_EXPIRATION_SWEEP_INTERVAL ?? 60),
     });
     services.push(db);
-    const acl = await startAclServer({ listen: '127.0.0.1:0', acl: new OpenAccessControl(), logger });
+    const acl = await startAclServer({
+      listen: '127.0.0.1:0',
+      acl: new OpenAccessControl(),
+      security,
+      logger,
+    });
     services.push(acl);
     Object.assign(backendEnv, {
       ORLY_DB_TYPE: 'grpc',
       ORLY_GRPC_SERVER: db.address,
       ORLY_ACL_TYPE: 'grpc',
       ORLY_GRPC_ACL_SERVER: acl.address,
+      ORLY_GRPC_TOKEN: SPLIT_TOKEN,
     });
     if (NEGENTROPY_GRPC_MODE && env.ORLY_NEGENTROPY_ENABLED === 'true' && !env.ORLY_GRPC_SYNC_NEGENTROPY) {
-      const store = await GrpcEventStore.connect(db.address, { logger });
+      const store = await GrpcEventStore.connect(db.address, { logger, security });
       const neg = await startNegentropyServer({
         listen: '127.0.0.1:0',
+        security,
         store,
         ownsStore: true,
         logger,

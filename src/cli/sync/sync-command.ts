@@ -19,6 +19,7 @@ import { UsageError } from '../../errors.js';
 import { SealedVector } from '../../negentropy/codec/storage.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { filterToJSON, type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
+import { loadLmdbStoreConfig } from '../../store/lmdb/config.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { missingLines } from '../../sync/missing-lines.js';
 import { reconcileWithPeer } from '../../sync/negentropy-client.js';
@@ -191,7 +192,7 @@ export async function runSync(
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WriteStream },
 ): Promise<SyncSummary> {
   const progress = new Progress(io.stderr);
-  const store = LmdbEventStore.open(options.dataDir);
+  const store = LmdbEventStore.open(options.dataDir, loadLmdbStoreConfig(process.env));
   let peer: PeerConnection | undefined;
   let verifier: VerifierPool | undefined;
   try {

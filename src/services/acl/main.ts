@@ -19,7 +19,7 @@
  * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
  */
 import { createAccessControl } from '../../acl/factory.js';
-import { loadGrpcSecurity } from '../../grpc/security.js';
+import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import type { ChangeFeed, ClientStore } from '../../store/event-store.js';
 import { GrpcEventStore } from '../../store/grpc/grpc-event-store.js';
@@ -39,6 +39,8 @@ Usage:
 async function start(): Promise<void> {
   const config = loadAclServiceConfig();
   const security = loadGrpcSecurity();
+  // Before anything is opened or dialled: no unauthenticated service beyond loopback.
+  checkServerExposure('orly-acl', config.listen, security, 'ORLY_ACL_LISTEN');
   const logger = createLogger(config.logLevel, 'orly-acl');
   logger.info(
     { version: VERSION, mode: config.mode, owners: config.owners.length, admins: config.admins.length },

@@ -5,6 +5,9 @@
  *
  * Health/Ready stay SERVING while orly-db is unreachable: decisions come from the in-memory
  * state (the follow set), which is still valid; only refreshes wait for the database.
+ *
+ * Configure (replacing owners/admins) is refused with PERMISSION_DENIED when the server does
+ * not authenticate its callers (no token, no mutual TLS).
  */
 
 import type { AccessControl } from '../../acl/access-control.js';
@@ -45,6 +48,7 @@ export async function startAclServer(options: AclServerOptions): Promise<AclServ
     ],
     logger: options.logger,
     isServing,
+    adminMethods: ['Configure'],
   });
   const port = await grpc.start();
   let stopped: Promise<void> | undefined;

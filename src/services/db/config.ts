@@ -6,15 +6,19 @@
  *   ORLY_DATA_DIR                    ~/.local/share/ORLY   store directory
  *   ORLY_DB_LOG_LEVEL                ORLY_LOG_LEVEL, else info
  *   ORLY_EXPIRATION_SWEEP_INTERVAL   60                seconds between NIP-40 purges
- * Transport security: ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN (src/grpc/security.ts).
+ *   ORLY_MAX_INDEXED_TAGS            2000              tag index entries per event (store/lmdb/config.ts)
+ * Transport security: ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN, ORLY_GRPC_INSECURE,
+ * ORLY_GRPC_MAX_MESSAGE_SIZE (src/grpc/security.ts).
  */
 import { dataDirVar, type Env, intVar, type LogLevel, listenVar, logLevelVar } from '../../config/env.js';
+import { loadLmdbStoreConfig } from '../../store/lmdb/config.js';
 
 export interface DatabaseServiceConfig {
   readonly listen: string;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
   readonly expirationSweepSeconds: number;
+  readonly maxIndexedTags: number | undefined;
 }
 
 export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServiceConfig {
@@ -23,5 +27,6 @@ export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServi
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
+    maxIndexedTags: loadLmdbStoreConfig(env).maxIndexedTags,
   };
 }

@@ -13,9 +13,12 @@
  * This is a trust boundary. Every event that arrives (SaveEvent, SaveEvents, Broadcast, Import)
  * is parsed from its JSON, checked with checkEventShape, and its id recomputed; a bad event is
  * answered with stored=false and a NIP-01 "invalid: ..." reason as a FIELD, never as error
- * text. SIGNATURES ARE THE RELAY'S JOB: the relay verifies them (on its worker pool) before it
- * saves, so SaveEvent/SaveEvents do not verify them again. Import verifies them unless the
- * request sets no_verify. gRPC status errors are reserved for problems with the call itself:
+ * text. SIGNATURES ARE THE RELAY'S JOB when callers are authenticated (`verifier` unset: the
+ * server has a token or mutual TLS): the relay verifies them (on its worker pool) before it
+ * saves, so SaveEvent/SaveEvents do not verify them again. Unauthenticated callers' events are
+ * verified with `verifier` (and their DeleteEvent/PurgeExpired are refused by the server, see
+ * server.ts). Import verifies them unless an authenticated request sets no_verify. gRPC status
+ * errors are reserved for problems with the call itself:
  * malformed filter JSON (INVALID_ARGUMENT, with the NIP-01 reason as details), the store being
  * closed (UNAVAILABLE) or failing (INTERNAL).
  *
@@ -44,8 +47,13 @@ export interface DatabaseServiceOptions {
   readonly logger: Logger;
   /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
   readonly maxSubscriberBufferedChars?: number;
-  /** Verifier for Import (default: runImport's own VerifierPool, created per import). */
+  /** Verifier for Import (default: `verifier`, else runImport's own VerifierPool per import). */
   readonly importVerifier?: SignatureVerifier;
+  /**
+   * Set when callers are NOT authenticated: the signatures of their events (saves, broadcasts,
+   * imports) are verified with it. Unset: callers are trusted to have verified them.
+   */
+  readonly verifier?: SignatureVerifier;
   /** Workers of that default pool. */
   readonly importVerifyWorkers?: number;
 }
@@ -65,7 +73,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
   const logger = options.logger;
   const hub = new EventHub({ logger, maxBufferedChars: options.maxSubscriberBufferedChars });
   let closing = false;
-  const ctx = createHandlerContext(store, logger, hub, () => closing);
+  const ctx = createHandlerContext(store, logger, hub, () => closing, options.verifier);
   const clientStore = clientStoreHandlers(store, ctx);
 
   const implementation: DatabaseServiceServer = {

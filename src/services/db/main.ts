@@ -7,7 +7,7 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT stop the server gracefully (running calls
  * may finish), close the store and exit 0; a second signal exits 1 at once.
  */
-import { loadGrpcSecurity } from '../../grpc/security.js';
+import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import { VERSION } from '../../version.js';
 import { runServiceMain } from '../shared/run-service.js';
@@ -25,6 +25,8 @@ Usage:
 async function start(): Promise<void> {
   const config = loadDatabaseServiceConfig();
   const security = loadGrpcSecurity();
+  // Before anything is opened or dialled: no unauthenticated service beyond loopback.
+  checkServerExposure('orly-db', config.listen, security, 'ORLY_DB_LISTEN');
   const logger = createLogger(config.logLevel, 'orly-db');
   logger.info({ version: VERSION, dataDir: config.dataDir }, 'orly-db starting');
   const server = await startDatabaseServer({
@@ -33,6 +35,7 @@ async function start(): Promise<void> {
     security,
     logger,
     expirationSweepSeconds: config.expirationSweepSeconds,
+    maxIndexedTags: config.maxIndexedTags,
   });
   stopOnSignal(logger, () => server.stop());
 }

@@ -5,10 +5,16 @@
  * optionally runs the NIP-40 expiration sweeper, and stops gracefully: long-lived streams are
  * ended, running calls may finish within the grace period, then the store is closed (only when
  * this server opened it).
+ *
+ * Without a token or mutual TLS its callers are unauthenticated (only possible on loopback or
+ * with ORLY_GRPC_INSECURE): their events' signatures are verified (a VerifierPool created on
+ * first use) and DeleteEvent / PurgeExpired are refused with PERMISSION_DENIED.
  */
+import { availableParallelism } from 'node:os';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
+import { VerifierPool } from '../../crypto/verifier-pool.js';
 import { DatabaseServiceService } from '../../gen/orlydb/v1/db.js';
-import type { GrpcSecurity } from '../../grpc/security.js';
+import { authenticatesCallers, type GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -26,12 +32,36 @@ export interface DatabaseServerOptions {
   /** TLS / mutual TLS / token (default: plaintext, no token). */
   readonly security?: GrpcSecurity;
   readonly logger: Logger;
+  /** With dataDir: tag index entries per event (default DEFAULT_MAX_INDEXED_TAGS). */
+  readonly maxIndexedTags?: number;
   /** Seconds between NIP-40 purges; 0 or unset = no sweeper. */
   readonly expirationSweepSeconds?: number;
   /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
   readonly maxSubscriberBufferedChars?: number;
   /** Verifier used by Import (default: a VerifierPool per import). */
   readonly importVerifier?: SignatureVerifier;
+  /**
+   * Verifier for unauthenticated callers' events (default: a VerifierPool of up to 2 workers,
+   * started on first use). Unused when the server has a token or mutual TLS.
+   */
+  readonly verifier?: SignatureVerifier;
+}
+
+/** orly-db methods refused to unauthenticated callers. */
+const ADMIN_METHODS = ['DeleteEvent', 'PurgeExpired'];
+
+/** A VerifierPool started on the first verify. */
+function lazyVerifierPool(): SignatureVerifier {
+  let pool: VerifierPool | undefined;
+  return {
+    verify(id, pubkey, sig) {
+      pool ??= new VerifierPool({ workers: Math.min(2, availableParallelism()) });
+      return pool.verify(id, pubkey, sig);
+    },
+    async close() {
+      await pool?.close();
+    },
+  };
 }
 
 export interface DatabaseServer {
@@ -51,25 +81,33 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
     throw new Error('startDatabaseServer: give exactly one of dataDir and store');
   }
   const ownsStore = options.store === undefined;
-  const store = options.store ?? LmdbEventStore.open(options.dataDir!);
+  const store =
+    options.store ?? LmdbEventStore.open(options.dataDir!, { maxIndexedTags: options.maxIndexedTags });
+  const security = options.security ?? {};
+  const ownVerifier =
+    authenticatesCallers(security) || options.verifier !== undefined ? undefined : lazyVerifierPool();
+  const verifier = authenticatesCallers(security) ? undefined : (options.verifier ?? ownVerifier);
   const service = createDatabaseService(store, {
     logger,
     maxSubscriberBufferedChars: options.maxSubscriberBufferedChars,
     importVerifier: options.importVerifier,
+    verifier,
   });
   let stopping = false;
   const grpc = new GrpcServer({
     name: 'orly-db',
     listen: options.listen,
-    security: options.security ?? {},
+    security,
     services: [{ definition: DatabaseServiceService, implementation: service.implementation }],
     logger,
     isServing: () => !stopping && store.isOpen(),
+    adminMethods: ADMIN_METHODS,
   });
   let port: number;
   try {
     port = await grpc.start();
   } catch (error) {
+    await ownVerifier?.close();
     if (ownsStore) await store.close();
     throw error;
   }
@@ -91,6 +129,7 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
         sweeper?.stop();
         service.close();
         await grpc.stop(graceMs);
+        await ownVerifier?.close();
         await sweeper?.idle();
         if (ownsStore) await store.close();
         logger.info({ port }, 'orly-db stopped');

@@ -8,7 +8,7 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
  * close the orly-db connection and exit 0; a second signal exits 1 at once.
  */
-import { loadGrpcSecurity } from '../../grpc/security.js';
+import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import { GrpcEventStore } from '../../store/grpc/grpc-event-store.js';
 import { VERSION } from '../../version.js';
@@ -27,6 +27,8 @@ Usage:
 async function start(): Promise<void> {
   const config = loadNegentropyServiceConfig();
   const security = loadGrpcSecurity();
+  // Before anything is opened or dialled: no unauthenticated service beyond loopback.
+  checkServerExposure('orly-sync-negentropy', config.listen, security, 'ORLY_SYNC_NEGENTROPY_LISTEN');
   const logger = createLogger(config.logLevel, 'orly-sync-negentropy');
   logger.info(
     { version: VERSION, db: config.dbServer, peers: config.sync.peers.length },

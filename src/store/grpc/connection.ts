@@ -17,7 +17,13 @@ import {
 } from '@grpc/grpc-js';
 import { OrlyError } from '../../errors.js';
 import { DatabaseServiceClient, type ReadyResponse } from '../../gen/orlydb/v1/db.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
+import {
+  callMetadata,
+  channelCredentials,
+  channelOptions,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type GrpcSecurity,
+} from '../../grpc/security.js';
 import type { Logger } from '../../logger.js';
 import { describeStatus, grpcStatusOf } from './codec.js';
 
@@ -51,6 +57,8 @@ export class DatabaseConnection {
   readonly client: DatabaseServiceClient;
   readonly logger: Logger | undefined;
   readonly deadlineMs: number;
+  /** The largest message this client sends (ORLY_GRPC_MAX_MESSAGE_SIZE). */
+  readonly maxMessageBytes: number;
   private readonly metadata: Metadata;
   private reachable = false;
   private closedFlag = false;
@@ -62,6 +70,7 @@ export class DatabaseConnection {
     const security = options.security ?? {};
     this.logger = options.logger;
     this.deadlineMs = options.deadlineMs ?? 10_000;
+    this.maxMessageBytes = security.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.metadata = callMetadata(security);
     this.metadata.setOptions({ waitForReady: false });
     this.client = new DatabaseServiceClient(address, channelCredentials(security), {

@@ -6,6 +6,8 @@
  * resolves {stored:false, reason:"error: database unavailable (...)"}, and so does a save
  * unanswered after `saveTimeoutMs` (the event may still have been stored; a retry then reports
  * a duplicate). Every save carries the store's origin, so its watch skips our own events.
+ * A tick's saves are split into messages below the connection's max message size; an event too
+ * large for one message is refused here (`invalid: event is N bytes, ...`), never sent.
  */
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { Reasons } from '../../errors.js';
@@ -14,6 +16,10 @@ import { type NostrEvent, serializeEvent } from '../../protocol/event.js';
 import type { SaveResult } from '../event-store.js';
 import { describeStatus, responseToSaveResult } from './codec.js';
 import type { DatabaseConnection } from './connection.js';
+
+/** Bytes reserved in each message for the protobuf framing of its requests. */
+const MESSAGE_OVERHEAD = 64 * 1024;
+const REQUEST_OVERHEAD = 64;
 
 interface PendingSave {
   readonly resolve: (result: SaveResult) => void;
@@ -54,6 +60,12 @@ export class SaveStreamClient {
 
   save(event: NostrEvent, raw?: string): Promise<SaveResult> {
     if (this.connection.closed) return Promise.resolve(unavailable('client closed'));
+    const eventJson = raw ?? serializeEvent(event);
+    const max = this.connection.maxMessageBytes - MESSAGE_OVERHEAD;
+    if (eventJson.length * 3 > max) {
+      const bytes = Buffer.byteLength(eventJson);
+      if (bytes > max) return Promise.resolve({ stored: false, reason: Reasons.eventTooLarge(bytes, max) });
+    }
     const stream = this.openSaveStream();
     const requestId = ++this.nextRequestId;
     const promise = new Promise<SaveResult>((resolve) => {
@@ -63,7 +75,7 @@ export class SaveStreamClient {
     void promise.finally(() => this.inFlight.delete(promise));
     this.armSaveTimeouts();
     if (stream.outgoing.length === 0) process.nextTick(() => this.flushSaves(stream));
-    stream.outgoing.push({ eventJson: raw ?? serializeEvent(event), requestId, origin: this.options.origin });
+    stream.outgoing.push({ eventJson, requestId, origin: this.options.origin });
     return promise;
   }
 
@@ -84,11 +96,26 @@ export class SaveStreamClient {
     }
   }
 
-  /** Sends the saves queued during this tick as one message. */
+  /** Sends the saves queued during this tick, in as few messages as the size limit allows. */
   private flushSaves(stream: SaveStream): void {
     const requests = stream.outgoing;
     stream.outgoing = [];
-    if (!stream.done && requests.length > 0) stream.call.write({ requests });
+    if (stream.done || requests.length === 0) return;
+    const budget = this.connection.maxMessageBytes - MESSAGE_OVERHEAD;
+    let batch: SaveEventRequest[] = [];
+    let size = 0;
+    for (const request of requests) {
+      // UTF-16 length x 3 bounds the UTF-8 size without encoding it twice.
+      const cost = request.eventJson.length * 3 + request.origin.length + REQUEST_OVERHEAD;
+      if (batch.length > 0 && size + cost > budget) {
+        stream.call.write({ requests: batch });
+        batch = [];
+        size = 0;
+      }
+      batch.push(request);
+      size += cost;
+    }
+    stream.call.write({ requests: batch });
   }
 
   private openSaveStream(): SaveStream {

@@ -17,7 +17,9 @@
  *   0x07 tag+kind     [letter 1][value 32][kind 2]
  *   0x08 tag+kind     [letter 1][sha256(value)[0,16)][kind 2]
  *
- * Only the first value (tag[1]) of tags with a single-letter a-zA-Z name is indexed (NIP-01).
+ * Only the first value (tag[1]) of tags with a single-letter a-zA-Z name is indexed (NIP-01),
+ * once per distinct (letter, value). The store refuses an event with more of them than its
+ * maxIndexedTags (ORLY_MAX_INDEXED_TAGS): every stored event is indexed completely.
  * Hashed values can collide, so the store verifies every candidate reached through them.
  */
 import { createHash } from 'node:crypto';
@@ -48,6 +50,26 @@ export const FLAG_EXPIRES = 0x01;
 
 const HASH_LEN = 16;
 const TAG_NAME = /^[a-zA-Z]$/;
+
+/** Default of ORLY_MAX_INDEXED_TAGS: tag index entries per event (strfry's tag limit). */
+export const DEFAULT_MAX_INDEXED_TAGS = 2000;
+
+/** The distinct (letter, value) pairs of an event that get a tag index entry, in tag order. */
+export function indexedTags(event: NostrEvent): [string, string][] {
+  const out: [string, string][] = [];
+  let seen: Set<string> | undefined;
+  for (const tag of event.tags) {
+    const name = tag[0];
+    const value = tag[1];
+    if (value === undefined || name === undefined || name.length !== 1 || !TAG_NAME.test(name)) continue;
+    const dedupeKey = name + value;
+    seen ??= new Set();
+    if (seen.has(dedupeKey)) continue;
+    seen.add(dedupeKey);
+    out.push([name, value]);
+  }
+  return out;
+}
 
 /** The key bytes for one tag value: raw 32 bytes for 64-char lowercase hex, else a hash prefix. */
 export interface TagValueKey {
@@ -108,28 +130,22 @@ export class EventIndexKeys {
   private readonly prefixes: Buffer[];
   private readonly suffix: Buffer;
 
-  constructor(event: NostrEvent, idBytes: Buffer, pubkeyBytes: Buffer) {
+  constructor(
+    event: NostrEvent,
+    idBytes: Buffer,
+    pubkeyBytes: Buffer,
+    tags: readonly [string, string][] = indexedTags(event),
+  ) {
     const prefixes: Buffer[] = [
       CREATED_PREFIX,
       kindPrefix(event.kind),
       authorPrefix(pubkeyBytes),
       authorKindPrefix(pubkeyBytes, event.kind),
     ];
-    let seen: Set<string> | undefined;
-    for (const tag of event.tags) {
-      const name = tag[0];
-      const value = tag[1];
-      if (value === undefined || name === undefined || name.length !== 1 || !TAG_NAME.test(name)) continue;
-      const dedupeKey = name + value;
-      seen ??= new Set();
-      if (seen.has(dedupeKey)) continue;
-      seen.add(dedupeKey);
-      const valueKey = tagValueKey(value);
-      // One entry per tag value. Tag+kind filters use this index and check the kind from the
-      // key suffix, without reading the event: a second tag+kind entry per tag cost ~25% of
-      // ingest throughput (measured) for little query gain.
-      prefixes.push(tagPrefix(name, valueKey));
-    }
+    // One entry per tag value. Tag+kind filters use this index and check the kind from the
+    // key suffix, without reading the event: a second tag+kind entry per tag cost ~25% of
+    // ingest throughput (measured) for little query gain.
+    for (const [name, value] of tags) prefixes.push(tagPrefix(name, tagValueKey(value)));
     this.prefixes = prefixes;
     const suffix = Buffer.allocUnsafe(SUFFIX_LEN);
     writeInvertedTime(suffix, 0, event.created_at);

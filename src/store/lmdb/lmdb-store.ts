@@ -18,6 +18,7 @@
  * before its first write, so a rejected save leaves nothing behind. (lmdb-js does not roll
  * back a plain transaction callback that throws half-way; only an LMDB error could do that
  * here. childTransaction would make it atomic at about 25% of write throughput.)
+ * A save of an event with more tag index entries than maxIndexedTags is refused (index-keys.ts).
  */
 
 import { mkdirSync, statSync } from 'node:fs';
@@ -38,7 +39,7 @@ import type {
 } from '../event-store.js';
 import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { hexToBytes, readSerial } from './codec.js';
-import { expiryEnd, SUFFIX_LEN, SUFFIX_SERIAL } from './index-keys.js';
+import { DEFAULT_MAX_INDEXED_TAGS, expiryEnd, indexedTags, SUFFIX_LEN, SUFFIX_SERIAL } from './index-keys.js';
 import { ItemCollector } from './negentropy-items.js';
 import { type CandidateCheck, planQuery } from './query-plan.js';
 import { QueryPool } from './query-workers/query-pool.js';
@@ -71,6 +72,8 @@ export interface LmdbStoreOptions {
   readonly queryWorkers?: number;
   /** Where the query workers report crashes (with queryWorkers). */
   readonly logger?: Logger;
+  /** Saves of events with more tag index entries are refused (default DEFAULT_MAX_INDEXED_TAGS). */
+  readonly maxIndexedTags?: number;
 }
 
 const DATA_FILE = 'orly.lmdb';
@@ -88,8 +91,10 @@ export class LmdbEventStore implements EventStore {
   private committedSerial: number;
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  private readonly maxIndexedTags: number;
 
   private constructor(dir: string, options: LmdbStoreOptions) {
+    this.maxIndexedTags = options.maxIndexedTags ?? DEFAULT_MAX_INDEXED_TAGS;
     mkdirSync(dir, { recursive: true });
     this.dataFile = join(dir, DATA_FILE);
     this.t = new LmdbTables(this.dataFile, options);
@@ -136,7 +141,10 @@ export class LmdbEventStore implements EventStore {
   async save(event: NostrEvent, raw?: string): Promise<SaveResult> {
     if (isEphemeral(event.kind)) throw new Error(`ephemeral kind ${event.kind} must not be stored`);
     if (this.closing) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
-    const prepared = prepare(event, raw);
+    const tags = indexedTags(event);
+    if (tags.length > this.maxIndexedTags)
+      return { stored: false, reason: Reasons.tooManyIndexedTags(tags.length, this.maxIndexedTags) };
+    const prepared = prepare(event, raw, tags);
     return this.track(async () => {
       try {
         const result = await this.t.root.transaction(() => applySave(this.t, prepared, () => ++this.serial));

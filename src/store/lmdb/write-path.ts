@@ -10,7 +10,7 @@ import { isAddressable, isVersioned, KIND_DELETION } from '../../protocol/kinds.
 import type { SaveResult } from '../event-store.js';
 import { hexToBytes, readSerial, readU64, serialBytes, writeU64 } from './codec.js';
 import { deletionTargets } from './deletion.js';
-import { addressKey, EventIndexKeys, expiryKey, tombstoneKey } from './index-keys.js';
+import { addressKey, EventIndexKeys, expiryKey, indexedTags, tombstoneKey } from './index-keys.js';
 import { EMPTY, type LmdbTables } from './tables.js';
 
 /** What save computes before entering the write transaction. */
@@ -24,7 +24,11 @@ export interface PreparedEvent {
   readonly expiration: number | undefined;
 }
 
-export function prepare(event: NostrEvent, raw = serializeEvent(event)): PreparedEvent {
+export function prepare(
+  event: NostrEvent,
+  raw = serializeEvent(event),
+  tags: readonly [string, string][] = indexedTags(event),
+): PreparedEvent {
   const id = hexToBytes(event.id);
   const pubkey = hexToBytes(event.pubkey);
   return {
@@ -32,7 +36,7 @@ export function prepare(event: NostrEvent, raw = serializeEvent(event)): Prepare
     raw,
     id,
     pubkey,
-    indexKeys: new EventIndexKeys(event, id, pubkey),
+    indexKeys: new EventIndexKeys(event, id, pubkey, tags),
     address: isVersioned(event.kind) ? addressKey(pubkey, event.kind, dTag(event)) : undefined,
     expiration: expirationOf(event),
   };

@@ -17,6 +17,8 @@ import {
   eventually,
   ORLY_DB_CLI,
   spawnOrlyDb,
+  TEST_TOKEN,
+  TRUSTED,
   tempDir,
 } from '../../contract/grpc-harness.js';
 import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../../helpers/events.js';
@@ -29,7 +31,7 @@ after(async () => {
 });
 
 async function spawnDb(env: Record<string, string>): Promise<DbProcess> {
-  const child = await spawnOrlyDb(env);
+  const child = await spawnOrlyDb({ ORLY_GRPC_TOKEN: TEST_TOKEN, ...env });
   children.push(child);
   return child;
 }
@@ -38,7 +40,7 @@ test('SIGTERM stops gracefully (exit 0) with save and watch streams open', async
   const dir = tempDir();
   dirs.push(dir);
   const db = await spawnDb({ ORLY_DATA_DIR: dir });
-  const store = await GrpcEventStore.connect(db.address);
+  const store = await GrpcEventStore.connect(db.address, { security: TRUSTED });
   const stopWatch = store.watch(() => {});
   try {
     assert.equal((await store.save(signedEvent(newKey()))).stored, true);
@@ -57,8 +59,12 @@ test('kill -9 during saves: every save resolves, acknowledged events survive, th
   dirs.push(dir);
   const first = await spawnDb({ ORLY_DATA_DIR: dir });
   const address = first.address;
-  const store = await GrpcEventStore.connect(address, { saveTimeoutMs: 10_000, deadlineMs: 2000 });
-  const watcher = await GrpcEventStore.connect(address);
+  const store = await GrpcEventStore.connect(address, {
+    saveTimeoutMs: 10_000,
+    deadlineMs: 2000,
+    security: TRUSTED,
+  });
+  const watcher = await GrpcEventStore.connect(address, { security: TRUSTED });
   const watched: StoredEvent[] = [];
   const stopWatch = watcher.watch((event) => watched.push(event));
   try {

@@ -3,7 +3,9 @@
  * and GrpcEventStore: bad events are answered with stored=false and an "invalid: ..." reason
  * field; bad filters fail with INVALID_ARGUMENT; queries stream in batches and stop on cancel;
  * SaveEvents answers many saves by request_id; Import verifies signatures (unless no_verify) and
- * Export writes JSONL oldest first; CheckForDeleted; health Check answers SERVING.
+ * Export writes JSONL oldest first; CheckForDeleted; health Check answers SERVING. The server
+ * has a token, so its callers are authenticated (as under the launcher) and signatures are the
+ * relay's job; unauthenticated callers are in unauthenticated.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -22,7 +24,7 @@ import {
 } from '../../../src/gen/orlydb/v1/db.js';
 import { serializeEvent } from '../../../src/protocol/event.js';
 import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
-import { type InProcessDb, startInProcessDb } from '../../contract/grpc-harness.js';
+import { type InProcessDb, sendTestToken, startInProcessDb, TRUSTED } from '../../contract/grpc-harness.js';
 import { BASE_TIME, newKey, signedEvent, unsignedEvent } from '../../helpers/events.js';
 
 let db: InProcessDb;
@@ -30,9 +32,11 @@ let raw: DatabaseServiceClient;
 let store: GrpcEventStore;
 
 before(async () => {
-  db = await startInProcessDb();
-  raw = new DatabaseServiceClient(db.address, credentials.createInsecure());
-  store = await GrpcEventStore.connect(db.address);
+  db = await startInProcessDb({ security: TRUSTED });
+  raw = new DatabaseServiceClient(db.address, credentials.createInsecure(), {
+    interceptors: [sendTestToken],
+  });
+  store = await GrpcEventStore.connect(db.address, { security: TRUSTED });
 });
 
 after(async () => {
@@ -92,7 +96,7 @@ test('SaveEvent: bad events are answered with stored=false and an invalid: reaso
     assert.equal(r.stored, false, json);
     assert.match(r.reason, reason);
   }
-  // Signatures are the relay's job: a correct id with a bad signature is stored here.
+  // Signatures are the (authenticated) relay's job: a correct id with a bad signature is stored here.
   const unsigned = unsignedEvent(newKey().pubkey, { content: 'sig not checked here' });
   assert.equal((await saveRaw(JSON.stringify(unsigned))).stored, true);
 });
@@ -212,5 +216,31 @@ test('grpc.health.v1 Check answers SERVING', async () => {
     assert.equal(response.status, HealthCheckResponse_ServingStatus.SERVING);
   } finally {
     health.close();
+  }
+});
+
+test('saves of one tick are split below the max message size; a larger event is refused locally', async () => {
+  const small = { ...TRUSTED, maxMessageBytes: 1024 * 1024 };
+  const limited = await startInProcessDb({ security: small });
+  const client = await GrpcEventStore.connect(limited.address, { security: small });
+  try {
+    const alice = newKey();
+    // 40 x 100 KB in one tick: 4 MB, four times the server's limit for one message.
+    const events = Array.from({ length: 40 }, (_, i) =>
+      unsignedEvent(alice.pubkey, { content: `${i}`.padEnd(100_000, 'x'), created_at: BASE_TIME + i }),
+    );
+    const results = await Promise.all(events.map((e) => client.save(e)));
+    assert.deepEqual(
+      results.filter((r) => !r.stored),
+      [],
+    );
+    const huge = unsignedEvent(alice.pubkey, { content: 'y'.repeat(1024 * 1024) });
+    const refused = await client.save(huge);
+    assert.equal(refused.stored, false);
+    assert.match(refused.stored ? '' : refused.reason, /^invalid: event is \d+ bytes, the limit is 983040$/);
+    assert.equal((await client.stats()).events, 40);
+  } finally {
+    await client.close();
+    await limited.stop();
   }
 });

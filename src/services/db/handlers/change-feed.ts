@@ -1,7 +1,8 @@
 /**
  * The orly-db handlers of the change-feed role (ChangeFeed, served from the service's EventHub
  * rather than the store): SubscribeEvents, and Broadcast, which fans an ephemeral event out to
- * the other relays' streams with serial 0 (it is never stored).
+ * the other relays' streams with serial 0 (it is never stored). A broadcast from an
+ * unauthenticated caller must carry a valid signature.
  */
 import type { DatabaseServiceServer } from '../../../gen/orlydb/v1/db.js';
 import { InvalidArgumentError, parseEventJson } from '../../../store/grpc/codec.js';
@@ -17,6 +18,8 @@ export function changeFeedHandlers(ctx: HandlerContext): ChangeFeedHandlers {
     broadcast: unary(async (request) => {
       const parsed = parseEventJson(request.eventJson);
       if (!parsed.ok) throw new InvalidArgumentError(`event_json: ${parsed.reason}`);
+      const badSignature = await ctx.signatureProblem(parsed.event);
+      if (badSignature !== undefined) throw new InvalidArgumentError(`event_json: ${badSignature}`);
       hub.publish(0, Buffer.from(parsed.raw), request.origin);
       return {};
     }),

@@ -4,9 +4,12 @@
  *
  * Every event that arrives is parsed from its JSON, checked with checkEventShape, and its id
  * recomputed; a bad event is answered with stored=false and a NIP-01 "invalid: ..." reason as a
- * FIELD, never as error text. SIGNATURES ARE THE RELAY'S JOB: the relay verifies them (on its
- * worker pool) before it saves, so SaveEvent/SaveEvents do not verify them again. Every event
- * newly stored (not a duplicate) is published to the hub with the saver's origin.
+ * FIELD, never as error text. SIGNATURES ARE THE RELAY'S JOB when callers are authenticated
+ * (token or mutual TLS): the relay verifies them (on its worker pool) before it saves, so
+ * SaveEvent/SaveEvents do not verify them again. From unauthenticated callers (loopback without
+ * a token, or ORLY_GRPC_INSECURE) they are verified here (`invalid: signature verification
+ * failed`). Every event newly stored (not a duplicate) is published to the hub with the saver's
+ * origin.
  *
  * SaveEvents is the hot path: one long-lived bidi stream per relay, many saves in flight,
  * answered by request_id as they complete. Saves are issued to the store concurrently (never
@@ -75,7 +78,10 @@ export function clientStoreHandlers(store: ClientStore, ctx: HandlerContext): Cl
     void streamEvents(call, (signal) => store.query(filter, { signal, now }));
   };
 
-  /** Saves one event received over gRPC (shape and id checked here; signature by the relay). */
+  /**
+   * Saves one event received over gRPC (shape and id checked here; the signature by the relay,
+   * or here for unauthenticated callers).
+   */
   const save = async (request: SaveEventRequest): Promise<SaveEventResponse> => {
     const parsed = parseEventJson(request.eventJson);
     if (!parsed.ok) return saveResultToResponse(request.requestId, { stored: false, reason: parsed.reason });
@@ -85,6 +91,9 @@ export function clientStoreHandlers(store: ClientStore, ctx: HandlerContext): Cl
         reason: Reasons.ephemeralNotStored(parsed.event.kind),
       });
     }
+    const badSignature = await ctx.signatureProblem(parsed.event);
+    if (badSignature !== undefined)
+      return saveResultToResponse(request.requestId, { stored: false, reason: badSignature });
     if (ctx.isClosing())
       return saveResultToResponse(request.requestId, { stored: false, reason: SHUTTING_DOWN });
     let result: SaveResult;

@@ -1,12 +1,16 @@
 /**
  * What the orly-db handler modules share: the failure -> gRPC status mapping, the unary call
  * wrapper, writing to a server stream with backpressure (`send`), and streaming stored events
- * as EventBatch messages (`streamEvents`), plus the hub and the service's closing flag.
+ * as EventBatch messages (`streamEvents`), plus the hub, the service's closing flag and the
+ * signature check applied to events from unauthenticated callers (`signatureProblem`).
  */
 import type { handleUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import type { SignatureVerifier } from '../../../crypto/signature-verifier.js';
+import { Reasons } from '../../../errors.js';
 import type { EventBatch } from '../../../gen/orlydb/v1/db.js';
 import type { Logger } from '../../../logger.js';
+import type { NostrEvent } from '../../../protocol/event.js';
 import type { StoreAdmin, StoredEvent } from '../../../store/event-store.js';
 import { BatchBuilder, InvalidArgumentError, statusError, storedBytes } from '../../../store/grpc/codec.js';
 import type { EventHub } from '../event-hub.js';
@@ -17,6 +21,19 @@ export interface HandlerContext {
   readonly hub: EventHub;
   /** True once the service is closing (new saves are refused, Ready answers false). */
   isClosing(): boolean;
+  /**
+   * True when every caller is authenticated (token or mutual TLS): the relay verified the
+   * signatures, so they are not checked again.
+   */
+  readonly callersAuthenticated: boolean;
+  /** The verifier for unauthenticated callers' events (undefined when callers are authenticated). */
+  readonly verifier: SignatureVerifier | undefined;
+  /**
+   * For unauthenticated callers: the `invalid:` reason when the event's signature does not
+   * verify (`error:` when the verifier failed); undefined when it verifies or callers are
+   * authenticated. The id was already checked by parseEventJson.
+   */
+  signatureProblem(event: NostrEvent): Promise<string | undefined>;
   /** Maps a failure to the status the client sees. */
   toStatus(error: unknown): Partial<ServiceError>;
   /** A unary handler running `work`; its failures become statuses. */
@@ -55,7 +72,18 @@ export function createHandlerContext(
   logger: Logger,
   hub: EventHub,
   isClosing: () => boolean,
+  /** Undefined when every caller is authenticated; else verifies their events' signatures. */
+  verifier: SignatureVerifier | undefined,
 ): HandlerContext {
+  const signatureProblem = async (event: NostrEvent): Promise<string | undefined> => {
+    if (verifier === undefined) return undefined;
+    try {
+      return (await verifier.verify(event.id, event.pubkey, event.sig)) ? undefined : Reasons.badSignature;
+    } catch (error) {
+      return Reasons.verifyFailed(error instanceof Error ? error.message : String(error));
+    }
+  };
+
   const toStatus = (error: unknown) => {
     if (error instanceof InvalidArgumentError) return statusError(status.INVALID_ARGUMENT, error.message);
     const message = error instanceof Error ? error.message : String(error);
@@ -104,5 +132,15 @@ export function createHandlerContext(
     }
   };
 
-  return { logger, hub, isClosing, toStatus, unary, streamEvents };
+  return {
+    logger,
+    hub,
+    isClosing,
+    callersAuthenticated: verifier === undefined,
+    verifier,
+    signatureProblem,
+    toStatus,
+    unary,
+    streamEvents,
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * The orly-db handlers of bulk transfer: Export (JSONL, oldest first, optionally filtered,
  * written with backpressure) and Import (JSONL in; signatures verified unless the first chunk
- * sets no_verify; events newly stored are published to the hub like any save; "line N: ..."
- * problems returned, at most MAX_IMPORT_PROBLEMS).
+ * sets no_verify AND callers are authenticated: an unauthenticated caller's no_verify is
+ * ignored; events newly stored are published to the hub like any save; "line N: ..." problems
+ * returned, at most MAX_IMPORT_PROBLEMS).
  */
 import { Readable, Writable } from 'node:stream';
 import type { ServerWritableStream } from '@grpc/grpc-js';
@@ -94,7 +95,7 @@ export function importExportHandlers(
       void (async (): Promise<ImportResponse> => {
         const chunks = call[Symbol.asyncIterator]() as AsyncIterator<ImportChunk>;
         const first = await chunks.next();
-        const noVerify = first.done ? false : first.value.noVerify;
+        const noVerify = first.done || !ctx.callersAuthenticated ? false : first.value.noVerify;
         async function* bytes(): AsyncGenerator<Buffer> {
           if (first.done) return;
           yield Buffer.from(first.value.data);
@@ -109,7 +110,7 @@ export function importExportHandlers(
         const problems: string[] = [];
         const summary = await runImport(publishingStore, input, {
           verify: !noVerify,
-          verifier: options.importVerifier,
+          verifier: options.importVerifier ?? ctx.verifier,
           verifyWorkers: options.importVerifyWorkers,
           log: (line) => {
             if (/^line \d+: /.test(line)) {
