@@ -3,6 +3,7 @@
  * directory, `/health` polling until it is up, RSS and CPU read from /proc/<pid>, a stop by
  * SIGTERM to its PID (SIGKILL after a grace period), and removal of the data directory.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
@@ -18,6 +19,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ADDRESS_LIMITS_OFF } from '../src/relay/config.js';
 import { runToCompletion, trackChild, untrackChild } from './children.js';
 import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
 import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
@@ -198,12 +200,7 @@ export class RelayProcess {
         ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
         // Every load generator connects from 127.0.0.1: the per-address limits would measure themselves.
         ORLY_MAX_CONNECTIONS: '0',
-        ORLY_MAX_CONNECTIONS_PER_IP: '0',
-        ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
-        ORLY_EVENT_RATE: '0',
-        ORLY_EVENT_RATE_PER_IP: '0',
-        ORLY_REQ_RATE: '0',
-        ORLY_REQ_RATE_PER_IP: '0',
+        ...ADDRESS_LIMITS_OFF,
         ...options.env,
         ...splitEnv,
       },

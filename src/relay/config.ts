@@ -360,3 +360,16 @@ function machineMemory(): number {
   const total = totalmem();
   return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
+
+/**
+ * The environment that turns the per-address and rate limits off, for load that all comes from
+ * one address on purpose (the benchmark's load generators, the test suites on 127.0.0.1).
+ */
+export const ADDRESS_LIMITS_OFF: Readonly<Record<string, string>> = {
+  ORLY_MAX_CONNECTIONS_PER_IP: '0',
+  ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
+  ORLY_EVENT_RATE: '0',
+  ORLY_EVENT_RATE_PER_IP: '0',
+  ORLY_REQ_RATE: '0',
+  ORLY_REQ_RATE_PER_IP: '0',
+};

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { OpenAccessControl } from '../../src/acl/access-control.js';
 import { createLogger } from '../../src/logger.js';
-import { loadRelayConfig } from '../../src/relay/config.js';
+import { ADDRESS_LIMITS_OFF, loadRelayConfig } from '../../src/relay/config.js';
 import { createRelay } from '../../src/relay/create-relay.js';
 import type { Relay } from '../../src/relay/relay.js';
 import { startAclServer } from '../../src/services/acl/server.js';
@@ -33,14 +33,7 @@ export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_G
  * The per-address limits off (0): every test client comes from 127.0.0.1 and many suites open
  * dozens of connections or publish thousands of events in a second. Tests of the limits set them.
  */
-export const NO_ADDRESS_LIMITS: Readonly<Record<string, string>> = {
-  ORLY_MAX_CONNECTIONS_PER_IP: '0',
-  ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
-  ORLY_EVENT_RATE: '0',
-  ORLY_EVENT_RATE_PER_IP: '0',
-  ORLY_REQ_RATE: '0',
-  ORLY_REQ_RATE_PER_IP: '0',
-};
+export const NO_ADDRESS_LIMITS = ADDRESS_LIMITS_OFF;
 
 const SPLIT_TOKEN = 'split-mode-test-token-0123456789';
 
