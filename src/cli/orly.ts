@@ -8,13 +8,13 @@ import { parseCommandLine } from '../config/args.js';
  */
 import { ConfigError, dataDirVar } from '../config/env.js';
 import { UsageError } from '../errors.js';
-import { parseFilterText } from '../protocol/filter.js';
 import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
 import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
+import { filterOption } from './filter-option.js';
 import { runRelay } from './run-relay.js';
 import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
 
@@ -85,17 +85,10 @@ const exportCommand: Command = {
     if (line.values.version) return version();
     const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const filterText = line.values.filter;
-    let filter: ReturnType<typeof parseFilterText> | undefined;
-    if (filterText !== undefined) {
-      filter = parseFilterText(filterText);
-      if (!filter.ok)
-        throw new UsageError(
-          filter.notJson ? '--filter must be a JSON object' : `--filter: ${filter.reason}`,
-        );
-    }
-    const store = await LmdbEventStore.open(dataDir);
+    const filter = filterText === undefined ? undefined : filterOption(filterText);
+    const store = LmdbEventStore.open(dataDir);
     try {
-      const count = await runExport(store, filter?.ok ? filter.filter : undefined, process.stdout);
+      const count = await runExport(store, filter, process.stdout);
       process.stderr.write(`exported ${count} events\n`);
     } finally {
       await store.close();

@@ -66,12 +66,7 @@ export function intVar(
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
+  return numberVar(env, name, fallback, min, max, /^-?\d+$/, 'an integer');
 }
 
 /** A non-negative decimal number ("20", "0.5"), between min and max. */
@@ -82,10 +77,22 @@ export function decimalVar(
   min = 0,
   max = Number.MAX_VALUE,
 ): number {
+  return numberVar(env, name, fallback, min, max, /^\d+(\.\d+)?$/, 'a number');
+}
+
+/** A number whose text matches `shape`, between min and max; the errors name the variable. */
+function numberVar(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  shape: RegExp,
+  expected: string,
+): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+(\.\d+)?$/.test(raw))
-    throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
+  if (!shape.test(raw)) throw new ConfigError(name, `expected ${expected}, got ${JSON.stringify(raw)}`);
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;

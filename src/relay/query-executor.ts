@@ -73,17 +73,11 @@ export class QueryExecutor {
     signal: AbortSignal,
     sink: ResultSink,
   ): Promise<SendOutcome> {
-    const turn = this.scheduler.schedule(requester, signal, () =>
+    const outcome = await this.inTurn(requester, signal, () =>
       this.sendNow(filters, requester, signal, sink),
     );
-    if (turn === undefined) return { refused: Reasons.tooManyQueries(this.policy.maxQueriesPerConnection) };
-    try {
-      const sent = await turn;
-      return sent === undefined ? { cancelled: true } : { sent };
-    } catch (err) {
-      if (err instanceof QueryCancelled) return { cancelled: true };
-      throw err;
-    }
+    if ('refused' in outcome || 'cancelled' in outcome) return outcome;
+    return outcome.value === undefined ? { cancelled: true } : { sent: outcome.value };
   }
 
   /** NIP-45 count in the scheduler's turn; refused when the requester has too many in progress. */
@@ -92,10 +86,20 @@ export class QueryExecutor {
     requester: QueryRequester,
     signal: AbortSignal,
   ): Promise<{ count: number; capped: boolean } | { refused: string } | { cancelled: true }> {
-    const turn = this.scheduler.schedule(requester, signal, () => this.countNow(filters, requester));
+    const outcome = await this.inTurn(requester, signal, () => this.countNow(filters, requester));
+    return 'value' in outcome ? outcome.value : outcome;
+  }
+
+  /** Runs `work` in the requester's turn; refused at once past its bound, cancelled if the signal aborts first. */
+  private async inTurn<T>(
+    requester: QueryRequester,
+    signal: AbortSignal,
+    work: () => Promise<T>,
+  ): Promise<{ value: T } | { refused: string } | { cancelled: true }> {
+    const turn = this.scheduler.schedule(requester, signal, work);
     if (turn === undefined) return { refused: Reasons.tooManyQueries(this.policy.maxQueriesPerConnection) };
     try {
-      return await turn;
+      return { value: await turn };
     } catch (err) {
       if (err instanceof QueryCancelled) return { cancelled: true };
       throw err;

@@ -18,7 +18,7 @@ import { VerifierPool } from '../../crypto/verifier-pool.js';
 import { UsageError } from '../../errors.js';
 import { SealedVector } from '../../negentropy/codec/storage.js';
 import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
-import { filterToJSON, type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
+import { filterToJSON, type NormalizedFilter } from '../../protocol/filter.js';
 import { loadLmdbStoreConfig } from '../../store/lmdb/config.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { missingLines } from '../../sync/missing-lines.js';
@@ -26,6 +26,7 @@ import { reconcileWithPeer } from '../../sync/negentropy-client.js';
 import { PeerConnection, SyncError } from '../../sync/peer.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
 import { VERSION } from '../../version.js';
+import { filterOption } from '../filter-option.js';
 import { formatClientSummary, runClientSync } from './client-mode.js';
 import { parseRange, RangeOptionError } from './range-option.js';
 import type { SyncOptions } from './sync-options.js';
@@ -90,15 +91,8 @@ function syncOptions(
   if (!/^wss?:\/\/./i.test(url))
     throw new UsageError(`the relay URL must start with ws:// or wss:// (got ${url})`);
 
-  let filter: NormalizedFilter = {};
-  const filterText = v.filter;
-  if (filterText !== undefined) {
-    const parsed = parseFilterText(filterText);
-    if (!parsed.ok)
-      throw new UsageError(parsed.notJson ? '--filter must be a JSON object' : `--filter: ${parsed.reason}`);
-    if (parsed.filter.limit !== undefined) throw new UsageError('--filter: "limit" is not supported by sync');
-    filter = parsed.filter;
-  }
+  let filter: NormalizedFilter = v.filter === undefined ? {} : filterOption(v.filter);
+  if (filter.limit !== undefined) throw new UsageError('--filter: "limit" is not supported by sync');
 
   const rangeText = v.range;
   if (rangeText !== undefined) {
