@@ -70,6 +70,10 @@ export interface QueryGuardConfig {
   maxQueriesPerConnection: number;
   /** ORLY_QUERY_CONCURRENCY: REQs and COUNTs running at once, all connections together. */
   concurrency: number;
+  /** ORLY_QUERY_SLICE_MS: how long a query holds its slot before waiting queries get a turn. */
+  sliceMs: number;
+  /** ORLY_MAX_COUNT_SCAN: candidates one COUNT examines before it answers approximately. */
+  maxCountScan: number;
   /** ORLY_MEMORY_LIMIT_MB (in bytes): above it new REQs, COUNTs and NEG-OPENs are refused. */
   memoryLimitBytes: number;
 }
@@ -347,6 +351,8 @@ function loadQueryGuardConfig(env: Env): QueryGuardConfig {
     maxSubscriptionBytes: intVar(env, 'ORLY_MAX_SUBSCRIPTION_BYTES', 1_048_576, 1024, 1_073_741_824),
     maxQueriesPerConnection: intVar(env, 'ORLY_MAX_QUERIES_PER_CONNECTION', 64, 1, 10_000),
     concurrency: intVar(env, 'ORLY_QUERY_CONCURRENCY', 8, 1, 1024),
+    sliceMs: intVar(env, 'ORLY_QUERY_SLICE_MS', 10, 1, 10_000),
+    maxCountScan: intVar(env, 'ORLY_MAX_COUNT_SCAN', 2_000_000, 1000, 1_000_000_000_000),
     // Default: 60% of the memory this process may use.
     memoryLimitBytes:
       intVar(env, 'ORLY_MEMORY_LIMIT_MB', Math.floor((machineMemory() * 0.6) / 1_048_576), 1, 16_777_216) *

@@ -7,9 +7,13 @@ import type { RelayConfig } from './config.js';
 export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
 
 /**
- * `limitation` carries only NIP-11's own fields. NIP-11 has none for connection counts, upgrade
- * or message rates, so the edge limits (ORLY_MAX_CONNECTIONS*, ORLY_*_RATE/_BURST*) are not
- * listed; clients learn of them from `rate-limited:` answers and HTTP 429/503.
+ * `limitation` carries NIP-11's own fields plus the filter caps a client needs to build REQs
+ * that are not refused (NIP-11 has no fields for them; clients ignore fields they do not
+ * know): `max_filter_values` (ORLY_MAX_FILTER_VALUES, per filter field), `max_req_values`
+ * (ORLY_MAX_REQ_VALUES, per REQ/COUNT/NEG-OPEN) and `max_subscription_bytes`
+ * (ORLY_MAX_SUBSCRIPTION_BYTES, one connection's live filters). The edge limits (connections,
+ * upgrade and message rates) are not listed; clients learn of them from `rate-limited:`
+ * answers and HTTP 429/503.
  */
 export function relayInformation(config: RelayConfig): Record<string, unknown> {
   const { limits, info } = config;
@@ -36,6 +40,9 @@ export function relayInformation(config: RelayConfig): Record<string, unknown> {
       restricted_writes: false,
       ...(limits.createdAtLowerLimit > 0 ? { created_at_lower_limit: limits.createdAtLowerLimit } : {}),
       ...(limits.createdAtUpperLimit > 0 ? { created_at_upper_limit: limits.createdAtUpperLimit } : {}),
+      max_filter_values: config.queries.maxFilterValues,
+      max_req_values: config.queries.maxReqValues,
+      max_subscription_bytes: config.queries.maxSubscriptionBytes,
     },
   };
   if (info.pubkey) doc.pubkey = info.pubkey;

@@ -14,7 +14,7 @@ import { Reasons } from '../errors.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
-import type { ClientStore, EventWrap, StoredEvent } from '../store/event-store.js';
+import type { ClientStore, EventWrap, StoredEvent, Timeslice } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
 import { QueryCancelled, QueryScheduler } from './query-scheduler.js';
 
@@ -26,6 +26,10 @@ export interface QueryPolicy {
   readonly defaultLimit: number;
   /** COUNT stops at this many matches (answered as approximate). */
   readonly maxCount: number;
+  /** COUNT examines at most this many candidates per store call; beyond, the count so far, approximate. */
+  readonly maxCountScan: number;
+  /** Milliseconds a query holds its slot before others get a turn (strfry's timeslice). */
+  readonly sliceMs: number;
   /** REQs and COUNTs running at once. */
   readonly concurrency: number;
   /** REQs and COUNTs of one requester waiting or running. */
@@ -60,7 +64,7 @@ export class QueryExecutor {
     private readonly policy: QueryPolicy,
   ) {
     this.restrictedList = [...policy.restrictedKinds];
-    this.scheduler = new QueryScheduler(policy.concurrency, policy.maxQueriesPerConnection);
+    this.scheduler = new QueryScheduler(policy.concurrency, policy.maxQueriesPerConnection, policy.sliceMs);
   }
 
   /**
@@ -73,8 +77,8 @@ export class QueryExecutor {
     signal: AbortSignal,
     sink: ResultSink,
   ): Promise<SendOutcome> {
-    const outcome = await this.inTurn(requester, signal, () =>
-      this.sendNow(filters, requester, signal, sink),
+    const outcome = await this.inTurn(requester, signal, (slice) =>
+      this.sendNow(filters, requester, signal, sink, slice),
     );
     if ('refused' in outcome || 'cancelled' in outcome) return outcome;
     return outcome.value === undefined ? { cancelled: true } : { sent: outcome.value };
@@ -86,7 +90,7 @@ export class QueryExecutor {
     requester: QueryRequester,
     signal: AbortSignal,
   ): Promise<{ count: number; capped: boolean } | { refused: string } | { cancelled: true }> {
-    const outcome = await this.inTurn(requester, signal, () => this.countNow(filters, requester));
+    const outcome = await this.inTurn(requester, signal, (slice) => this.countNow(filters, requester, slice));
     return 'value' in outcome ? outcome.value : outcome;
   }
 
@@ -94,7 +98,7 @@ export class QueryExecutor {
   private async inTurn<T>(
     requester: QueryRequester,
     signal: AbortSignal,
-    work: () => Promise<T>,
+    work: (slice: Timeslice) => Promise<T>,
   ): Promise<{ value: T } | { refused: string } | { cancelled: true }> {
     const turn = this.scheduler.schedule(requester, signal, work);
     if (turn === undefined) return { refused: Reasons.tooManyQueries(this.policy.maxQueriesPerConnection) };
@@ -116,6 +120,7 @@ export class QueryExecutor {
     requester: QueryRequester,
     signal: AbortSignal,
     sink: ResultSink,
+    slice: Timeslice,
   ): Promise<Set<string> | undefined> {
     const { maxLimit, defaultLimit, restrictedKinds } = this.policy;
     const now = nowSeconds();
@@ -124,19 +129,22 @@ export class QueryExecutor {
       const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
       if (limit === 0 || matchesNothing(filter)) continue;
       const checkEach = mayReturnRestricted(filter, restrictedKinds);
-      const chunks = this.store.queryFrames?.({
-        filter: { ...filter, limit: checkEach ? undefined : limit },
-        limit,
-        now,
-        prefix: sink.wrap.prefix,
-        checkRestricted: checkEach,
-        restrictedKinds: this.restrictedList,
-        authed: [...requester.authed],
-      });
+      const chunks = this.store.queryFrames?.(
+        {
+          filter: { ...filter, limit: checkEach ? undefined : limit },
+          limit,
+          now,
+          prefix: sink.wrap.prefix,
+          checkRestricted: checkEach,
+          restrictedKinds: this.restrictedList,
+          authed: [...requester.authed],
+        },
+        slice,
+      );
       const done =
         chunks !== undefined
           ? await sendChunks(chunks, signal, sink, sent)
-          : await this.sendFromStore(filter, limit, checkEach, now, requester, signal, sink, sent);
+          : await this.sendFromStore(filter, limit, checkEach, now, requester, signal, sink, sent, slice);
       if (!done) return undefined;
     }
     return signal.aborted ? undefined : sent;
@@ -146,26 +154,35 @@ export class QueryExecutor {
    * NIP-45: the number of stored events matching any of the filters that the requester could
    * read, or the cap (approximate) when ORLY_MAX_COUNT or more match. Neither the number nor
    * the cap ever depends on events the requester may not see: restricted kinds are counted
-   * apart, only those authored by or p-tagging one of its authenticated pubkeys.
+   * apart, only those authored by or p-tagging one of its authenticated pubkeys. A store call
+   * that examines ORLY_MAX_COUNT_SCAN candidates answers the count so far, approximate; the
+   * candidates it skips by kind (hidden ones) are not part of that budget, so neither is the
+   * approximate flag a window on hidden events.
    */
   private async countNow(
     all: readonly NormalizedFilter[],
     requester: QueryRequester,
+    timeslice: Timeslice,
   ): Promise<{ count: number; capped: boolean }> {
     const filters = all.filter((f) => !matchesNothing(f)).map((f) => ({ ...f, limit: undefined }));
     if (filters.length === 0) return { count: 0, capped: false };
-    const { maxCount: max, restrictedKinds } = this.policy;
+    const { maxCount: max, maxCountScan: maxScan, restrictedKinds } = this.policy;
     const now = nowSeconds();
     const open = await this.store.count(filters, {
       max,
+      maxScan,
       now,
+      timeslice,
       ...(restrictedKinds.size > 0 ? { excludeKinds: restrictedKinds } : {}),
     });
-    if (open >= max) return { count: max, capped: true };
+    if (open.approximate) return { count: open.count, capped: true };
     const readable = readableRestricted(filters, restrictedKinds, requester.authed);
-    const visible = readable.length === 0 ? 0 : await this.store.count(readable, { max: max - open, now });
-    const total = open + visible;
-    return total >= max ? { count: max, capped: true } : { count: total, capped: false };
+    const visible =
+      readable.length === 0
+        ? { count: 0, approximate: false }
+        : await this.store.count(readable, { max: max - open.count, maxScan, now, timeslice });
+    const total = open.count + visible.count;
+    return { count: Math.min(total, max), capped: visible.approximate || total >= max };
   }
 
   /**
@@ -185,6 +202,7 @@ export class QueryExecutor {
     signal: AbortSignal,
     sink: ResultSink,
     sent: Set<string>,
+    slice: Timeslice,
   ): Promise<boolean> {
     const { restrictedKinds } = this.policy;
     const hidden = new Set<string>();
@@ -194,8 +212,9 @@ export class QueryExecutor {
       let got = 0;
       let fresh = 0;
       let last: StoredEvent | undefined;
-      for await (const stored of this.store.query(page, { signal, now, wrap: sink.wrap })) {
+      for await (const stored of this.store.query(page, { signal, now, wrap: sink.wrap, timeslice: slice })) {
         if (signal.aborted) return false;
+        if (slice.expired()) await slice.pause();
         got++;
         last = stored;
         const id = stored.id;

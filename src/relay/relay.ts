@@ -96,6 +96,8 @@ export class Relay implements RelayContext {
       maxCount: deps.config.limits.maxCount,
       concurrency: deps.config.queries.concurrency,
       maxQueriesPerConnection: deps.config.queries.maxQueriesPerConnection,
+      maxCountScan: deps.config.queries.maxCountScan,
+      sliceMs: deps.config.queries.sliceMs,
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.guard = new ConnectionGuard(deps.config.edge);

@@ -47,7 +47,7 @@ export interface QueryOptions {
   readonly signal?: AbortSignal;
   /** Unix seconds used to hide expired events (defaults to now). */
   readonly now?: number;
-  /** count(): stop at this many matches (the result is then exactly this; the caller knows it is a bound). */
+  /** count(): stop at this many matches (the answer is then this many, approximate). */
   readonly max?: number;
   /** count(): events of these kinds are not counted. */
   readonly excludeKinds?: ReadonlySet<number>;
@@ -57,6 +57,29 @@ export interface QueryOptions {
    * relay's `["EVENT","<sub>",` … `]`) needs no second copy. Others ignore it.
    */
   readonly wrap?: EventWrap;
+  /** count(): examine at most this many candidates of countable kinds; beyond, answer approximately. */
+  readonly maxScan?: number;
+  /** Long work shares the caller's query slots in timeslices (see Timeslice); stores may ignore it. */
+  readonly timeslice?: Timeslice;
+}
+
+/**
+ * A query's share of the relay's query slots (strfry's timeslices): long work checks
+ * expired() now and then and, when it is true, awaits pause(), which hands the slot to other
+ * requesters and resolves at this query's next turn (it rejects when the query was cancelled
+ * meanwhile: the work then stops). `ms` is the slice length, for executors that time
+ * themselves (a worker thread).
+ */
+export interface Timeslice {
+  readonly ms: number;
+  expired(): boolean;
+  pause(): Promise<void>;
+}
+
+/** count()'s answer: `approximate` when it stopped at `max` or at `maxScan` (count is then a lower bound). */
+export interface CountResult {
+  readonly count: number;
+  readonly approximate: boolean;
 }
 
 export interface EventWrap {
@@ -100,7 +123,7 @@ export interface ClientStore {
   query(filter: NormalizedFilter, options?: QueryOptions): AsyncIterable<StoredEvent>;
 
   /** Number of stored, unexpired events matching any of the filters (each event counted once). */
-  count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number>;
+  count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult>;
 
   getById(id: string): Promise<StoredEvent | undefined>;
 
@@ -108,7 +131,7 @@ export interface ClientStore {
    * Optional store-side executor (LMDB's query worker threads): one REQ filter answered as
    * ready EVENT frames (src/store/query-frames.ts); undefined when unavailable right now.
    */
-  queryFrames?(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined;
+  queryFrames?(request: FrameQuery, timeslice?: Timeslice): AsyncIterableIterator<FrameChunk> | undefined;
 
   /** Flushes pending writes and closes. */
   close(): Promise<void>;

@@ -67,7 +67,7 @@ export function registerClientStoreContract(
         const again = stored(await store.save(event));
         assert.equal(again.duplicate, true);
         assert.equal(again.serial, first.serial);
-        assert.equal(await store.count([{}]), 1);
+        assert.equal((await store.count([{}])).count, 1);
       }),
     );
 
@@ -80,14 +80,27 @@ export function registerClientStoreContract(
         );
         const results = (await Promise.all(events.map((e) => store.save(e)))).map(stored);
         assert.equal(new Set(results.map((r) => r.serial)).size, events.length);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }]), events.length);
-        // max: counting stops there (one filter and several).
-        assert.equal(await store.count([{ authors: [alice.pubkey] }], { max: 3 }), 3);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }, { kinds: [1] }], { max: 4 }), 4);
-        assert.equal(
-          await store.count([{ authors: [alice.pubkey] }], { max: events.length + 1 }),
-          events.length,
-        );
+        assert.deepEqual(await store.count([{ authors: [alice.pubkey] }]), {
+          count: events.length,
+          approximate: false,
+        });
+        // max: counting stops there (one filter and several), approximate.
+        assert.deepEqual(await store.count([{ authors: [alice.pubkey] }], { max: 3 }), {
+          count: 3,
+          approximate: true,
+        });
+        assert.deepEqual(await store.count([{ authors: [alice.pubkey] }, { kinds: [1] }], { max: 4 }), {
+          count: 4,
+          approximate: true,
+        });
+        assert.deepEqual(await store.count([{ authors: [alice.pubkey] }], { max: events.length + 1 }), {
+          count: events.length,
+          approximate: false,
+        });
+        // maxScan: after that many candidates, the count so far (a lower bound), approximate.
+        const scanned = await store.count([{ authors: [alice.pubkey] }], { maxScan: 2 });
+        assert.equal(scanned.approximate, true);
+        assert.ok(scanned.count <= 2, `count ${scanned.count} after 2 candidates`);
       }),
     );
 
@@ -200,8 +213,8 @@ export function registerClientStoreContract(
           plain.id,
         ]);
         assert.deepEqual(await ids(store, { authors: [alice.pubkey] }, BASE_TIME + 100), [plain.id]);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }], { now: BASE_TIME + 50 }), 2);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }], { now: BASE_TIME + 100 }), 1);
+        assert.equal((await store.count([{ authors: [alice.pubkey] }], { now: BASE_TIME + 50 })).count, 2);
+        assert.equal((await store.count([{ authors: [alice.pubkey] }], { now: BASE_TIME + 100 })).count, 1);
       }),
     );
 
@@ -256,11 +269,14 @@ export function registerClientStoreContract(
         stored(await store.save(signedEvent(alice, { tags: [['t', 'x']] })));
         stored(await store.save(signedEvent(alice, { kind: 7, content: '+' })));
         stored(await store.save(signedEvent(bob, { tags: [['t', 'x']] })));
-        assert.equal(await store.count([{}]), 3);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }]), 2);
-        assert.equal(await store.count([{ authors: [alice.pubkey] }, { tags: tags({ t: ['x'] }) }]), 3);
-        assert.equal(await store.count([{ kinds: [7] }, { kinds: [7] }]), 1);
-        assert.equal(await store.count([]), 0);
+        assert.equal((await store.count([{}])).count, 3);
+        assert.equal((await store.count([{ authors: [alice.pubkey] }])).count, 2);
+        assert.equal(
+          (await store.count([{ authors: [alice.pubkey] }, { tags: tags({ t: ['x'] }) }])).count,
+          3,
+        );
+        assert.equal((await store.count([{ kinds: [7] }, { kinds: [7] }])).count, 1);
+        assert.equal((await store.count([])).count, 0);
       }),
     );
 
@@ -282,7 +298,7 @@ export function registerClientStoreContract(
         }
         assert.ok(seen >= 3 && seen < events.length, `stopped after abort (saw ${seen})`);
         // The store still answers afterwards.
-        assert.equal(await store.count([{ authors: [alice.pubkey] }]), events.length);
+        assert.equal((await store.count([{ authors: [alice.pubkey] }])).count, events.length);
       }),
     );
 

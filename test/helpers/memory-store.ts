@@ -10,6 +10,7 @@ import { type NostrEvent, serializeEvent } from '../../src/protocol/event.js';
 import { compareNewestFirst, matchFilter, type NormalizedFilter } from '../../src/protocol/filter.js';
 import type {
   ClientStore,
+  CountResult,
   NegentropyItems,
   QueryOptions,
   SaveResult,
@@ -165,17 +166,20 @@ export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
     }
   }
 
-  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
+  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
     const now = options?.now ?? Math.floor(Date.now() / 1000);
     const max = options?.max ?? Number.POSITIVE_INFINITY;
+    const maxScan = options?.maxScan ?? Number.POSITIVE_INFINITY;
     let n = 0;
+    let scanned = 0;
     const exclude = options?.excludeKinds;
     for (const entry of this.byId.values()) {
       if (exclude?.has(entry.event.kind)) continue;
+      if (++scanned > maxScan) return { count: n, approximate: true };
       if (!expired(entry.event, now) && filters.some((f) => matchFilter(f, entry.event))) n++;
-      if (n >= max) return max;
+      if (n >= max) return { count: max, approximate: true };
     }
-    return n;
+    return { count: n, approximate: false };
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {

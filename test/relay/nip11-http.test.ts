@@ -80,6 +80,9 @@ describe('NIP-11 relay information document', () => {
     assert.equal(limitation.auth_required, false);
     assert.equal(limitation.payment_required, false);
     assert.equal(limitation.min_pow_difficulty, 0);
+    assert.equal(limitation.max_filter_values, 1000);
+    assert.equal(limitation.max_req_values, 4000);
+    assert.equal(limitation.max_subscription_bytes, 1_048_576);
   });
 
   it('the advertised values are the enforced configuration', () => {

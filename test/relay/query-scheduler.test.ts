@@ -98,4 +98,73 @@ describe('QueryScheduler', () => {
     late.abort();
     await assert.rejects(s.schedule(owner, late.signal, async () => 'y')!, QueryCancelled);
   });
+
+  it('timeslices: a long job pauses once its slice is used, and another owner runs in between', async () => {
+    const s = new QueryScheduler(1, 10, 5);
+    const log: string[] = [];
+    let stop = false;
+    const long = s.schedule({}, new AbortController().signal, async (slice) => {
+      await null; // the short job is queued by then
+      let slices = 0;
+      while (!stop) {
+        const began = performance.now();
+        while (!slice.expired()) if (performance.now() - began > 1000) throw new Error('slice never expired');
+        log.push(`long${slices++}`);
+        await slice.pause();
+      }
+      return slices;
+    })!;
+    const short = s.schedule({}, new AbortController().signal, async () => {
+      log.push('short');
+      stop = true;
+      return 0;
+    })!;
+    await short;
+    assert.deepEqual(log, ['long0', 'short'], "the short job ran at the long one's first pause");
+    assert.ok((await long) >= 1);
+    assert.equal(s.active, 0);
+  });
+
+  it('timeslices: with nobody waiting a pause keeps the slot; a job cancelled while paused stops', async () => {
+    const s = new QueryScheduler(1, 10, 1);
+    let pauses = 0;
+    const alone = await s.schedule({}, new AbortController().signal, async (slice) => {
+      for (let i = 0; i < 3; i++) {
+        await slice.pause();
+        pauses++;
+      }
+      return s.active;
+    });
+    assert.equal(pauses, 3);
+    assert.equal(alone, 1, 'still holding its slot');
+    const abort = new AbortController();
+    const owner = {};
+    let reachedPause!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      reachedPause = resolve;
+    });
+    let proceed!: () => void;
+    const go = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    const first = s.schedule(owner, abort.signal, async (slice) => {
+      reachedPause();
+      await go;
+      await slice.pause();
+      return 'resumed';
+    })!;
+    const other = gate([], 'other');
+    await paused;
+    const second = s.schedule({}, new AbortController().signal, other.work)!;
+    proceed();
+    // first pauses behind `other` (which now runs); cancel it there.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(s.queued, 1);
+    abort.abort();
+    await assert.rejects(first, QueryCancelled);
+    other.release();
+    assert.equal(await second, 'other');
+    assert.equal(s.active, 0);
+    assert.equal(s.queued, 0);
+  });
 });

@@ -165,7 +165,7 @@ describe('addressKey', () => {
 });
 
 describe('NIP-11', () => {
-  it('limitation lists only standard NIP-11 fields: none exists for the edge limits', () => {
+  it('limitation lists standard NIP-11 fields and the filter caps, not the edge limits', () => {
     const standard = new Set([
       'max_message_length',
       'max_subscriptions',
@@ -181,6 +181,9 @@ describe('NIP-11', () => {
       'created_at_lower_limit',
       'created_at_upper_limit',
       'default_limit',
+      'max_filter_values',
+      'max_req_values',
+      'max_subscription_bytes',
     ]);
     const config = loadRelayConfig({
       ORLY_MAX_CONNECTIONS_PER_IP: '5',

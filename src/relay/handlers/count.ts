@@ -1,8 +1,9 @@
 /**
  * COUNT (NIP-45): the same filters and access rules as REQ, OR'ed into one count,
  * answered with ["COUNT", id, {"count": n}] or refused with CLOSED. Counting stops at
- * ORLY_MAX_COUNT matches (a scan of the whole store costs ~0.3 s per million events), answered
- * as {"count": max, "approximate": true}.
+ * ORLY_MAX_COUNT matches or ORLY_MAX_COUNT_SCAN candidates examined (a scan of the whole store
+ * costs ~0.3 s per million events), answered with "approximate": true; it runs in the query
+ * executor's timeslices (src/relay/query-executor.ts).
  */
 import { Reasons } from '../../errors.js';
 import {

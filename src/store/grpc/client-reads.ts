@@ -4,7 +4,7 @@
  */
 import type { CountEventsResponse, GetEventResponse } from '../../gen/orlydb/v1/db.js';
 import type { NormalizedFilter } from '../../protocol/filter.js';
-import type { ClientStore, QueryOptions, StoredEvent } from '../event-store.js';
+import type { ClientStore, CountResult, QueryOptions, StoredEvent } from '../event-store.js';
 import { filterJson, toStoredEvent } from './codec.js';
 import type { DatabaseConnection } from './connection.js';
 import { readEvents } from './event-stream.js';
@@ -26,7 +26,7 @@ export class GrpcClientReads implements Pick<ClientStore, 'query' | 'count' | 'g
     yield* readEvents(connection, call, 'query', options?.signal);
   }
 
-  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
+  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
     const { client, deadlineMs } = this.connection;
     const response = await this.connection.unary<CountEventsResponse>(
       'count',
@@ -36,6 +36,7 @@ export class GrpcClientReads implements Pick<ClientStore, 'query' | 'count' | 'g
             filterJson: filters.map(filterJson),
             now: options?.now ?? 0,
             max: options?.max ?? 0,
+            maxScan: options?.maxScan ?? 0,
             excludeKinds: [...(options?.excludeKinds ?? [])],
           },
           md,
@@ -44,7 +45,7 @@ export class GrpcClientReads implements Pick<ClientStore, 'query' | 'count' | 'g
         ),
       deadlineMs * 10,
     );
-    return response.count;
+    return { count: response.count, approximate: response.approximate };
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {

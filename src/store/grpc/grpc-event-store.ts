@@ -39,6 +39,7 @@ import type { NostrEvent } from '../../protocol/event.js';
 import type { NormalizedFilter } from '../../protocol/filter.js';
 import type {
   ChangeFeed,
+  CountResult,
   EventStore,
   NegentropyItems,
   QueryOptions,
@@ -139,7 +140,7 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
     return this.reads.query(filter, options);
   }
 
-  count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
+  count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
     return this.reads.count(filters, options);
   }
 

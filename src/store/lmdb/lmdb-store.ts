@@ -30,30 +30,25 @@ import { isHex64, type NostrEvent, nowSeconds } from '../../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../../protocol/filter.js';
 import { isEphemeral } from '../../protocol/kinds.js';
 import type {
+  CountResult,
   EventStore,
   NegentropyItems,
   QueryOptions,
   SaveResult,
   StoredEvent,
   StoreStats,
+  Timeslice,
 } from '../event-store.js';
 import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { hexToBytes, readSerial } from './codec.js';
-import { DEFAULT_MAX_INDEXED_TAGS, expiryEnd, indexedTags, SUFFIX_LEN, SUFFIX_SERIAL } from './index-keys.js';
-import { ItemCollector } from './negentropy-items.js';
+import { DEFAULT_MAX_INDEXED_TAGS, expiryEnd, indexedTags } from './index-keys.js';
+import { collectNegentropyItems } from './negentropy-items.js';
 import { type CandidateCheck, planQuery } from './query-plan.js';
 import { QueryPool } from './query-workers/query-pool.js';
-import {
-  accept,
-  acceptView,
-  candidates as candidatesOf,
-  checkOf,
-  matches,
-  POINT_LOOKUP_CHECK,
-  readKind,
-} from './read-path.js';
+import { accept, candidates as candidatesOf, checkOf, POINT_LOOKUP_CHECK } from './read-path.js';
+import { type CountLimits, CountScan, everyNth, FilterScan, type ScanVisitor } from './sliced-scans.js';
 import { LazyStoredEvent } from './stored-event.js';
-import { SyncBackedAsyncIterator } from './sync-async-iterator.js';
+import { PAUSE, SyncBackedAsyncIterator } from './sync-async-iterator.js';
 import { LmdbTables } from './tables.js';
 import { applySave, prepare, removeById, removeStored } from './write-path.js';
 
@@ -128,8 +123,8 @@ export class LmdbEventStore implements EventStore {
    * One REQ filter answered by a query worker as ready frames; undefined without workers or
    * while none is ready (the caller then queries in the event loop).
    */
-  queryFrames(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
-    return this.queryPool?.run(request);
+  queryFrames(request: FrameQuery, timeslice?: Timeslice): AsyncIterableIterator<FrameChunk> | undefined {
+    return this.queryPool?.run(request, timeslice);
   }
 
   isOpen(): boolean {
@@ -206,7 +201,14 @@ export class LmdbEventStore implements EventStore {
     let check: CandidateCheck = POINT_LOOKUP_CHECK;
     let now = 0;
     let sent = 0;
-    const produce = (): StoredEvent | undefined => {
+    // Long runs of candidates that do not match pause: in the caller's timeslice, or a turn of the event loop.
+    const slice = options?.timeslice;
+    let examined = 0;
+    const due =
+      slice === undefined
+        ? () => ++examined % YIELD_EVERY === 0
+        : () => (++examined & 255) === 0 && slice.expired();
+    const produce = (): StoredEvent | typeof PAUSE | undefined => {
       if (candidates === undefined) {
         // Planned on the first pull, like a generator body: a closed store rejects there.
         this.assertOpen();
@@ -219,6 +221,7 @@ export class LmdbEventStore implements EventStore {
       if (sent >= limit) return undefined;
       for (;;) {
         if (signal?.aborted) return undefined;
+        if (due()) return PAUSE;
         const next = candidates.next();
         if (next.done) return undefined;
         const stored = accept(this.t, next.value, filter, check, now, wrap);
@@ -229,7 +232,11 @@ export class LmdbEventStore implements EventStore {
         }
       }
     };
-    return new SyncBackedAsyncIterator(produce, () => candidates?.return?.());
+    return new SyncBackedAsyncIterator(
+      produce,
+      () => candidates?.return?.(),
+      () => (slice === undefined ? yieldToLoop() : slice.pause()),
+    );
   }
 
   /**
@@ -237,84 +244,62 @@ export class LmdbEventStore implements EventStore {
    * relay's query workers, which copy each result straight into a larger buffer): `visit` gets
    * the stored JSON as a view of lmdb's shared read buffer, valid only during the call (no
    * store reads inside it), its kind, and the parsed event when a check needed one. Returning
-   * false stops; `filter.limit` counts visits.
+   * false stops; `filter.limit` counts visits. filterScan() is the same in slices.
    */
-  scan(
-    filter: NormalizedFilter,
-    options: { readonly now?: number },
-    visit: (json: Buffer, kind: number, parsed: NostrEvent | undefined) => boolean,
-  ): void {
-    this.assertOpen();
-    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
-    if (limit === 0 || matchesNothing(filter)) return;
-    const plan = planQuery(filter);
-    const check = checkOf(plan);
-    const now = options.now ?? nowSeconds();
-    const candidates = candidatesOf(this.t, plan)[Symbol.iterator]();
-    let visited = 0;
+  scan(filter: NormalizedFilter, options: { readonly now?: number }, visit: ScanVisitor): void {
+    const scan = this.filterScan(filter, options.now ?? nowSeconds());
     try {
-      for (let next = candidates.next(); !next.done; next = candidates.next()) {
-        const hit = acceptView(this.t, next.value, filter, check, now);
-        if (hit === undefined) continue;
-        if (!visit(hit.view, hit.kind, hit.event) || ++visited >= limit) break;
-      }
+      scan.run(visit, () => false);
     } finally {
-      candidates.return?.();
+      scan.close();
     }
   }
 
-  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<number> {
+  /** scan() as a FilterScan, run in slices by its caller (a query worker). */
+  filterScan(filter: NormalizedFilter, now: number): FilterScan {
     this.assertOpen();
-    const now = options?.now ?? nowSeconds();
-    const max = options?.max ?? Number.POSITIVE_INFINITY;
-    const exclude = options?.excludeKinds;
-    const live = filters.filter((f) => !matchesNothing(f));
-    const seen = live.length > 1 ? new Set<number>() : undefined;
-    let total = 0;
-    let work = 0;
-    for (const filter of live) {
-      const plan = planQuery(filter);
-      const check = checkOf(plan);
-      for (const key of candidatesOf(this.t, plan)) {
-        if (++work % YIELD_EVERY === 0) await yieldToLoop();
-        if (exclude?.has(readKind(key, key.length - SUFFIX_LEN))) continue;
-        if (!matches(this.t, key, filter, check, now)) continue;
-        if (seen === undefined) total++;
-        else seen.add(readSerial(key, key.length - SUFFIX_LEN + SUFFIX_SERIAL));
-        if ((seen?.size ?? total) >= max) return max;
+    return new FilterScan(this.t, filter, now);
+  }
+
+  /** count() as a CountScan, run in slices by its caller (a query worker). */
+  countScan(filters: readonly NormalizedFilter[], limits: CountLimits): CountScan {
+    this.assertOpen();
+    return new CountScan(this.t, filters, limits);
+  }
+
+  /**
+   * On a query worker when one is ready (off the event loop), else here in slices: with the
+   * caller's timeslice, pausing when it is used; without, yielding every YIELD_EVERY candidates.
+   */
+  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
+    this.assertOpen();
+    const limits: CountLimits = {
+      now: options?.now ?? nowSeconds(),
+      max: options?.max ?? Number.POSITIVE_INFINITY,
+      maxScan: options?.maxScan ?? Number.POSITIVE_INFINITY,
+      ...(options?.excludeKinds === undefined ? {} : { excludeKinds: options.excludeKinds }),
+    };
+    const slice = options?.timeslice;
+    const pooled = this.queryPool?.count(filters, limits, slice);
+    if (pooled !== undefined) return pooled;
+    const scan = new CountScan(this.t, filters, limits);
+    try {
+      if (slice === undefined) {
+        const due = everyNth(YIELD_EVERY);
+        while (!scan.run(due)) await yieldToLoop();
+      } else {
+        let n = 0;
+        while (!scan.run(() => (++n & 255) === 0 && slice.expired())) await slice.pause();
       }
+      return scan.result();
+    } finally {
+      scan.close();
     }
-    return seen === undefined ? total : seen.size;
   }
 
   async negentropyItems(filter: NormalizedFilter, max: number): Promise<NegentropyItems | undefined> {
     this.assertOpen();
-    const now = nowSeconds();
-    const unlimited: NormalizedFilter = { ...filter, limit: undefined };
-    const plan = matchesNothing(unlimited) ? undefined : planQuery(unlimited);
-    // One range (the common case: no filter, since/until, one kind or author): lmdb's key
-    // iterator directly, oldest first (no merge generator, finished in place).
-    const single = plan?.type === 'index' && plan.ranges.length === 1 ? plan.ranges[0]! : undefined;
-    // The created_at index holds one key per event: size the arrays once (no growth copies).
-    const capacity =
-      plan?.type === 'index' && plan.index === 'created'
-        ? Math.min(storedEventCount(this.t.eventBytes) + 1, max + 1)
-        : undefined;
-    const items = new ItemCollector(single ? 'oldest-first' : 'newest-first', capacity);
-    if (plan !== undefined) {
-      const check = checkOf(plan);
-      const keys = single
-        ? this.t.index.getKeys({ start: single.end, end: single.start, reverse: true })
-        : candidatesOf(this.t, plan);
-      let work = 0;
-      for (const key of keys) {
-        if (++work % YIELD_EVERY === 0) await yieldToLoop();
-        if (!matches(this.t, key, unlimited, check, now)) continue;
-        if (items.count >= max) return undefined;
-        items.push(key);
-      }
-    }
-    return items.finish();
+    return collectNegentropyItems(this.t, filter, max, storedEventCount(this.t.eventBytes), yieldToLoop);
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {

@@ -9,9 +9,55 @@
  * (no per-item allocations: growable typed arrays, ids copied byte by byte; a reverse scan is
  * finished in place).
  */
+import { nowSeconds } from '../../protocol/event.js';
+import { matchesNothing, type NormalizedFilter } from '../../protocol/filter.js';
 import type { NegentropyItems } from '../event-store.js';
 import { readInvertedTime } from './codec.js';
 import { SUFFIX_ID, SUFFIX_LEN } from './index-keys.js';
+import { planQuery } from './query-plan.js';
+import { candidates, checkOf, matches } from './read-path.js';
+import type { LmdbTables } from './tables.js';
+
+/** Keys examined between turns of the event loop. */
+const YIELD_EVERY = 20_000;
+
+/**
+ * The (created_at, id) items of every stored, unexpired event matching `filter`, or undefined
+ * when there are more than `max`. `stored` is the number of events in the store (sizes the
+ * arrays of a whole-store scan once); `yieldToLoop` is awaited every YIELD_EVERY keys.
+ */
+export async function collectNegentropyItems(
+  t: LmdbTables,
+  filter: NormalizedFilter,
+  max: number,
+  stored: number,
+  yieldToLoop: () => Promise<void>,
+): Promise<NegentropyItems | undefined> {
+  const now = nowSeconds();
+  const unlimited: NormalizedFilter = { ...filter, limit: undefined };
+  const plan = matchesNothing(unlimited) ? undefined : planQuery(unlimited);
+  // One range (the common case: no filter, since/until, one kind or author): lmdb's key
+  // iterator directly, oldest first (no merge generator, finished in place).
+  const single = plan?.type === 'index' && plan.ranges.length === 1 ? plan.ranges[0]! : undefined;
+  // The created_at index holds one key per event: size the arrays once (no growth copies).
+  const capacity =
+    plan?.type === 'index' && plan.index === 'created' ? Math.min(stored + 1, max + 1) : undefined;
+  const items = new ItemCollector(single ? 'oldest-first' : 'newest-first', capacity);
+  if (plan !== undefined) {
+    const check = checkOf(plan);
+    const keys = single
+      ? t.index.getKeys({ start: single.end, end: single.start, reverse: true })
+      : candidates(t, plan);
+    let work = 0;
+    for (const key of keys) {
+      if (++work % YIELD_EVERY === 0) await yieldToLoop();
+      if (!matches(t, key, unlimited, check, now)) continue;
+      if (items.count >= max) return undefined;
+      items.push(key);
+    }
+  }
+  return items.finish();
+}
 
 const ID_SIZE = 32;
 

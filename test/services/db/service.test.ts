@@ -110,7 +110,9 @@ test('bad filters fail with INVALID_ARGUMENT and a clear message', async () => {
   assert.equal(error.code, status.INVALID_ARGUMENT);
   assert.match(error.details, /filter_json: invalid: kinds must be an array/);
   const countError = await new Promise<ServiceError | null>((resolve) =>
-    raw.countEvents({ filterJson: ['{', '{}'], now: 0, max: 0, excludeKinds: [] }, (e) => resolve(e)),
+    raw.countEvents({ filterJson: ['{', '{}'], now: 0, max: 0, maxScan: 0, excludeKinds: [] }, (e) =>
+      resolve(e),
+    ),
   );
   assert.equal(countError?.code, status.INVALID_ARGUMENT);
   assert.match(countError?.details ?? '', /filter_json\[0\]: not valid JSON/);

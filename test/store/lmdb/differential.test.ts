@@ -186,8 +186,8 @@ describe('LMDB store vs naive memory store', () => {
       for (let i = 0; i + 1 < filters.length; i += 7) {
         const pair = [filters[i]!, filters[i + 1]!];
         assert.equal(
-          await lmdb.count(pair, { now: NOW }),
-          await memory.count(pair, { now: NOW }),
+          (await lmdb.count(pair, { now: NOW })).count,
+          (await memory.count(pair, { now: NOW })).count,
           `seed ${SEED}, count ${pair.map(describeFilter).join(' | ')}`,
         );
       }

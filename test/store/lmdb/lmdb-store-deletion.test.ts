@@ -135,8 +135,11 @@ describe('LmdbEventStore: expiration (NIP-40)', () => {
     for (const e of [gone, soon, plain]) stored(await db.store.save(e));
     assert.deepEqual(await db.ids({ authors: [alice.pubkey] }, now), [plain.id, soon.id]);
     assert.deepEqual(await db.ids({ authors: [alice.pubkey] }, now - 1), [plain.id, soon.id, gone.id]);
-    assert.equal(await db.store.count([{ kinds: [1] }], { now }), 2);
-    assert.equal(await db.store.count([{ kinds: [1] }, { authors: [alice.pubkey] }], { now: now + 50 }), 1);
+    assert.equal((await db.store.count([{ kinds: [1] }], { now })).count, 2);
+    assert.equal(
+      (await db.store.count([{ kinds: [1] }, { authors: [alice.pubkey] }], { now: now + 50 })).count,
+      1,
+    );
     assert.equal(await db.store.purgeExpired(now), 1);
     assert.equal(await db.store.getById(gone.id), undefined);
     assert.equal((await db.store.stats()).events, 2);

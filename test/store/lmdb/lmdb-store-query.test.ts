@@ -136,7 +136,10 @@ describe('LmdbEventStore: query order, limits and bounds', () => {
     assert.deepEqual(await db.ids({ tags: tags({ T: ['nostr'] }) }), [d.id]);
     assert.deepEqual(await db.ids({ tags: tags({ t: ['extra'] }) }), []);
     assert.deepEqual(await db.ids({ tags: tags({ t: ['nostr'] }), authors: [bob.pubkey] }), [c.id]);
-    assert.equal(await db.store.count([{ tags: tags({ t: ['nostr'] }) }, { authors: [bob.pubkey] }]), 4);
+    assert.equal(
+      (await db.store.count([{ tags: tags({ t: ['nostr'] }) }, { authors: [bob.pubkey] }])).count,
+      4,
+    );
   });
 
   test('many author x kind pairs fall back to a wider index with the same answer', async () => {

@@ -95,14 +95,18 @@ export interface QueryEventsRequest {
 export interface CountEventsRequest {
   filterJson: string[];
   now: number;
-  /** Stop counting at this many (0 = no limit); the answer is then exactly this. */
+  /** Stop counting at this many (0 = no limit); the answer is then this many, approximate. */
   max: number;
   /** Events of these kinds are not counted (a relay counts restricted kinds apart, by who may see them). */
   excludeKinds: number[];
+  /** Examine at most this many candidates of countable kinds (0 = no limit); beyond, the count so far. */
+  maxScan: number;
 }
 
 export interface CountEventsResponse {
   count: number;
+  /** The count stopped at max or max_scan: a lower bound. */
+  approximate: boolean;
 }
 
 export interface GetEventRequest {
@@ -998,7 +1002,7 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
 };
 
 function createBaseCountEventsRequest(): CountEventsRequest {
-  return { filterJson: [], now: 0, max: 0, excludeKinds: [] };
+  return { filterJson: [], now: 0, max: 0, excludeKinds: [], maxScan: 0 };
 }
 
 export const CountEventsRequest: MessageFns<CountEventsRequest> = {
@@ -1018,6 +1022,9 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.maxScan !== 0) {
+      writer.uint32(40).uint64(message.maxScan);
     }
     return writer;
   },
@@ -1077,6 +1084,14 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
 
             break;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxScan = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1103,6 +1118,11 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
         : globalThis.Array.isArray(object?.exclude_kinds)
         ? object.exclude_kinds.map((e: any) => globalThis.Number(e))
         : [],
+      maxScan: isSet(object.maxScan)
+        ? globalThis.Number(object.maxScan)
+        : isSet(object.max_scan)
+        ? globalThis.Number(object.max_scan)
+        : 0,
     };
   },
 
@@ -1120,6 +1140,9 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     if (message.excludeKinds?.length) {
       obj.excludeKinds = message.excludeKinds.map((e) => Math.round(e));
     }
+    if (message.maxScan !== 0) {
+      obj.maxScan = Math.round(message.maxScan);
+    }
     return obj;
   },
 
@@ -1132,18 +1155,22 @@ export const CountEventsRequest: MessageFns<CountEventsRequest> = {
     message.now = object.now ?? 0;
     message.max = object.max ?? 0;
     message.excludeKinds = object.excludeKinds?.map((e) => e) || [];
+    message.maxScan = object.maxScan ?? 0;
     return message;
   },
 };
 
 function createBaseCountEventsResponse(): CountEventsResponse {
-  return { count: 0 };
+  return { count: 0, approximate: false };
 }
 
 export const CountEventsResponse: MessageFns<CountEventsResponse> = {
   encode(message: CountEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.count !== 0) {
       writer.uint32(8).uint64(message.count);
+    }
+    if (message.approximate !== false) {
+      writer.uint32(16).bool(message.approximate);
     }
     return writer;
   },
@@ -1169,6 +1196,14 @@ export const CountEventsResponse: MessageFns<CountEventsResponse> = {
             message.count = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.approximate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1182,13 +1217,19 @@ export const CountEventsResponse: MessageFns<CountEventsResponse> = {
   },
 
   fromJSON(object: any): CountEventsResponse {
-    return { count: isSet(object.count) ? globalThis.Number(object.count) : 0 };
+    return {
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      approximate: isSet(object.approximate) ? globalThis.Boolean(object.approximate) : false,
+    };
   },
 
   toJSON(message: CountEventsResponse): unknown {
     const obj: any = {};
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
+    }
+    if (message.approximate !== false) {
+      obj.approximate = message.approximate;
     }
     return obj;
   },
@@ -1199,6 +1240,7 @@ export const CountEventsResponse: MessageFns<CountEventsResponse> = {
   fromPartial<I extends Exact<DeepPartial<CountEventsResponse>, I>>(object: I): CountEventsResponse {
     const message = createBaseCountEventsResponse();
     message.count = object.count ?? 0;
+    message.approximate = object.approximate ?? false;
     return message;
   },
 };

@@ -175,8 +175,9 @@ export function clientStoreHandlers(store: ClientStore, ctx: HandlerContext): Cl
       const filters = request.filterJson.map((json, i) => parseFilterJson(json, `filter_json[${i}]`));
       const now = request.now > 0 ? request.now : undefined;
       const max = request.max > 0 ? request.max : undefined;
+      const maxScan = request.maxScan > 0 ? request.maxScan : undefined;
       const excludeKinds = request.excludeKinds.length > 0 ? new Set(request.excludeKinds) : undefined;
-      return { count: await store.count(filters, { now, max, excludeKinds }) };
+      return await store.count(filters, { now, max, maxScan, excludeKinds });
     }),
 
     getEvent: unary(async (request) => {

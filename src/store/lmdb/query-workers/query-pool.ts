@@ -1,10 +1,12 @@
 /**
- * QueryPool: REQ filters answered on worker threads that read the relay's LMDB store, so the
- * event loop only sends ready frames (the reads, copies and frame building, ~80% of a query's
- * cost, run beside it).
+ * QueryPool: REQ filters and COUNTs answered on worker threads that read the relay's LMDB
+ * store, so the event loop only sends ready frames (the reads, copies and frame building, ~80%
+ * of a query's cost, run beside it). Each request runs in slices (protocol.ts): between them
+ * it waits for its next turn in the caller's Timeslice.
  *
  * - A request goes to the live, ready worker with the fewest requests in flight; a worker runs
- *   its requests one after the other. The answer is a stream of chunks (ready EVENT frames).
+ *   one slice at a time, its requests taking turns. A query's answer is a stream of chunks
+ *   (ready EVENT frames), a count's a promise.
  * - run() returns undefined when no worker is ready (starting, or respawning after a crash):
  *   the caller then queries in the event loop, so the relay never stops answering.
  * - A worker that dies fails its requests (the REQ gets CLOSED "error: ...") and is respawned,
@@ -15,75 +17,24 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../logger.js';
+import type { NormalizedFilter } from '../../../protocol/filter.js';
+import type { CountResult, Timeslice } from '../../event-store.js';
 import type { FrameChunk, FrameQuery } from '../../query-frames.js';
-import type { FromWorker, QueryRequest } from './protocol.js';
+import type { CountLimits } from '../sliced-scans.js';
+import { ChunkStream, CountCall, type Inflight, type WorkerLine } from './inflight.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 
 const WORKER_URL = new URL('./query-worker.js', import.meta.url);
 const QUICK_CRASH_MS = 1000;
 const MAX_RESPAWN_DELAY_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 10_000;
-
-/** The chunks of one request, as an async iterator. */
-class ChunkStream implements AsyncIterableIterator<FrameChunk> {
-  private readonly chunks: FrameChunk[] = [];
-  private finished = false;
-  private error: Error | undefined;
-  private wake: (() => void) | undefined;
-  cancelled = false;
-
-  constructor(private readonly onCancel: () => void) {}
-
-  push(chunk: FrameChunk): void {
-    if (this.cancelled) return;
-    this.chunks.push(chunk);
-    this.notify();
-  }
-
-  finish(error?: Error): void {
-    this.finished = true;
-    this.error = error;
-    this.notify();
-  }
-
-  async next(): Promise<IteratorResult<FrameChunk, undefined>> {
-    for (;;) {
-      const chunk = this.chunks.shift();
-      if (chunk !== undefined) return { value: chunk, done: false };
-      if (this.error !== undefined) throw this.error;
-      if (this.finished || this.cancelled) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  /**
-   * Stops delivering: the worker skips the request if it has not started it (a running scan
-   * finishes; its chunks are dropped).
-   */
-  async return(): Promise<IteratorResult<FrameChunk, undefined>> {
-    if (!this.cancelled && !this.finished) this.onCancel();
-    this.cancelled = true;
-    this.chunks.length = 0;
-    this.notify();
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-}
+/** Slice length for a request without a Timeslice (strfry's default timeslice). */
+const DEFAULT_SLICE_MS = 10;
 
 interface Slot {
   worker: Worker | undefined;
   ready: boolean;
-  readonly inflight: Map<number, ChunkStream>;
+  readonly inflight: Map<number, Inflight>;
   spawnedAt: number;
   quickCrashes: number;
   respawnTimer: NodeJS.Timeout | undefined;
@@ -128,23 +79,58 @@ export class QueryPool {
     return this.slots.filter((s) => s.ready).length;
   }
 
-  /** The request's chunks, or undefined when no worker is ready (query in the event loop then). */
-  run(job: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
+  /** The query's chunks, or undefined when no worker is ready (query in the event loop then). */
+  run(job: FrameQuery, timeslice?: Timeslice): AsyncIterableIterator<FrameChunk> | undefined {
+    const slot = this.leastBusy();
+    if (slot === undefined) return undefined;
+    const id = this.nextId++;
+    const stream = new ChunkStream(this.lineTo(slot, id), timeslice);
+    this.send(slot, id, stream, { type: 'query', id, sliceMs: timeslice?.ms ?? DEFAULT_SLICE_MS, ...job });
+    return stream;
+  }
+
+  /** The count's answer, or undefined when no worker is ready (counted in the event loop then). */
+  count(
+    filters: readonly NormalizedFilter[],
+    limits: CountLimits,
+    timeslice?: Timeslice,
+  ): Promise<CountResult> | undefined {
+    const slot = this.leastBusy();
+    if (slot === undefined) return undefined;
+    const id = this.nextId++;
+    const call = new CountCall(this.lineTo(slot, id), timeslice);
+    this.send(slot, id, call, {
+      type: 'count',
+      id,
+      filters,
+      limits,
+      sliceMs: timeslice?.ms ?? DEFAULT_SLICE_MS,
+    });
+    return call.result;
+  }
+
+  private leastBusy(): Slot | undefined {
     if (this.closing) return undefined;
     let best: Slot | undefined;
     for (const slot of this.slots) {
       if (!slot.ready || slot.worker === undefined) continue;
       if (best === undefined || slot.inflight.size < best.inflight.size) best = slot;
     }
-    if (best === undefined) return undefined;
-    const id = this.nextId++;
-    const worker = best.worker!;
-    const stream = new ChunkStream(() => worker.postMessage({ type: 'cancel', id }));
-    best.inflight.set(id, stream);
-    if (best.inflight.size === 1) best.worker!.ref();
-    const request: QueryRequest = { type: 'query', id, ...job };
-    best.worker!.postMessage(request);
-    return stream;
+    return best;
+  }
+
+  private lineTo(slot: Slot, id: number): WorkerLine {
+    const worker = slot.worker!;
+    return {
+      resume: () => worker.postMessage({ type: 'resume', id } satisfies ToWorker),
+      cancel: () => worker.postMessage({ type: 'cancel', id } satisfies ToWorker),
+    };
+  }
+
+  private send(slot: Slot, id: number, inflight: Inflight, request: ToWorker): void {
+    slot.inflight.set(id, inflight);
+    if (slot.inflight.size === 1) slot.worker!.ref();
+    slot.worker!.postMessage(request);
   }
 
   async close(): Promise<void> {
@@ -181,14 +167,18 @@ export class QueryPool {
         slot.ready = !this.closing;
         return;
       }
-      const stream = slot.inflight.get(message.id);
+      const inflight = slot.inflight.get(message.id);
       if (message.type === 'chunk') {
-        stream?.push(message);
+        inflight?.chunk(message);
+        return;
+      }
+      if (message.type === 'paused') {
+        inflight?.paused();
         return;
       }
       slot.inflight.delete(message.id);
       if (slot.inflight.size === 0) worker.unref();
-      stream?.finish(message.error === undefined ? undefined : new Error(message.error));
+      inflight?.finish(message.error === undefined ? undefined : new Error(message.error), message.count);
     });
     worker.on('error', (err) => {
       lastError = err;
@@ -198,7 +188,7 @@ export class QueryPool {
       slot.worker = undefined;
       slot.ready = false;
       const error = new Error(`query worker exited (${lastError?.message ?? `code ${code}`})`);
-      for (const stream of slot.inflight.values()) stream.finish(error);
+      for (const inflight of slot.inflight.values()) inflight.finish(error);
       slot.inflight.clear();
       if (this.closing) return;
       this.options.logger.error({ err: error.message }, 'query worker died; respawning');

@@ -1,8 +1,9 @@
 /**
  * A query worker thread: opens the relay's LMDB store (the environment is shared with the main
- * thread, so reads see every commit once the read snapshot is renewed) and answers one REQ
- * filter at a time with ready EVENT frames, applying the same limit, expiry and restricted-kind
- * rules as the in-loop path (src/relay/handlers/req.ts). Each result is copied once, from
+ * thread, so reads see every commit once the read snapshot is renewed) and answers REQ filters
+ * with ready EVENT frames, applying the same limit, expiry and restricted-kind rules as the
+ * in-loop path (src/relay/query-executor.ts), and COUNTs; each request in slices of its
+ * `sliceMs` (protocol.ts). Each result is copied once, from
  * lmdb's read buffer straight into the outgoing chunk (LmdbEventStore.scan); chunks of about
  * CHUNK_BYTES leave as they fill, so a large result never sits whole in the worker.
  */
@@ -10,8 +11,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NostrEvent } from '../../../protocol/event.js';
 import { isVisibleTo } from '../../../protocol/visibility.js';
 import { LmdbEventStore } from '../lmdb-store.js';
+import { afterMs, type CountScan, type FilterScan } from '../sliced-scans.js';
 import { idOfStoredJson } from '../stored-event.js';
-import type { FromWorker, QueryRequest, ToWorker } from './protocol.js';
+import type { CountRequest, FromWorker, QueryRequest, RequestDone, ToWorker } from './protocol.js';
 
 const CHUNK_BYTES = 256 * 1024;
 const CLOSE_BRACKET = 0x5d;
@@ -28,7 +30,7 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-/** The worker's one scratch buffer (requests run one at a time); outgoing chunks are exact copies. */
+/** The worker's one scratch buffer (one slice runs at a time and ends with a flush); outgoing chunks are exact copies. */
 let scratch = Buffer.allocUnsafe(CHUNK_BYTES);
 
 class ChunkWriter {
@@ -69,47 +71,91 @@ class ChunkWriter {
   }
 }
 
-function run(request: QueryRequest): void {
-  store.refreshReads();
+/** One request in the worker: started on its first slice, kept between slices until done. */
+interface Task {
+  /** Runs one slice; true when the request is finished. */
+  step(): boolean;
+  /** The final message's extra fields (a count's result). */
+  result(): Pick<RequestDone, 'count'>;
+  close(): void;
+}
+
+function queryTask(request: QueryRequest): Task {
   const restricted = new Set(request.restrictedKinds);
   const authed = new Set(request.authed);
   const out = new ChunkWriter(request.id);
   let count = 0;
-  if (request.limit > 0) {
-    store.scan(request.filter, { now: request.now }, (json, kind, parsed) => {
-      if (request.checkRestricted && restricted.has(kind)) {
-        const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
-        if (!isVisibleTo(event, authed)) return true;
+  let scan: FilterScan | undefined;
+  const visit = (json: Buffer, kind: number, parsed: NostrEvent | undefined): boolean => {
+    if (request.checkRestricted && restricted.has(kind)) {
+      const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
+      if (!isVisibleTo(event, authed)) return true;
+    }
+    const id = idOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).id;
+    out.add(request.prefix, json, id);
+    return ++count < request.limit;
+  };
+  return {
+    step() {
+      if (request.limit <= 0) return true;
+      if (scan === undefined) {
+        store.refreshReads();
+        scan = store.filterScan(request.filter, request.now);
       }
-      const id = idOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).id;
-      out.add(request.prefix, json, id);
-      return ++count < request.limit;
-    });
-  }
-  out.flush();
+      const done = scan.run(visit, afterMs(request.sliceMs));
+      out.flush();
+      return done;
+    },
+    result: () => ({}),
+    close: () => scan?.close(),
+  };
+}
+
+function countTask(request: CountRequest): Task {
+  let scan: CountScan | undefined;
+  return {
+    step() {
+      if (scan === undefined) {
+        store.refreshReads();
+        scan = store.countScan(request.filters, request.limits);
+      }
+      return scan.run(afterMs(request.sliceMs));
+    },
+    result: () => ({ count: scan!.result() }),
+    close: () => scan?.close(),
+  };
 }
 
 /**
- * Requests wait here and run one per turn of the worker's event loop, so a `cancel` for a
- * request that has not started yet (its REQ was closed or replaced) is seen before it runs.
+ * Requests ready for a slice wait here and run one slice per turn of the worker's event loop,
+ * oldest first, so a `cancel` for one (its REQ was closed or replaced) is seen before it runs,
+ * and requests in one worker take turns. A request that used its slice waits in `paused` until
+ * the relay gives it its next turn (`resume`).
  */
-const waiting = new Map<number, QueryRequest>();
+const ready = new Map<number, Task>();
+const paused = new Map<number, Task>();
 let scheduled = false;
 let closing = false;
 
 function runNext(): void {
   scheduled = false;
-  const next = waiting.entries().next();
+  const next = ready.entries().next();
   if (next.done) {
     if (closing) void store.close().then(() => port!.close());
     return;
   }
-  const [id, request] = next.value;
-  waiting.delete(id);
+  const [id, task] = next.value;
+  ready.delete(id);
   try {
-    run(request);
-    post({ type: 'done', id });
+    if (task.step()) {
+      task.close();
+      post({ type: 'done', id, ...task.result() });
+    } else {
+      paused.set(id, task);
+      post({ type: 'paused', id });
+    }
   } catch (err) {
+    task.close();
     post({ type: 'done', id, error: err instanceof Error ? err.message : String(err) });
   }
   schedule();
@@ -125,13 +171,33 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'close':
       closing = true;
+      for (const task of paused.values()) task.close();
+      paused.clear();
       schedule();
       return;
-    case 'cancel':
-      if (waiting.delete(message.id)) post({ type: 'done', id: message.id });
+    case 'cancel': {
+      const task = ready.get(message.id) ?? paused.get(message.id);
+      if (task === undefined) return;
+      ready.delete(message.id);
+      paused.delete(message.id);
+      task.close();
+      post({ type: 'done', id: message.id });
       return;
+    }
+    case 'resume': {
+      const task = paused.get(message.id);
+      if (task === undefined) return;
+      paused.delete(message.id);
+      ready.set(message.id, task);
+      schedule();
+      return;
+    }
     case 'query':
-      waiting.set(message.id, message);
+      ready.set(message.id, queryTask(message));
+      schedule();
+      return;
+    case 'count':
+      ready.set(message.id, countTask(message));
       schedule();
   }
 });
