@@ -1,7 +1,8 @@
 /**
  * The event-store capability, in roles: `ClientStore` (save, query, count, getById, close),
  * `SyncSource` (eventsSince, lastSerial, negentropyItems), `StoreAdmin` (deleteByIds,
- * purgeExpired, stats, isOpen) and `ChangeFeed` (watch, broadcast). `EventStore` is all of them
+ * purgeExpired, stats, isOpen), `StateStore` (getState, putState, listState: a small key-value
+ * space beside the events) and `ChangeFeed` (watch, broadcast). `EventStore` is all of them
  * (the change feed optional): the embedded LMDB store and the gRPC client of the orly-db service
  * (split mode, src/store/grpc) implement it; a PostgreSQL store may follow. The relay holds an
  * `EventStore`; every other consumer depends on the roles it uses. One contract test suite per
@@ -163,6 +164,31 @@ export interface StoreAdmin {
 }
 
 /**
+ * The state role: a small durable key-value space beside the events (access-control lists,
+ * counters, settings), in the store's own database (LMDB's `state` table; orly-db's in split
+ * mode), never a second one. Keys are UTF-8 strings of 1 to 512 bytes, values strings of up to
+ * 64 KiB, both well-formed Unicode (state-limits.ts); a call with bad input rejects with an
+ * Error naming the argument, and changes nothing.
+ */
+export interface StateStore {
+  /** The value of `key`, or undefined. */
+  getState(key: string): Promise<string | undefined>;
+
+  /**
+   * Sets (value a string) or deletes (undefined) each key, all in one durable transaction
+   * (a key given twice: the last wins); resolves once committed.
+   */
+  putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void>;
+
+  /**
+   * Entries whose key starts with `prefix` (empty: every entry), in key order (UTF-8 byte order),
+   * after `after` (exclusive) when given, at most `limit` (required, 1 to 10,000). Page with
+   * `after` = the last key of the previous page.
+   */
+  listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>>;
+}
+
+/**
  * The change-feed role, offered by stores shared by several relays (the orly-db gRPC client).
  * Optional in `EventStore`: the local LMDB store does not implement it, since a single relay is
  * the only writer and broadcasts everything itself.
@@ -190,4 +216,4 @@ export interface ChangeFeed {
  * A complete store, as the relay and the orly-db server hold it: every role, the change feed
  * optionally (`watch`/`broadcast` present only on stores shared by several relays).
  */
-export interface EventStore extends ClientStore, SyncSource, StoreAdmin, Partial<ChangeFeed> {}
+export interface EventStore extends ClientStore, SyncSource, StoreAdmin, StateStore, Partial<ChangeFeed> {}

@@ -1,4 +1,7 @@
-/** The EventStore contract against the embedded LmdbEventStore (fresh temp directory per test). */
+/**
+ * The EventStore contract against the embedded LmdbEventStore (fresh temp directory per test);
+ * the StateStore's durability by closing the store and opening its directory again.
+ */
 import { rmSync } from 'node:fs';
 import { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { registerEventStoreContract } from './event-store-contract.js';
@@ -20,6 +23,22 @@ registerEventStoreContract(
   {
     changeFeed: {
       skip: 'the local LMDB store has no change feed: its relay is the only writer and broadcasts everything itself',
+    },
+    reopen: async () => {
+      const dir = tempDir('orly-contract-lmdb-');
+      let store = LmdbEventStore.open(dir);
+      return {
+        store,
+        async reopen() {
+          await store.close();
+          store = LmdbEventStore.open(dir);
+          return store;
+        },
+        async cleanup() {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
 );

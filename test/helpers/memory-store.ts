@@ -2,8 +2,9 @@
  * A deliberately naive in-memory EventStore: every query scans every event with matchFilter
  * and sorts. It implements the same duplicate / NIP-09 / replaceable / addressable / NIP-40
  * semantics as the LMDB store, written as plainly as possible, and serves as the reference
- * in differential tests. It implements the ClientStore, SyncSource and StoreAdmin roles (checked
- * by test/contract/memory.test.ts), not ChangeFeed: it has a single writer.
+ * in differential tests. It implements the ClientStore, SyncSource, StoreAdmin and StateStore
+ * roles (checked by test/contract/memory.test.ts; the state in a Map, listed by sorting its keys
+ * in UTF-8 byte order), not ChangeFeed: it has a single writer.
  */
 import { Reasons } from '../../src/errors.js';
 import { type NostrEvent, serializeEvent } from '../../src/protocol/event.js';
@@ -14,11 +15,19 @@ import type {
   NegentropyItems,
   QueryOptions,
   SaveResult,
+  StateStore,
   StoreAdmin,
   StoredEvent,
   StoreStats,
   SyncSource,
 } from '../../src/store/event-store.js';
+import {
+  assertStateInput,
+  compareStateKeys,
+  stateEntriesProblem,
+  stateKeyProblem,
+  stateListProblem,
+} from '../../src/store/state-limits.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -74,7 +83,7 @@ interface Entry {
   event: NostrEvent;
 }
 
-export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
+export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin, StateStore {
   private readonly byId = new Map<string, Entry>();
   /** id -> pubkeys that asked for its deletion. */
   private readonly deletedIds = new Map<string, Set<string>>();
@@ -82,6 +91,7 @@ export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
   private readonly deletedAddresses = new Map<string, number>();
   private serial = 0;
   private open = true;
+  private readonly state = new Map<string, string>();
 
   async save(event: NostrEvent): Promise<SaveResult> {
     if (!this.open) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
@@ -243,6 +253,27 @@ export class MemoryEventStore implements ClientStore, SyncSource, StoreAdmin {
 
   isOpen(): boolean {
     return this.open;
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    assertStateInput('getState', stateKeyProblem(key));
+    return this.state.get(key);
+  }
+
+  async putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void> {
+    assertStateInput('putState', stateEntriesProblem(entries));
+    for (const [key, value] of entries) {
+      if (value === undefined) this.state.delete(key);
+      else this.state.set(key, value);
+    }
+  }
+
+  async listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>> {
+    assertStateInput('listState', stateListProblem(prefix, limit, after));
+    return [...this.state.entries()]
+      .filter(([key]) => key.startsWith(prefix) && (after === undefined || compareStateKeys(key, after) > 0))
+      .sort(([a], [b]) => compareStateKeys(a, b))
+      .slice(0, limit);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
  *   CountEvents, GetEvent, CheckForDeleted;
  * - sync-source.ts (SyncSource): GetSerials, GetLastSerial, NegentropyItems;
  * - admin.ts (StoreAdmin): Ready, DeleteEvent, PurgeExpired, Stats;
+ * - state.ts (StateStore): GetState, PutState, ListState;
  * - change-feed.ts (ChangeFeed, from the EventHub): SubscribeEvents, Broadcast;
  * - import-export.ts: Import, Export;
  * - context.ts: what they share (status mapping, unary wrapper, event streaming).
@@ -16,11 +17,12 @@
  * text. SIGNATURES ARE THE RELAY'S JOB when callers are authenticated (`verifier` unset: the
  * server has a token or mutual TLS): the relay verifies them (on its worker pool) before it
  * saves, so SaveEvent/SaveEvents do not verify them again. Unauthenticated callers' events are
- * verified with `verifier` (and their DeleteEvent/PurgeExpired are refused by the server, see
- * server.ts). Import verifies them unless an authenticated request sets no_verify. gRPC status
+ * verified with `verifier` (and their DeleteEvent/PurgeExpired/PutState are refused by the server,
+ * see server.ts). Import verifies them unless an authenticated request sets no_verify. gRPC status
  * errors are reserved for problems with the call itself:
- * malformed filter JSON (INVALID_ARGUMENT, with the NIP-01 reason as details), the store being
- * closed (UNAVAILABLE) or failing (INTERNAL).
+ * malformed filter JSON (INVALID_ARGUMENT, with the NIP-01 reason as details), bad state keys,
+ * values or limits (INVALID_ARGUMENT naming the field), the store being closed (UNAVAILABLE) or
+ * failing (INTERNAL).
  *
  * SaveEvents is the hot path: one long-lived bidi stream per relay, many saves in flight,
  * answered by request_id as they complete (see client-store.ts).
@@ -41,6 +43,7 @@ import { changeFeedHandlers } from './handlers/change-feed.js';
 import { clientStoreHandlers } from './handlers/client-store.js';
 import { createHandlerContext } from './handlers/context.js';
 import { importExportHandlers } from './handlers/import-export.js';
+import { stateHandlers } from './handlers/state.js';
 import { syncSourceHandlers } from './handlers/sync-source.js';
 
 export interface DatabaseServiceOptions {
@@ -80,6 +83,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     ...clientStore.handlers,
     ...syncSourceHandlers(store, ctx),
     ...adminHandlers(store, ctx),
+    ...stateHandlers(store, ctx),
     ...changeFeedHandlers(ctx),
     ...importExportHandlers(store, ctx, options),
   };

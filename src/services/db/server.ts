@@ -8,7 +8,7 @@
  *
  * Without a token or mutual TLS its callers are unauthenticated (only possible on loopback or
  * with ORLY_GRPC_INSECURE): their events' signatures are verified (a VerifierPool created on
- * first use) and DeleteEvent / PurgeExpired are refused with PERMISSION_DENIED.
+ * first use) and DeleteEvent / PurgeExpired / PutState are refused with PERMISSION_DENIED.
  */
 import { availableParallelism } from 'node:os';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
@@ -47,8 +47,11 @@ export interface DatabaseServerOptions {
   readonly verifier?: SignatureVerifier;
 }
 
-/** orly-db methods refused to unauthenticated callers. */
-const ADMIN_METHODS = ['DeleteEvent', 'PurgeExpired'];
+/**
+ * orly-db methods refused to unauthenticated callers: removals, and PutState (the relay's
+ * access-control lists and settings live in the state space). The token check covers every method.
+ */
+const ADMIN_METHODS = ['DeleteEvent', 'PurgeExpired', 'PutState'];
 
 /** A VerifierPool started on the first verify. */
 function lazyVerifierPool(): SignatureVerifier {

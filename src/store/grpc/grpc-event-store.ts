@@ -6,6 +6,7 @@
  *   getById() (client-reads.ts); close().
  * - SyncSource: eventsSince(), lastSerial(), negentropyItems() (sync-calls.ts).
  * - StoreAdmin: deleteByIds(), purgeExpired(), stats(), isOpen() (admin-calls.ts).
+ * - StateStore: getState(), putState(), listState() (state-calls.ts).
  * - ChangeFeed: watch(), broadcast(), with the resume-after-outage replay (change-feed.ts).
  *
  * Saves go over ONE long-lived SaveEvents stream (opened lazily, re-opened after a failure),
@@ -53,6 +54,7 @@ import { GrpcClientReads } from './client-reads.js';
 import { describeStatus } from './codec.js';
 import { DatabaseCallError, DatabaseConnection } from './connection.js';
 import { SaveStreamClient } from './save-stream.js';
+import { GrpcStateStore } from './state-calls.js';
 import { GrpcSyncSource } from './sync-calls.js';
 
 export { DatabaseCallError } from './connection.js';
@@ -82,6 +84,7 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
   private readonly reads: GrpcClientReads;
   private readonly sync: GrpcSyncSource;
   private readonly admin: GrpcStoreAdmin;
+  private readonly state: GrpcStateStore;
   private readonly feed: GrpcChangeFeed;
   private closing: Promise<void> | undefined;
 
@@ -92,6 +95,7 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
     this.reads = new GrpcClientReads(this.connection);
     this.sync = new GrpcSyncSource(this.connection);
     this.admin = new GrpcStoreAdmin(this.connection);
+    this.state = new GrpcStateStore(this.connection);
     this.feed = new GrpcChangeFeed(this.connection, this.origin, this.sync);
     this.saves = new SaveStreamClient(this.connection, {
       origin: this.origin,
@@ -195,6 +199,20 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
   /** Ready: the server is up and its store is open. */
   ready(deadlineMs?: number): Promise<boolean> {
     return this.connection.ready(deadlineMs);
+  }
+
+  // ---------------------------------------------------------------- StateStore
+
+  getState(key: string): Promise<string | undefined> {
+    return this.state.getState(key);
+  }
+
+  putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void> {
+    return this.state.putState(entries);
+  }
+
+  listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>> {
+    return this.state.listState(prefix, limit, after);
   }
 
   // ---------------------------------------------------------------- ChangeFeed

@@ -8,6 +8,7 @@
  *   deleted-ids    [id 32][deleter pubkey 32] -> empty   (NIP-09 `e` tombstones)
  *   deleted-addrs  address -> 8-byte max created_at of the deletions naming it (`a` tombstones)
  *   expiry         [expiration 8][id 32] -> serial 6     (NIP-40)
+ *   state          UTF-8 key -> string value              (the StateStore role: state-table.ts)
  *   meta           "layout" -> layout version
  *
  * Writes: every save runs as one lmdb-js async transaction callback; callbacks queued while a
@@ -47,6 +48,7 @@ import { type CandidateCheck, planQuery } from './query-plan.js';
 import { QueryPool } from './query-workers/query-pool.js';
 import { accept, candidates as candidatesOf, checkOf, POINT_LOOKUP_CHECK } from './read-path.js';
 import { type CountLimits, CountScan, everyNth, FilterScan, type ScanVisitor } from './sliced-scans.js';
+import { LmdbStateTable } from './state-table.js';
 import { LazyStoredEvent } from './stored-event.js';
 import { PAUSE, SyncBackedAsyncIterator } from './sync-async-iterator.js';
 import { LmdbTables } from './tables.js';
@@ -87,6 +89,7 @@ export class LmdbEventStore implements EventStore {
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
   private readonly maxIndexedTags: number;
+  private readonly state: LmdbStateTable;
 
   private constructor(dir: string, options: LmdbStoreOptions) {
     this.maxIndexedTags = options.maxIndexedTags ?? DEFAULT_MAX_INDEXED_TAGS;
@@ -97,6 +100,10 @@ export class LmdbEventStore implements EventStore {
     for (const key of this.t.events.getKeys({ reverse: true, limit: 1 })) last = key;
     this.serial = last;
     this.committedSerial = last;
+    this.state = new LmdbStateTable(this.t, {
+      assertOpen: () => this.assertOpen(),
+      write: (apply) => this.track(() => this.t.root.transaction(apply)),
+    });
   }
 
   /** Opens (creating if needed) the store in `dir`; the data file is `dir/orly.lmdb`. */
@@ -336,14 +343,8 @@ export class LmdbEventStore implements EventStore {
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    const entries = (this.t.events.getStats() as { entryCount?: number }).entryCount ?? 0;
-    let bytes = 0;
-    try {
-      bytes = statSync(this.dataFile).size;
-    } catch {
-      bytes = 0;
-    }
-    return { events: entries, bytes, lastSerial: this.committedSerial };
+    const bytes = statSync(this.dataFile, { throwIfNoEntry: false })?.size ?? 0;
+    return { events: storedEventCount(this.t.eventBytes), bytes, lastSerial: this.committedSerial };
   }
 
   async close(): Promise<void> {
@@ -353,6 +354,20 @@ export class LmdbEventStore implements EventStore {
       await this.t.root.close();
     })();
     return this.closing;
+  }
+
+  // ---------------------------------------------------------------- state (state-table.ts)
+
+  getState(key: string): Promise<string | undefined> {
+    return this.state.getState(key);
+  }
+
+  putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void> {
+    return this.state.putState(entries);
+  }
+
+  listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>> {
+    return this.state.listState(prefix, limit, after);
   }
 
   // ---------------------------------------------------------------- internals

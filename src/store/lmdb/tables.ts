@@ -28,6 +28,8 @@ export class LmdbTables {
   readonly deletedIds: BinaryDb;
   readonly deletedAddrs: BinaryDb;
   readonly expiry: BinaryDb;
+  /** The StateStore's entries: UTF-8 key bytes -> string value (state-table.ts). */
+  readonly state: Database<string, Buffer>;
 
   constructor(dataFile: string, options: LmdbTablesOptions) {
     this.root = open({
@@ -49,6 +51,8 @@ export class LmdbTables {
     this.deletedIds = this.root.openDB<Buffer, Buffer>('deleted-ids', binary);
     this.deletedAddrs = this.root.openDB<Buffer, Buffer>('deleted-addrs', binary);
     this.expiry = this.root.openDB<Buffer, Buffer>('expiry', binary);
+    // Created on first open: a store of an earlier version gains it without a layout change.
+    this.state = this.root.openDB<string, Buffer>('state', { keyEncoding: 'binary', encoding: 'string' });
     const meta = this.root.openDB<number, string>('meta', {});
     const layout = meta.get('layout');
     if (layout === undefined) {

@@ -1,8 +1,9 @@
 /**
  * orly-db with UNAUTHENTICATED callers (loopback, no token, no mutual TLS): defence in depth.
  * Every event it receives must carry a valid signature (SaveEvent, SaveEvents, Import even with
- * no_verify, Broadcast), refused with `invalid:` reasons otherwise; DeleteEvent and PurgeExpired
- * are refused with PERMISSION_DENIED (from the call's metadata, before the request is read).
+ * no_verify, Broadcast), refused with `invalid:` reasons otherwise; DeleteEvent, PurgeExpired and
+ * PutState are refused with PERMISSION_DENIED (from the call's metadata, before the request is
+ * read); GetState and ListState stay open.
  * With mutual TLS (and no token) callers are authenticated: signatures are the relay's job again.
  */
 import assert from 'node:assert/strict';
@@ -118,6 +119,17 @@ describe('orly-db without authentication', () => {
     const error = await new Promise<ServiceError | null>((resolve) => raw.stats({}, (e) => resolve(e)));
     assert.equal(error, null);
   });
+
+  test('PutState: PERMISSION_DENIED; GetState and ListState stay open', async () => {
+    await assert.rejects(
+      store.putState([['acl:ban:x', 'by an unauthenticated caller']]),
+      (e: DatabaseCallError) =>
+        e.status === status.PERMISSION_DENIED &&
+        /PutState needs an authenticated caller.*ORLY_GRPC_TOKEN/.test(e.message),
+    );
+    assert.equal(await store.getState('acl:ban:x'), undefined);
+    assert.deepEqual(await store.listState('', 10), []);
+  });
 });
 
 describe('orly-db with mutual TLS (no token)', () => {
@@ -143,5 +155,7 @@ describe('orly-db with mutual TLS (no token)', () => {
     const unsigned = unsignedEvent(frank.pubkey, { content: 'trusted caller' });
     assert.equal((await client.save(unsigned)).stored, true);
     assert.equal(await client.deleteByIds([unsigned.id]), 1);
+    await client.putState([['acl:ban:y', 'by a trusted caller']]);
+    assert.equal(await client.getState('acl:ban:y'), 'by a trusted caller');
   });
 });

@@ -215,6 +215,44 @@ export interface BroadcastRequest {
   origin: string;
 }
 
+export interface GetStateRequest {
+  key: string;
+}
+
+export interface GetStateResponse {
+  /** Absent: no such key. */
+  value?: string | undefined;
+}
+
+export interface StateEntry {
+  key: string;
+  /** PutState: absent deletes the key. ListState: always present. */
+  value?: string | undefined;
+}
+
+export interface PutStateRequest {
+  /** Applied in order (a key given twice: the last wins). */
+  entries: StateEntry[];
+}
+
+export interface ListStateRequest {
+  /** Empty: every key. */
+  prefix: string;
+  /** 1 to 10,000. */
+  limit: number;
+  /** Only keys after this one (exclusive): the last key of the previous page. */
+  after?: string | undefined;
+}
+
+export interface ListStateResponse {
+  entries: StateEntry[];
+  /**
+   * The answer stopped short of `limit` to keep the message small (about 768 KiB), not at the
+   * end of the prefix: ask again after the last key.
+   */
+  more: boolean;
+}
+
 function createBaseEmpty(): Empty {
   return {};
 }
@@ -2842,6 +2880,480 @@ export const BroadcastRequest: MessageFns<BroadcastRequest> = {
   },
 };
 
+function createBaseGetStateRequest(): GetStateRequest {
+  return { key: "" };
+}
+
+export const GetStateRequest: MessageFns<GetStateRequest> = {
+  encode(message: GetStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStateRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
+
+  toJSON(message: GetStateRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStateRequest>, I>>(base?: I): GetStateRequest {
+    return GetStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStateRequest>, I>>(object: I): GetStateRequest {
+    const message = createBaseGetStateRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseGetStateResponse(): GetStateResponse {
+  return { value: undefined };
+}
+
+export const GetStateResponse: MessageFns<GetStateResponse> = {
+  encode(message: GetStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.value !== undefined) {
+      writer.uint32(10).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStateResponse {
+    return { value: isSet(object.value) ? globalThis.String(object.value) : undefined };
+  },
+
+  toJSON(message: GetStateResponse): unknown {
+    const obj: any = {};
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStateResponse>, I>>(base?: I): GetStateResponse {
+    return GetStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStateResponse>, I>>(object: I): GetStateResponse {
+    const message = createBaseGetStateResponse();
+    message.value = object.value ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStateEntry(): StateEntry {
+  return { key: "", value: undefined };
+}
+
+export const StateEntry: MessageFns<StateEntry> = {
+  encode(message: StateEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StateEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStateEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StateEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: StateEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StateEntry>, I>>(base?: I): StateEntry {
+    return StateEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StateEntry>, I>>(object: I): StateEntry {
+    const message = createBaseStateEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? undefined;
+    return message;
+  },
+};
+
+function createBasePutStateRequest(): PutStateRequest {
+  return { entries: [] };
+}
+
+export const PutStateRequest: MessageFns<PutStateRequest> = {
+  encode(message: PutStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      StateEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(StateEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutStateRequest {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => StateEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PutStateRequest): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => StateEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutStateRequest>, I>>(base?: I): PutStateRequest {
+    return PutStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutStateRequest>, I>>(object: I): PutStateRequest {
+    const message = createBasePutStateRequest();
+    message.entries = object.entries?.map((e) => StateEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListStateRequest(): ListStateRequest {
+  return { prefix: "", limit: 0, after: undefined };
+}
+
+export const ListStateRequest: MessageFns<ListStateRequest> = {
+  encode(message: ListStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.after !== undefined) {
+      writer.uint32(26).string(message.after);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.after = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStateRequest {
+    return {
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      after: isSet(object.after) ? globalThis.String(object.after) : undefined,
+    };
+  },
+
+  toJSON(message: ListStateRequest): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.after !== undefined) {
+      obj.after = message.after;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListStateRequest>, I>>(base?: I): ListStateRequest {
+    return ListStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListStateRequest>, I>>(object: I): ListStateRequest {
+    const message = createBaseListStateRequest();
+    message.prefix = object.prefix ?? "";
+    message.limit = object.limit ?? 0;
+    message.after = object.after ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListStateResponse(): ListStateResponse {
+  return { entries: [], more: false };
+}
+
+export const ListStateResponse: MessageFns<ListStateResponse> = {
+  encode(message: ListStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      StateEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(16).bool(message.more);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(StateEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStateResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => StateEntry.fromJSON(e)) : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
+    };
+  },
+
+  toJSON(message: ListStateResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => StateEntry.toJSON(e));
+    }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListStateResponse>, I>>(base?: I): ListStateResponse {
+    return ListStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListStateResponse>, I>>(object: I): ListStateResponse {
+    const message = createBaseListStateResponse();
+    message.entries = object.entries?.map((e) => StateEntry.fromPartial(e)) || [];
+    message.more = object.more ?? false;
+    return message;
+  },
+};
+
 export type DatabaseServiceService = typeof DatabaseServiceService;
 export const DatabaseServiceService = {
   /** Readiness: true once the store is open. */
@@ -3032,6 +3544,44 @@ export const DatabaseServiceService = {
     responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
+  /**
+   * The state space beside the events (access-control lists, counters, settings): small
+   * key-value entries in the store's own database. Keys are UTF-8, 1 to 512 bytes; values up to
+   * 64 KiB; both well-formed Unicode. Bad arguments: INVALID_ARGUMENT naming the field.
+   * The value of one key.
+   */
+  getState: {
+    path: "/orlydb.v1.DatabaseService/GetState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStateRequest): Buffer => Buffer.from(GetStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStateRequest => GetStateRequest.decode(value),
+    responseSerialize: (value: GetStateResponse): Buffer => Buffer.from(GetStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStateResponse => GetStateResponse.decode(value),
+  },
+  /**
+   * Sets or deletes every entry in one transaction (durable on return). Refused to
+   * unauthenticated callers (PERMISSION_DENIED): it changes what the relay allows.
+   */
+  putState: {
+    path: "/orlydb.v1.DatabaseService/PutState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutStateRequest): Buffer => Buffer.from(PutStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutStateRequest => PutStateRequest.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
+  /** Entries whose key starts with `prefix`, in key (byte) order, after `after`, at most `limit`. */
+  listState: {
+    path: "/orlydb.v1.DatabaseService/ListState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStateRequest): Buffer => Buffer.from(ListStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStateRequest => ListStateRequest.decode(value),
+    responseSerialize: (value: ListStateResponse): Buffer => Buffer.from(ListStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStateResponse => ListStateResponse.decode(value),
+  },
 } as const;
 
 export interface DatabaseServiceServer extends UntypedServiceImplementation {
@@ -3071,6 +3621,20 @@ export interface DatabaseServiceServer extends UntypedServiceImplementation {
   subscribeEvents: handleServerStreamingCall<SubscribeEventsRequest, EventBatch>;
   /** Hands an ephemeral event to every SubscribeEvents stream (never stored). */
   broadcast: handleUnaryCall<BroadcastRequest, Empty>;
+  /**
+   * The state space beside the events (access-control lists, counters, settings): small
+   * key-value entries in the store's own database. Keys are UTF-8, 1 to 512 bytes; values up to
+   * 64 KiB; both well-formed Unicode. Bad arguments: INVALID_ARGUMENT naming the field.
+   * The value of one key.
+   */
+  getState: handleUnaryCall<GetStateRequest, GetStateResponse>;
+  /**
+   * Sets or deletes every entry in one transaction (durable on return). Refused to
+   * unauthenticated callers (PERMISSION_DENIED): it changes what the relay allows.
+   */
+  putState: handleUnaryCall<PutStateRequest, Empty>;
+  /** Entries whose key starts with `prefix`, in key (byte) order, after `after`, at most `limit`. */
+  listState: handleUnaryCall<ListStateRequest, ListStateResponse>;
 }
 
 export interface DatabaseServiceClient extends Client {
@@ -3300,6 +3864,59 @@ export interface DatabaseServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  /**
+   * The state space beside the events (access-control lists, counters, settings): small
+   * key-value entries in the store's own database. Keys are UTF-8, 1 to 512 bytes; values up to
+   * 64 KiB; both well-formed Unicode. Bad arguments: INVALID_ARGUMENT naming the field.
+   * The value of one key.
+   */
+  getState(
+    request: GetStateRequest,
+    callback: (error: ServiceError | null, response: GetStateResponse) => void,
+  ): ClientUnaryCall;
+  getState(
+    request: GetStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStateResponse) => void,
+  ): ClientUnaryCall;
+  getState(
+    request: GetStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sets or deletes every entry in one transaction (durable on return). Refused to
+   * unauthenticated callers (PERMISSION_DENIED): it changes what the relay allows.
+   */
+  putState(request: PutStateRequest, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
+  putState(
+    request: PutStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  putState(
+    request: PutStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  /** Entries whose key starts with `prefix`, in key (byte) order, after `after`, at most `limit`. */
+  listState(
+    request: ListStateRequest,
+    callback: (error: ServiceError | null, response: ListStateResponse) => void,
+  ): ClientUnaryCall;
+  listState(
+    request: ListStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStateResponse) => void,
+  ): ClientUnaryCall;
+  listState(
+    request: ListStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStateResponse) => void,
   ): ClientUnaryCall;
 }
 
