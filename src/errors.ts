@@ -80,6 +80,11 @@ export const Reasons = {
     'blocked',
     "only the relay's owners, admins and the accounts they follow may publish here",
   ),
+  managedOnly: reason('blocked', 'only pubkeys allowed by the relay operator may publish here'),
+  pubkeyBanned: reason('blocked', 'this pubkey is banned from this relay'),
+  eventBanned: reason('blocked', 'this event is banned from this relay'),
+  ipBlocked: reason('blocked', 'your IP address is blocked'),
+  kindNotAllowed: (kind: number) => reason('blocked', `kind ${kind} is not allowed on this relay`),
   shuttingDown: reason('error', 'relay is shutting down'),
 
   // REQ / COUNT / CLOSE

@@ -9,6 +9,7 @@
  * (managed / curating modes).
  */
 import type { NostrEvent } from '../protocol/event.js';
+import type { AclManagement } from './management.js';
 
 export type AccessLevel = 'none' | 'read' | 'write' | 'admin' | 'owner' | 'blocked' | 'banned';
 
@@ -52,6 +53,13 @@ export interface AccessControl {
   eventStored?(event: NostrEvent): void;
   /** Replaces owners/admins and/or reloads derived state. */
   configure?(update: AccessControlUpdate): Promise<void>;
+  /**
+   * Authors whose stored events this requester must not be served (banned, blacklisted), or
+   * undefined when none are hidden from it. Synchronous: implementations keep it in memory.
+   */
+  hiddenAuthors?(requester: Pick<Requester, 'authed'>): ReadonlySet<string> | undefined;
+  /** The NIP-86 management API of this mode, when it has one. */
+  readonly management?: AclManagement;
   close(): Promise<void>;
 }
 

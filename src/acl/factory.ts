@@ -1,33 +1,30 @@
 /**
  * Builds the AccessControl for an ACL mode. Used by orly-acl (and by the relay in local mode).
  *
- * Implemented modes: `none` (OpenAccessControl: everyone writes) and `follows`
- * (FollowsAccessControl: owners, admins and the accounts they follow write; reads open).
+ * Implemented modes: `none` (OpenAccessControl: everyone writes), `follows`
+ * (FollowsAccessControl: owners, admins and the accounts they follow write; reads open) and
+ * `managed` (ManagedAccessControl: explicit lists edited over NIP-86, kept in the store's own
+ * database through its StateStore role).
  *
- * How ORLY's other modes fit later, without changing the relay or the wire:
- * - `managed` (explicit allow/ban lists of pubkeys, events, IPs and kinds, edited over NIP-86):
- *   an AccessControl whose checkEvent consults those lists (it gets the event and the requester's
- *   IP) and whose accessLevel answers `banned`/`blocked`; the lists need a small key-value
- *   capability next to EventStore (a dependency added to `AccessControlDeps`), and the NIP-86
- *   methods become extra RPCs on orlyacl.v1.
+ * How ORLY's other modes fit, without changing the relay or the wire:
  * - `curating` (kind allow-lists, per-pubkey/IP daily limits, a kind 30078 config event):
- *   checkEvent returns `blocked:` / `rate-limited:` reasons (the interface already carries
- *   reasons as values, and over gRPC as fields); the config event arrives through eventStored /
- *   the store's change feed exactly like follows mode's kind 3.
+ *   checkEvent returns `blocked:` / `rate-limited:` reasons, its lists live in the StateStore
+ *   like managed mode's, its NIP-86 methods in its own method table.
  * - `paid`: accessLevel/checkEvent look up subscriptions; same shape.
  * Each is one more case below and one more name in ACL_MODES.
  */
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../logger.js';
-import type { ChangeFeed, ClientStore } from '../store/event-store.js';
+import type { EventStore } from '../store/event-store.js';
 import { type AccessControl, OpenAccessControl } from './access-control.js';
 import { FollowsAccessControl } from './follows-access-control.js';
+import { ManagedAccessControl } from './managed/managed-access-control.js';
 
-export const ACL_MODES = ['none', 'follows'] as const;
+export const ACL_MODES = ['none', 'follows', 'managed'] as const;
 export type AclMode = (typeof ACL_MODES)[number];
 
 /** ORLY modes that are recognised but not implemented here (for a precise error message). */
-const NOT_IMPLEMENTED = ['managed', 'curating', 'curation', 'paid', 'social'];
+const NOT_IMPLEMENTED = ['curating', 'curation', 'paid', 'social'];
 
 export function isAclMode(value: string): value is AclMode {
   return (ACL_MODES as readonly string[]).includes(value);
@@ -44,8 +41,8 @@ export function parseAclMode(raw: string, variable: string): AclMode {
 }
 
 export interface AccessControlDeps {
-  /** Required by `follows` (it reads the owners' and admins' kind 3 lists). */
-  readonly store?: ClientStore & Partial<ChangeFeed>;
+  /** Required by `follows` (it reads the owners' and admins' kind 3 lists) and `managed` (its lists). */
+  readonly store?: EventStore;
   readonly owners?: readonly string[];
   readonly admins?: readonly string[];
   readonly logger?: Logger;
@@ -72,6 +69,20 @@ export async function createAccessControl(mode: AclMode, deps: AccessControlDeps
         admins,
         ...(deps.logger ? { logger: deps.logger } : {}),
         ...(deps.reloadIntervalMs !== undefined ? { reloadIntervalMs: deps.reloadIntervalMs } : {}),
+      });
+    }
+    case 'managed': {
+      if (!deps.store) throw new Error('ACL mode "managed" needs an event store');
+      if (owners.length === 0 && admins.length === 0) {
+        deps.logger?.warn(
+          'ACL mode "managed" without ORLY_OWNERS or ORLY_ADMINS: nobody can manage the relay (NIP-86), nobody may publish',
+        );
+      }
+      return ManagedAccessControl.create({
+        store: deps.store,
+        owners,
+        admins,
+        ...(deps.logger ? { logger: deps.logger } : {}),
       });
     }
     default: {

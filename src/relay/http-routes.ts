@@ -1,18 +1,21 @@
 /**
  * Plain HTTP on the relay's port: NIP-11 on `GET /` with `Accept: application/nostr+json`,
- * a small HTML page on a plain `GET /`, `/health` while the store is open, `/metrics` for
+ * a small HTML page on a plain `GET /`, the NIP-86 management API on `POST /` and
+ * `POST /api/nip86` (management-endpoint.ts), `/health` while the store is open, `/metrics` for
  * Prometheus (see metrics-endpoint.ts for who may read it). CORS headers on everything (NIP-11
  * requires them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ManagementEndpoint } from './management-endpoint.js';
 import { metricsRefusal, metricsText } from './metrics-endpoint.js';
 import { relayInformation } from './nip11.js';
 import type { RelayContext } from './relay-context.js';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Headers': '*',
-  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+  // `*` does not cover Authorization (NIP-98, for browser NIP-86 clients).
+  'Access-Control-Allow-Headers': '*, Authorization',
+  'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
 };
 
 export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res: ServerResponse): void {
@@ -21,19 +24,31 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
     send(res, 204, {}, '');
     return;
   }
+  if (ManagementEndpoint.wants(req, path ?? '/')) {
+    relay.managementApi.handle(req, res, CORS);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, { Allow: 'GET, HEAD, OPTIONS' }, '');
+    send(res, 405, { Allow: 'GET, HEAD, POST, OPTIONS' }, '');
     return;
   }
   switch (path) {
     case '/':
       if (String(req.headers.accept ?? '').includes('application/nostr+json')) {
-        send(
-          res,
-          200,
-          { 'Content-Type': 'application/nostr+json', Vary: 'Accept' },
-          JSON.stringify(relayInformation(relay.config)),
-        );
+        const overrides = relay.access.management?.relayInfo() ?? Promise.resolve({});
+        void overrides
+          .catch((err: Error) => {
+            relay.logger.warn({ err: err.message }, 'relay information overrides unavailable');
+            return {};
+          })
+          .then((set) =>
+            send(
+              res,
+              200,
+              { 'Content-Type': 'application/nostr+json', Vary: 'Accept' },
+              JSON.stringify(relayInformation(relay.config, set)),
+            ),
+          );
         return;
       }
       send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', Vary: 'Accept' }, homePage(relay));

@@ -1,5 +1,9 @@
-/** NIP-11 relay information document, built from the configuration the relay enforces. */
+/**
+ * NIP-11 relay information document, built from the configuration the relay enforces; name,
+ * description and icon set over NIP-86 (RelayInfoOverrides) replace the configured ones.
+ */
 
+import type { RelayInfoOverrides } from '../acl/management.js';
 import { VERSION } from '../version.js';
 import type { RelayConfig } from './config.js';
 
@@ -15,8 +19,12 @@ export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
  * upgrade and message rates) are not listed; clients learn of them from `rate-limited:`
  * answers and HTTP 429/503.
  */
-export function relayInformation(config: RelayConfig): Record<string, unknown> {
-  const { limits, info } = config;
+export function relayInformation(
+  config: RelayConfig,
+  overrides: RelayInfoOverrides = {},
+): Record<string, unknown> {
+  const { limits } = config;
+  const info = { ...config.info, ...overrides };
   const doc: Record<string, unknown> = {
     name: info.name,
     description: info.description,

@@ -16,6 +16,7 @@ import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
 import type { ClientStore, EventWrap, StoredEvent, Timeslice } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
+import { countSplit, withoutHiddenAuthors } from './hidden-authors.js';
 import { QueryCancelled, QueryScheduler } from './query-scheduler.js';
 
 export interface QueryPolicy {
@@ -34,6 +35,8 @@ export interface QueryPolicy {
   readonly concurrency: number;
   /** REQs and COUNTs of one requester waiting or running. */
   readonly maxQueriesPerConnection: number;
+  /** Authors whose events this requester must not be served (the access-control mode's bans). */
+  readonly hiddenAuthors?: (requester: QueryRequester) => ReadonlySet<string> | undefined;
 }
 
 /** How a send() ended: results sent, the requester went away (or closed it), or refused. */
@@ -125,26 +128,41 @@ export class QueryExecutor {
     const { maxLimit, defaultLimit, restrictedKinds } = this.policy;
     const now = nowSeconds();
     const sent = new Set<string>();
-    for (const filter of filters) {
-      const limit = Math.min(filter.limit ?? defaultLimit, maxLimit);
+    const hidden = this.policy.hiddenAuthors?.(requester);
+    for (const asked of filters) {
+      const limit = Math.min(asked.limit ?? defaultLimit, maxLimit);
+      const { filter, checkEach: checkAuthors } = withoutHiddenAuthors(asked, hidden);
       if (limit === 0 || matchesNothing(filter)) continue;
-      const checkEach = mayReturnRestricted(filter, restrictedKinds);
+      const checkRestricted = mayReturnRestricted(filter, restrictedKinds);
+      const checkEach = checkRestricted || checkAuthors;
       const chunks = this.store.queryFrames?.(
         {
           filter: { ...filter, limit: checkEach ? undefined : limit },
           limit,
           now,
           prefix: sink.wrap.prefix,
-          checkRestricted: checkEach,
+          checkRestricted,
           restrictedKinds: this.restrictedList,
           authed: [...requester.authed],
+          ...(checkAuthors ? { hiddenAuthors: [...hidden!] } : {}),
         },
         slice,
       );
       const done =
         chunks !== undefined
           ? await sendChunks(chunks, signal, sink, sent)
-          : await this.sendFromStore(filter, limit, checkEach, now, requester, signal, sink, sent, slice);
+          : await this.sendFromStore(
+              filter,
+              limit,
+              checkEach,
+              now,
+              requester,
+              signal,
+              sink,
+              sent,
+              slice,
+              hidden,
+            );
       if (!done) return undefined;
     }
     return signal.aborted ? undefined : sent;
@@ -164,24 +182,31 @@ export class QueryExecutor {
     requester: QueryRequester,
     timeslice: Timeslice,
   ): Promise<{ count: number; capped: boolean }> {
-    const filters = all.filter((f) => !matchesNothing(f)).map((f) => ({ ...f, limit: undefined }));
+    const { counted, subtract } = countSplit(
+      all.map((f) => ({ ...f, limit: undefined })),
+      this.policy.hiddenAuthors?.(requester),
+    );
+    const filters = counted.filter((f) => !matchesNothing(f));
     if (filters.length === 0) return { count: 0, capped: false };
     const { maxCount: max, maxCountScan: maxScan, restrictedKinds } = this.policy;
     const now = nowSeconds();
-    const open = await this.store.count(filters, {
-      max,
-      maxScan,
-      now,
-      timeslice,
-      ...(restrictedKinds.size > 0 ? { excludeKinds: restrictedKinds } : {}),
-    });
+    const excludeKinds = restrictedKinds.size > 0 ? { excludeKinds: restrictedKinds } : {};
+    const open = await this.store.count(filters, { max, maxScan, now, timeslice, ...excludeKinds });
     if (open.approximate) return { count: open.count, capped: true };
     const readable = readableRestricted(filters, restrictedKinds, requester.authed);
     const visible =
       readable.length === 0
         ? { count: 0, approximate: false }
         : await this.store.count(readable, { max: max - open.count, maxScan, now, timeslice });
-    const total = open.count + visible.count;
+    let total = open.count + visible.count;
+    if (subtract.length > 0) {
+      // The hidden authors' events among the counted ones (open kinds and readable restricted ones).
+      total -= (await this.store.count(subtract, { maxScan, now, timeslice, ...excludeKinds })).count;
+      const hiddenReadable = readableRestricted(subtract, restrictedKinds, requester.authed);
+      if (hiddenReadable.length > 0)
+        total -= (await this.store.count(hiddenReadable, { maxScan, now, timeslice })).count;
+      total = Math.max(0, total);
+    }
     return { count: Math.min(total, max), capped: visible.approximate || total >= max };
   }
 
@@ -203,6 +228,7 @@ export class QueryExecutor {
     sink: ResultSink,
     sent: Set<string>,
     slice: Timeslice,
+    hiddenAuthors: ReadonlySet<string> | undefined,
   ): Promise<boolean> {
     const { restrictedKinds } = this.policy;
     const hidden = new Set<string>();
@@ -220,7 +246,11 @@ export class QueryExecutor {
         const id = stored.id;
         if (sent.has(id) || hidden.has(id)) continue;
         fresh++;
-        if (checkEach && restrictedKinds.has(stored.kind) && !isVisibleTo(stored.event, requester.authed)) {
+        if (
+          checkEach &&
+          ((restrictedKinds.has(stored.kind) && !isVisibleTo(stored.event, requester.authed)) ||
+            hiddenAuthors?.has(stored.event.pubkey))
+        ) {
           hidden.add(id);
           continue;
         }

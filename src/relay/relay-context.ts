@@ -10,6 +10,7 @@ import type { NegentropyGateway } from '../negentropy/gateway.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { EventStore } from '../store/event-store.js';
 import type { RelayConfig } from './config.js';
+import type { ManagementEndpoint } from './management-endpoint.js';
 import type { MemoryGuard } from './memory-guard.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueryExecutor } from './query-executor.js';
@@ -33,6 +34,8 @@ export interface RelayContext {
   readonly queries: QueryExecutor;
   /** Above the memory target, new REQs, COUNTs and NEG-OPENs are refused. */
   readonly memory: MemoryGuard;
+  /** The NIP-86 management API (POST / and /api/nip86). */
+  readonly managementApi: ManagementEndpoint;
   readonly isStopping: boolean;
   /** Tracks a promise that must settle before the store is closed (saves in flight). */
   track<T>(promise: Promise<T>): Promise<T>;

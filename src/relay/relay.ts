@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { AccessControl } from '../acl/access-control.js';
+import type { AccessControl, AccessLevel } from '../acl/access-control.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +23,7 @@ import { Connection } from './connection.js';
 import { ConnectionGuard, type Refusal } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
+import { ManagementEndpoint } from './management-endpoint.js';
 import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-endpoint.js';
@@ -68,6 +69,7 @@ export class Relay implements RelayContext {
   /** The one path of REQ and COUNT to the store. */
   readonly queries: QueryExecutor;
   readonly memory: MemoryGuard;
+  readonly managementApi: ManagementEndpoint;
   private readonly trustedProxies: BlockList;
   /** Connection and message limits per address and in total. */
   private readonly guard: ConnectionGuard;
@@ -98,6 +100,9 @@ export class Relay implements RelayContext {
       maxQueriesPerConnection: deps.config.queries.maxQueriesPerConnection,
       maxCountScan: deps.config.queries.maxCountScan,
       sliceMs: deps.config.queries.sliceMs,
+      ...(deps.access.hiddenAuthors === undefined
+        ? {}
+        : { hiddenAuthors: (requester) => deps.access.hiddenAuthors?.(requester) }),
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.guard = new ConnectionGuard(deps.config.edge);
@@ -106,6 +111,12 @@ export class Relay implements RelayContext {
       ...deps.config.relayAddresses,
     ];
     this.logger = deps.logger;
+    this.managementApi = new ManagementEndpoint({
+      access: deps.access,
+      logger: deps.logger,
+      clientIp: (req) => this.clientIp(req),
+      requestUrls: (req) => managementUrls(req, authRelayUrls(req, this.publicUrls, this.port)),
+    });
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
     this.sweeper = deps.expirationSweeper;
@@ -275,6 +286,23 @@ export class Relay implements RelayContext {
       return;
     }
     const ip = this.clientIp(req);
+    const level = this.access.accessLevel(undefined, ip);
+    if (level instanceof Promise)
+      void level.then(
+        (answer) => this.admit(req, socket, head, ip, answer),
+        () => this.admit(req, socket, head, ip, 'none'),
+      );
+    else this.admit(req, socket, head, ip, level);
+  }
+
+  /** Past the access check: a blocked address gets 403; then the connection limits (connection-guard.ts). */
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, level: AccessLevel): void {
+    if (socket.destroyed) return;
+    if (level === 'blocked') {
+      this.metrics.rateLimited.labels('blocked-ip').inc();
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const refusal = this.guard.admit(ip);
     if (refusal !== undefined) {
       this.metrics.rateLimited.labels(refusal.limit).inc();
@@ -338,6 +366,14 @@ export class Relay implements RelayContext {
 const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
 
 /** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
+/** The absolute http(s) URLs of this request on the relay's own names (its ws(s) URLs, as http(s), with the request's path). */
+function managementUrls(req: IncomingMessage, relayUrls: readonly string[]): string[] {
+  return relayUrls.map((ws) => {
+    const url = new URL(ws);
+    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}${req.url ?? '/'}`;
+  });
+}
+
 function refusalResponse(refusal: Refusal): string {
   const body = `${refusal.reason}\n`;
   return (

@@ -22,6 +22,8 @@ export interface FrameQuery {
   readonly restrictedKinds: readonly number[];
   /** Pubkeys the requester authenticated as (NIP-42). */
   readonly authed: readonly string[];
+  /** Authors whose events are skipped (an access-control mode hides them from this requester). */
+  readonly hiddenAuthors?: readonly string[];
 }
 
 /** Frames [ends[i-1] (or 0), ends[i]) of `data`; ids[i] is 64 hex characters at i * 64. */

@@ -207,13 +207,13 @@ describe('mode none and the factory', () => {
     assert.equal(acl.mode, 'follows');
     assert.equal(await acl.checkEvent(signedEvent(alice), anon), undefined);
     await acl.close();
-    assert.deepEqual([...ACL_MODES], ['none', 'follows']);
+    assert.deepEqual([...ACL_MODES], ['none', 'follows', 'managed']);
     assert.equal(parseAclMode(' Follows ', 'ORLY_ACL_MODE'), 'follows');
     assert.throws(
-      () => parseAclMode('managed', 'ORLY_ACL_MODE'),
+      () => parseAclMode('curating', 'ORLY_ACL_MODE'),
       (err: Error) =>
         err instanceof ConfigError &&
-        /^ORLY_ACL_MODE: ACL mode "managed" is not implemented yet; available modes: none, follows$/.test(
+        /^ORLY_ACL_MODE: ACL mode "curating" is not implemented yet; available modes: none, follows, managed$/.test(
           err.message,
         ),
     );

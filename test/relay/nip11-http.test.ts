@@ -155,10 +155,12 @@ describe('other HTTP routes', () => {
     assert.match(text, /^orly_query_duration_seconds_count [1-9]/m);
   });
 
-  it('unknown paths -> 404, other methods -> 405', async () => {
+  it('unknown paths -> 404, other methods -> 405, POST / is the NIP-86 API (415 for another type)', async () => {
     assert.equal((await get('/nope')).status, 404);
-    const res = await fetch(`${t.httpUrl}/`, { method: 'POST', body: 'x', headers: { Connection: 'close' } });
+    const res = await fetch(`${t.httpUrl}/`, { method: 'PUT', body: 'x', headers: { Connection: 'close' } });
     assert.equal(res.status, 405);
+    const post = await fetch(`${t.httpUrl}/`, { method: 'POST', body: 'x', headers: { Connection: 'close' } });
+    assert.equal(post.status, 415);
   });
 
   it('HEAD / sends headers without a body', async () => {

@@ -21,7 +21,7 @@
 import { createAccessControl } from '../../acl/factory.js';
 import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
-import type { ChangeFeed, ClientStore } from '../../store/event-store.js';
+import type { EventStore } from '../../store/event-store.js';
 import { GrpcEventStore } from '../../store/grpc/grpc-event-store.js';
 import { VERSION } from '../../version.js';
 import { runServiceMain } from '../shared/run-service.js';
@@ -47,7 +47,7 @@ async function start(): Promise<void> {
     'orly-acl starting',
   );
 
-  let store: (ClientStore & ChangeFeed) | undefined;
+  let store: EventStore | undefined;
   if (config.mode !== 'none') {
     store = await GrpcEventStore.connect(config.dbServer, {
       security,

@@ -57,6 +57,19 @@ export class LazyStoredEvent implements StoredEvent {
   }
 }
 
+const PUBKEY_KEY = Buffer.from(',"pubkey":"');
+
+/** The pubkey of canonical event JSON bytes (`{"id":"…","pubkey":"<64 hex>",…`) without decoding them; undefined for other layouts. */
+export function pubkeyOfStoredJson(data: Buffer): string | undefined {
+  if (
+    data.length > 148 &&
+    data[147] === 34 &&
+    data.compare(PUBKEY_KEY, 0, PUBKEY_KEY.length, 71 + 1, 83) === 0
+  )
+    return data.toString('latin1', 83, 147);
+  return undefined;
+}
+
 /** The id of canonical event JSON bytes (`{"id":"<64 hex>",...`) without decoding them; undefined for other layouts. */
 export function idOfStoredJson(data: Buffer): string | undefined {
   if (data.length > 72 && data[71] === 34 && data.compare(ID_PREFIX, 0, 7, 0, 7) === 0) {

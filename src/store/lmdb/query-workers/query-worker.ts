@@ -12,7 +12,7 @@ import type { NostrEvent } from '../../../protocol/event.js';
 import { isVisibleTo } from '../../../protocol/visibility.js';
 import { LmdbEventStore } from '../lmdb-store.js';
 import { afterMs, type CountScan, type FilterScan } from '../sliced-scans.js';
-import { idOfStoredJson } from '../stored-event.js';
+import { idOfStoredJson, pubkeyOfStoredJson } from '../stored-event.js';
 import type { CountRequest, FromWorker, QueryRequest, RequestDone, ToWorker } from './protocol.js';
 
 const CHUNK_BYTES = 256 * 1024;
@@ -83,6 +83,7 @@ interface Task {
 function queryTask(request: QueryRequest): Task {
   const restricted = new Set(request.restrictedKinds);
   const authed = new Set(request.authed);
+  const hiddenAuthors = request.hiddenAuthors === undefined ? undefined : new Set(request.hiddenAuthors);
   const out = new ChunkWriter(request.id);
   let count = 0;
   let scan: FilterScan | undefined;
@@ -90,6 +91,11 @@ function queryTask(request: QueryRequest): Task {
     if (request.checkRestricted && restricted.has(kind)) {
       const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
       if (!isVisibleTo(event, authed)) return true;
+    }
+    if (hiddenAuthors !== undefined) {
+      const author =
+        pubkeyOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).pubkey;
+      if (hiddenAuthors.has(author)) return true;
     }
     const id = idOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).id;
     out.add(request.prefix, json, id);
