@@ -85,6 +85,19 @@ export const Reasons = {
   eventBanned: reason('blocked', 'this event is banned from this relay'),
   ipBlocked: reason('blocked', 'your IP address is blocked'),
   kindNotAllowed: (kind: number) => reason('blocked', `kind ${kind} is not allowed on this relay`),
+
+  // Gates (relay/gates.ts): ORLY_AUTH_REQUIRED, ORLY_AUTH_TO_WRITE, ORLY_MIN_POW_DIFFICULTY (NIP-13)
+  authRequired: reason('auth-required', 'this relay serves only authenticated clients: send AUTH first'),
+  authToWrite: reason(
+    'auth-required',
+    'this relay accepts events only from authenticated clients: send AUTH first',
+  ),
+  powTooLow: (difficulty: number, min: number) =>
+    reason('pow', `difficulty ${difficulty} is less than ${min}`),
+  powCommitmentTooLow: (target: number, min: number) =>
+    reason('pow', `the nonce tag commits to target difficulty ${target}, which is less than ${min}`),
+  powCommitmentInvalid: (target: string) =>
+    reason('pow', `the nonce tag's target difficulty ${JSON.stringify(target.slice(0, 32))} is not a number`),
   shuttingDown: reason('error', 'relay is shutting down'),
 
   // REQ / COUNT / CLOSE

@@ -100,6 +100,16 @@ export interface EdgeLimitsConfig {
   reqRatePerIp?: Rate;
 }
 
+/** Who may read and write at all (gates.ts); owners and admins pass them like anyone else. */
+export interface GatesConfig {
+  /** ORLY_AUTH_REQUIRED: every REQ, COUNT, NEG-OPEN and EVENT needs NIP-42 AUTH on the connection. */
+  authRequired: boolean;
+  /** ORLY_AUTH_TO_WRITE: every EVENT needs NIP-42 AUTH on the connection (reads stay open). */
+  authToWrite: boolean;
+  /** ORLY_MIN_POW_DIFFICULTY: NIP-13 leading zero bits an EVENT's id needs (0 = off, at most 64). */
+  minPowDifficulty: number;
+}
+
 /** Where /metrics is served and to whom (metrics-endpoint.ts). */
 export interface MetricsConfig {
   /** ORLY_METRICS_TOKEN: /metrics requires `Authorization: Bearer <token>`. */
@@ -172,6 +182,7 @@ export interface RelayConfig {
   verifyWorkers: number;
   /** REQ query worker threads over the local LMDB store (0 = query in the event loop). */
   queryWorkers: number;
+  gates: GatesConfig;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
   queries: QueryGuardConfig;
@@ -329,6 +340,11 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
     queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
+    gates: {
+      authRequired: boolVar(env, 'ORLY_AUTH_REQUIRED', false),
+      authToWrite: boolVar(env, 'ORLY_AUTH_TO_WRITE', false),
+      minPowDifficulty: intVar(env, 'ORLY_MIN_POW_DIFFICULTY', 0, 0, 64),
+    },
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     queries: loadQueryGuardConfig(env),

@@ -7,7 +7,7 @@ import type { RelayInfoOverrides } from '../acl/management.js';
 import { VERSION } from '../version.js';
 import type { RelayConfig } from './config.js';
 
-/** Always listed; 77 (negentropy) is added only when ORLY_NEGENTROPY_ENABLED. */
+/** Always listed; 13 is added when ORLY_MIN_POW_DIFFICULTY > 0, 77 when ORLY_NEGENTROPY_ENABLED. */
 export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
 
 /**
@@ -17,20 +17,24 @@ export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
  * (ORLY_MAX_REQ_VALUES, per REQ/COUNT/NEG-OPEN) and `max_subscription_bytes`
  * (ORLY_MAX_SUBSCRIPTION_BYTES, one connection's live filters). The edge limits (connections,
  * upgrade and message rates) are not listed; clients learn of them from `rate-limited:`
- * answers and HTTP 429/503.
+ * answers and HTTP 429/503. `auth_required`, `restricted_writes` and `min_pow_difficulty` are
+ * the gates (gates.ts): ORLY_AUTH_REQUIRED, ORLY_AUTH_TO_WRITE (or ORLY_AUTH_REQUIRED) and
+ * ORLY_MIN_POW_DIFFICULTY.
  */
 export function relayInformation(
   config: RelayConfig,
   overrides: RelayInfoOverrides = {},
 ): Record<string, unknown> {
-  const { limits } = config;
+  const { limits, gates } = config;
   const info = { ...config.info, ...overrides };
+  const optionalNips = [
+    ...(gates.minPowDifficulty > 0 ? [13] : []),
+    ...(config.negentropy.enabled ? [77] : []),
+  ];
   const doc: Record<string, unknown> = {
     name: info.name,
     description: info.description,
-    supported_nips: config.negentropy.enabled
-      ? [...SUPPORTED_NIPS, 77].sort((a, b) => a - b)
-      : [...SUPPORTED_NIPS],
+    supported_nips: [...SUPPORTED_NIPS, ...optionalNips].sort((a, b) => a - b),
     software: 'https://github.com/orly-ts/orly',
     version: VERSION,
     limitation: {
@@ -42,10 +46,10 @@ export function relayInformation(
       max_subid_length: 64,
       max_event_tags: limits.maxEventTags,
       max_content_length: limits.maxContentLength,
-      min_pow_difficulty: 0,
-      auth_required: false,
+      min_pow_difficulty: gates.minPowDifficulty,
+      auth_required: gates.authRequired,
       payment_required: false,
-      restricted_writes: false,
+      restricted_writes: gates.authRequired || gates.authToWrite,
       ...(limits.createdAtLowerLimit > 0 ? { created_at_lower_limit: limits.createdAtLowerLimit } : {}),
       ...(limits.createdAtUpperLimit > 0 ? { created_at_upper_limit: limits.createdAtUpperLimit } : {}),
       max_filter_values: config.queries.maxFilterValues,

@@ -42,6 +42,9 @@ test('an invalid value names its variable', () => {
     ORLY_MAX_MESSAGE_SIZE: '10',
     ORLY_RELAY_PUBKEY: 'XYZ',
     ORLY_AUTH_RESTRICTED_KINDS: '4,x',
+    ORLY_AUTH_REQUIRED: 'maybe',
+    ORLY_AUTH_TO_WRITE: '2',
+    ORLY_MIN_POW_DIFFICULTY: '65',
   };
   for (const [name, value] of Object.entries(cases)) {
     assert.throws(
@@ -50,4 +53,19 @@ test('an invalid value names its variable', () => {
       name,
     );
   }
+});
+
+test('the gates: off by default, parsed when set', () => {
+  assert.deepEqual(loadRelayConfig({}).gates, {
+    authRequired: false,
+    authToWrite: false,
+    minPowDifficulty: 0,
+  });
+  const c = loadRelayConfig({
+    ORLY_AUTH_REQUIRED: 'true',
+    ORLY_AUTH_TO_WRITE: 'yes',
+    ORLY_MIN_POW_DIFFICULTY: '64',
+  });
+  assert.deepEqual(c.gates, { authRequired: true, authToWrite: true, minPowDifficulty: 64 });
+  assert.throws(() => loadRelayConfig({ ORLY_MIN_POW_DIFFICULTY: '-1' }), /ORLY_MIN_POW_DIFFICULTY/);
 });

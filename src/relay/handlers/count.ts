@@ -14,6 +14,7 @@ import {
   noticeFrame,
 } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
+import { readGate } from '../gates.js';
 import type { RelayContext } from '../relay-context.js';
 import { parseFilters } from './req.js';
 
@@ -22,6 +23,11 @@ export function handleCount(relay: RelayContext, conn: Connection, message: Clie
   if (!isValidSubId(queryId)) {
     if (typeof queryId === 'string') conn.send(closedFrame(queryId.slice(0, 64), Reasons.badSubId));
     else conn.send(noticeFrame(Reasons.badSubId));
+    return;
+  }
+  const gated = readGate(relay.config.gates, conn.authed);
+  if (gated !== undefined) {
+    conn.send(closedFrame(queryId, gated));
     return;
   }
   if (relay.memory.overloaded) {

@@ -1,7 +1,8 @@
 /**
- * EVENT: structural checks, limits and policy (first rejection wins), id check, signature
- * verification off the main thread, access control, then store (OK only once durable) or,
- * for ephemeral kinds, live delivery only. Every EVENT gets exactly one OK.
+ * EVENT: structural checks, limits and policy (first rejection wins), id check, the AUTH and
+ * PoW gates (gates.ts), signature verification off the main thread, access control, then store
+ * (OK only once durable) or, for ephemeral kinds, live delivery only. Every EVENT gets exactly
+ * one OK.
  */
 import { prefixOf, Reasons } from '../../errors.js';
 import {
@@ -15,6 +16,7 @@ import { isEphemeral } from '../../protocol/kinds.js';
 import { type ClientEVENT, okFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
 import { firstRejection } from '../event-checks.js';
+import { writeGate } from '../gates.js';
 import type { RelayContext } from '../relay-context.js';
 
 /** EVENTs one connection may have awaiting their OK before further ones are refused. */
@@ -57,6 +59,12 @@ export function handleEvent(relay: RelayContext, conn: Connection, message: Clie
   }
   if (computeEventId(event) !== event.id) {
     reply(relay, conn, event.id, false, Reasons.badId);
+    return;
+  }
+  // AUTH and PoW gates: cheap, so a flood that fails them never costs a signature check.
+  const gated = writeGate(relay.config.gates, conn.authed, event);
+  if (gated !== undefined) {
+    reply(relay, conn, event.id, false, gated);
     return;
   }
   if (conn.eventsInFlight >= MAX_EVENTS_IN_FLIGHT) {

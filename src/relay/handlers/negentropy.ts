@@ -2,6 +2,8 @@
  * NIP-77 NEG-OPEN / NEG-MSG / NEG-CLOSE. With ORLY_NEGENTROPY_ENABLED unset the relay answers
  * NEG-OPEN/NEG-MSG with a NOTICE (`unsupported: ...`) and ignores NEG-CLOSE, as before.
  *
+ * With ORLY_AUTH_REQUIRED, a NEG-OPEN before AUTH gets NEG-ERR "auth-required: ..." (gates.ts).
+ *
  * NEG-OPEN [id, filter, hex]: the filter (an object, or an array holding exactly one) goes
  * through the same checks as a REQ (invalid:/unsupported:/auth-required: reasons, as NEG-ERR).
  * The initial message is parsed before the store is asked. The item set is every stored,
@@ -27,6 +29,7 @@
 import { Reasons } from '../../errors.js';
 import { type ClientMessage, isValidSubId, negErrFrame, noticeFrame } from '../../protocol/messages.js';
 import type { Connection } from '../connection.js';
+import { readGate } from '../gates.js';
 import type { RelayContext } from '../relay-context.js';
 import { parseFilters } from './req.js';
 
@@ -47,6 +50,11 @@ export function handleNegentropy(relay: RelayContext, conn: Connection, message:
     case 'NEG-OPEN': {
       // A NEG-OPEN on an open id closes the old session first, whatever becomes of this one.
       gateway.close(conn, subId);
+      const gated = readGate(relay.config.gates, conn.authed);
+      if (gated !== undefined) {
+        conn.send(negErrFrame(subId, gated));
+        return;
+      }
       if (relay.memory.overloaded) {
         conn.send(negErrFrame(subId, Reasons.lowOnMemory));
         return;

@@ -1,7 +1,8 @@
 /**
- * REQ: validate the subscription id and filters, refuse with CLOSED when needed, register the
- * live subscription first (events arriving meanwhile are held back), stream stored results per
- * filter (each with its own limit, de-duplicated across filters), then EOSE and go live.
+ * REQ: validate the subscription id, the read gate (gates.ts) and the filters, refuse with
+ * CLOSED when needed, register the live subscription first (events arriving meanwhile are held
+ * back), stream stored results per filter (each with its own limit, de-duplicated across
+ * filters), then EOSE and go live.
  */
 import { Reasons } from '../../errors.js';
 import { filterValueCount, filterWeight, type NormalizedFilter, parseFilter } from '../../protocol/filter.js';
@@ -14,6 +15,7 @@ import {
 } from '../../protocol/messages.js';
 import { restrictedKindsNamed } from '../../protocol/visibility.js';
 import type { Connection } from '../connection.js';
+import { readGate } from '../gates.js';
 import type { RelayContext } from '../relay-context.js';
 import { Subscription } from '../subscription.js';
 
@@ -48,6 +50,11 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
   if (!isValidSubId(subId)) {
     if (typeof subId === 'string') conn.send(closedFrame(subId.slice(0, 64), Reasons.badSubId));
     else conn.send(noticeFrame(Reasons.badSubId));
+    return;
+  }
+  const gated = readGate(relay.config.gates, conn.authed);
+  if (gated !== undefined) {
+    conn.send(closedFrame(subId, gated));
     return;
   }
   if (relay.memory.overloaded) {
