@@ -159,7 +159,11 @@ describe('other HTTP routes', () => {
     assert.equal((await get('/nope')).status, 404);
     const res = await fetch(`${t.httpUrl}/`, { method: 'PUT', body: 'x', headers: { Connection: 'close' } });
     assert.equal(res.status, 405);
-    const post = await fetch(`${t.httpUrl}/`, { method: 'POST', body: 'x', headers: { Connection: 'close' } });
+    const post = await fetch(`${t.httpUrl}/`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Connection: 'close' },
+    });
     assert.equal(post.status, 415);
   });
 
