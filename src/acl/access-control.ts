@@ -43,6 +43,24 @@ export interface AccessControlUpdate {
   readonly reload?: boolean;
 }
 
+/** What readers must not be served: the data behind `hiddenAuthors`, for a copy kept elsewhere. */
+export interface ReadRestrictions {
+  /** Authors (lowercase hex) whose stored events are hidden. */
+  readonly hidden: ReadonlySet<string>;
+  /** Readers who see them anyway once authenticated (owners and admins). */
+  readonly exempt: ReadonlySet<string>;
+}
+
+/** `hiddenAuthors` computed from ReadRestrictions: undefined when none apply to this requester. */
+export function hiddenFor(
+  restrictions: ReadRestrictions,
+  requester: Pick<Requester, 'authed'>,
+): ReadonlySet<string> | undefined {
+  if (restrictions.hidden.size === 0) return undefined;
+  for (const pubkey of requester.authed) if (restrictions.exempt.has(pubkey)) return undefined;
+  return restrictions.hidden;
+}
+
 export interface AccessControl {
   readonly mode: string;
   /** May this requester publish this event? undefined = yes, else a NIP-01 reason ("blocked: ..."). */
@@ -58,6 +76,11 @@ export interface AccessControl {
    * undefined when none are hidden from it. Synchronous: implementations keep it in memory.
    */
   hiddenAuthors?(requester: Pick<Requester, 'authed'>): ReadonlySet<string> | undefined;
+  /**
+   * Everything hiddenAuthors decides on, as data (orly-acl's GetReadRestrictions); the same sets
+   * (by identity) while nothing changed, so a caller can tell a change by comparing them.
+   */
+  readRestrictions?(): ReadRestrictions;
   /** The NIP-86 management API of this mode, when it has one. */
   readonly management?: AclManagement;
   close(): Promise<void>;

@@ -10,11 +10,24 @@
  *   never allowed) and accessLevel returns "none". Transitions are logged once each way.
  * - Denial reasons come from the `reason` field, verbatim ("blocked: ...").
  * - eventStored is not forwarded: orly-acl follows the database's change feed itself.
+ * - management (when GetType says the mode has one): manage() = Manage, the outcome field
+ *   verbatim; relayInfo() = GetRelayInfo, cached for RELAY_INFO_TTL_MS (the last answer is
+ *   served while orly-acl cannot be reached). A successful Manage drops that cache.
+ * - hiddenAuthors: synchronous, from a copy of GetReadRestrictions (read-restrictions-copy.ts)
+ *   loaded at connect, refreshed every `refreshMs` and right after each successful Manage made
+ *   through this client. So this relay sees its own changes at once; another relay sharing the
+ *   orly-acl within `refreshMs` (ORLY_GRPC_ACL_REFRESH_SECONDS). Decisions (checkEvent,
+ *   accessLevel) always ask orly-acl: they are current.
  */
 
 import { type ChannelCredentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { Reasons } from '../errors.js';
-import { ACLServiceClient } from '../gen/orlyacl/v1/acl.js';
+import {
+  ACLServiceClient,
+  type ManageResponse,
+  type ReadRestrictionsResponse,
+  type RelayInfoResponse,
+} from '../gen/orlyacl/v1/acl.js';
 import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
 import { type NostrEvent, serializeEvent } from '../protocol/event.js';
@@ -22,11 +35,18 @@ import {
   type AccessControl,
   type AccessControlUpdate,
   type AccessLevel,
+  hiddenFor,
   isAccessLevel,
   type Requester,
 } from './access-control.js';
+import type { AclManagement, ManagementOutcome, RelayInfoOverrides } from './management.js';
+import { ReadRestrictionsCopy } from './read-restrictions-copy.js';
 
 export const ACL_UNAVAILABLE = Reasons.aclUnavailable;
+/** How long a GetRelayInfo answer is reused (NIP-11 documents are fetched by every client). */
+export const RELAY_INFO_TTL_MS = 5000;
+/** orly-acl refuses larger params (INVALID_ARGUMENT); they are answered here as an error. */
+const MAX_PARAMS_BYTES = 64 * 1024;
 
 export interface GrpcAccessControlOptions {
   readonly security: GrpcSecurity;
@@ -34,7 +54,14 @@ export interface GrpcAccessControlOptions {
   readonly deadlineMs?: number;
   /** How long connect() waits for the service, ms. Default 30000. */
   readonly connectTimeoutMs?: number;
+  /** How often the read restrictions are refreshed, ms. Default 5000. */
+  readonly refreshMs?: number;
   readonly logger?: Logger;
+}
+
+interface TypeInfo {
+  readonly mode: string;
+  readonly hasManagement: boolean;
 }
 
 type Call<Req, Res> = (
@@ -45,17 +72,37 @@ type Call<Req, Res> = (
 ) => unknown;
 
 export class GrpcAccessControl implements AccessControl {
+  readonly mode: string;
+  readonly management: AclManagement | undefined;
   private available = true;
   private closed = false;
+  private readonly restrictions: ReadRestrictionsCopy;
+  private relayInfoCache: { readonly at: number; readonly value: Promise<RelayInfoOverrides> } | undefined;
+  private lastRelayInfo: RelayInfoOverrides | undefined;
 
   private constructor(
     private readonly client: ACLServiceClient,
     private readonly address: string,
-    readonly mode: string,
+    type: TypeInfo,
     private readonly metadata: Metadata,
     private readonly deadlineMs: number,
     private readonly logger: Logger | undefined,
-  ) {}
+  ) {
+    this.mode = type.mode;
+    this.management = type.hasManagement
+      ? {
+          manage: (method, params, caller) => this.manage(method, params, caller),
+          relayInfo: () => this.relayInfo(),
+        }
+      : undefined;
+    this.restrictions = new ReadRestrictionsCopy(
+      (knownVersion) =>
+        this.call(this.client.getReadRestrictions as Call<unknown, ReadRestrictionsResponse>, {
+          knownVersion,
+        }),
+      logger,
+    );
+  }
 
   static async connect(address: string, options: GrpcAccessControlOptions): Promise<GrpcAccessControl> {
     const creds: ChannelCredentials = channelCredentials(options.security);
@@ -72,18 +119,24 @@ export class GrpcAccessControl implements AccessControl {
       await new Promise<void>((resolve, reject) =>
         client.waitForReady(deadline, (err) => (err ? reject(err) : resolve())),
       );
-      const { mode } = await new Promise<{ mode: string }>((resolve, reject) =>
+      const type = await new Promise<TypeInfo>((resolve, reject) =>
         client.getType({}, metadata, { deadline }, (err, res) => (err ? reject(err) : resolve(res))),
       );
-      options.logger?.info({ address, mode }, 'connected to orly-acl');
-      return new GrpcAccessControl(
+      const acl = new GrpcAccessControl(
         client,
         address,
-        mode,
+        type,
         metadata,
         options.deadlineMs ?? 5000,
         options.logger,
       );
+      await acl.restrictions.load();
+      acl.restrictions.start(options.refreshMs ?? 5000);
+      options.logger?.info(
+        { address, mode: type.mode, management: type.hasManagement },
+        'connected to orly-acl',
+      );
+      return acl;
     } catch (err) {
       client.close();
       throw new Error(`orly-acl at ${address} is not reachable: ${(err as Error).message}`);
@@ -112,6 +165,8 @@ export class GrpcAccessControl implements AccessControl {
   }
 
   private markUnavailable(err: ServiceError): void {
+    // A refused request (bad argument, a caller not allowed) is an answer, not an outage.
+    if (err.code === status.INVALID_ARGUMENT || err.code === status.PERMISSION_DENIED) return;
     if (!this.available) return;
     this.available = false;
     const level = err.code === status.UNAUTHENTICATED ? 'error' : 'warn';
@@ -165,6 +220,58 @@ export class GrpcAccessControl implements AccessControl {
     if (!res.ok) throw new Error(`orly-acl refused the configuration: ${res.message}`);
   }
 
+  hiddenAuthors(requester: Pick<Requester, 'authed'>): ReadonlySet<string> | undefined {
+    return hiddenFor(this.restrictions.restrictions, requester);
+  }
+
+  /** Manage: the outcome field; throws when orly-acl did not run the call (unreachable, refused). */
+  private async manage(
+    method: string,
+    params: readonly unknown[],
+    caller: string,
+  ): Promise<ManagementOutcome> {
+    const paramsJson = JSON.stringify(params);
+    if (Buffer.byteLength(paramsJson) > MAX_PARAMS_BYTES)
+      return { error: `${method}: params are over ${MAX_PARAMS_BYTES} bytes` };
+    const res = await this.call(this.client.manage as Call<unknown, ManageResponse>, {
+      method,
+      paramsJson,
+      caller,
+    });
+    const outcome = res.outcome;
+    if (outcome?.$case === 'error') return { error: outcome.value };
+    if (outcome?.$case !== 'resultJson') throw new Error('orly-acl answered Manage without an outcome');
+    const result: unknown = JSON.parse(outcome.value);
+    // What this call changed is visible through this relay from now on.
+    this.relayInfoCache = undefined;
+    await this.restrictions.refresh();
+    return { result };
+  }
+
+  private relayInfo(): Promise<RelayInfoOverrides> {
+    const now = Date.now();
+    const cached = this.relayInfoCache;
+    if (cached !== undefined && now - cached.at < RELAY_INFO_TTL_MS) return cached.value;
+    const value = this.call(this.client.getRelayInfo as Call<unknown, RelayInfoResponse>, {}).then(
+      (res) => {
+        const info: RelayInfoOverrides = {
+          ...(res.name === undefined ? {} : { name: res.name }),
+          ...(res.description === undefined ? {} : { description: res.description }),
+          ...(res.icon === undefined ? {} : { icon: res.icon }),
+        };
+        this.lastRelayInfo = info;
+        return info;
+      },
+      (err: Error) => {
+        if (this.relayInfoCache?.value === value) this.relayInfoCache = undefined;
+        if (this.lastRelayInfo !== undefined) return this.lastRelayInfo;
+        throw err;
+      },
+    );
+    this.relayInfoCache = { at: now, value };
+    return value;
+  }
+
   /** The service's Ready answer; false when it cannot be reached. */
   async ready(): Promise<boolean> {
     try {
@@ -177,6 +284,7 @@ export class GrpcAccessControl implements AccessControl {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.restrictions.stop();
     this.client.close();
   }
 }

@@ -150,6 +150,8 @@ export interface BackendConfig {
   aclMode: string;
   /** ORLY_GRPC_CONNECT_TIMEOUT: seconds to wait for the services at start-up. */
   grpcConnectTimeoutSeconds: number;
+  /** ORLY_GRPC_ACL_REFRESH_SECONDS: how often the copy of orly-acl's read restrictions is refreshed. */
+  grpcAclRefreshSeconds: number;
   /** ORLY_SYNC_TYPE: `local` (default) or `grpc` (the orly-sync-* services). */
   syncType: 'local' | 'grpc';
   /**
@@ -203,6 +205,7 @@ export function loadBackendConfig(env: Env): BackendConfig {
     grpcAclServer: stringVar(env, 'ORLY_GRPC_ACL_SERVER', '127.0.0.1:50052'),
     aclMode: stringVar(env, 'ORLY_ACL_MODE', 'none').toLowerCase(),
     grpcConnectTimeoutSeconds: intVar(env, 'ORLY_GRPC_CONNECT_TIMEOUT', 10, 1, 3600),
+    grpcAclRefreshSeconds: intVar(env, 'ORLY_GRPC_ACL_REFRESH_SECONDS', 5, 1, 3600),
     syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
     grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
     grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),

@@ -72,6 +72,7 @@ async function createAccess(
       security: loadGrpcSecurity(env),
       logger,
       connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+      refreshMs: backend.grpcAclRefreshSeconds * 1000,
     });
   }
   return createAccessControl(parseAclMode(backend.aclMode, 'ORLY_ACL_MODE'), {

@@ -4,7 +4,8 @@
  * (ORLY's path). The body `{"method","params"}` is answered `{"result"}` or `{"error"}` (200).
  *
  * Refusals, before any method runs:
- * - 400 body not JSON / not {method: string, params?: array}; the ACL mode has no management API
+ * - 400 body not JSON / not {method: string of 1-64 characters, params?: array}; the ACL mode has
+ *   no management API
  * - 413 body over 64 KiB (read no further); 415 another content type
  * - 429 after more than RATE refused (401/403) requests per second from one address, each of
  *   which cost a signature check; an owner's accepted calls are not limited
@@ -27,6 +28,8 @@ import { KeyedBuckets } from './rate-limit.js';
 export const MANAGEMENT_PATH = '/api/nip86';
 const CONTENT_TYPE = 'application/nostr+json+rpc';
 const MAX_BODY = 64 * 1024;
+/** No NIP-86 method name is longer (orly-acl refuses longer ones too). */
+const MAX_METHOD = 64;
 const RATE = { perSecond: 2, burst: 20 };
 
 export interface ManagementEndpointDeps {
@@ -151,7 +154,8 @@ function parseCall(body: Buffer): { method: string; params: readonly unknown[] }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     return 'body must be a JSON object';
   const { method, params } = parsed as { method?: unknown; params?: unknown };
-  if (typeof method !== 'string' || method === '') return 'method must be a non-empty string';
+  if (typeof method !== 'string' || method === '' || method.length > MAX_METHOD)
+    return `method must be a string of 1-${MAX_METHOD} characters`;
   if (params !== undefined && !Array.isArray(params)) return 'params must be an array';
   return { method: method.toLowerCase(), params: (params as unknown[] | undefined) ?? [] };
 }

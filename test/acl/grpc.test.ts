@@ -70,6 +70,8 @@ function rawCall(method: 'checkPolicy' | 'checkAccess', request: object): Promis
 describe('orly-acl over gRPC', () => {
   test('mode, decisions and reasons travel as fields', async () => {
     assert.equal(client.mode, 'follows');
+    assert.equal(client.management, undefined, 'follows mode has no management API');
+    assert.equal(client.hiddenAuthors({ authed: new Set() }), undefined, 'nothing hidden');
     assert.equal(await client.ready(), true);
     assert.equal(await client.checkEvent(signedEvent(alice), anon), undefined);
     assert.equal(await client.checkEvent(signedEvent(admin), anon), undefined);

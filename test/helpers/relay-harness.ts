@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { OpenAccessControl } from '../../src/acl/access-control.js';
-import { createLogger } from '../../src/logger.js';
+import type { AccessControl } from '../../src/acl/access-control.js';
+import { createAccessControl, parseAclMode } from '../../src/acl/factory.js';
+import { parsePubkeyList } from '../../src/acl/pubkeys.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { ADDRESS_LIMITS_OFF, loadRelayConfig } from '../../src/relay/config.js';
 import { createRelay } from '../../src/relay/create-relay.js';
 import type { Relay } from '../../src/relay/relay.js';
@@ -19,8 +21,11 @@ import { testSyncConfig } from './sync-config.js';
 
 /**
  * `ORLY_TEST_MODE=split` runs the same suites in split mode: the relay talks to an orly-db
- * and an orly-acl (mode none) started in this process on 127.0.0.1 port 0, over real gRPC,
- * with a token (as the launcher gives them one).
+ * and an orly-acl started in this process on 127.0.0.1 port 0, over real gRPC, with a token (as
+ * the launcher gives them one). The orly-acl runs the relay env's ORLY_ACL_MODE (default none)
+ * with its ORLY_OWNERS / ORLY_ADMINS, over a GrpcEventStore of that orly-db (as orly-acl's main
+ * does), so its state lives in orly-db's data dir (ORLY_DATA_DIR) and a restart of the three
+ * with the same dir finds it again.
  */
 /**
  * `ORLY_TEST_MODE=split-negentropy`: split mode plus, for relays with ORLY_NEGENTROPY_ENABLED,
@@ -35,7 +40,106 @@ export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_G
  */
 export const NO_ADDRESS_LIMITS = ADDRESS_LIMITS_OFF;
 
-const SPLIT_TOKEN = 'split-mode-test-token-0123456789';
+/** The token of the split-mode services the harness starts (their clients send it). */
+export const SPLIT_TOKEN = 'split-mode-test-token-0123456789';
+
+export interface TestAclService {
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * An in-process orly-acl in the env's ACL mode (ORLY_ACL_MODE, default none; ORLY_OWNERS,
+ * ORLY_ADMINS) over the orly-db at `dbAddress`, as orly-acl's main builds it.
+ */
+export async function startTestAclService(
+  env: Record<string, string>,
+  dbAddress: string,
+  logger: Logger,
+  listen = '127.0.0.1:0',
+): Promise<TestAclService> {
+  const security = { token: SPLIT_TOKEN };
+  const mode = parseAclMode(env.ORLY_ACL_MODE ?? 'none', 'ORLY_ACL_MODE');
+  const store = mode === 'none' ? undefined : await GrpcEventStore.connect(dbAddress, { logger, security });
+  let acl: AccessControl | undefined;
+  try {
+    acl = await createAccessControl(mode, {
+      store,
+      owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
+      admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
+      logger,
+      reloadIntervalMs: 0,
+    });
+    const server = await startAclServer({ listen, acl, security, logger });
+    const owned = acl;
+    return {
+      address: server.address,
+      port: server.port,
+      async stop() {
+        await server.stop();
+        await owned.close();
+        await store?.close();
+      },
+    };
+  } catch (err) {
+    await acl?.close();
+    await store?.close();
+    throw err;
+  }
+}
+
+/** orly-db (on `dataDir`) and orly-acl (the env's mode) in this process, and the env a relay needs to use them. */
+export interface SplitServices {
+  readonly dbAddress: string;
+  readonly acl: TestAclService;
+  readonly relayEnv: Record<string, string>;
+  /** Stops orly-acl and starts a new one (its state read again from orly-db) on the same port. */
+  restartAcl(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSplitServices(
+  env: Record<string, string>,
+  dataDir: string,
+  logger: Logger,
+): Promise<SplitServices> {
+  const db = await startDatabaseServer({
+    listen: '127.0.0.1:0',
+    dataDir,
+    security: { token: SPLIT_TOKEN },
+    logger,
+    expirationSweepSeconds: Number(env.ORLY_EXPIRATION_SWEEP_INTERVAL ?? 60),
+  });
+  let acl: TestAclService;
+  try {
+    acl = await startTestAclService(env, db.address, logger);
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+  return {
+    dbAddress: db.address,
+    get acl() {
+      return acl;
+    },
+    relayEnv: {
+      ORLY_DB_TYPE: 'grpc',
+      ORLY_GRPC_SERVER: db.address,
+      ORLY_ACL_TYPE: 'grpc',
+      ORLY_GRPC_ACL_SERVER: acl.address,
+      ORLY_GRPC_TOKEN: SPLIT_TOKEN,
+    },
+    async restartAcl() {
+      await acl.stop();
+      acl = await startTestAclService(env, db.address, logger, `127.0.0.1:${acl.port}`);
+    },
+    async stop() {
+      await acl.stop();
+      await db.stop();
+    },
+  };
+}
 
 export interface TestRelay {
   readonly relay: Relay;
@@ -46,37 +150,26 @@ export interface TestRelay {
   stop(): Promise<void>;
 }
 
-export async function startTestRelay(env: Record<string, string> = {}): Promise<TestRelay> {
+/**
+ * A relay on 127.0.0.1 port 0. In split mode it starts its own orly-db (on the relay's data dir)
+ * and orly-acl, stopped with it; with `shared` it uses those services instead (any test mode) and
+ * leaves them running.
+ */
+export async function startTestRelay(
+  env: Record<string, string> = {},
+  shared?: Pick<SplitServices, 'relayEnv'>,
+): Promise<TestRelay> {
   const dataDir = env.ORLY_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'orly-test-'));
   const logger = createLogger('silent');
   const services: { stop(): Promise<void> }[] = [];
-  const backendEnv: Record<string, string> = {};
-  if (SPLIT_MODE) {
-    const security = { token: SPLIT_TOKEN };
-    const db = await startDatabaseServer({
-      listen: '127.0.0.1:0',
-      dataDir,
-      security,
-      logger,
-      expirationSweepSeconds: Number(env.ORLY_EXPIRATION_SWEEP_INTERVAL ?? 60),
-    });
-    services.push(db);
-    const acl = await startAclServer({
-      listen: '127.0.0.1:0',
-      acl: new OpenAccessControl(),
-      security,
-      logger,
-    });
-    services.push(acl);
-    Object.assign(backendEnv, {
-      ORLY_DB_TYPE: 'grpc',
-      ORLY_GRPC_SERVER: db.address,
-      ORLY_ACL_TYPE: 'grpc',
-      ORLY_GRPC_ACL_SERVER: acl.address,
-      ORLY_GRPC_TOKEN: SPLIT_TOKEN,
-    });
+  const backendEnv: Record<string, string> = { ...shared?.relayEnv };
+  if (SPLIT_MODE && shared === undefined) {
+    const split = await startSplitServices(env, dataDir, logger);
+    services.push(split);
+    Object.assign(backendEnv, split.relayEnv);
     if (NEGENTROPY_GRPC_MODE && env.ORLY_NEGENTROPY_ENABLED === 'true' && !env.ORLY_GRPC_SYNC_NEGENTROPY) {
-      const store = await GrpcEventStore.connect(db.address, { logger, security });
+      const security = { token: SPLIT_TOKEN };
+      const store = await GrpcEventStore.connect(split.dbAddress, { logger, security });
       const neg = await startNegentropyServer({
         listen: '127.0.0.1:0',
         security,

@@ -176,13 +176,18 @@ describe('launch plan', () => {
       ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true',
       ORLY_LAUNCHER_SYNC_NEGENTROPY_BINARY: fakeBin,
     });
-    const plan = buildLaunchPlan(config, { PATH: process.env.PATH }, {});
+    const plan = buildLaunchPlan(config, { PATH: process.env.PATH, ORLY_ACL_MODE: 'managed' }, {});
     assert.deepEqual(
       plan.stages.map((s) => s.map((p) => p.name)),
       [['orly-db'], ['orly-acl'], ['orly-sync-negentropy'], ['orly']],
     );
     const acl = plan.stages[1]![0]!;
     assert.deepEqual(acl.args, [ownCli('orly-acl.js')]);
+    assert.equal(
+      acl.env.ORLY_ACL_MODE,
+      'managed',
+      'orly-acl runs the mode asked for (validated by orly-acl)',
+    );
     assert.equal(acl.env.ORLY_ACL_LISTEN, '127.0.0.1:6002');
     assert.equal(acl.env.ORLY_ACL_DB_TYPE, 'grpc');
     assert.equal(acl.env.ORLY_ACL_GRPC_DB_SERVER, '127.0.0.1:50051');

@@ -15,14 +15,22 @@
  * Reading: a banned author's stored events are hidden from everyone but owners and admins
  * (hiddenAuthors), so a ban is undone by unbanpubkey; a banned event is removed from the store.
  * NIP-56 reports (kind 1984) from authors who may write name the events listed by
- * `listeventsneedingmoderation`.
+ * `listeventsneedingmoderation`: the relay reports what it stores (eventStored) and, when the
+ * store has a change feed (orly-acl over orly-db), what other writers stored arrives by it.
  */
 
 import { Reasons } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { isHex64, type NostrEvent } from '../../protocol/event.js';
-import type { StateStore, StoreAdmin } from '../../store/event-store.js';
-import type { AccessControl, AccessControlUpdate, AccessLevel, Requester } from '../access-control.js';
+import type { ChangeFeed, StateStore, StoreAdmin } from '../../store/event-store.js';
+import {
+  type AccessControl,
+  type AccessControlUpdate,
+  type AccessLevel,
+  hiddenFor,
+  type ReadRestrictions,
+  type Requester,
+} from '../access-control.js';
 import type { AclManagement, ManagementOutcome, RelayInfoOverrides } from '../management.js';
 import { MAX_MODERATION, ManagedLists } from './managed-lists.js';
 import { MANAGED_METHODS, ParamError } from './managed-methods.js';
@@ -30,7 +38,7 @@ import { MANAGED_METHODS, ParamError } from './managed-methods.js';
 const REPORT_KIND = 1984;
 
 export interface ManagedOptions {
-  readonly store: StateStore & Pick<StoreAdmin, 'deleteByIds'>;
+  readonly store: StateStore & Pick<StoreAdmin, 'deleteByIds'> & Partial<Pick<ChangeFeed, 'watch'>>;
   readonly owners: readonly string[];
   readonly admins: readonly string[];
   readonly logger?: Logger;
@@ -41,6 +49,9 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
   readonly management: AclManagement = this;
   private owners: ReadonlySet<string>;
   private admins: ReadonlySet<string>;
+  /** Owners and admins (readRestrictions' exempt set, replaced when they change). */
+  private privileged: ReadonlySet<string>;
+  private unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly lists: ManagedLists,
@@ -48,10 +59,16 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
   ) {
     this.owners = new Set(options.owners);
     this.admins = new Set(options.admins);
+    this.privileged = new Set([...this.owners, ...this.admins]);
   }
 
   static async create(options: ManagedOptions): Promise<ManagedAccessControl> {
-    return new ManagedAccessControl(await ManagedLists.load(options.store), options);
+    const acl = new ManagedAccessControl(await ManagedLists.load(options.store), options);
+    // Events stored by other writers (orly-acl: by the relays); serial 0 = ephemeral, never stored.
+    acl.unwatch = options.store.watch?.((stored) => {
+      if (stored.serial > 0) acl.eventStored(stored.event);
+    });
+    return acl;
   }
 
   checkEvent(event: NostrEvent, requester: Requester): string | undefined {
@@ -80,9 +97,11 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
 
   hiddenAuthors(requester: Pick<Requester, 'authed'>): ReadonlySet<string> | undefined {
     if (this.lists.size('banned-pubkey') === 0) return undefined;
-    for (const pubkey of requester.authed)
-      if (this.owners.has(pubkey) || this.admins.has(pubkey)) return undefined;
-    return this.lists.keySet('banned-pubkey');
+    return hiddenFor(this.readRestrictions(), requester);
+  }
+
+  readRestrictions(): ReadRestrictions {
+    return { hidden: this.lists.keySet('banned-pubkey'), exempt: this.privileged };
   }
 
   /** Records the events a NIP-56 report names, from authors who may write here. */
@@ -131,7 +150,11 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
   async configure(update: AccessControlUpdate): Promise<void> {
     if (update.owners) this.owners = new Set(update.owners);
     if (update.admins) this.admins = new Set(update.admins);
+    if (update.owners || update.admins) this.privileged = new Set([...this.owners, ...this.admins]);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
 }

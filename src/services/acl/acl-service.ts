@@ -16,11 +16,11 @@
  * - Configure: non-empty owners/admins lists replace the current ones (hex or npub), then the
  *   derived state is reloaded; `reload` alone just reloads. Changing owners is a privilege
  *   change, so it is logged at warn level; protect the port like orly-db's (token / mTLS).
- * - GetType: the mode. Ready: `isReady()` (by default true: the server is only started after
- *   the ACL finished its initial load).
+ * - GetType: the mode and whether it has a management API. Ready: `isReady()` (by default true:
+ *   the server is only started after the ACL finished its initial load).
+ * - Manage, GetRelayInfo, GetReadRestrictions: management-calls.ts.
  */
 
-import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { AccessControl, Requester } from '../../acl/access-control.js';
 import { parsePubkey } from '../../acl/pubkeys.js';
 import { Reasons } from '../../errors.js';
@@ -30,15 +30,18 @@ import type {
   ConfigureResponse,
   Requester as WireRequester,
 } from '../../gen/orlyacl/v1/acl.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../grpc/security.js';
 import type { Logger } from '../../logger.js';
 import { checkEventShape, computeEventId, isHex64, type NostrEvent } from '../../protocol/event.js';
+import { manage, ReadRestrictionsSource, relayInfo } from './management-calls.js';
+import { BadRequest, unary } from './unary.js';
 
 export interface AclServiceOptions {
   readonly isReady?: () => boolean;
   readonly logger?: Logger;
+  /** The largest message to send (ORLY_GRPC_MAX_MESSAGE_SIZE); default DEFAULT_MAX_MESSAGE_BYTES. */
+  readonly maxMessageBytes?: number;
 }
-
-class BadRequest extends Error {}
 
 function parseEvent(json: string): { event: NostrEvent } | { reason: string } {
   let value: unknown;
@@ -75,33 +78,11 @@ function parseList(values: readonly string[], field: string): string[] {
   });
 }
 
-/** Runs a handler, mapping BadRequest to INVALID_ARGUMENT and anything else to INTERNAL. */
-function unary<Req, Res>(
-  logger: Logger | undefined,
-  method: string,
-  run: (request: Req) => Promise<Res> | Res,
-) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    Promise.resolve()
-      .then(() => run(call.request))
-      .then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          const message = err instanceof Error ? err.message : String(err);
-          if (err instanceof BadRequest) {
-            callback({ code: status.INVALID_ARGUMENT, details: message });
-            return;
-          }
-          logger?.error({ method, err: message }, 'acl call failed');
-          callback({ code: status.INTERNAL, details: `${method} failed: ${message}` });
-        },
-      );
-  };
-}
-
 export function aclService(acl: AccessControl, options: AclServiceOptions = {}): ACLServiceServer {
   const { logger } = options;
   const isReady = options.isReady ?? (() => true);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const restrictions = new ReadRestrictionsSource(acl, maxMessageBytes, logger);
 
   const check = async (eventJson: string, wire: WireRequester | undefined): Promise<CheckAccessResponse> => {
     const requester = toRequester(wire);
@@ -145,6 +126,12 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
       }
       return { ok: true, message: '' };
     }),
-    getType: unary(logger, 'GetType', () => ({ mode: acl.mode })),
+    getType: unary(logger, 'GetType', () => ({
+      mode: acl.mode,
+      hasManagement: acl.management !== undefined,
+    })),
+    manage: unary(logger, 'Manage', (req) => manage(acl, req, maxMessageBytes, logger)),
+    getRelayInfo: unary(logger, 'GetRelayInfo', () => relayInfo(acl)),
+    getReadRestrictions: unary(logger, 'GetReadRestrictions', (req) => restrictions.answer(req.knownVersion)),
   };
 }

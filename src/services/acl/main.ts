@@ -1,12 +1,14 @@
 /**
- * `orly-acl`: the access-control service of split mode. Serves an ACL mode (none | follows) as
- * orlyacl.v1.ACLService (plus grpc.health.v1) to the relay; in follows mode it reads the owners'
- * and admins' follow lists from orly-db and follows its change feed.
+ * `orly-acl`: the access-control service of split mode. Serves an ACL mode (none | follows |
+ * managed) as orlyacl.v1.ACLService (plus grpc.health.v1) to the relays; in follows mode it reads
+ * the owners' and admins' follow lists from orly-db and follows its change feed; in managed mode
+ * it keeps its lists in orly-db's state (StateStore), loads them at start and answers the
+ * relays' NIP-86 calls (Manage), reading NIP-56 reports from the change feed.
  *
  *   ORLY_ACL_LISTEN           127.0.0.1:50052   gRPC listen address (port 0 = any free port)
- *   ORLY_ACL_MODE             follows           none | follows
+ *   ORLY_ACL_MODE             follows           none | follows | managed
  *   ORLY_ACL_DB_TYPE          grpc              only grpc
- *   ORLY_ACL_GRPC_DB_SERVER   127.0.0.1:50051   orly-db address (follows mode)
+ *   ORLY_ACL_GRPC_DB_SERVER   127.0.0.1:50051   orly-db address (follows, managed)
  *   ORLY_ACL_LOG_LEVEL        ORLY_LOG_LEVEL, else info
  *   ORLY_ACL_RELOAD_INTERVAL  60                seconds between full follow-list reloads (0 = off)
  *   ORLY_OWNERS, ORLY_ADMINS  comma-separated hex or npub pubkeys
@@ -14,7 +16,7 @@
  *                             this server and for its orly-db client (src/grpc/security.ts)
  *
  * Logs JSON lines on stdout (service "orly-acl"); `"msg":"grpc listening"` carries the port. It
- * listens only after the initial follow-list load, so "ready" means "answers correctly".
+ * listens only after the initial load (follow lists, managed lists), so "ready" means "answers correctly".
  * Configuration errors name the variable and exit 2; an unreachable orly-db at start exits 1.
  * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
  */

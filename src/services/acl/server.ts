@@ -6,8 +6,9 @@
  * Health/Ready stay SERVING while orly-db is unreachable: decisions come from the in-memory
  * state (the follow set), which is still valid; only refreshes wait for the database.
  *
- * Configure (replacing owners/admins) is refused with PERMISSION_DENIED when the server does
- * not authenticate its callers (no token, no mutual TLS).
+ * Configure (replacing owners/admins) and Manage (NIP-86: bans, allowances, ...) are refused
+ * with PERMISSION_DENIED when the server does not authenticate its callers (no token, no mutual
+ * TLS): both change who may do what.
  */
 
 import type { AccessControl } from '../../acl/access-control.js';
@@ -43,12 +44,18 @@ export async function startAclServer(options: AclServerOptions): Promise<AclServ
     services: [
       {
         definition: ACLServiceService,
-        implementation: aclService(options.acl, { isReady: isServing, logger: options.logger }),
+        implementation: aclService(options.acl, {
+          isReady: isServing,
+          logger: options.logger,
+          ...(options.security?.maxMessageBytes === undefined
+            ? {}
+            : { maxMessageBytes: options.security.maxMessageBytes }),
+        }),
       },
     ],
     logger: options.logger,
     isServing,
-    adminMethods: ['Configure'],
+    adminMethods: ['Configure', 'Manage'],
   });
   const port = await grpc.start();
   let stopped: Promise<void> | undefined;

@@ -1,7 +1,9 @@
 /**
  * The real `orly-acl` CLI as a child process against a real `orly-db` child process (token
  * required on both): follows mode learns a new admin kind 3 through orly-db's change feed,
- * SIGTERM exits 0, and an unimplemented ORLY_ACL_MODE is a start-up error naming the variable.
+ * managed mode keeps a ban made over Manage across a restart of orly-acl (its state is in
+ * orly-db), SIGTERM exits 0, and an unimplemented ORLY_ACL_MODE is a start-up error naming the
+ * variable.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -104,6 +106,43 @@ test('orly-acl (follows) over a real orly-db: a new admin kind 3 arrives through
   assert.equal(await terminate(acl.child), 0, 'orly-acl exits 0 on SIGTERM');
   assert.match(acl.output(), /orly-acl stopped/);
   assert.equal(await terminate(db.child), 0, 'orly-db exits 0 on SIGTERM');
+});
+
+test('orly-acl (managed): a ban made over Manage survives a restart of orly-acl', async () => {
+  const owner = newKey();
+  const spammer = newKey();
+  const db = await spawnService('orly-db', { ORLY_DB_LISTEN: '127.0.0.1:0', ORLY_DATA_DIR: dataDir });
+  const aclEnv = {
+    ORLY_ACL_LISTEN: '127.0.0.1:0',
+    ORLY_ACL_MODE: 'managed',
+    ORLY_ACL_GRPC_DB_SERVER: `127.0.0.1:${db.port}`,
+    ORLY_OWNERS: owner.pubkey,
+  };
+  const first = await spawnService('orly-acl', aclEnv);
+  const client = await GrpcAccessControl.connect(`127.0.0.1:${first.port}`, { security });
+  try {
+    assert.equal(client.mode, 'managed');
+    const outcome = await client.management!.manage('banpubkey', [spammer.pubkey, 'spam'], owner.pubkey);
+    assert.deepEqual(outcome, { result: true });
+    assert.ok(client.hiddenAuthors({ authed: new Set() })?.has(spammer.pubkey), 'hidden at once');
+  } finally {
+    await client.close();
+  }
+  assert.equal(await terminate(first.child), 0);
+  const second = await spawnService('orly-acl', aclEnv);
+  const again = await GrpcAccessControl.connect(`127.0.0.1:${second.port}`, { security });
+  try {
+    assert.match(String(await again.checkEvent(signedEvent(spammer), anon)), /^blocked: .*banned/);
+    assert.ok(again.hiddenAuthors({ authed: new Set() })?.has(spammer.pubkey));
+    assert.equal(again.hiddenAuthors({ authed: new Set([owner.pubkey]) }), undefined, 'owners see all');
+    assert.deepEqual(await again.management!.manage('listbannedpubkeys', [], owner.pubkey), {
+      result: [{ pubkey: spammer.pubkey, reason: 'spam' }],
+    });
+  } finally {
+    await again.close();
+  }
+  assert.equal(await terminate(second.child), 0);
+  assert.equal(await terminate(db.child), 0);
 });
 
 test('an unimplemented ACL mode stops start-up naming the variable (exit 2)', async () => {

@@ -81,6 +81,47 @@ export interface ConfigureResponse {
 
 export interface TypeResponse {
   mode: string;
+  /** True when the mode has a NIP-86 management API (Manage does more than refuse). */
+  hasManagement: boolean;
+}
+
+export interface ManageRequest {
+  /** The NIP-86 method, lowercase, at most 64 characters. */
+  method: string;
+  /** The NIP-86 params: a JSON array, at most 64 KiB. */
+  paramsJson: string;
+  /** The authenticated caller: 64 lowercase hex. */
+  caller: string;
+}
+
+export interface ManageResponse {
+  /** Exactly one: the NIP-86 result as JSON, or the NIP-86 error text. */
+  outcome: { $case: "resultJson"; value: string } | { $case: "error"; value: string } | undefined;
+}
+
+export interface RelayInfoResponse {
+  name?: string | undefined;
+  description?: string | undefined;
+  icon?: string | undefined;
+}
+
+export interface ReadRestrictionsRequest {
+  /** The version the caller holds, "" for none. */
+  knownVersion: string;
+}
+
+export interface ReadRestrictionsResponse {
+  /** Opaque: equal versions mean equal lists (a restarted orly-acl starts a new series). */
+  version: string;
+  /** known_version is current: the lists are left empty, the caller keeps its copy. */
+  unchanged: boolean;
+  /**
+   * Authors (64 lowercase hex) whose stored events are not served to readers, at most 100,000
+   * (beyond that the service sends the first 100,000 and logs it).
+   */
+  hiddenAuthors: string[];
+  /** Readers exempt from hidden_authors when authenticated (NIP-42): owners and admins. */
+  exemptPubkeys: string[];
 }
 
 function createBaseEmpty(): Empty {
@@ -913,13 +954,16 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
 };
 
 function createBaseTypeResponse(): TypeResponse {
-  return { mode: "" };
+  return { mode: "", hasManagement: false };
 }
 
 export const TypeResponse: MessageFns<TypeResponse> = {
   encode(message: TypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.mode !== "") {
       writer.uint32(10).string(message.mode);
+    }
+    if (message.hasManagement !== false) {
+      writer.uint32(16).bool(message.hasManagement);
     }
     return writer;
   },
@@ -945,6 +989,14 @@ export const TypeResponse: MessageFns<TypeResponse> = {
             message.mode = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasManagement = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -958,13 +1010,23 @@ export const TypeResponse: MessageFns<TypeResponse> = {
   },
 
   fromJSON(object: any): TypeResponse {
-    return { mode: isSet(object.mode) ? globalThis.String(object.mode) : "" };
+    return {
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      hasManagement: isSet(object.hasManagement)
+        ? globalThis.Boolean(object.hasManagement)
+        : isSet(object.has_management)
+        ? globalThis.Boolean(object.has_management)
+        : false,
+    };
   },
 
   toJSON(message: TypeResponse): unknown {
     const obj: any = {};
     if (message.mode !== "") {
       obj.mode = message.mode;
+    }
+    if (message.hasManagement !== false) {
+      obj.hasManagement = message.hasManagement;
     }
     return obj;
   },
@@ -975,6 +1037,514 @@ export const TypeResponse: MessageFns<TypeResponse> = {
   fromPartial<I extends Exact<DeepPartial<TypeResponse>, I>>(object: I): TypeResponse {
     const message = createBaseTypeResponse();
     message.mode = object.mode ?? "";
+    message.hasManagement = object.hasManagement ?? false;
+    return message;
+  },
+};
+
+function createBaseManageRequest(): ManageRequest {
+  return { method: "", paramsJson: "", caller: "" };
+}
+
+export const ManageRequest: MessageFns<ManageRequest> = {
+  encode(message: ManageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(18).string(message.paramsJson);
+    }
+    if (message.caller !== "") {
+      writer.uint32(26).string(message.caller);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caller = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManageRequest {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      caller: isSet(object.caller) ? globalThis.String(object.caller) : "",
+    };
+  },
+
+  toJSON(message: ManageRequest): unknown {
+    const obj: any = {};
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.caller !== "") {
+      obj.caller = message.caller;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ManageRequest>, I>>(base?: I): ManageRequest {
+    return ManageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManageRequest>, I>>(object: I): ManageRequest {
+    const message = createBaseManageRequest();
+    message.method = object.method ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.caller = object.caller ?? "";
+    return message;
+  },
+};
+
+function createBaseManageResponse(): ManageResponse {
+  return { outcome: undefined };
+}
+
+export const ManageResponse: MessageFns<ManageResponse> = {
+  encode(message: ManageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.outcome?.$case) {
+      case "resultJson":
+        writer.uint32(10).string(message.outcome.value);
+        break;
+      case "error":
+        writer.uint32(18).string(message.outcome.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = { $case: "resultJson", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = { $case: "error", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManageResponse {
+    return {
+      outcome: isSet(object.resultJson)
+        ? { $case: "resultJson", value: globalThis.String(object.resultJson) }
+        : isSet(object.result_json)
+        ? { $case: "resultJson", value: globalThis.String(object.result_json) }
+        : isSet(object.error)
+        ? { $case: "error", value: globalThis.String(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ManageResponse): unknown {
+    const obj: any = {};
+    if (message.outcome?.$case === "resultJson") {
+      obj.resultJson = message.outcome.value;
+    } else if (message.outcome?.$case === "error") {
+      obj.error = message.outcome.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ManageResponse>, I>>(base?: I): ManageResponse {
+    return ManageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManageResponse>, I>>(object: I): ManageResponse {
+    const message = createBaseManageResponse();
+    switch (object.outcome?.$case) {
+      case "resultJson": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "resultJson", value: object.outcome.value };
+        }
+        break;
+      }
+      case "error": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "error", value: object.outcome.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRelayInfoResponse(): RelayInfoResponse {
+  return { name: undefined, description: undefined, icon: undefined };
+}
+
+export const RelayInfoResponse: MessageFns<RelayInfoResponse> = {
+  encode(message: RelayInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== undefined) {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.icon !== undefined) {
+      writer.uint32(26).string(message.icon);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelayInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelayInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.icon = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RelayInfoResponse {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      icon: isSet(object.icon) ? globalThis.String(object.icon) : undefined,
+    };
+  },
+
+  toJSON(message: RelayInfoResponse): unknown {
+    const obj: any = {};
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.icon !== undefined) {
+      obj.icon = message.icon;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RelayInfoResponse>, I>>(base?: I): RelayInfoResponse {
+    return RelayInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RelayInfoResponse>, I>>(object: I): RelayInfoResponse {
+    const message = createBaseRelayInfoResponse();
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.icon = object.icon ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReadRestrictionsRequest(): ReadRestrictionsRequest {
+  return { knownVersion: "" };
+}
+
+export const ReadRestrictionsRequest: MessageFns<ReadRestrictionsRequest> = {
+  encode(message: ReadRestrictionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.knownVersion !== "") {
+      writer.uint32(10).string(message.knownVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadRestrictionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadRestrictionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.knownVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadRestrictionsRequest {
+    return {
+      knownVersion: isSet(object.knownVersion)
+        ? globalThis.String(object.knownVersion)
+        : isSet(object.known_version)
+        ? globalThis.String(object.known_version)
+        : "",
+    };
+  },
+
+  toJSON(message: ReadRestrictionsRequest): unknown {
+    const obj: any = {};
+    if (message.knownVersion !== "") {
+      obj.knownVersion = message.knownVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadRestrictionsRequest>, I>>(base?: I): ReadRestrictionsRequest {
+    return ReadRestrictionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadRestrictionsRequest>, I>>(object: I): ReadRestrictionsRequest {
+    const message = createBaseReadRestrictionsRequest();
+    message.knownVersion = object.knownVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseReadRestrictionsResponse(): ReadRestrictionsResponse {
+  return { version: "", unchanged: false, hiddenAuthors: [], exemptPubkeys: [] };
+}
+
+export const ReadRestrictionsResponse: MessageFns<ReadRestrictionsResponse> = {
+  encode(message: ReadRestrictionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(16).bool(message.unchanged);
+    }
+    for (const v of message.hiddenAuthors) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.exemptPubkeys) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadRestrictionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadRestrictionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hiddenAuthors.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.exemptPubkeys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadRestrictionsResponse {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+      hiddenAuthors: globalThis.Array.isArray(object?.hiddenAuthors)
+        ? object.hiddenAuthors.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hidden_authors)
+        ? object.hidden_authors.map((e: any) => globalThis.String(e))
+        : [],
+      exemptPubkeys: globalThis.Array.isArray(object?.exemptPubkeys)
+        ? object.exemptPubkeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exempt_pubkeys)
+        ? object.exempt_pubkeys.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReadRestrictionsResponse): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
+    if (message.hiddenAuthors?.length) {
+      obj.hiddenAuthors = message.hiddenAuthors;
+    }
+    if (message.exemptPubkeys?.length) {
+      obj.exemptPubkeys = message.exemptPubkeys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadRestrictionsResponse>, I>>(base?: I): ReadRestrictionsResponse {
+    return ReadRestrictionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadRestrictionsResponse>, I>>(object: I): ReadRestrictionsResponse {
+    const message = createBaseReadRestrictionsResponse();
+    message.version = object.version ?? "";
+    message.unchanged = object.unchanged ?? false;
+    message.hiddenAuthors = object.hiddenAuthors?.map((e) => e) || [];
+    message.exemptPubkeys = object.exemptPubkeys?.map((e) => e) || [];
     return message;
   },
 };
@@ -1031,7 +1601,7 @@ export const ACLServiceService = {
     responseSerialize: (value: ConfigureResponse): Buffer => Buffer.from(ConfigureResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigureResponse => ConfigureResponse.decode(value),
   },
-  /** The active mode: "none", "follows", ... */
+  /** The active mode: "none", "follows", "managed", and whether it has a management API. */
   getType: {
     path: "/orlyacl.v1.ACLService/GetType" as const,
     requestStream: false as const,
@@ -1040,6 +1610,51 @@ export const ACLServiceService = {
     requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
     responseSerialize: (value: TypeResponse): Buffer => Buffer.from(TypeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TypeResponse => TypeResponse.decode(value),
+  },
+  /**
+   * One NIP-86 management call, made by an owner or admin the relay authenticated (NIP-98).
+   * The outcome is a field: result_json, or error (unknown method, bad params, a mode without
+   * management: "ACL mode X has no management API"). A gRPC error status means "not run":
+   * INVALID_ARGUMENT (method, params_json or caller malformed, naming the field),
+   * PERMISSION_DENIED (caller not an owner or admin here; or an unauthenticated server).
+   */
+  manage: {
+    path: "/orlyacl.v1.ACLService/Manage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ManageRequest): Buffer => Buffer.from(ManageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ManageRequest => ManageRequest.decode(value),
+    responseSerialize: (value: ManageResponse): Buffer => Buffer.from(ManageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ManageResponse => ManageResponse.decode(value),
+  },
+  /**
+   * The relay information set over NIP-86 (changerelayname, ...), shown in NIP-11 over the
+   * relay's configured values. Fields not set over NIP-86 are absent.
+   */
+  getRelayInfo: {
+    path: "/orlyacl.v1.ACLService/GetRelayInfo" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: RelayInfoResponse): Buffer => Buffer.from(RelayInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RelayInfoResponse => RelayInfoResponse.decode(value),
+  },
+  /**
+   * What readers must not be served (managed mode: banned authors), for the relay's query path,
+   * which cannot wait for a call per query: the relay keeps a copy and polls with the version it
+   * holds; an unchanged version is answered without the lists.
+   */
+  getReadRestrictions: {
+    path: "/orlyacl.v1.ACLService/GetReadRestrictions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadRestrictionsRequest): Buffer =>
+      Buffer.from(ReadRestrictionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadRestrictionsRequest => ReadRestrictionsRequest.decode(value),
+    responseSerialize: (value: ReadRestrictionsResponse): Buffer =>
+      Buffer.from(ReadRestrictionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadRestrictionsResponse => ReadRestrictionsResponse.decode(value),
   },
 } as const;
 
@@ -1052,8 +1667,27 @@ export interface ACLServiceServer extends UntypedServiceImplementation {
   checkPolicy: handleUnaryCall<CheckPolicyRequest, CheckAccessResponse>;
   /** Runtime configuration: owners/admins, and a reload of derived state (follow lists). */
   configure: handleUnaryCall<ConfigureRequest, ConfigureResponse>;
-  /** The active mode: "none", "follows", ... */
+  /** The active mode: "none", "follows", "managed", and whether it has a management API. */
   getType: handleUnaryCall<Empty, TypeResponse>;
+  /**
+   * One NIP-86 management call, made by an owner or admin the relay authenticated (NIP-98).
+   * The outcome is a field: result_json, or error (unknown method, bad params, a mode without
+   * management: "ACL mode X has no management API"). A gRPC error status means "not run":
+   * INVALID_ARGUMENT (method, params_json or caller malformed, naming the field),
+   * PERMISSION_DENIED (caller not an owner or admin here; or an unauthenticated server).
+   */
+  manage: handleUnaryCall<ManageRequest, ManageResponse>;
+  /**
+   * The relay information set over NIP-86 (changerelayname, ...), shown in NIP-11 over the
+   * relay's configured values. Fields not set over NIP-86 are absent.
+   */
+  getRelayInfo: handleUnaryCall<Empty, RelayInfoResponse>;
+  /**
+   * What readers must not be served (managed mode: banned authors), for the relay's query path,
+   * which cannot wait for a call per query: the relay keeps a copy and polls with the version it
+   * holds; an unchanged version is answered without the lists.
+   */
+  getReadRestrictions: handleUnaryCall<ReadRestrictionsRequest, ReadRestrictionsResponse>;
 }
 
 export interface ACLServiceClient extends Client {
@@ -1132,7 +1766,7 @@ export interface ACLServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ConfigureResponse) => void,
   ): ClientUnaryCall;
-  /** The active mode: "none", "follows", ... */
+  /** The active mode: "none", "follows", "managed", and whether it has a management API. */
   getType(request: Empty, callback: (error: ServiceError | null, response: TypeResponse) => void): ClientUnaryCall;
   getType(
     request: Empty,
@@ -1144,6 +1778,67 @@ export interface ACLServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TypeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * One NIP-86 management call, made by an owner or admin the relay authenticated (NIP-98).
+   * The outcome is a field: result_json, or error (unknown method, bad params, a mode without
+   * management: "ACL mode X has no management API"). A gRPC error status means "not run":
+   * INVALID_ARGUMENT (method, params_json or caller malformed, naming the field),
+   * PERMISSION_DENIED (caller not an owner or admin here; or an unauthenticated server).
+   */
+  manage(
+    request: ManageRequest,
+    callback: (error: ServiceError | null, response: ManageResponse) => void,
+  ): ClientUnaryCall;
+  manage(
+    request: ManageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ManageResponse) => void,
+  ): ClientUnaryCall;
+  manage(
+    request: ManageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ManageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The relay information set over NIP-86 (changerelayname, ...), shown in NIP-11 over the
+   * relay's configured values. Fields not set over NIP-86 are absent.
+   */
+  getRelayInfo(
+    request: Empty,
+    callback: (error: ServiceError | null, response: RelayInfoResponse) => void,
+  ): ClientUnaryCall;
+  getRelayInfo(
+    request: Empty,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RelayInfoResponse) => void,
+  ): ClientUnaryCall;
+  getRelayInfo(
+    request: Empty,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RelayInfoResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What readers must not be served (managed mode: banned authors), for the relay's query path,
+   * which cannot wait for a call per query: the relay keeps a copy and polls with the version it
+   * holds; an unchanged version is answered without the lists.
+   */
+  getReadRestrictions(
+    request: ReadRestrictionsRequest,
+    callback: (error: ServiceError | null, response: ReadRestrictionsResponse) => void,
+  ): ClientUnaryCall;
+  getReadRestrictions(
+    request: ReadRestrictionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadRestrictionsResponse) => void,
+  ): ClientUnaryCall;
+  getReadRestrictions(
+    request: ReadRestrictionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadRestrictionsResponse) => void,
   ): ClientUnaryCall;
 }
 
