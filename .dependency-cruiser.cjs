@@ -3,7 +3,7 @@
 // Layers, lowest first; a module may import its own layer or a lower one, never a higher one:
 //   0 pure/infrastructure: src/protocol, src/negentropy/codec, src/crypto, src/config, src/grpc,
 //                          src/gen (generated, importable by every layer), src/errors.ts,
-//                          src/logger.ts, src/version.ts
+//                          src/logger.ts, src/version.ts, src/gc.ts
 //   1 capabilities:        src/store, src/acl, src/sync, src/negentropy (except codec/)
 //   2 processes:           src/relay, src/services, src/launcher
 //   3 commands:            src/cli
@@ -11,7 +11,7 @@
 
 const LAYER_0 = [
   '^src/(protocol|negentropy/codec|crypto|config|grpc|gen)/',
-  '^src/(errors|logger|version)[.]ts$',
+  '^src/(errors|logger|version|gc|memory-reclaimer)[.]ts$',
 ];
 const LAYER_1 = ['^src/(store|acl|sync)/', '^src/negentropy/(?!codec/)'];
 const LAYER_2 = ['^src/(relay|services|launcher)/'];

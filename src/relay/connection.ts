@@ -33,6 +33,17 @@ const TEXT_FRAME = { binary: false } as const;
 
 /** How long a slow reader closed by the relay has to complete the close handshake. */
 const SLOW_READER_GRACE_MS = 2000;
+/** Query results wait while more than this is queued for the client (backpressure()). */
+const QUERY_HIGH_WATER = 1_048_576;
+/** A client whose socket does not drain for this long while query results wait is closed. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  on(event: 'drain' | 'close', listener: () => void): void;
+  off(event: 'drain' | 'close', listener: () => void): void;
+}
 
 export class Connection {
   readonly id = nextConnectionId++;
@@ -49,6 +60,8 @@ export class Connection {
   alive = true;
   closed = false;
   private tickCorked = false;
+  /** Set while query results wait for this client's socket to drain. */
+  private drained: Promise<void> | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -107,8 +120,41 @@ export class Connection {
     this.rawSocket()?.uncork();
   }
 
-  private rawSocket(): { cork(): void; uncork(): void } | undefined {
-    return (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  private rawSocket(): RawSocket | undefined {
+    return (this.socket as unknown as { _socket?: RawSocket })._socket;
+  }
+
+  /**
+   * Undefined while less than QUERY_HIGH_WATER bytes wait to be sent to this client; else a
+   * promise that resolves once its socket has drained (or the connection is gone). A query's
+   * results wait on it, so a client that reads slowly gets them at its pace instead of filling
+   * the relay's memory; one that stops reading for DRAIN_TIMEOUT_MS is closed as a slow reader.
+   */
+  backpressure(): Promise<void> | undefined {
+    if (this.closed || this.socket.bufferedAmount < QUERY_HIGH_WATER) return undefined;
+    const raw = this.rawSocket();
+    if (raw === undefined) return undefined;
+    // One wait per backlog, shared by every query of this connection.
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        raw.off('drain', done);
+        raw.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        if (!this.closed) {
+          this.close(1008, Reasons.slowReader, true);
+          this.onSlowReader(this);
+        }
+        done();
+      }, DRAIN_TIMEOUT_MS);
+      timer.unref();
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
+    return this.drained;
   }
 
   /** Called once per tick for a connection corked by send(). */

@@ -56,6 +56,8 @@ export interface ResultSink {
   readonly wrap: EventWrap;
   sendFrame(frame: Uint8Array): boolean;
   sendStored(stored: StoredEvent): boolean;
+  /** Undefined, or a promise to await (without a query slot) before sending more: the receiver reads slowly. */
+  backpressure(): Promise<void> | undefined;
 }
 
 export class QueryExecutor {
@@ -150,7 +152,7 @@ export class QueryExecutor {
       );
       const done =
         chunks !== undefined
-          ? await sendChunks(chunks, signal, sink, sent)
+          ? await sendChunks(chunks, signal, sink, sent, slice)
           : await this.sendFromStore(
               filter,
               limit,
@@ -257,6 +259,8 @@ export class QueryExecutor {
         sent.add(id);
         if (!sink.sendStored(stored)) return false;
         if (++count >= limit) return true;
+        const drained = sink.backpressure();
+        if (drained !== undefined) await slice.pause(drained);
       }
       // Without checks the store's limit is the answer; else another page only if this one was full.
       if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || last === undefined) return true;
@@ -271,6 +275,7 @@ async function sendChunks(
   signal: AbortSignal,
   sink: ResultSink,
   sent: Set<string>,
+  slice: Timeslice,
 ): Promise<boolean> {
   // Closed or replaced while waiting for the worker: stop waiting (and let the worker skip it).
   const onAbort = () => void chunks.return?.();
@@ -289,6 +294,9 @@ async function sendChunks(
         }
         start = end;
       }
+      // A slow reader: no more chunks (so no more slices on the worker) until its socket drains.
+      const drained = sink.backpressure();
+      if (drained !== undefined) await slice.pause(drained);
     }
     return !signal.aborted;
   } finally {

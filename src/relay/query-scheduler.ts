@@ -8,7 +8,8 @@
  *
  * A job holds its slot for one slice (`sliceMs`): long work checks its Timeslice now and then
  * and, once the slice is used, pauses, which hands the slot on and puts the job back at the
- * front of its owner's queue, so one huge scan cannot starve small queries. A job whose signal
+ * front of its owner's queue, so one huge scan cannot starve small queries. A job whose client
+ * is slow to read pauses until its socket drains, without holding a slot. A job whose signal
  * aborts while it waits or pauses (CLOSE, a replacing REQ, a disconnect) leaves the queue at
  * once: a waiting one never runs, a paused one's pause() rejects with QueryCancelled.
  */
@@ -78,19 +79,19 @@ export class QueryScheduler {
       const slice: Timeslice = {
         ms: this.sliceMs,
         expired: () => performance.now() - sliceStart >= this.sliceMs,
-        pause: () => {
-          if (!holdsSlot) return Promise.resolve();
-          // Nobody waits: the slot stays with this job, after one turn of the event loop.
-          if (this.waiting.size === 0)
-            return new Promise<void>((resumed) =>
-              setImmediate(() => {
-                sliceStart = performance.now();
-                resumed();
-              }),
-            );
+        pause: async (until?: Promise<void>) => {
+          if (!holdsSlot) return;
+          if (until === undefined && this.waiting.size === 0) {
+            // Nobody waits: the slot stays with this job, after one turn of the event loop.
+            await new Promise<void>((resumed) => setImmediate(resumed));
+            sliceStart = performance.now();
+            return;
+          }
           holdsSlot = false;
           this.running--;
-          return new Promise<void>((resumed, cancelled) => {
+          this.pump();
+          if (until !== undefined) await untilOrAbort(until, signal);
+          await new Promise<void>((resumed, cancelled) => {
             this.enqueue(
               job,
               true,
@@ -199,4 +200,23 @@ export class QueryScheduler {
     this.perOwner.delete(owner);
     this.lastServed.delete(owner);
   }
+}
+
+/** Resolves when `until` settles; rejects with QueryCancelled if `signal` aborts first. */
+function untilOrAbort(until: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new QueryCancelled());
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new QueryCancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    until.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+    );
+  });
 }

@@ -12,6 +12,7 @@ import type { AccessControl, AccessLevel } from '../acl/access-control.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { MemoryReclaimer } from '../memory-reclaimer.js';
 import type { NegentropyGateway } from '../negentropy/gateway.js';
 import type { NostrEvent } from '../protocol/event.js';
 import { authFrame } from '../protocol/messages.js';
@@ -90,7 +91,12 @@ export class Relay implements RelayContext {
     this.store = deps.store;
     this.access = deps.access;
     this.verifier = deps.verifier;
-    this.memory = new MemoryGuard(deps.config.queries.memoryLimitBytes);
+    this.memory = new MemoryGuard(
+      deps.config.queries.memoryLimitBytes,
+      undefined,
+      new MemoryReclaimer(),
+      () => this.queries.scheduler.active === 0 && this.queries.scheduler.queued === 0,
+    );
     this.queries = new QueryExecutor(deps.store, {
       restrictedKinds: new Set(deps.config.authRestrictedKinds),
       maxLimit: deps.config.limits.maxLimit,

@@ -22,6 +22,8 @@ export interface SubscriptionOwner {
   /** The weight (filterWeight) of its live subscriptions together. */
   subscriptionBytes: number;
   send(frame: string | Uint8Array): boolean;
+  /** Undefined, or a promise to await before sending more query results (slow reader). */
+  backpressure(): Promise<void> | undefined;
 }
 
 export class Subscription implements Indexable {
@@ -49,6 +51,11 @@ export class Subscription implements Indexable {
   get wrap(): EventWrap {
     this.frameWrap ??= { prefix: this.prefix(), suffix: CLOSE_BRACKET };
     return this.frameWrap;
+  }
+
+  /** Undefined, or a promise to await before sending more query results (Connection.backpressure). */
+  backpressure(): Promise<void> | undefined {
+    return this.conn.backpressure();
   }
 
   /** Sends a ready EVENT frame of this subscription (from a query worker). */

@@ -74,7 +74,8 @@ export interface QueryOptions {
 export interface Timeslice {
   readonly ms: number;
   expired(): boolean;
-  pause(): Promise<void>;
+  /** With `until`: gives the slot up until it settles (the client's socket drained), then waits for a turn. */
+  pause(until?: Promise<void>): Promise<void>;
 }
 
 /** count()'s answer: `approximate` when it stopped at `max` or at `maxScan` (count is then a lower bound). */

@@ -178,7 +178,11 @@ describe('abuse: gRPC services reachable beyond loopback (issue 9, row 8)', () =
           );
           await assert.rejects(
             unary((cb) =>
-              dbClient.countEvents({ filterJson: ['{}'], now: 0, max: 0, excludeKinds: [] }, md, cb),
+              dbClient.countEvents(
+                { filterJson: ['{}'], now: 0, max: 0, maxScan: 0, excludeKinds: [] },
+                md,
+                cb,
+              ),
             ),
             refusedUnauthenticated,
           );

@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { MALLOC_DEFAULTS } from '../../src/launcher/plan.js';
 import type { NostrEvent } from '../../src/protocol/event.js';
 import { type DbProcess, spawnOrlyDb } from '../contract/grpc-harness.js';
 import { fastKey, fastSign } from './fast-sign.js';
@@ -92,7 +93,7 @@ export async function startChildRelay(env: Record<string, string>, template?: st
   let db: DbProcess | undefined;
   const backend: Record<string, string> = {};
   if (SPLIT_MODE) {
-    db = await spawnOrlyDb({ ORLY_DATA_DIR: dataDir, ORLY_GRPC_TOKEN: SPLIT_TOKEN });
+    db = await spawnOrlyDb({ ...MALLOC_DEFAULTS, ORLY_DATA_DIR: dataDir, ORLY_GRPC_TOKEN: SPLIT_TOKEN });
     Object.assign(backend, {
       ORLY_DB_TYPE: 'grpc',
       ORLY_GRPC_SERVER: db.address,
@@ -101,7 +102,8 @@ export async function startChildRelay(env: Record<string, string>, template?: st
   }
   let relay: RelayProcess;
   try {
-    relay = await spawnRelay({ ...env, ...backend, ORLY_DATA_DIR: relayDir });
+    // Run as orly-launcher and the README's systemd unit run it (glibc allocator settings).
+    relay = await spawnRelay({ ...MALLOC_DEFAULTS, ...env, ...backend, ORLY_DATA_DIR: relayDir });
   } catch (error) {
     await db?.stop();
     throw error;
@@ -277,6 +279,8 @@ export interface Replay<T> {
   check?(result: T, t: ChildRelay): void | Promise<void>;
   /** The victim's pause between rounds (keep it under the REQ rate limits when they are on). */
   readonly paceMs?: number;
+  /** Whether memory must be back within 64 MB of the baseline 5 s after the attacker left (default true). */
+  readonly memoryReturns?: boolean;
 }
 
 /**
@@ -296,7 +300,7 @@ export async function replay<T>(ctx: TestContext, r: Replay<T>): Promise<T> {
     ctx.diagnostic(memory.text);
     await r.check?.(result, t);
     assertVictimServed(seen, baseline);
-    memory.assertReturned();
+    if (r.memoryReturns !== false) memory.assertReturned();
     return result;
   } finally {
     await t.stop();

@@ -245,6 +245,8 @@ describe('launch plan', () => {
     assert.equal(gen.tokenGenerated, true);
     assert.match(gen.env.ORLY_GRPC_TOKEN!, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(gen.env.A, '1');
+    assert.equal(gen.env.MALLOC_ARENA_MAX, '2', 'glibc allocator defaults for the children');
+    assert.equal(childBaseEnv(loadLauncherConfig({}), { MALLOC_ARENA_MAX: '4' }).env.MALLOC_ARENA_MAX, '4');
     const kept = childBaseEnv(loadLauncherConfig({}), { ORLY_GRPC_TOKEN: 'configured-token-123456' });
     assert.equal(kept.tokenGenerated, false);
     assert.equal(kept.env.ORLY_GRPC_TOKEN, 'configured-token-123456');

@@ -32,9 +32,19 @@ function nextTurn(timeslice: Timeslice | undefined, line: WorkerLine, refused: (
   );
 }
 
-/** The chunks of one query, as an async iterator. */
+/** Chunk bytes a query may have waiting for its consumer before its next slice is asked for. */
+const LOOKAHEAD_BYTES = 1_048_576;
+
+/**
+ * The chunks of one query, as an async iterator. The next slice is asked for only while less
+ * than LOOKAHEAD_BYTES wait for the consumer, so a consumer that waits (a client reading
+ * slowly) holds the worker back instead of piling chunks up in memory.
+ */
 export class ChunkStream implements AsyncIterableIterator<FrameChunk>, Inflight {
   private readonly chunks: FrameChunk[] = [];
+  private queuedBytes = 0;
+  /** The worker paused and waits for its next turn until the consumer catches up. */
+  private turnPending = false;
   private finished = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
@@ -48,11 +58,19 @@ export class ChunkStream implements AsyncIterableIterator<FrameChunk>, Inflight 
   chunk(chunk: FrameChunk): void {
     if (this.cancelled) return;
     this.chunks.push(chunk);
+    this.queuedBytes += chunk.data.length;
     this.notify();
   }
 
   paused(): void {
     if (this.cancelled) return;
+    this.turnPending = true;
+    this.askForMore();
+  }
+
+  private askForMore(): void {
+    if (!this.turnPending || this.queuedBytes >= LOOKAHEAD_BYTES) return;
+    this.turnPending = false;
     nextTurn(this.timeslice, this.line, () => void this.return());
   }
 
@@ -65,7 +83,11 @@ export class ChunkStream implements AsyncIterableIterator<FrameChunk>, Inflight 
   async next(): Promise<IteratorResult<FrameChunk, undefined>> {
     for (;;) {
       const chunk = this.chunks.shift();
-      if (chunk !== undefined) return { value: chunk, done: false };
+      if (chunk !== undefined) {
+        this.queuedBytes -= chunk.data.length;
+        this.askForMore();
+        return { value: chunk, done: false };
+      }
       if (this.error !== undefined) throw this.error;
       if (this.finished || this.cancelled) return { value: undefined, done: true };
       await new Promise<void>((resolve) => {
@@ -79,6 +101,8 @@ export class ChunkStream implements AsyncIterableIterator<FrameChunk>, Inflight 
     if (!this.cancelled && !this.finished) this.line.cancel();
     this.cancelled = true;
     this.chunks.length = 0;
+    this.queuedBytes = 0;
+    this.turnPending = false;
     this.notify();
     return { value: undefined, done: true };
   }

@@ -8,6 +8,7 @@
  * CHUNK_BYTES leave as they fill, so a large result never sits whole in the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadCollector } from '../../../gc.js';
 import type { NostrEvent } from '../../../protocol/event.js';
 import { isVisibleTo } from '../../../protocol/visibility.js';
 import { LmdbEventStore } from '../lmdb-store.js';
@@ -64,6 +65,7 @@ class ChunkWriter {
     const data = new Uint8Array(this.length);
     data.set(this.data.subarray(0, this.length));
     const ends = Uint32Array.from(this.ends);
+    producedSinceCollect += data.length;
     post({ type: 'chunk', id: this.id, data, ends, ids: this.ids }, [data.buffer, ends.buffer]);
     this.length = 0;
     this.ends = [];
@@ -143,13 +145,40 @@ const paused = new Map<number, Task>();
 let scheduled = false;
 let closing = false;
 
+/** Chunk bytes a worker may produce before it collects its own heap once it falls idle. */
+const COLLECT_AFTER_BYTES = 16 * 1_048_576;
+const IDLE_COLLECT_MS = 1000;
+const collect = loadCollector();
+let producedSinceCollect = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** After a burst, an idle worker gives its garbage back (it would otherwise keep it until it allocates again). */
+function collectWhenIdle(): void {
+  if (
+    collect === undefined ||
+    producedSinceCollect < COLLECT_AFTER_BYTES ||
+    ready.size > 0 ||
+    paused.size > 0
+  )
+    return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (ready.size > 0 || paused.size > 0) return;
+    producedSinceCollect = 0;
+    collect();
+  }, IDLE_COLLECT_MS);
+  idleTimer.unref();
+}
+
 function runNext(): void {
   scheduled = false;
   const next = ready.entries().next();
   if (next.done) {
     if (closing) void store.close().then(() => port!.close());
+    else collectWhenIdle();
     return;
   }
+  clearTimeout(idleTimer);
   const [id, task] = next.value;
   ready.delete(id);
   try {
