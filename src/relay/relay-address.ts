@@ -68,3 +68,11 @@ export function authRelayUrls(
   if (!isLoopbackName(url.hostname) || Number(url.port || 80) !== listeningPort) return [];
   return [url.href];
 }
+
+/** The absolute http(s) URLs of this request on the relay's own names (its ws(s) URLs, as http(s), with the request's path). */
+export function managementUrls(req: IncomingMessage, relayUrls: readonly string[]): string[] {
+  return relayUrls.map((ws) => {
+    const url = new URL(ws);
+    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}${req.url ?? '/'}`;
+  });
+}

@@ -29,7 +29,7 @@ import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-endpoint.js';
 import { QueryExecutor } from './query-executor.js';
-import { authRelayUrls } from './relay-address.js';
+import { authRelayUrls, managementUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -182,11 +182,18 @@ export class Relay implements RelayContext {
     this.negentropy?.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
-    if (this.publicUrls.length === 0 && this.restrictedKinds.size > 0)
+    const { authRequired, authToWrite } = this.config.gates;
+    if (this.publicUrls.length === 0 && (this.restrictedKinds.size > 0 || authRequired || authToWrite))
       this.logger.warn(
-        { restrictedKinds: [...this.restrictedKinds], localUrl: `ws://localhost:${port}` },
-        'no public URL configured (ORLY_RELAY_URL / ORLY_RELAY_ADDRESSES): NIP-42 AUTH is accepted only from ' +
-          'clients on this machine, so remote clients can neither read the restricted kinds nor publish protected events',
+        {
+          restrictedKinds: [...this.restrictedKinds],
+          authRequired,
+          authToWrite,
+          localUrl: `ws://localhost:${port}`,
+        },
+        'no public URL configured (ORLY_RELAY_URL / ORLY_RELAY_ADDRESSES): NIP-42 AUTH (and NIP-86 management) is ' +
+          'accepted only from clients on this machine, so remote clients can neither read the restricted kinds, nor ' +
+          'publish protected events, nor pass ORLY_AUTH_REQUIRED / ORLY_AUTH_TO_WRITE',
       );
     return port;
   }
@@ -372,14 +379,6 @@ export class Relay implements RelayContext {
 const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
 
 /** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
-/** The absolute http(s) URLs of this request on the relay's own names (its ws(s) URLs, as http(s), with the request's path). */
-function managementUrls(req: IncomingMessage, relayUrls: readonly string[]): string[] {
-  return relayUrls.map((ws) => {
-    const url = new URL(ws);
-    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}${req.url ?? '/'}`;
-  });
-}
-
 function refusalResponse(refusal: Refusal): string {
   const body = `${refusal.reason}\n`;
   return (
