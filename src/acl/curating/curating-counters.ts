@@ -44,17 +44,18 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** Every entry under `prefix`, read `pageSize` at a time. */
 async function* listAll(
   state: StateStore,
   prefix: string,
-  after?: string,
+  pageSize = PAGE,
 ): AsyncGenerator<readonly [string, string]> {
-  let from = after;
+  let after: string | undefined;
   for (;;) {
-    const page = await state.listState(prefix, PAGE, from);
+    const page = await state.listState(prefix, pageSize, after);
     yield* page;
-    if (page.length < PAGE) return;
-    from = page[page.length - 1]![0];
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]![0];
   }
 }
 
@@ -223,7 +224,8 @@ export class CuratingCounters {
     const cutoff = `${COUNT_PREFIX}${utcDay(this.now() - RETENTION_DAYS * DAY_MS)}/`;
     let removed = 0;
     let batch: Array<[string, undefined]> = [];
-    for await (const [key] of listAll(this.state, COUNT_PREFIX)) {
+    // Small pages: usually the first key is already a day to keep.
+    for await (const [key] of listAll(this.state, COUNT_PREFIX, BATCH)) {
       // Keys sort by date: the first key of a day kept ends the scan.
       if (key >= cutoff) break;
       batch.push([key, undefined]);
