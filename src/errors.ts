@@ -86,6 +86,29 @@ export const Reasons = {
   ipBlocked: reason('blocked', 'your IP address is blocked'),
   kindNotAllowed: (kind: number) => reason('blocked', `kind ${kind} is not allowed on this relay`),
 
+  // ACL mode curating (src/acl/curating/)
+  curatingNotConfigured: reason(
+    'blocked',
+    'curating mode not configured: an owner or admin must publish a kind 30078 "curating-config" event',
+  ),
+  curatingConfigInvalid: (problem: string) => reason('invalid', `curating config: ${problem}`),
+  curatingSpam: reason('blocked', 'event is flagged as spam'),
+  curatingBlacklisted: reason('blocked', 'pubkey is blacklisted'),
+  curatingIpBlocked: (until: string) => reason('blocked', `your IP address is blocked until ${until}`),
+  curatingKindNotAllowed: (kind: number, noneAllowed: boolean) =>
+    reason(
+      'blocked',
+      `kind ${kind} is not in the allow list${noneAllowed ? ' (the curating config allows no kinds)' : ''}`,
+    ),
+  curatingDailyLimit: (max: number) =>
+    reason('rate-limited', `at most ${max} events per day for unclassified users`),
+  curatingIpDailyLimit: (max: number) =>
+    reason('rate-limited', `at most ${max} events per day from one IP address`),
+  curatingTooManyUsers: reason(
+    'rate-limited',
+    'the relay counts no more new unclassified users today, try again tomorrow (UTC)',
+  ),
+
   // Gates (relay/gates.ts): ORLY_AUTH_REQUIRED, ORLY_AUTH_TO_WRITE, ORLY_MIN_POW_DIFFICULTY (NIP-13)
   authRequired: reason('auth-required', 'this relay serves only authenticated clients: send AUTH first'),
   authToWrite: reason(

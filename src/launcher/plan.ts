@@ -13,7 +13,7 @@
  * ORLY_DATA_DIR, ORLY_PORT, ORLY_OWNERS, ...), plus:
  *   orly-db      ORLY_DB_LISTEN=<db listen>
  *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>;
- *                ORLY_ACL_MODE (none | follows | managed) is inherited and checked by orly-acl
+ *                ORLY_ACL_MODE (none | follows | managed | curating) is inherited and checked by orly-acl
  *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
  *                (negentropy: this package's orly-sync-negentropy unless its BINARY is set;
  *                the other three are not implemented here and need a BINARY)

@@ -207,17 +207,18 @@ describe('mode none and the factory', () => {
     assert.equal(acl.mode, 'follows');
     assert.equal(await acl.checkEvent(signedEvent(alice), anon), undefined);
     await acl.close();
-    assert.deepEqual([...ACL_MODES], ['none', 'follows', 'managed']);
+    assert.deepEqual([...ACL_MODES], ['none', 'follows', 'managed', 'curating']);
     assert.equal(parseAclMode(' Follows ', 'ORLY_ACL_MODE'), 'follows');
     assert.throws(
-      () => parseAclMode('curating', 'ORLY_ACL_MODE'),
+      () => parseAclMode('paid', 'ORLY_ACL_MODE'),
       (err: Error) =>
         err instanceof ConfigError &&
-        /^ORLY_ACL_MODE: ACL mode "curating" is not implemented yet; available modes: none, follows, managed$/.test(
+        /^ORLY_ACL_MODE: ACL mode "paid" is not implemented yet; available modes: none, follows, managed, curating$/.test(
           err.message,
         ),
     );
     assert.throws(() => parseAclMode('bogus', 'ORLY_ACL_MODE'), /ORLY_ACL_MODE: unknown ACL mode "bogus"/);
+    assert.throws(() => parseAclMode('curation', 'ORLY_ACL_MODE'), /the mode is named "curating"/);
     await assert.rejects(createAccessControl('follows', {}), /needs an event store/);
   });
 });

@@ -3,9 +3,9 @@
  * ConfigError naming the variable.
  *
  *   ORLY_ACL_LISTEN            127.0.0.1:50052   gRPC listen address (host:port; port 0 = any free port)
- *   ORLY_ACL_MODE              follows           none | follows | managed
+ *   ORLY_ACL_MODE              follows           none | follows | managed | curating
  *   ORLY_ACL_DB_TYPE           grpc              only grpc: events are read from orly-db
- *   ORLY_ACL_GRPC_DB_SERVER    127.0.0.1:50051   orly-db address (follows, managed)
+ *   ORLY_ACL_GRPC_DB_SERVER    127.0.0.1:50051   orly-db address (follows, managed, curating)
  *   ORLY_ACL_LOG_LEVEL         ORLY_LOG_LEVEL, else info
  *   ORLY_ACL_RELOAD_INTERVAL   60                seconds between full follow-list reloads (0 = off)
  *   ORLY_OWNERS, ORLY_ADMINS   (none)            comma-separated hex or npub pubkeys

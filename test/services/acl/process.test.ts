@@ -147,7 +147,7 @@ test('orly-acl (managed): a ban made over Manage survives a restart of orly-acl'
 
 test('an unimplemented ACL mode stops start-up naming the variable (exit 2)', async () => {
   const child = spawn(process.execPath, [cli('orly-acl')], {
-    env: { ...process.env, ORLY_ACL_MODE: 'curating', ORLY_ACL_LISTEN: '127.0.0.1:0' },
+    env: { ...process.env, ORLY_ACL_MODE: 'paid', ORLY_ACL_LISTEN: '127.0.0.1:0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -156,8 +156,5 @@ test('an unimplemented ACL mode stops start-up naming the variable (exit 2)', as
   });
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 2);
-  assert.match(
-    err,
-    /ORLY_ACL_MODE: ACL mode "curating" is not implemented yet; available modes: none, follows/,
-  );
+  assert.match(err, /ORLY_ACL_MODE: ACL mode "paid" is not implemented yet; available modes: none, follows/);
 });
