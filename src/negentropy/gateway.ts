@@ -39,9 +39,17 @@ export interface NegentropyGatewayOptions {
   readonly maxSessions: number;
   /** ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT. */
   readonly sessionTimeoutMs: number;
+  /** Authors the access-control mode hides from a client (banned, blacklisted): left out of its sets. */
+  readonly hiddenAuthors?: (client: Pick<NegentropyClient, 'authed'>) => ReadonlySet<string> | undefined;
 }
 
 export class NegentropyGateway {
+  /** The requester field for the client's hidden authors, when there are any. */
+  private hiddenFor(client: NegentropyClient): { hiddenAuthors?: ReadonlySet<string> } {
+    const hidden = this.options.hiddenAuthors?.(client);
+    return hidden === undefined || hidden.size === 0 ? {} : { hiddenAuthors: hidden };
+  }
+
   readonly responder: NegentropyResponder;
   private readonly sessions: SessionTable<NegentropyClient, undefined>;
 
@@ -99,7 +107,11 @@ export class NegentropyGateway {
     }
     const entry = this.sessions.reserve(client, subId, undefined);
     this.responder
-      .open(key, filter, hex, { authed: new Set(client.authed), ip: client.ip })
+      .open(key, filter, hex, {
+        authed: new Set(client.authed),
+        ip: client.ip,
+        ...this.hiddenFor(client),
+      })
       .catch((err: unknown): NegReply => ({ error: Reasons.negFailed(errorText(err)) }))
       .then((reply) => {
         // Closed, replaced or disconnected meanwhile: whoever did that told the responder.

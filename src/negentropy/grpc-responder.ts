@@ -79,6 +79,7 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
           restrictedKinds: [...policy.restrictedKinds],
           maxRecords: policy.maxRecords,
           frameSizeLimit: policy.frameSizeLimit,
+          hiddenAuthors: [...(requester.hiddenAuthors ?? [])],
         },
         this.metadata,
         { deadline: Date.now() + this.deadlineMs },

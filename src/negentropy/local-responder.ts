@@ -25,6 +25,7 @@ import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
+import { withoutHiddenAuthors } from '../protocol/hidden-authors.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
 import type { ClientStore, SyncSource } from '../store/event-store.js';
 
@@ -134,6 +135,7 @@ export class LocalNegentropyResponder implements NegentropyResponder {
         requester.authed,
         filter,
         policy.maxRecords,
+        requester.hiddenAuthors,
       );
     } catch (err) {
       this.options.logger.error(
@@ -227,21 +229,25 @@ function errorText(err: unknown): string {
 
 /**
  * The (created_at, id) items of the events matching `filter` that the requester may read,
- * sorted; undefined when more than `max` match.
+ * sorted; undefined when more than `max` match. `hiddenAuthors` (an access-control mode's bans
+ * for this requester) are left out like restricted events: pruned from a filter naming
+ * authors, else their items subtracted.
  */
 export async function buildItems(
   store: NegentropyStore,
   restrictedKinds: ReadonlySet<number>,
   authed: ReadonlySet<string>,
-  filter: NormalizedFilter,
+  asked: NormalizedFilter,
   max: number,
+  hiddenAuthors?: ReadonlySet<string>,
 ): Promise<PackedItems | undefined> {
+  const { filter, checkEach: subtractHidden } = withoutHiddenAuthors(asked, hiddenAuthors);
   if (matchesNothing(filter) || filter.limit === 0) return EMPTY_ITEMS;
   const all = await store.negentropyItems({ ...filter, limit: undefined }, max);
   if (all === undefined) {
     // Too many in all; an explicit limit <= max still picks the newest, through an ordinary query.
     if (filter.limit !== undefined && filter.limit <= max)
-      return newestByQuery(store, restrictedKinds, authed, filter, filter.limit);
+      return newestByQuery(store, restrictedKinds, authed, filter, filter.limit, hiddenAuthors);
     return undefined;
   }
   let items: PackedItems = all;
@@ -249,6 +255,14 @@ export async function buildItems(
     const hidden = await hiddenItems(store, restrictedKinds, authed, filter, max);
     if (hidden === undefined) return undefined;
     items = subtractSorted(items, hidden);
+  }
+  if (subtractHidden) {
+    const banned = await store.negentropyItems(
+      { ...filter, authors: [...hiddenAuthors!], limit: undefined },
+      max,
+    );
+    if (banned === undefined) return undefined;
+    items = subtractSorted(items, banned);
   }
   return filter.limit === undefined ? items : newest(items, filter.limit);
 }
@@ -279,13 +293,15 @@ async function newestByQuery(
   authed: ReadonlySet<string>,
   filter: NormalizedFilter,
   limit: number,
+  hiddenAuthors: ReadonlySet<string> | undefined,
 ): Promise<PackedItems> {
-  const checkEach = mayReturnRestricted(filter, restrictedKinds);
+  const checkEach = mayReturnRestricted(filter, restrictedKinds) || (hiddenAuthors?.size ?? 0) > 0;
   const rows: { timestamp: number; id: string }[] = [];
   const query = store.query({ ...filter, limit: checkEach ? undefined : limit }, { now: nowSeconds() });
   for await (const stored of query) {
     const event = stored.event;
     if (checkEach && restrictedKinds.has(event.kind) && !isVisibleTo(event, authed)) continue;
+    if (hiddenAuthors?.has(event.pubkey)) continue;
     rows.push({ timestamp: event.created_at, id: stored.id });
     if (rows.length >= limit) break;
   }

@@ -33,6 +33,8 @@ export interface NegRequester {
   readonly authed: ReadonlySet<string>;
   readonly ip: string;
   readonly policy?: NegPolicy;
+  /** Authors an access-control mode hides from this requester: their ids are left out of the set. */
+  readonly hiddenAuthors?: ReadonlySet<string>;
 }
 
 export type NegReply =

@@ -88,6 +88,7 @@ function createNegentropy(
   config: RelayConfig,
   env: Env,
   store: EventStore,
+  access: AccessControl,
   logger: Logger,
 ): NegentropyGateway | undefined {
   const { backend, negentropy } = config;
@@ -120,6 +121,9 @@ function createNegentropy(
     responder,
     maxSessions: negentropy.maxSessions,
     sessionTimeoutMs: negentropy.sessionTimeoutMs,
+    ...(access.hiddenAuthors === undefined
+      ? {}
+      : { hiddenAuthors: (client) => access.hiddenAuthors?.(client) }),
   });
 }
 
@@ -148,7 +152,7 @@ export async function createRelay(
     ...(config.backend.dbType === 'local'
       ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
       : {}),
-    negentropy: createNegentropy(config, env, store, logger),
+    negentropy: createNegentropy(config, env, store, access, logger),
     gauges,
   });
 }

@@ -13,10 +13,10 @@
 import { Reasons } from '../errors.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
+import { countSplit, withoutHiddenAuthors } from '../protocol/hidden-authors.js';
 import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
 import type { ClientStore, EventWrap, StoredEvent, Timeslice } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
-import { countSplit, withoutHiddenAuthors } from './hidden-authors.js';
 import { QueryCancelled, QueryScheduler } from './query-scheduler.js';
 
 export interface QueryPolicy {

@@ -2,13 +2,13 @@
  * ACL mode "managed" on its own (src/acl/managed/): the order of its write rules, its levels,
  * what it hides from whom, params validated before anything changes, the bounded moderation
  * queue, and its lists read back from the store's state. Also the query-side helpers that
- * apply hidden authors (src/relay/hidden-authors.ts).
+ * apply hidden authors (src/protocol/hidden-authors.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManagedAccessControl } from '../../src/acl/managed/managed-access-control.js';
 import type { NormalizedFilter } from '../../src/protocol/filter.js';
-import { countSplit, withoutHiddenAuthors } from '../../src/relay/hidden-authors.js';
+import { countSplit, withoutHiddenAuthors } from '../../src/protocol/hidden-authors.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { MemoryEventStore } from '../helpers/memory-store.js';
 

@@ -15,6 +15,7 @@ import { nip86, nip98Header } from '../helpers/nip86.js';
 import { newKeys, rawAuth, sign } from '../helpers/nostr.js';
 import { RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { rawSync } from './nip77/nip77-fixtures.js';
 
 const owner = newKeys();
 const admin = newKeys();
@@ -43,6 +44,7 @@ describe('NIP-86 in ACL mode managed', () => {
     ORLY_OWNERS: owner.pk,
     ORLY_ADMINS: admin.pk,
     ORLY_DATA_DIR: dataDir,
+    ORLY_NEGENTROPY_ENABLED: 'true',
   };
   let t: TestRelay;
   let c: RawClient;
@@ -159,16 +161,21 @@ describe('NIP-86 in ACL mode managed', () => {
     );
     c.send(['COUNT', 'n1', { authors: [writer.pk] }]);
     assert.deepEqual(await c.next((f) => f[1] === 'n1'), ['COUNT', 'n1', { count: 0 }]);
+    // NIP-77: left out of the set being reconciled, with or without naming the author.
+    assert.ok(!(await rawSync(c, 'neg1', {}, [])).need.has(stored.id), 'banned id in a {} set');
+    assert.equal((await rawSync(c, 'neg2', { authors: [writer.pk] }, [])).need.size, 0);
     // An admin who authenticated (NIP-42) still sees them.
     const staff = await RawClient.connect(t.url);
     try {
       assert.equal((await rawAuth(staff, admin, t.url))[2], true);
       assert.equal((await staff.query('s1', { ids: [stored.id] })).length, 1);
+      assert.ok((await rawSync(staff, 'neg3', {}, [])).need.has(stored.id));
     } finally {
       await staff.close();
     }
     assert.deepEqual((await call('unbanpubkey', [writer.pk])).body, { result: true });
     assert.equal((await c.query('w5', { ids: [stored.id] })).length, 1);
+    assert.ok((await rawSync(c, 'neg4', {}, [])).need.has(stored.id));
   });
 
   it('banevent removes a stored event and refuses it thereafter; allowevent lets one event in', async () => {

@@ -96,6 +96,8 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
     filter = parsed.filter;
     for (const pk of req.authedPubkeys)
       if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('authed_pubkeys: expected 64 lowercase hex');
+    for (const pk of req.hiddenAuthors)
+      if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('hidden_authors: expected 64 lowercase hex');
     policy = policyOf(req);
   } catch (err) {
     return { error: Reasons.badRequest((err as Error).message) };
@@ -104,6 +106,7 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
     authed: new Set(req.authedPubkeys),
     ip: req.ip,
     policy,
+    ...(req.hiddenAuthors.length > 0 ? { hiddenAuthors: new Set(req.hiddenAuthors) } : {}),
   });
 }
 

@@ -81,6 +81,7 @@ describe('orly-sync-negentropy: routed NIP-77 sessions per connection', () => {
       restrictedKinds: [],
       maxRecords: 0,
       frameSizeLimit: 0,
+      hiddenAuthors: [],
     };
     return new Promise((resolve, reject) =>
       client.handleNegOpen(req, (err, res) => (err ? reject(err) : resolve(res))),

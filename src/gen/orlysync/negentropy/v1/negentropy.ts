@@ -126,6 +126,11 @@ export interface HandleNegOpenRequest {
   maxRecords: number;
   /** ORLY_NEGENTROPY_FRAME_SIZE of the relay (0 = no limit). */
   frameSizeLimit: number;
+  /**
+   * Authors the relay's access control hides from this connection (banned, blacklisted),
+   * lowercase hex: their events' ids are left out of the set, as a REQ leaves them out.
+   */
+  hiddenAuthors: string[];
 }
 
 export interface HandleNegOpenResponse {
@@ -663,6 +668,7 @@ function createBaseHandleNegOpenRequest(): HandleNegOpenRequest {
     restrictedKinds: [],
     maxRecords: 0,
     frameSizeLimit: 0,
+    hiddenAuthors: [],
   };
 }
 
@@ -701,6 +707,9 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     }
     if (message.frameSizeLimit !== 0) {
       writer.uint32(80).uint32(message.frameSizeLimit);
+    }
+    for (const v of message.hiddenAuthors) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -808,6 +817,14 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
             message.frameSizeLimit = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.hiddenAuthors.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -864,6 +881,11 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
         : isSet(object.frame_size_limit)
         ? globalThis.Number(object.frame_size_limit)
         : 0,
+      hiddenAuthors: globalThis.Array.isArray(object?.hiddenAuthors)
+        ? object.hiddenAuthors.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hidden_authors)
+        ? object.hidden_authors.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -899,6 +921,9 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     if (message.frameSizeLimit !== 0) {
       obj.frameSizeLimit = Math.round(message.frameSizeLimit);
     }
+    if (message.hiddenAuthors?.length) {
+      obj.hiddenAuthors = message.hiddenAuthors;
+    }
     return obj;
   },
 
@@ -917,6 +942,7 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     message.restrictedKinds = object.restrictedKinds?.map((e) => e) || [];
     message.maxRecords = object.maxRecords ?? 0;
     message.frameSizeLimit = object.frameSizeLimit ?? 0;
+    message.hiddenAuthors = object.hiddenAuthors?.map((e) => e) || [];
     return message;
   },
 };

@@ -4,7 +4,7 @@
  * then match nothing); a filter without authors has each result checked. For COUNT, the events
  * of hidden authors are counted apart and subtracted (authorsHidden), so nothing is read twice.
  */
-import type { NormalizedFilter } from '../protocol/filter.js';
+import type { NormalizedFilter } from './filter.js';
 
 /** The filter without hidden authors, and whether its results must still be checked one by one. */
 export function withoutHiddenAuthors(
