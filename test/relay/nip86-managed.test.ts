@@ -6,10 +6,12 @@
  * state lives in orly-db; the restart restarts all three on the same data dir.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { finalizeEvent } from 'nostr-tools/pure';
 import WebSocket from 'ws';
 import { nip86, nip98Header } from '../helpers/nip86.js';
 import { newKeys, rawAuth, sign } from '../helpers/nostr.js';
@@ -90,6 +92,45 @@ describe('NIP-86 in ACL mode managed', () => {
     assert.match(String(unknown.body.error), /unknown method/);
     const badParam = await call('banpubkey', ['not-hex']);
     assert.match(String(badParam.body.error), /64-character hex/);
+  });
+
+  it('refuses tokens with the wrong method, a stale time, the wrong kind or a bad signature', async () => {
+    const url = `${t.httpUrl}/`;
+    const body = { method: 'listbannedpubkeys', params: [] };
+    const payload = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const header = (template: { kind?: number; created_at?: number; method?: string }, tamper = false) => {
+      const event = finalizeEvent(
+        {
+          kind: template.kind ?? 27235,
+          created_at: template.created_at ?? Math.floor(Date.now() / 1000),
+          tags: [
+            ['u', url],
+            ['method', template.method ?? 'POST'],
+            ['payload', payload],
+          ],
+          content: '',
+        },
+        owner.sk,
+      );
+      const sig = tamper ? `${event.sig.slice(0, -1)}${event.sig.endsWith('0') ? '1' : '0'}` : event.sig;
+      return `Nostr ${Buffer.from(JSON.stringify({ ...event, sig })).toString('base64')}`;
+    };
+    const cases: [string, string, RegExp][] = [
+      ['wrong method', header({ method: 'GET' }), /method/],
+      ['stale', header({ created_at: Math.floor(Date.now() / 1000) - 120 }), /stale|created_at/],
+      ['wrong kind', header({ kind: 27236 }), /kind/],
+      ['bad signature', header({}, true), /signature/],
+    ];
+    for (const [what, authorization, reason] of cases) {
+      const answer = await nip86(t.httpUrl, owner, 'listbannedpubkeys', [], { authorization });
+      assert.equal(answer.status, 401, what);
+      assert.match(String(answer.body.error), reason, what);
+    }
+    // The same construction, done right, is accepted (the cases above differ in one field each).
+    assert.equal(
+      (await nip86(t.httpUrl, owner, 'listbannedpubkeys', [], { authorization: header({}) })).status,
+      200,
+    );
   });
 
   it('answers on / and on /api/nip86, for owners and admins; supportedmethods lists every method', async () => {
