@@ -80,6 +80,11 @@ export const Reasons = {
     'blocked',
     "only the relay's owners, admins and the accounts they follow may publish here",
   ),
+  throttleTooLong: (ms: number, max: number) =>
+    reason(
+      'rate-limited',
+      `writes from you are throttled by ${ms} ms, more than this relay waits (${max} ms)`,
+    ),
   managedOnly: reason('blocked', 'only pubkeys allowed by the relay operator may publish here'),
   pubkeyBanned: reason('blocked', 'this pubkey is banned from this relay'),
   eventBanned: reason('blocked', 'this event is banned from this relay'),

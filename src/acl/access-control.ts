@@ -65,6 +65,15 @@ export interface AccessControl {
   readonly mode: string;
   /** May this requester publish this event? undefined = yes, else a NIP-01 reason ("blocked: ..."). */
   checkEvent(event: NostrEvent, requester: Requester): Promise<string | undefined> | string | undefined;
+  /**
+   * "Accept, but after a delay" (follows mode's throttle): asked once per EVENT, only after
+   * checkEvent accepted it, and it charges that EVENT to the throttle; the relay waits the
+   * returned ms before storing (0 = at once). A method of its own rather than a richer
+   * checkEvent result: checkEvent's `string | undefined` stays the one contract every mode,
+   * orly-acl's CheckAccess and their tests share, and a mode without a throttle has nothing to
+   * implement. The gRPC client answers it from the same CheckAccess call (its `delay_ms`).
+   */
+  writeDelayMs?(event: NostrEvent, requester: Requester): Promise<number> | number;
   /** The level of a pubkey (undefined = unauthenticated) connecting from `ip`. */
   accessLevel(pubkey: string | undefined, ip: string): Promise<AccessLevel> | AccessLevel;
   /** Told about every stored event (e.g. follows mode refreshes on an admin's kind 3). */

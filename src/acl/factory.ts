@@ -18,6 +18,7 @@ import type { EventStore } from '../store/event-store.js';
 import { type AccessControl, OpenAccessControl } from './access-control.js';
 import { CuratingAccessControl } from './curating/curating-access-control.js';
 import { FollowsAccessControl } from './follows-access-control.js';
+import type { FollowsSettings } from './follows-config.js';
 import { ManagedAccessControl } from './managed/managed-access-control.js';
 
 export const ACL_MODES = ['none', 'follows', 'managed', 'curating'] as const;
@@ -50,6 +51,8 @@ export interface AccessControlDeps {
   readonly logger?: Logger;
   /** follows: periodic full reload, ms (0 = off). */
   readonly reloadIntervalMs?: number;
+  /** follows: throttle and refresh from relays (loadFollowsSettings); none: neither. */
+  readonly follows?: FollowsSettings;
 }
 
 export async function createAccessControl(mode: AclMode, deps: AccessControlDeps): Promise<AccessControl> {
@@ -71,6 +74,7 @@ export async function createAccessControl(mode: AclMode, deps: AccessControlDeps
         admins,
         ...(deps.logger ? { logger: deps.logger } : {}),
         ...(deps.reloadIntervalMs !== undefined ? { reloadIntervalMs: deps.reloadIntervalMs } : {}),
+        ...(deps.follows ? { settings: deps.follows } : {}),
       });
     }
     case 'managed': {

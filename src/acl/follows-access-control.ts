@@ -20,15 +20,30 @@
  *   list at once, without a store round trip; a kind 5 from one triggers a full reload (it may
  *   have deleted a kind 3). Unfollows therefore take effect immediately (ORLY's refresh is
  *   additive only).
- * - Levels: owner, admin, write (followed), read (everyone else, unauthenticated included).
- * - ORLY's follows mode also fetches the admins' lists from external relays and throttles
- *   unfollowed writers; neither is done here (the relay never dials out on its own).
+ * - Levels: owner, admin, write (followed), read (everyone else, unauthenticated included);
+ *   with the throttle on, everyone else is `write` (ORLY's behaviour).
+ * - Throttle (ORLY_FOLLOWS_THROTTLE, follows-throttle.ts): unfollowed authors are accepted, and
+ *   `writeDelayMs` charges each of their EVENTs to the IP's and the author's leaky accumulator
+ *   and returns the delay the relay waits before storing it. Owners, admins and followed
+ *   authors are never delayed. The same object decides in orly-acl, which sends the delay back
+ *   in CheckAccess's answer, so the throttle works in split mode too (ORLY does not apply it
+ *   behind a gRPC ACL).
+ * - Refresh (ORLY_BOOTSTRAP_RELAYS, ORLY_FOLLOW_LIST_FREQUENCY; follow-list-refresh.ts): the
+ *   owners' and admins' kind 3 and 10002 are fetched periodically from their own relay lists or
+ *   the bootstrap relays, verified, saved through the store and applied like any stored kind 3
+ *   (so unfollows take effect, unlike ORLY's additive refresh). It runs here, in the object that
+ *   owns the follow set: once per relay in local mode, once in orly-acl in split mode. Without
+ *   ORLY_BOOTSTRAP_RELAYS nothing is fetched: the relay never dials out on its own.
  */
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { ChangeFeed, ClientStore } from '../store/event-store.js';
 import type { AccessControl, AccessControlUpdate, AccessLevel, Requester } from './access-control.js';
+import type { FetchLimits } from './follow-list-fetch.js';
+import { FollowListRefresher } from './follow-list-refresh.js';
+import type { FollowsSettings } from './follows-config.js';
+import { FollowsThrottle, type ThrottleOptions } from './follows-throttle.js';
 
 export const FOLLOWS_DENIED = Reasons.followsOnly;
 
@@ -42,6 +57,12 @@ export interface FollowsOptions {
   readonly logger?: Logger;
   /** Full reload from the store every this many ms (0 = never). Default 60 s. */
   readonly reloadIntervalMs?: number;
+  /** The throttle and refresh variables (follows-config.ts); none: no throttle, no refresh. */
+  readonly settings?: FollowsSettings;
+  /** Overrides of the throttle's options (tests: a clock, a key bound). */
+  readonly throttleOptions?: Partial<ThrottleOptions>;
+  /** Bounds of each relay's fetch (tests). */
+  readonly fetchLimits?: FetchLimits;
 }
 
 interface FollowList {
@@ -82,10 +103,28 @@ export class FollowsAccessControl implements AccessControl {
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly throttle: FollowsThrottle | undefined;
+  /** The periodic fetch from relays; undefined without ORLY_BOOTSTRAP_RELAYS or with frequency 0. */
+  readonly refresher: FollowListRefresher | undefined;
 
   private constructor(private readonly options: FollowsOptions) {
     this.owners = new Set(options.owners);
     this.admins = new Set(options.admins);
+    const settings = options.settings;
+    if (settings?.throttle)
+      this.throttle = new FollowsThrottle({ ...settings.throttle, ...options.throttleOptions });
+    if (settings && settings.bootstrapRelays.length > 0 && settings.refreshIntervalMs > 0) {
+      this.refresher = new FollowListRefresher({
+        store: options.store,
+        authors: () => [...this.owners, ...this.admins],
+        bootstrapRelays: settings.bootstrapRelays,
+        ownHosts: settings.ownHosts,
+        intervalMs: settings.refreshIntervalMs,
+        onStored: (event) => this.eventStored(event),
+        ...(options.logger ? { logger: options.logger.child({ component: 'follow-list-refresh' }) } : {}),
+        ...(options.fetchLimits ? { limits: options.fetchLimits } : {}),
+      });
+    }
   }
 
   /** Loads the follow set (a store error fails the creation) and starts following changes. */
@@ -98,6 +137,7 @@ export class FollowsAccessControl implements AccessControl {
       acl.timer = setInterval(() => acl.backgroundReload('periodic'), every);
       acl.timer.unref();
     }
+    acl.refresher?.start();
     return acl;
   }
 
@@ -114,15 +154,26 @@ export class FollowsAccessControl implements AccessControl {
     if (this.owners.has(pubkey)) return 'owner';
     if (this.admins.has(pubkey)) return 'admin';
     if (this.follows.has(pubkey)) return 'write';
-    return 'read';
+    return this.throttle ? 'write' : 'read';
+  }
+
+  private isTrusted(pubkey: string): boolean {
+    return this.isPrivileged(pubkey) || this.follows.has(pubkey);
   }
 
   checkEvent(event: NostrEvent, _requester: Requester): string | undefined {
-    return this.levelOf(event.pubkey) === 'read' ? FOLLOWS_DENIED : undefined;
+    return this.throttle || this.isTrusted(event.pubkey) ? undefined : FOLLOWS_DENIED;
+  }
+
+  /** Throttle on: charges an accepted EVENT of an unfollowed author and returns its delay, ms; else 0. */
+  writeDelayMs(event: NostrEvent, requester: Requester): number {
+    if (!this.throttle || this.isTrusted(event.pubkey)) return 0;
+    return this.throttle.charge(requester.ip, event.pubkey);
   }
 
   accessLevel(pubkey: string | undefined, _ip: string): AccessLevel {
-    return pubkey === undefined ? 'read' : this.levelOf(pubkey);
+    if (pubkey === undefined) return this.throttle ? 'write' : 'read';
+    return this.levelOf(pubkey);
   }
 
   eventStored(event: NostrEvent): void {
@@ -222,6 +273,7 @@ export class FollowsAccessControl implements AccessControl {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.refresher?.stop();
     this.unwatch?.();
     this.unwatch = undefined;
     if (this.timer) clearInterval(this.timer);

@@ -9,6 +9,8 @@
  *   checkEvent returns "error: access control unavailable" (a write it could not check is
  *   never allowed) and accessLevel returns "none". Transitions are logged once each way.
  * - Denial reasons come from the `reason` field, verbatim ("blocked: ...").
+ * - Throttle: an accepted answer's `delay_ms` is kept for that event object (a WeakMap) and
+ *   returned by writeDelayMs, which the relay asks right after checkEvent: one call per EVENT.
  * - eventStored is not forwarded: orly-acl follows the database's change feed itself.
  * - management (when GetType says the mode has one): manage() = Manage, the outcome field
  *   verbatim; relayInfo() = GetRelayInfo, cached for RELAY_INFO_TTL_MS (the last answer is
@@ -24,6 +26,7 @@ import { type ChannelCredentials, type Metadata, type ServiceError, status } fro
 import { Reasons } from '../errors.js';
 import {
   ACLServiceClient,
+  type CheckAccessResponse,
   type ManageResponse,
   type ReadRestrictionsResponse,
   type RelayInfoResponse,
@@ -79,6 +82,8 @@ export class GrpcAccessControl implements AccessControl {
   private readonly restrictions: ReadRestrictionsCopy;
   private relayInfoCache: { readonly at: number; readonly value: Promise<RelayInfoOverrides> } | undefined;
   private lastRelayInfo: RelayInfoOverrides | undefined;
+  /** Delays orly-acl's throttle set on accepted events, until writeDelayMs reads them (weak: never leaks). */
+  private readonly delays = new WeakMap<NostrEvent, number>();
 
   private constructor(
     private readonly client: ACLServiceClient,
@@ -184,18 +189,25 @@ export class GrpcAccessControl implements AccessControl {
 
   async checkEvent(event: NostrEvent, requester: Requester): Promise<string | undefined> {
     try {
-      const res = await this.call(
-        this.client.checkAccess as Call<unknown, { allowed: boolean; reason: string }>,
-        {
-          eventJson: serializeEvent(event),
-          requester: { authedPubkeys: [...requester.authed], ip: requester.ip },
-        },
-      );
-      if (res.allowed) return undefined;
+      const res = await this.call(this.client.checkAccess as Call<unknown, CheckAccessResponse>, {
+        eventJson: serializeEvent(event),
+        requester: { authedPubkeys: [...requester.authed], ip: requester.ip },
+      });
+      if (res.allowed) {
+        if (res.delayMs > 0) this.delays.set(event, res.delayMs);
+        return undefined;
+      }
       return res.reason || Reasons.aclDenied;
     } catch {
       return ACL_UNAVAILABLE;
     }
+  }
+
+  /** The `delay_ms` of the CheckAccess answer about this event object (no second call); 0 if none. */
+  writeDelayMs(event: NostrEvent): number {
+    const ms = this.delays.get(event) ?? 0;
+    this.delays.delete(event);
+    return ms;
   }
 
   async accessLevel(pubkey: string | undefined, ip: string): Promise<AccessLevel> {

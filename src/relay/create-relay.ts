@@ -8,6 +8,7 @@
 
 import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
+import { loadFollowsSettings } from '../acl/follows-config.js';
 import { GrpcAccessControl } from '../acl/grpc-access-control.js';
 import { parsePubkeyList } from '../acl/pubkeys.js';
 import type { Env } from '../config/env.js';
@@ -80,6 +81,7 @@ async function createAccess(
     owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
     admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
     logger,
+    follows: loadFollowsSettings(env),
   });
 }
 

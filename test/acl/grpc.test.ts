@@ -88,10 +88,12 @@ describe('orly-acl over gRPC', () => {
     assert.deepEqual(await rawCall('checkPolicy', { action: 'write', eventJson: bobEvent, requester }), {
       allowed: false,
       reason: FOLLOWS_DENIED,
+      delayMs: 0,
     });
     assert.deepEqual(await rawCall('checkPolicy', { action: 'read', eventJson: bobEvent, requester }), {
       allowed: true,
       reason: '',
+      delayMs: 0,
     });
     await assert.rejects(
       rawCall('checkPolicy', { action: 'delete', eventJson: bobEvent, requester }),
@@ -102,7 +104,7 @@ describe('orly-acl over gRPC', () => {
     assert.equal(res.allowed, false);
     assert.match(res.reason, /^invalid: event id does not match/);
     const junk = await rawCall('checkAccess', { eventJson: '{nope', requester });
-    assert.deepEqual(junk, { allowed: false, reason: 'invalid: event is not valid JSON' });
+    assert.deepEqual(junk, { allowed: false, reason: 'invalid: event is not valid JSON', delayMs: 0 });
   });
 
   test('Configure replaces admins over the wire', async () => {

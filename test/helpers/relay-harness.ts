@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { AccessControl } from '../../src/acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../../src/acl/factory.js';
+import { loadFollowsSettings } from '../../src/acl/follows-config.js';
 import { parsePubkeyList } from '../../src/acl/pubkeys.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { ADDRESS_LIMITS_OFF, loadRelayConfig } from '../../src/relay/config.js';
@@ -51,7 +52,8 @@ export interface TestAclService {
 
 /**
  * An in-process orly-acl in the env's ACL mode (ORLY_ACL_MODE, default none; ORLY_OWNERS,
- * ORLY_ADMINS) over the orly-db at `dbAddress`, as orly-acl's main builds it.
+ * ORLY_ADMINS; follows mode's ORLY_FOLLOWS_THROTTLE* and ORLY_BOOTSTRAP_RELAYS) over the orly-db at
+ * `dbAddress`, as orly-acl's main builds it.
  */
 export async function startTestAclService(
   env: Record<string, string>,
@@ -70,6 +72,7 @@ export async function startTestAclService(
       admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
       logger,
       reloadIntervalMs: 0,
+      follows: loadFollowsSettings(env),
     });
     const server = await startAclServer({ listen, acl, security, logger });
     const owned = acl;

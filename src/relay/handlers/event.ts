@@ -1,9 +1,11 @@
 /**
  * EVENT: structural checks, limits and policy (first rejection wins), id check, the AUTH and
- * PoW gates (gates.ts), signature verification off the main thread, access control, then store
+ * PoW gates (gates.ts), signature verification off the main thread, access control (and the
+ * delay it may impose: follows mode's throttle), then store
  * (OK only once durable) or, for ephemeral kinds, live delivery only. Every EVENT gets exactly
  * one OK.
  */
+import { MAX_THROTTLE_DELAY_MS } from '../../acl/follows-throttle.js';
 import { prefixOf, Reasons } from '../../errors.js';
 import {
   checkEventShape,
@@ -93,6 +95,10 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
     reply(relay, conn, event.id, false, denied);
     return;
   }
+  // Accepted, maybe after a delay (follows mode's throttle): the EVENT keeps its in-flight slot
+  // (MAX_EVENTS_IN_FLIGHT bounds what waits) and gets its OK only once stored.
+  const delayMs = (await relay.access.writeDelayMs?.(event, conn)) ?? 0;
+  if (delayMs > 0 && !(await waitDelay(relay, conn, event.id, delayMs))) return;
   if (isEphemeral(event.kind)) {
     relay.broadcast(event, raw);
     // Other relays sharing the database (split mode) deliver it to their subscribers too.
@@ -118,6 +124,31 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
   reply(relay, conn, event.id, true, '', 'accepted');
   relay.broadcast(event, raw);
   relay.access.eventStored?.(event);
+}
+
+/**
+ * Waits a throttle's delay. False when the event must not be stored: a delay beyond
+ * MAX_THROTTLE_DELAY_MS (answered rate-limited), or the connection gone meanwhile (nobody to
+ * answer; a client that disconnects does not get its queued events stored behind its back).
+ */
+async function waitDelay(relay: RelayContext, conn: Connection, id: string, ms: number): Promise<boolean> {
+  if (ms > MAX_THROTTLE_DELAY_MS) {
+    reply(relay, conn, id, false, Reasons.throttleTooLong(ms, MAX_THROTTLE_DELAY_MS));
+    return false;
+  }
+  const gone = conn.gone.signal;
+  if (!gone.aborted && !conn.closed) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        gone.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      gone.addEventListener('abort', done, { once: true });
+    });
+  }
+  return !gone.aborted && !conn.closed;
 }
 
 function reply(

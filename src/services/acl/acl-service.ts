@@ -6,7 +6,8 @@
  * client treats it as a denial (fail closed).
  *
  * - CheckAccess: the event JSON is parsed and its shape and id checked (a malformed event is
- *   answered `allowed=false, reason="invalid: ..."`), then `checkEvent(event, requester)`.
+ *   answered `allowed=false, reason="invalid: ..."`), then `checkEvent(event, requester)`;
+ *   when allowed, `writeDelayMs` (follows mode's throttle) gives `delay_ms`.
  *   The signature is not re-verified: the relay verified it before asking, and a decision
  *   grants nothing by itself (orly-acl stores nothing); callers are authenticated by the
  *   transport (ORLY_GRPC_TOKEN / mutual TLS).
@@ -87,9 +88,11 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
   const check = async (eventJson: string, wire: WireRequester | undefined): Promise<CheckAccessResponse> => {
     const requester = toRequester(wire);
     const parsed = parseEvent(eventJson);
-    if ('reason' in parsed) return { allowed: false, reason: parsed.reason };
+    if ('reason' in parsed) return { allowed: false, reason: parsed.reason, delayMs: 0 };
     const reason = await acl.checkEvent(parsed.event, requester);
-    return reason === undefined ? { allowed: true, reason: '' } : { allowed: false, reason };
+    if (reason !== undefined) return { allowed: false, reason, delayMs: 0 };
+    const delay = (await acl.writeDelayMs?.(parsed.event, requester)) ?? 0;
+    return { allowed: true, reason: '', delayMs: Math.max(0, Math.min(0xffffffff, Math.round(delay))) };
   };
 
   return {
@@ -100,7 +103,7 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
         case 'write':
           return check(req.eventJson, req.requester);
         case 'read':
-          return { allowed: true, reason: '' };
+          return { allowed: true, reason: '', delayMs: 0 };
         default:
           throw new BadRequest(`unknown action ${JSON.stringify(req.action)} (expected "write" or "read")`);
       }

@@ -9,11 +9,14 @@
  *   ORLY_ACL_LOG_LEVEL         ORLY_LOG_LEVEL, else info
  *   ORLY_ACL_RELOAD_INTERVAL   60                seconds between full follow-list reloads (0 = off)
  *   ORLY_OWNERS, ORLY_ADMINS   (none)            comma-separated hex or npub pubkeys
+ *   ORLY_FOLLOWS_THROTTLE*, ORLY_BOOTSTRAP_RELAYS, ORLY_FOLLOW_LIST_FREQUENCY, ORLY_RELAY_URL,
+ *   ORLY_RELAY_ADDRESSES   follows mode, as for the relay (src/acl/follows-config.ts)
  * Transport security (both the server and the orly-db client): ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN
  * (src/grpc/security.ts).
  */
 
 import { type AclMode, parseAclMode } from '../../acl/factory.js';
+import { type FollowsSettings, loadFollowsSettings } from '../../acl/follows-config.js';
 import { parsePubkeyList } from '../../acl/pubkeys.js';
 import type { Env } from '../../config/env.js';
 import {
@@ -34,6 +37,8 @@ export interface AclServiceConfig {
   readonly owners: readonly string[];
   readonly admins: readonly string[];
   readonly reloadIntervalMs: number;
+  /** follows mode: throttle and refresh from relays. */
+  readonly follows: FollowsSettings;
 }
 
 export function loadAclServiceConfig(env: Env = process.env): AclServiceConfig {
@@ -53,5 +58,6 @@ export function loadAclServiceConfig(env: Env = process.env): AclServiceConfig {
     owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
     admins: parsePubkeyList(env.ORLY_ADMINS, 'ORLY_ADMINS'),
     reloadIntervalMs: intVar(env, 'ORLY_ACL_RELOAD_INTERVAL', 60, 0, 86_400) * 1000,
+    follows: loadFollowsSettings(env),
   };
 }

@@ -12,6 +12,8 @@
  *   ORLY_ACL_LOG_LEVEL        ORLY_LOG_LEVEL, else info
  *   ORLY_ACL_RELOAD_INTERVAL  60                seconds between full follow-list reloads (0 = off)
  *   ORLY_OWNERS, ORLY_ADMINS  comma-separated hex or npub pubkeys
+ *   ORLY_FOLLOWS_THROTTLE(_INCREMENT, _MAX), ORLY_BOOTSTRAP_RELAYS, ORLY_FOLLOW_LIST_FREQUENCY
+ *                             follows mode's throttle and refresh (src/acl/follows-config.ts)
  *   ORLY_GRPC_TLS_CERT/_KEY/_CA/_SERVER_NAME, ORLY_GRPC_TOKEN   transport security, both for
  *                             this server and for its orly-db client (src/grpc/security.ts)
  *
@@ -64,6 +66,7 @@ async function start(): Promise<void> {
     admins: config.admins,
     logger,
     reloadIntervalMs: config.reloadIntervalMs,
+    follows: config.follows,
   }).catch(async (err: Error) => {
     await store?.close();
     throw err;

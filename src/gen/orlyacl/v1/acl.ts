@@ -47,6 +47,11 @@ export interface CheckAccessResponse {
   allowed: boolean;
   /** When not allowed: the NIP-01 reason, "prefix: text". */
   reason: string;
+  /**
+   * When allowed: wait this many ms before storing the event (follows mode's throttle; 0 = at
+   * once). The service charged this event to its throttle when it answered.
+   */
+  delayMs: number;
 }
 
 export interface GetAccessLevelRequest {
@@ -424,7 +429,7 @@ export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
 };
 
 function createBaseCheckAccessResponse(): CheckAccessResponse {
-  return { allowed: false, reason: "" };
+  return { allowed: false, reason: "", delayMs: 0 };
 }
 
 export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
@@ -434,6 +439,9 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(24).uint32(message.delayMs);
     }
     return writer;
   },
@@ -467,6 +475,14 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.delayMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -483,6 +499,11 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     return {
       allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
     };
   },
 
@@ -494,6 +515,9 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
     return obj;
   },
 
@@ -504,6 +528,7 @@ export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
     const message = createBaseCheckAccessResponse();
     message.allowed = object.allowed ?? false;
     message.reason = object.reason ?? "";
+    message.delayMs = object.delayMs ?? 0;
     return message;
   },
 };
