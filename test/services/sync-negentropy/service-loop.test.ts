@@ -105,6 +105,7 @@ describe('orly-sync-negentropy: background loop and peer RPCs', () => {
         restrictedKinds: [],
         maxRecords: 0,
         frameSizeLimit: 0,
+        hiddenAuthors: [],
       })) as { error: string };
       assert.match(open.error, /^invalid: /);
       const msg = (await unary(c, 'handleNegMsg', {
