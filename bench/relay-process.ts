@@ -19,7 +19,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADDRESS_LIMITS_OFF } from '../src/relay/config.js';
+import { ADDRESS_LIMITS_OFF } from '../src/relay/edge-config.js';
 import { runToCompletion, trackChild, untrackChild } from './children.js';
 import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
 import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';

@@ -8,7 +8,6 @@ import {
   ConfigError,
   choiceVar,
   dataDirVar,
-  decimalVar,
   durationVar,
   type Env,
   hostPortVar,
@@ -21,7 +20,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
-import type { Rate } from './rate-limit.js';
+import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
 import { parseRelayAddress } from './relay-address.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
 
@@ -78,26 +77,12 @@ export interface QueryGuardConfig {
   memoryLimitBytes: number;
 }
 
-/**
- * Limits at the edge (connection-guard.ts): connections in total and per address, upgrades per
- * address, token buckets for EVENT (and AUTH) and for REQ (and COUNT, NEG-OPEN) per connection
- * and per address. 0 turns a limit off; an undefined rate is off.
- */
-export interface EdgeLimitsConfig {
-  /** ORLY_MAX_CONNECTIONS: open WebSocket connections in total (beyond: HTTP 503). */
-  maxConnections: number;
-  /** ORLY_MAX_CONNECTIONS_PER_IP: open connections per IPv4 address or IPv6 /64 (beyond: HTTP 429). */
-  maxConnectionsPerIp: number;
-  /** ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: new connections per address and minute (beyond: HTTP 429). */
-  maxUpgradesPerMinutePerIp: number;
-  /** ORLY_EVENT_RATE / ORLY_EVENT_BURST: EVENT and AUTH messages per connection. */
-  eventRate?: Rate;
-  /** ORLY_EVENT_RATE_PER_IP / ORLY_EVENT_BURST_PER_IP: the same, per address. */
-  eventRatePerIp?: Rate;
-  /** ORLY_REQ_RATE / ORLY_REQ_BURST: REQ, COUNT and NEG-OPEN messages per connection. */
-  reqRate?: Rate;
-  /** ORLY_REQ_RATE_PER_IP / ORLY_REQ_BURST_PER_IP: the same, per address. */
-  reqRatePerIp?: Rate;
+/** A strfry-compatible write-policy plugin (src/acl/policy/write-plugin.ts), asked about every EVENT. */
+export interface WritePolicyConfig {
+  /** ORLY_WRITE_POLICY_PLUGIN: the command (a script path, or a shell command line); unset = none. */
+  plugin?: string;
+  /** ORLY_WRITE_POLICY_TIMEOUT: how long one event may wait for the plugin's answer. */
+  timeoutMs: number;
 }
 
 /** Who may read and write at all (gates.ts); owners and admins pass them like anyone else. */
@@ -185,6 +170,7 @@ export interface RelayConfig {
   /** REQ query worker threads over the local LMDB store (0 = query in the event loop). */
   queryWorkers: number;
   gates: GatesConfig;
+  writePolicy: WritePolicyConfig;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
   queries: QueryGuardConfig;
@@ -238,36 +224,6 @@ function relayAddressesVar(env: Env, name: string): readonly string[] {
   } catch (err) {
     throw new ConfigError(name, (err as Error).message);
   }
-}
-
-/** A token-bucket rate: `rateName` per second (a decimal, 0 = off) with a bucket of `burstName`. */
-function rateVars(
-  env: Env,
-  rateName: string,
-  burstName: string,
-  defaults: { perSecond: number; burst: number },
-): Rate | undefined {
-  const perSecond = decimalVar(env, rateName, defaults.perSecond, 0, 1_000_000);
-  const burst = intVar(env, burstName, defaults.burst, 1, 100_000_000);
-  return perSecond === 0 ? undefined : { perSecond, burst };
-}
-
-function loadEdgeLimitsConfig(env: Env): EdgeLimitsConfig {
-  return {
-    maxConnections: intVar(env, 'ORLY_MAX_CONNECTIONS', 10_000, 0, 10_000_000),
-    maxConnectionsPerIp: intVar(env, 'ORLY_MAX_CONNECTIONS_PER_IP', 20, 0, 10_000_000),
-    maxUpgradesPerMinutePerIp: intVar(env, 'ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP', 60, 0, 10_000_000),
-    eventRate: rateVars(env, 'ORLY_EVENT_RATE', 'ORLY_EVENT_BURST', { perSecond: 20, burst: 200 }),
-    eventRatePerIp: rateVars(env, 'ORLY_EVENT_RATE_PER_IP', 'ORLY_EVENT_BURST_PER_IP', {
-      perSecond: 50,
-      burst: 500,
-    }),
-    reqRate: rateVars(env, 'ORLY_REQ_RATE', 'ORLY_REQ_BURST', { perSecond: 20, burst: 100 }),
-    reqRatePerIp: rateVars(env, 'ORLY_REQ_RATE_PER_IP', 'ORLY_REQ_BURST_PER_IP', {
-      perSecond: 50,
-      burst: 300,
-    }),
-  };
 }
 
 function loadMetricsConfig(env: Env): MetricsConfig {
@@ -348,6 +304,10 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
       authToWrite: boolVar(env, 'ORLY_AUTH_TO_WRITE', false),
       minPowDifficulty: intVar(env, 'ORLY_MIN_POW_DIFFICULTY', 0, 0, 64),
     },
+    writePolicy: {
+      plugin: read(env, 'ORLY_WRITE_POLICY_PLUGIN')?.trim() || undefined,
+      timeoutMs: durationVar(env, 'ORLY_WRITE_POLICY_TIMEOUT', 10_000, 100, 600_000),
+    },
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     queries: loadQueryGuardConfig(env),
@@ -385,16 +345,3 @@ function machineMemory(): number {
   const total = totalmem();
   return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
-
-/**
- * The environment that turns the per-address and rate limits off, for load that all comes from
- * one address on purpose (the benchmark's load generators, the test suites on 127.0.0.1).
- */
-export const ADDRESS_LIMITS_OFF: Readonly<Record<string, string>> = {
-  ORLY_MAX_CONNECTIONS_PER_IP: '0',
-  ORLY_MAX_UPGRADES_PER_MINUTE_PER_IP: '0',
-  ORLY_EVENT_RATE: '0',
-  ORLY_EVENT_RATE_PER_IP: '0',
-  ORLY_REQ_RATE: '0',
-  ORLY_REQ_RATE_PER_IP: '0',
-};

@@ -15,7 +15,7 @@
  */
 import { isIP } from 'node:net';
 import { Reasons } from '../errors.js';
-import type { EdgeLimitsConfig } from './config.js';
+import type { EdgeLimitsConfig } from './edge-config.js';
 import { KeyedBuckets, type Rate, TokenBucket } from './rate-limit.js';
 
 /** Entries per address-keyed bucket table: ~10 MB at most each, evicting the least recently used. */
@@ -184,4 +184,18 @@ export class ConnectionGuard {
       (this.shared.req?.size ?? 0)
     );
   }
+}
+
+const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+/** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
+export function refusalResponse(refusal: Refusal): string {
+  const body = `${refusal.reason}\n`;
+  return (
+    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
+    `Retry-After: ${refusal.retryAfterSeconds}\r\n` +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
 }

@@ -4,6 +4,7 @@
  * relay's modules form no import cycle.
  */
 import type { AccessControl } from '../acl/access-control.js';
+import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import type { Logger } from '../logger.js';
 import type { NegentropyGateway } from '../negentropy/gateway.js';
@@ -21,6 +22,8 @@ export interface RelayContext {
   readonly config: RelayConfig;
   readonly store: EventStore;
   readonly access: AccessControl;
+  /** The write-policy plugin (ORLY_WRITE_POLICY_PLUGIN), asked about every EVENT after access control. */
+  readonly writePolicy: WritePolicy | undefined;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
   readonly metrics: RelayMetrics;

@@ -9,6 +9,7 @@ import type { AddressInfo, BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { AccessControl, AccessLevel } from '../acl/access-control.js';
+import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,7 +22,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
-import { ConnectionGuard, type Refusal } from './connection-guard.js';
+import { ConnectionGuard, refusalResponse } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { ManagementEndpoint } from './management-endpoint.js';
@@ -50,6 +51,8 @@ export interface RelayDeps {
   readonly negentropy?: NegentropyGateway;
   /** Extra gauges on /metrics (e.g. the LMDB store's query workers). */
   readonly gauges?: readonly GaugeSpec[];
+  /** ORLY_WRITE_POLICY_PLUGIN, started; asked about every EVENT, stopped with the relay. */
+  readonly writePolicy?: WritePolicy;
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -58,6 +61,7 @@ export class Relay implements RelayContext {
   readonly config: RelayConfig;
   readonly store: EventStore;
   readonly access: AccessControl;
+  readonly writePolicy: WritePolicy | undefined;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
   readonly metrics: RelayMetrics;
@@ -90,6 +94,7 @@ export class Relay implements RelayContext {
     this.config = deps.config;
     this.store = deps.store;
     this.access = deps.access;
+    this.writePolicy = deps.writePolicy;
     this.verifier = deps.verifier;
     this.memory = new MemoryGuard(
       deps.config.queries.memoryLimitBytes,
@@ -236,6 +241,7 @@ export class Relay implements RelayContext {
     for (const conn of this.connections) conn.socket.terminate();
     await this.sweeper?.idle();
     await this.verifier.close();
+    await this.writePolicy?.stop();
     await this.access.close();
     await this.store.close();
     this.logger.info('relay stopped');
@@ -374,20 +380,6 @@ export class Relay implements RelayContext {
       conn.socket.ping();
     }
   }
-}
-
-const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
-
-/** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
-function refusalResponse(refusal: Refusal): string {
-  const body = `${refusal.reason}\n`;
-  return (
-    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
-    `Retry-After: ${refusal.retryAfterSeconds}\r\n` +
-    'Content-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    `Connection: close\r\n\r\n${body}`
-  );
 }
 
 function delay(ms: number): Promise<void> {

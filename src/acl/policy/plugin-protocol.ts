@@ -33,6 +33,13 @@ export type PluginVerdict =
   | { readonly action: 'shadowReject' }
   | { readonly action: 'error'; readonly msg: string };
 
+/** A write policy as the relay holds it: the strfry plugin runner (write-plugin.ts) speaks it. */
+export interface WritePolicy {
+  /** The verdict on one event; never rejects, never accepts without the policy's answer. */
+  decide(input: PluginInput): Promise<PluginVerdict>;
+  stop(): Promise<void>;
+}
+
 export const PluginErrors = {
   notRunning: reason('error', 'write-policy plugin is not running'),
   stopped: reason('error', 'write-policy plugin stopped'),

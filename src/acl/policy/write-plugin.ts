@@ -56,9 +56,9 @@ import { access, stat } from 'node:fs/promises';
 import type { Logger } from '../../logger.js';
 import { LogBudget } from './plugin-lines.js';
 import { PluginProcess } from './plugin-process.js';
-import { PluginErrors, type PluginInput, type PluginVerdict } from './plugin-protocol.js';
+import { PluginErrors, type PluginInput, type PluginVerdict, type WritePolicy } from './plugin-protocol.js';
 
-export type { PluginInput, PluginSource, PluginVerdict } from './plugin-protocol.js';
+export type { PluginInput, PluginSource, PluginVerdict, WritePolicy } from './plugin-protocol.js';
 
 export interface WritePolicyPluginOptions {
   /** Run as `/bin/sh -c command`; without a space it is a script path, reloaded when it changes. */
@@ -81,7 +81,7 @@ const RELOAD_CHECK_MS = 1000;
 
 type RunState = 'new' | 'running' | 'stopped';
 
-export class WritePolicyPlugin {
+export class WritePolicyPlugin implements WritePolicy {
   private readonly command: string;
   private readonly scriptPath: string | undefined;
   private readonly timeoutMs: number;

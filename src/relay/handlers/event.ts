@@ -5,7 +5,9 @@
  * (OK only once durable) or, for ephemeral kinds, live delivery only. Every EVENT gets exactly
  * one OK.
  */
+import { isIP } from 'node:net';
 import { MAX_THROTTLE_DELAY_MS } from '../../acl/follows-throttle.js';
+import type { PluginInput } from '../../acl/policy/plugin-protocol.js';
 import { prefixOf, Reasons } from '../../errors.js';
 import {
   checkEventShape,
@@ -99,6 +101,18 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
   // (MAX_EVENTS_IN_FLIGHT bounds what waits) and gets its OK only once stored.
   const delayMs = (await relay.access.writeDelayMs?.(event, conn)) ?? 0;
   if (delayMs > 0 && !(await waitDelay(relay, conn, event.id, delayMs))) return;
+  if (relay.writePolicy !== undefined) {
+    // strfry's write-policy plugin: reject and errors answer OK false; shadowReject OK true, not stored.
+    const verdict = await relay.writePolicy.decide(pluginInput(event, conn));
+    if (verdict.action === 'reject' || verdict.action === 'error') {
+      reply(relay, conn, event.id, false, verdict.msg);
+      return;
+    }
+    if (verdict.action === 'shadowReject') {
+      reply(relay, conn, event.id, true, '', 'shadow-rejected');
+      return;
+    }
+  }
   if (isEphemeral(event.kind)) {
     relay.broadcast(event, raw);
     // Other relays sharing the database (split mode) deliver it to their subscribers too.
@@ -149,6 +163,18 @@ async function waitDelay(relay: RelayContext, conn: Connection, id: string, ms: 
     });
   }
   return !gone.aborted && !conn.closed;
+}
+
+/** What a strfry plugin is told about an EVENT from a client. */
+function pluginInput(event: NostrEvent, conn: Connection): PluginInput {
+  const authed = conn.authed.values().next();
+  return {
+    event,
+    receivedAt: nowSeconds(),
+    sourceType: isIP(conn.ip) === 6 ? 'IP6' : 'IP4',
+    sourceInfo: conn.ip,
+    ...(authed.done ? {} : { authed: authed.value }),
+  };
 }
 
 function reply(
