@@ -15,6 +15,7 @@ import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
 import { filterOption } from './filter-option.js';
+import { importWritePolicy } from './import-policy.js';
 import { runRelay } from './run-relay.js';
 import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
 
@@ -110,11 +111,14 @@ const importCommand: Command = {
     if (line.values.version) return version();
     const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const verify = line.values['no-verify'] !== true;
+    const log = (text: string) => process.stderr.write(`${text}\n`);
+    const policy = await importWritePolicy(process.env, log);
     const store = await LmdbEventStore.open(dataDir, loadLmdbStoreConfig(process.env));
     try {
-      await runImport(store, process.stdin, { verify, log: (text) => process.stderr.write(`${text}\n`) });
+      await runImport(store, process.stdin, { verify, log, ...(policy ? { admit: policy.admit } : {}) });
     } finally {
       await store.close();
+      await policy?.stop();
     }
     return 0;
   },

@@ -178,6 +178,14 @@ export interface RelayConfig {
   metrics: MetricsConfig;
 }
 
+/** ORLY_WRITE_POLICY_PLUGIN / ORLY_WRITE_POLICY_TIMEOUT (the relay, and `orly import`). */
+export function loadWritePolicyConfig(env: Env): WritePolicyConfig {
+  return {
+    plugin: read(env, 'ORLY_WRITE_POLICY_PLUGIN')?.trim() || undefined,
+    timeoutMs: durationVar(env, 'ORLY_WRITE_POLICY_TIMEOUT', 10_000, 100, 600_000),
+  };
+}
+
 export function loadBackendConfig(env: Env): BackendConfig {
   return {
     dbType: choiceVar(env, 'ORLY_DB_TYPE', 'local', {
@@ -304,10 +312,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
       authToWrite: boolVar(env, 'ORLY_AUTH_TO_WRITE', false),
       minPowDifficulty: intVar(env, 'ORLY_MIN_POW_DIFFICULTY', 0, 0, 64),
     },
-    writePolicy: {
-      plugin: read(env, 'ORLY_WRITE_POLICY_PLUGIN')?.trim() || undefined,
-      timeoutMs: durationVar(env, 'ORLY_WRITE_POLICY_TIMEOUT', 10_000, 100, 600_000),
-    },
+    writePolicy: loadWritePolicyConfig(env),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     queries: loadQueryGuardConfig(env),

@@ -9,8 +9,8 @@
  * are ignored.
  *
  * Counters: `invalid` = malformed lines (bad JSON, shape, id or signature); `rejected` = valid
- * events that are not stored (ephemeral kinds, or a store rejection such as a deleted event or
- * an older replaceable version); `duplicates` = already stored; `imported` = newly stored.
+ * events that are not stored (ephemeral kinds, the write policy's refusals (`admit`), or a store
+ * rejection such as a deleted event or an older replaceable version); `duplicates` = already stored; `imported` = newly stored.
  *
  * Throughput: signatures are verified as lines are read (the pool batches them to workers);
  * every `batchSize` lines the batch's saves are issued together (the store groups concurrent
@@ -41,7 +41,15 @@ export interface ImportOptions {
   verifyWorkers?: number;
   /** Lines between progress reports (default 10,000). */
   progressEvery?: number;
+  /**
+   * A write policy asked about every valid event before it is saved (the CLI's strfry plugin,
+   * sourceType Import): `store: false` counts it as rejected, with its reason logged when given.
+   */
+  admit?: (event: NostrEvent) => Promise<ImportVerdict>;
 }
+
+/** A write policy's answer for one imported event; no reason = dropped silently (shadowReject). */
+export type ImportVerdict = { readonly store: true } | { readonly store: false; readonly reason?: string };
 
 export interface ImportSummary {
   /** Lines read, blank ones included. */
@@ -109,6 +117,24 @@ export async function runImport(
     return failure;
   };
 
+  /** The candidates the write policy lets through (asked all at once: many in flight on its pipe). */
+  const admittedBy = async (
+    candidates: readonly Candidate[],
+    admit: (event: NostrEvent) => Promise<ImportVerdict>,
+  ): Promise<Candidate[]> => {
+    const verdicts = await Promise.all(candidates.map((candidate) => admit(candidate.event)));
+    const out: Candidate[] = [];
+    verdicts.forEach((verdict, i) => {
+      const candidate = candidates[i]!;
+      if (verdict.store) out.push(candidate);
+      else {
+        summary.rejected++;
+        if (verdict.reason !== undefined) bad(candidate.line, verdict.reason);
+      }
+    });
+    return out;
+  };
+
   /** Waits for the batch's signatures, then issues its saves (awaited at the next boundary). */
   const flush = async (batch: Candidate[]): Promise<void> => {
     const failure = await saving;
@@ -122,8 +148,9 @@ export async function runImport(
       }
       accepted.push(candidate);
     }
-    const saves = accepted.map((candidate) => store.save(candidate.event));
-    saving = Promise.allSettled(saves).then((results) => tally(accepted, results));
+    const passed = options.admit === undefined ? accepted : await admittedBy(accepted, options.admit);
+    const saves = passed.map((candidate) => store.save(candidate.event));
+    saving = Promise.allSettled(saves).then((results) => tally(passed, results));
   };
 
   const progress = (prefix: string): void => {

@@ -12,6 +12,7 @@ import { after, test } from 'node:test';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
 import { type RunResult, runNode } from '../helpers/run-node.js';
+import { SCRIPTABLE, ScriptDir } from '../helpers/write-plugins.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orly-cli-io-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,4 +71,42 @@ test('import reports bad lines by number and keeps going; export is oldest first
   const badFilter = await orly(['export', '--data-dir', dir, '--filter', '{"ids":["xyz"]}']);
   assert.equal(badFilter.code, 2);
   assert.match(badFilter.stderr, /--filter: invalid: /);
+});
+
+test('import under ORLY_WRITE_POLICY_PLUGIN: the plugin sees sourceType Import; its rejects are skipped and named', async () => {
+  const scripts = await ScriptDir.create();
+  const store = mkdtempSync(join(tmpdir(), 'orly-cli-policy-'));
+  try {
+    const key = fastKey();
+    const base = Math.floor(Date.now() / 1000) - 1000;
+    const spec = (s: object, i: number) =>
+      fastSign(key, { created_at: base + i, content: JSON.stringify(s) });
+    const kept = spec({ action: 'accept' }, 1);
+    const refused = spec({ action: 'reject', msg: 'ECHO' }, 2);
+    const shadowed = spec({ action: 'shadowReject' }, 3);
+    const lines = [kept, refused, shadowed].map((e) => JSON.stringify(e)).join('\n');
+    const plugin = await scripts.write('policy.js', SCRIPTABLE);
+    const imported = await runNode(ORLY_CLI, ['import', '--data-dir', store], {
+      stdin: lines,
+      env: { ORLY_WRITE_POLICY_PLUGIN: plugin },
+    });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(
+      imported.stderr,
+      /line 2: blocked: \{[^\n]*"sourceType":"Import"/,
+      'the reject, with its input line',
+    );
+    assert.match(imported.stderr, /1 imported, 0 duplicates, 2 rejected/);
+    const exported = await orly(['export', '--data-dir', store]);
+    assert.deepEqual(
+      exported.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+      [kept.id],
+    );
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+    await scripts.remove();
+  }
 });
