@@ -15,9 +15,9 @@ import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { VERSION } from '../version.js';
 import { filterOption } from './filter-option.js';
-import { importWritePolicy } from './import-policy.js';
 import { runRelay } from './run-relay.js';
 import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
+import { cliWritePolicy } from './write-policy.js';
 
 const USAGE = `orly ${VERSION} — Nostr relay
 
@@ -112,7 +112,7 @@ const importCommand: Command = {
     const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const verify = line.values['no-verify'] !== true;
     const log = (text: string) => process.stderr.write(`${text}\n`);
-    const policy = await importWritePolicy(process.env, log);
+    const policy = await cliWritePolicy(process.env, log, 'Import');
     const store = await LmdbEventStore.open(dataDir, loadLmdbStoreConfig(process.env));
     try {
       await runImport(store, process.stdin, { verify, log, ...(policy ? { admit: policy.admit } : {}) });

@@ -20,6 +20,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
+import type { Admission } from '../acl/policy/plugin-protocol.js';
 import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
@@ -45,11 +46,8 @@ export interface ImportOptions {
    * A write policy asked about every valid event before it is saved (the CLI's strfry plugin,
    * sourceType Import): `store: false` counts it as rejected, with its reason logged when given.
    */
-  admit?: (event: NostrEvent) => Promise<ImportVerdict>;
+  admit?: (event: NostrEvent) => Promise<Admission>;
 }
-
-/** A write policy's answer for one imported event; no reason = dropped silently (shadowReject). */
-export type ImportVerdict = { readonly store: true } | { readonly store: false; readonly reason?: string };
 
 export interface ImportSummary {
   /** Lines read, blank ones included. */
@@ -120,7 +118,7 @@ export async function runImport(
   /** The candidates the write policy lets through (asked all at once: many in flight on its pipe). */
   const admittedBy = async (
     candidates: readonly Candidate[],
-    admit: (event: NostrEvent) => Promise<ImportVerdict>,
+    admit: (event: NostrEvent) => Promise<Admission>,
   ): Promise<Candidate[]> => {
     const verdicts = await Promise.all(candidates.map((candidate) => admit(candidate.event)));
     const out: Candidate[] = [];

@@ -11,6 +11,7 @@
  *
  * Every wait for the peer uses the inactivity timeout; a timeout or disconnect throws SyncError.
  */
+import type { Admission } from '../acl/policy/plugin-protocol.js';
 import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
@@ -51,6 +52,8 @@ export interface TransferParams {
   readonly onProgress?: (stats: Readonly<DownloadStats> | Readonly<UploadStats>) => void;
   /** Problems worth a line on stderr (bad events, rejections). */
   readonly log?: (line: string) => void;
+  /** A write policy asked about every downloaded event before it is saved (refused: counted as rejected). */
+  readonly admit?: (event: NostrEvent) => Promise<Admission>;
 }
 
 async function receive(peer: PeerConnection, timeoutMs: number, phase: string): Promise<unknown[]> {
@@ -117,6 +120,12 @@ export async function downloadEvents(
             if (!ok) {
               stats.invalid++;
               log(`bad signature on event ${checked.id}`);
+              return;
+            }
+            const admission = await params.admit?.(checked);
+            if (admission !== undefined && !admission.store) {
+              stats.rejected++;
+              if (admission.reason !== undefined) log(`event ${checked.id} refused: ${admission.reason}`);
               return;
             }
             const result = await store.save(checked);

@@ -17,6 +17,7 @@ import { newKey, signedEvent, type TestKey } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
 import { type RunResult, runNode } from '../helpers/run-node.js';
+import { SCRIPTABLE, ScriptDir } from '../helpers/write-plugins.js';
 
 function runCli(args: string[], timeoutMs = 30_000): Promise<RunResult> {
   return runNode(ORLY_CLI, args, { env: { ORLY_DATA_DIR: '' }, timeoutMs });
@@ -118,6 +119,36 @@ describe('orly sync (direct mode)', () => {
     const again = await runCli(['sync', relay.url, '--data-dir', dir]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /have 0, need 0, downloaded 0/);
+  });
+
+  it('down under ORLY_WRITE_POLICY_PLUGIN: sourceType Sync with the peer URL; refused events are not stored', async () => {
+    const scripts = await ScriptDir.create();
+    try {
+      const plugin = await scripts.write('policy.js', SCRIPTABLE);
+      const kept = signedEvent(key, {
+        created_at: START + 90_000,
+        content: JSON.stringify({ action: 'accept' }),
+      });
+      const refused = signedEvent(key, {
+        created_at: START + 90_001,
+        content: JSON.stringify({ action: 'reject', msg: 'ECHO' }),
+      });
+      const relay = await negRelay([kept, refused]);
+      const dir = await localStore([]);
+      const res = await runNode(ORLY_CLI, ['sync', relay.url, '--data-dir', dir], {
+        env: { ORLY_DATA_DIR: '', ORLY_WRITE_POLICY_PLUGIN: plugin },
+        timeoutMs: 30_000,
+      });
+      assert.equal(res.code, 0, res.stderr);
+      const echoed = /refused: blocked: (\{.*\})/.exec(res.stderr);
+      assert.ok(echoed, res.stderr);
+      const line = JSON.parse(echoed[1]!) as { sourceType: string; sourceInfo: string };
+      assert.equal(line.sourceType, 'Sync');
+      assert.equal(line.sourceInfo, relay.url);
+      assertSameIds(await localIds(dir), new Set([kept.id]));
+    } finally {
+      await scripts.remove();
+    }
   });
 
   it('up: the relay ends up with the local events', async () => {

@@ -33,6 +33,16 @@ export type PluginVerdict =
   | { readonly action: 'shadowReject' }
   | { readonly action: 'error'; readonly msg: string };
 
+/** Whether a write path (import, sync) stores an event: a policy's verdict without the protocol. */
+export type Admission = { readonly store: true } | { readonly store: false; readonly reason?: string };
+
+/** A verdict as an Admission: no reason = dropped silently (shadowReject). */
+export function admissionOf(verdict: PluginVerdict): Admission {
+  if (verdict.action === 'accept') return { store: true };
+  if (verdict.action === 'shadowReject') return { store: false };
+  return { store: false, reason: verdict.msg };
+}
+
 /** A write policy as the relay holds it: the strfry plugin runner (write-plugin.ts) speaks it. */
 export interface WritePolicy {
   /** The verdict on one event; never rejects, never accepts without the policy's answer. */

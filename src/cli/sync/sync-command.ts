@@ -27,6 +27,7 @@ import { PeerConnection, SyncError } from '../../sync/peer.js';
 import { type DownloadStats, downloadEvents, type UploadStats, uploadEvents } from '../../sync/transfer.js';
 import { VERSION } from '../../version.js';
 import { filterOption } from '../filter-option.js';
+import { type CliWritePolicy, cliWritePolicy } from '../write-policy.js';
 import { formatClientSummary, runClientSync } from './client-mode.js';
 import { parseRange, RangeOptionError } from './range-option.js';
 import type { SyncOptions } from './sync-options.js';
@@ -189,6 +190,7 @@ export async function runSync(
   const store = LmdbEventStore.open(options.dataDir, loadLmdbStoreConfig(process.env));
   let peer: PeerConnection | undefined;
   let verifier: VerifierPool | undefined;
+  let policy: CliWritePolicy | undefined;
   try {
     const items = await store.negentropyItems(options.filter, Number.MAX_SAFE_INTEGER);
     if (items === undefined) throw new SyncError('the local store returned no item set for the filter');
@@ -232,6 +234,7 @@ export async function runSync(
       let stats: DownloadStats | undefined;
       const view = (): string =>
         `download: ${stats ? stats.downloaded + stats.duplicates + stats.invalid + stats.rejected : 0} / ${ids.length}`;
+      policy = await cliWritePolicy(process.env, log, 'Sync', options.url);
       stats = await downloadEvents({
         peer: connected,
         store,
@@ -240,6 +243,7 @@ export async function runSync(
         timeoutMs: options.timeoutMs,
         log,
         onProgress: () => progress.update(view()),
+        ...(policy === undefined ? {} : { admit: policy.admit }),
       });
       summary.download = stats;
       progress.done(
@@ -268,6 +272,7 @@ export async function runSync(
     return summary;
   } finally {
     await peer?.close();
+    await policy?.stop();
     await verifier?.close();
     await store.close();
   }
