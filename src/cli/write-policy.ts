@@ -4,11 +4,10 @@
  * peer's URL) before it is saved, so neither can bring in what the relay would refuse.
  */
 import { type Admission, admissionOf, type PluginSource } from '../acl/policy/plugin-protocol.js';
-import { WritePolicyPlugin } from '../acl/policy/write-plugin.js';
-import { ConfigError, type Env } from '../config/env.js';
+import { loadWritePolicyConfig, startWritePolicy } from '../acl/policy/write-policy-config.js';
+import type { Env } from '../config/env.js';
 import { createLogger } from '../logger.js';
 import { type NostrEvent, nowSeconds } from '../protocol/event.js';
-import { loadWritePolicyConfig } from '../relay/config.js';
 
 export interface CliWritePolicy {
   admit(event: NostrEvent): Promise<Admission>;
@@ -22,15 +21,10 @@ export async function cliWritePolicy(
   sourceType: PluginSource,
   sourceInfo = '',
 ): Promise<CliWritePolicy | undefined> {
-  const { plugin: command, timeoutMs } = loadWritePolicyConfig(env);
-  if (command === undefined) return undefined;
-  const plugin = new WritePolicyPlugin({ command, timeoutMs, logger: createLogger('warn', 'orly') });
-  try {
-    await plugin.start();
-  } catch (err) {
-    throw new ConfigError('ORLY_WRITE_POLICY_PLUGIN', (err as Error).message);
-  }
-  log(`write policy: ${command}`);
+  const config = loadWritePolicyConfig(env);
+  const plugin = await startWritePolicy(config, createLogger('warn', 'orly'));
+  if (plugin === undefined) return undefined;
+  log(`write policy: ${config.plugin}`);
   return {
     admit: async (event) =>
       admissionOf(await plugin.decide({ event, receivedAt: nowSeconds(), sourceType, sourceInfo })),

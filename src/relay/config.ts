@@ -3,6 +3,7 @@
  * environment into a typed, validated object with the parsers of src/config/env.ts.
  */
 import { availableParallelism, totalmem } from 'node:os';
+import { loadWritePolicyConfig, type WritePolicyConfig } from '../acl/policy/write-policy-config.js';
 import {
   boolVar,
   ConfigError,
@@ -75,14 +76,6 @@ export interface QueryGuardConfig {
   maxCountScan: number;
   /** ORLY_MEMORY_LIMIT_MB (in bytes): above it new REQs, COUNTs and NEG-OPENs are refused. */
   memoryLimitBytes: number;
-}
-
-/** A strfry-compatible write-policy plugin (src/acl/policy/write-plugin.ts), asked about every EVENT. */
-export interface WritePolicyConfig {
-  /** ORLY_WRITE_POLICY_PLUGIN: the command (a script path, or a shell command line); unset = none. */
-  plugin?: string;
-  /** ORLY_WRITE_POLICY_TIMEOUT: how long one event may wait for the plugin's answer. */
-  timeoutMs: number;
 }
 
 /** Who may read and write at all (gates.ts); owners and admins pass them like anyone else. */
@@ -176,14 +169,6 @@ export interface RelayConfig {
   queries: QueryGuardConfig;
   edge: EdgeLimitsConfig;
   metrics: MetricsConfig;
-}
-
-/** ORLY_WRITE_POLICY_PLUGIN / ORLY_WRITE_POLICY_TIMEOUT (the relay, and `orly import`). */
-export function loadWritePolicyConfig(env: Env): WritePolicyConfig {
-  return {
-    plugin: read(env, 'ORLY_WRITE_POLICY_PLUGIN')?.trim() || undefined,
-    timeoutMs: durationVar(env, 'ORLY_WRITE_POLICY_TIMEOUT', 10_000, 100, 600_000),
-  };
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {

@@ -10,9 +10,10 @@ import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
 import { loadFollowsSettings } from '../acl/follows-config.js';
 import { GrpcAccessControl } from '../acl/grpc-access-control.js';
-import { type WritePolicy, WritePolicyPlugin } from '../acl/policy/write-plugin.js';
+import type { WritePolicy } from '../acl/policy/write-plugin.js';
+import { startWritePolicy } from '../acl/policy/write-policy-config.js';
 import { parsePubkeyList } from '../acl/pubkeys.js';
-import { ConfigError, type Env } from '../config/env.js';
+import type { Env } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
@@ -130,24 +131,6 @@ function createNegentropy(
   });
 }
 
-/** The write-policy plugin, started; a command that cannot be run stops start-up naming the variable. */
-async function startWritePolicy(config: RelayConfig, logger: Logger): Promise<WritePolicy | undefined> {
-  const { plugin, timeoutMs } = config.writePolicy;
-  if (plugin === undefined) return undefined;
-  const runner = new WritePolicyPlugin({
-    command: plugin,
-    timeoutMs,
-    logger: logger.child({ component: 'write-policy' }),
-  });
-  try {
-    await runner.start();
-  } catch (err) {
-    throw new ConfigError('ORLY_WRITE_POLICY_PLUGIN', (err as Error).message);
-  }
-  logger.info({ plugin }, 'write-policy plugin started');
-  return runner;
-}
-
 export async function createRelay(
   config: RelayConfig,
   logger: Logger,
@@ -163,7 +146,7 @@ export async function createRelay(
     throw err;
   }
   try {
-    writePolicy = await startWritePolicy(config, logger);
+    writePolicy = await startWritePolicy(config.writePolicy, logger);
   } catch (err) {
     await access.close();
     await store.close();

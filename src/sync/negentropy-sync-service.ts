@@ -6,9 +6,11 @@
  * peer-sync.ts (reconcile + transfer, like direct-mode `orly sync`) against the given store.
  */
 import { randomUUID } from 'node:crypto';
+import { type Admission, admissionOf, type WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import type { Logger } from '../logger.js';
+import { type NostrEvent, nowSeconds } from '../protocol/event.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
 import type { ClientStore, SyncSource } from '../store/event-store.js';
 import type { Direction } from './direction.js';
@@ -103,6 +105,8 @@ export class NegentropySyncService {
     private readonly config: SyncServiceConfig,
     private readonly logger: Logger,
     private readonly givenVerifier?: SignatureVerifier,
+    /** ORLY_WRITE_POLICY_PLUGIN: asked about every downloaded event (sourceType Sync, the peer's URL). */
+    private readonly writePolicy?: WritePolicy,
   ) {
     this.backoffBaseMs = config.backoffBaseMs ?? 5000;
     this.backoffMaxMs = Math.max(config.backoffMaxMs ?? 600_000, this.backoffBaseMs);
@@ -246,6 +250,7 @@ export class NegentropySyncService {
           onProgress?.(p, session.id);
         },
         onIds,
+        ...(this.writePolicy === undefined ? {} : { admit: this.admitFrom(url, this.writePolicy) }),
       });
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);
@@ -262,6 +267,14 @@ export class NegentropySyncService {
     for (const s of this.sessions.values()) s.abort.abort();
     await Promise.allSettled([...this.background]);
     await this.verifier?.close();
+  }
+
+  /** The write policy as a download's admit for events from `url`. */
+  private admitFrom(url: string, policy: WritePolicy): (event: NostrEvent) => Promise<Admission> {
+    return async (event) =>
+      admissionOf(
+        await policy.decide({ event, receivedAt: nowSeconds(), sourceType: 'Sync', sourceInfo: url }),
+      );
   }
 
   private getVerifier(): SignatureVerifier {

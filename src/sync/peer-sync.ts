@@ -8,8 +8,10 @@
  * orly-sync-negentropy service (SyncWithPeer and the background peer loop).
  */
 
+import type { Admission } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { SealedVector } from '../negentropy/codec/storage.js';
+import type { NostrEvent } from '../protocol/event.js';
 import { filterToJSON, type NormalizedFilter } from '../protocol/filter.js';
 import type { ClientStore, SyncSource } from '../store/event-store.js';
 import type { Direction } from './direction.js';
@@ -50,6 +52,8 @@ export interface PeerSyncParams {
   readonly onIds?: (have: readonly string[], need: readonly string[]) => void | Promise<void>;
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** A write policy asked about every downloaded event before it is saved. */
+  readonly admit?: (event: NostrEvent) => Promise<Admission>;
 }
 
 export interface PeerSyncResult extends PeerSyncProgress {
@@ -134,6 +138,7 @@ export async function syncWithPeer(params: PeerSyncParams): Promise<PeerSyncResu
         verifier: params.verifier,
         timeoutMs,
         log,
+        ...(params.admit === undefined ? {} : { admit: params.admit }),
         onProgress: (s) => {
           if ('downloaded' in s) update(s);
           report();

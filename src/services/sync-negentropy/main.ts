@@ -8,6 +8,7 @@
  * errors name the variable and exit 2. SIGTERM/SIGINT cancel running syncs, stop the server,
  * close the orly-db connection and exit 0; a second signal exits 1 at once.
  */
+import { loadWritePolicyConfig, startWritePolicy } from '../../acl/policy/write-policy-config.js';
 import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import { GrpcEventStore } from '../../store/grpc/grpc-event-store.js';
@@ -36,8 +37,15 @@ async function start(): Promise<void> {
   );
   const warning = idSizeWarning(config);
   if (warning !== undefined) logger.warn({ idSize: config.idSize }, warning);
+  const policyConfig = loadWritePolicyConfig(process.env);
   const store = await GrpcEventStore.connect(config.dbServer, { security, logger });
+  // The plugin is a process of its own: stopped whatever happens next.
+  const writePolicy = await startWritePolicy(policyConfig, logger).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const server = await startNegentropyServer({
+    ...(writePolicy === undefined ? {} : { writePolicy }),
     listen: config.listen,
     store,
     sync: config.sync,
@@ -46,6 +54,9 @@ async function start(): Promise<void> {
     ownsStore: true,
     negSessionTimeoutMs: config.negSessionTimeoutMs,
     negMaxSessions: config.negMaxSessions,
+  }).catch(async (err: unknown) => {
+    await writePolicy?.stop();
+    throw err;
   });
   stopOnSignal(logger, () => server.stop());
 }

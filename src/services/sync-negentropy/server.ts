@@ -20,6 +20,7 @@
  */
 
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import type { WritePolicy } from '../../acl/policy/plugin-protocol.js';
 import { Reasons } from '../../errors.js';
 import {
   type HandleNegOpenRequest,
@@ -61,6 +62,8 @@ export interface NegentropyServerOptions {
   readonly negSessionTimeoutMs?: number;
   /** Routed NIP-77 sessions allowed per relay connection (default 8). */
   readonly negMaxSessions?: number;
+  /** ORLY_WRITE_POLICY_PLUGIN, started: asked about every event a peer sync downloads; stopped with the server. */
+  readonly writePolicy?: WritePolicy;
 }
 
 const MAX_RECORDS_DEFAULT = 1_000_000;
@@ -332,7 +335,7 @@ function implementation(
 
 export async function startNegentropyServer(options: NegentropyServerOptions): Promise<NegentropyServer> {
   const { logger, store } = options;
-  const service = new NegentropySyncService(store, options.sync, logger);
+  const service = new NegentropySyncService(store, options.sync, logger, undefined, options.writePolicy);
   const responder = new LocalNegentropyResponder({
     store,
     // Every routed NEG-OPEN brings the relay's policy; this one is never used.
@@ -376,6 +379,7 @@ export async function startNegentropyServer(options: NegentropyServerOptions): P
         await service.close();
         await grpc.stop(graceMs);
         await responder.shutdown();
+        await options.writePolicy?.stop();
         if (options.ownsStore) await store.close();
         logger.info({ port }, 'orly-sync-negentropy stopped');
       })();
