@@ -11,7 +11,7 @@
  */
 import WebSocket from 'ws';
 import { verifySchnorr } from '../crypto/schnorr.js';
-import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
+import { checkEventShape, computeEventId, type NostrEvent, nip01Event } from '../protocol/event.js';
 import { VERSION } from '../version.js';
 
 export const FETCHED_KINDS: readonly number[] = [3, 10002];
@@ -131,15 +131,7 @@ export function fetchLists(
       ) {
         rejected++;
       } else {
-        const event: NostrEvent = {
-          id: ev.id,
-          pubkey: ev.pubkey,
-          created_at: ev.created_at,
-          kind: ev.kind,
-          tags: ev.tags,
-          content: ev.content,
-          sig: ev.sig,
-        };
+        const event = nip01Event(ev);
         const key = `${ev.pubkey}:${ev.kind}`;
         const list = candidates.get(key);
         if (list === undefined) candidates.set(key, [event]);

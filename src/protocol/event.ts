@@ -73,6 +73,12 @@ export function serializeEvent(event: NostrEvent): string {
   });
 }
 
+/** Only the NIP-01 fields of an event that passed checkEventShape (anything else a sender added is dropped). */
+export function nip01Event(value: NostrEvent): NostrEvent {
+  const { id, pubkey, created_at, kind, tags, content, sig } = value;
+  return { id, pubkey, created_at, kind, tags, content, sig };
+}
+
 /** The id of an event given as JSON, without parsing it when it is in canonical field order. */
 export function idOfEventJson(json: string): string {
   if (json.startsWith('{"id":"') && json.charCodeAt(71) === 34) return json.slice(7, 71);

@@ -25,7 +25,7 @@ import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { Reasons } from '../errors.js';
-import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
+import { checkEventShape, computeEventId, type NostrEvent, nip01Event } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
 import type { ClientStore, SaveResult } from './event-store.js';
 
@@ -238,8 +238,7 @@ function parseLine(
     return undefined;
   }
   // Only the NIP-01 fields: anything else on the line is dropped.
-  const { id, pubkey, created_at, kind, tags, content, sig } = value as NostrEvent;
-  const event: NostrEvent = { id, pubkey, created_at, kind, tags, content, sig };
+  const event = nip01Event(value as NostrEvent);
   if (computeEventId(event) !== event.id) {
     summary.invalid++;
     bad(line, Reasons.badId);

@@ -14,7 +14,7 @@
 import type { Admission } from '../acl/policy/plugin-protocol.js';
 import { verifySchnorr } from '../crypto/schnorr.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
-import { checkEventShape, computeEventId, type NostrEvent } from '../protocol/event.js';
+import { checkEventShape, computeEventId, type NostrEvent, nip01Event } from '../protocol/event.js';
 import { isEphemeral } from '../protocol/kinds.js';
 import type { ClientStore } from '../store/event-store.js';
 import { type PeerConnection, ReceiveTimeout, SyncError } from './peer.js';
@@ -69,8 +69,7 @@ async function receive(peer: PeerConnection, timeoutMs: number, phase: string): 
 function checkEvent(value: unknown): NostrEvent | string {
   const problem = checkEventShape(value);
   if (problem !== undefined) return `malformed event: ${problem}`;
-  const { id, pubkey, created_at, kind, tags, content, sig } = value as NostrEvent;
-  const event: NostrEvent = { id, pubkey, created_at, kind, tags, content, sig };
+  const event = nip01Event(value as NostrEvent);
   if (computeEventId(event) !== event.id) return `event id does not match its content (${event.id})`;
   return event;
 }

@@ -43,6 +43,7 @@ import {
   type Requester,
 } from '../access-control.js';
 import type { AclManagement, ManagementOutcome, RelayInfoOverrides } from '../management.js';
+import { Privileged } from '../privileged.js';
 import { CONFIG_D_TAG, CONFIG_KIND, isConfigEvent, parseCuratingConfig } from './curating-config.js';
 import { CuratingCounters } from './curating-counters.js';
 import { CURATING_METHODS, type CuratingMethodDeps } from './curating-methods.js';
@@ -66,10 +67,7 @@ export interface CuratingOptions {
 export class CuratingAccessControl implements AccessControl, AclManagement {
   readonly mode = 'curating';
   readonly management: AclManagement = this;
-  private owners: ReadonlySet<string>;
-  private admins: ReadonlySet<string>;
-  /** Owners and admins (readRestrictions' exempt set, replaced when they change). */
-  private privileged: ReadonlySet<string>;
+  private readonly privileged: Privileged;
   private unwatch: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -80,9 +78,7 @@ export class CuratingAccessControl implements AccessControl, AclManagement {
     private readonly counters: CuratingCounters,
     private readonly options: CuratingOptions,
   ) {
-    this.owners = new Set(options.owners);
-    this.admins = new Set(options.admins);
-    this.privileged = new Set([...this.owners, ...this.admins]);
+    this.privileged = new Privileged(options.owners, options.admins);
     this.now = options.now ?? Date.now;
     const { store } = options;
     this.deps = {
@@ -174,8 +170,8 @@ export class CuratingAccessControl implements AccessControl, AclManagement {
 
   accessLevel(pubkey: string | undefined, ip: string): AccessLevel {
     if (pubkey !== undefined) {
-      if (this.owners.has(pubkey)) return 'owner';
-      if (this.admins.has(pubkey)) return 'admin';
+      const level = this.privileged.level(pubkey);
+      if (level !== undefined) return level;
       if (this.state.is('blacklisted', pubkey)) return 'banned';
     }
     return this.state.activeBlock(ip, this.seconds()) === undefined ? 'write' : 'blocked';
@@ -186,7 +182,7 @@ export class CuratingAccessControl implements AccessControl, AclManagement {
   }
 
   readRestrictions(): ReadRestrictions {
-    return { hidden: this.state.blacklistSet(), exempt: this.privileged };
+    return { hidden: this.state.blacklistSet(), exempt: this.privileged.all };
   }
 
   /** Applies a stored config event of an owner or admin (other events are of no concern here). */
@@ -227,11 +223,11 @@ export class CuratingAccessControl implements AccessControl, AclManagement {
    * the store's commit and the state's write).
    */
   private async catchUpConfig(): Promise<void> {
-    if (this.privileged.size === 0) return;
+    if (this.privileged.all.size === 0) return;
     let newest: NostrEvent | undefined;
     for await (const stored of this.options.store.query({
       kinds: [CONFIG_KIND],
-      authors: [...this.privileged],
+      authors: [...this.privileged.all],
       tags: new Map([['d', [CONFIG_D_TAG]]]),
     })) {
       const event = stored.event;
@@ -266,9 +262,7 @@ export class CuratingAccessControl implements AccessControl, AclManagement {
   }
 
   async configure(update: AccessControlUpdate): Promise<void> {
-    if (update.owners) this.owners = new Set(update.owners);
-    if (update.admins) this.admins = new Set(update.admins);
-    if (update.owners || update.admins) this.privileged = new Set([...this.owners, ...this.admins]);
+    this.privileged.update(update);
     if (update.reload) await this.catchUpConfig();
   }
 

@@ -32,6 +32,7 @@ import {
   type Requester,
 } from '../access-control.js';
 import type { AclManagement, ManagementOutcome, RelayInfoOverrides } from '../management.js';
+import { Privileged } from '../privileged.js';
 import { MAX_MODERATION, ManagedLists } from './managed-lists.js';
 import { MANAGED_METHODS, ParamError } from './managed-methods.js';
 
@@ -47,19 +48,14 @@ export interface ManagedOptions {
 export class ManagedAccessControl implements AccessControl, AclManagement {
   readonly mode = 'managed';
   readonly management: AclManagement = this;
-  private owners: ReadonlySet<string>;
-  private admins: ReadonlySet<string>;
-  /** Owners and admins (readRestrictions' exempt set, replaced when they change). */
-  private privileged: ReadonlySet<string>;
+  private readonly privileged: Privileged;
   private unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly lists: ManagedLists,
     private readonly options: ManagedOptions,
   ) {
-    this.owners = new Set(options.owners);
-    this.admins = new Set(options.admins);
-    this.privileged = new Set([...this.owners, ...this.admins]);
+    this.privileged = new Privileged(options.owners, options.admins);
   }
 
   static async create(options: ManagedOptions): Promise<ManagedAccessControl> {
@@ -76,7 +72,7 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
     if (lists.has('banned-event', event.id)) return Reasons.eventBanned;
     if (lists.has('allowed-event', event.id)) return undefined;
     const author = event.pubkey;
-    if (this.owners.has(author) || this.admins.has(author)) return undefined;
+    if (this.privileged.has(author)) return undefined;
     if (lists.has('banned-pubkey', author)) return Reasons.pubkeyBanned;
     if (lists.size('allowed-kind') > 0 && !lists.has('allowed-kind', String(event.kind)))
       return Reasons.kindNotAllowed(event.kind);
@@ -87,8 +83,8 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
 
   accessLevel(pubkey: string | undefined, ip: string): AccessLevel {
     if (pubkey !== undefined) {
-      if (this.owners.has(pubkey)) return 'owner';
-      if (this.admins.has(pubkey)) return 'admin';
+      const level = this.privileged.level(pubkey);
+      if (level !== undefined) return level;
       if (this.lists.has('banned-pubkey', pubkey)) return 'banned';
       if (this.lists.has('allowed-pubkey', pubkey)) return 'write';
     }
@@ -101,7 +97,7 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
   }
 
   readRestrictions(): ReadRestrictions {
-    return { hidden: this.lists.keySet('banned-pubkey'), exempt: this.privileged };
+    return { hidden: this.lists.keySet('banned-pubkey'), exempt: this.privileged.all };
   }
 
   /** Records the events a NIP-56 report names, from authors who may write here. */
@@ -148,9 +144,7 @@ export class ManagedAccessControl implements AccessControl, AclManagement {
   }
 
   async configure(update: AccessControlUpdate): Promise<void> {
-    if (update.owners) this.owners = new Set(update.owners);
-    if (update.admins) this.admins = new Set(update.admins);
-    if (update.owners || update.admins) this.privileged = new Set([...this.owners, ...this.admins]);
+    this.privileged.update(update);
   }
 
   async close(): Promise<void> {

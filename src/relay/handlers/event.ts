@@ -99,7 +99,9 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
   }
   // Accepted, maybe after a delay (follows mode's throttle): the EVENT keeps its in-flight slot
   // (MAX_EVENTS_IN_FLIGHT bounds what waits) and gets its OK only once stored.
-  const delayMs = (await relay.access.writeDelayMs?.(event, conn)) ?? 0;
+  // Modes without a throttle have no writeDelayMs: no await (a microtask hop per EVENT) for them.
+  const delay = relay.access.writeDelayMs?.(event, conn);
+  const delayMs = delay === undefined ? 0 : await delay;
   if (delayMs > 0 && !(await waitDelay(relay, conn, event.id, delayMs))) return;
   if (relay.writePolicy !== undefined) {
     // strfry's write-policy plugin: reject and errors answer OK false; shadowReject OK true, not stored.

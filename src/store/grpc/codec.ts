@@ -11,7 +11,13 @@ import type {
   SaveEventResponse,
   StoredEvent as StoredEventMessage,
 } from '../../gen/orlydb/v1/db.js';
-import { checkEventShape, computeEventId, type NostrEvent, serializeEvent } from '../../protocol/event.js';
+import {
+  checkEventShape,
+  computeEventId,
+  type NostrEvent,
+  nip01Event,
+  serializeEvent,
+} from '../../protocol/event.js';
 import { filterToJSON, type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
 import type { NegentropyItems, SaveResult, StoredEvent } from '../event-store.js';
 import { LazyStoredEvent } from '../lmdb/stored-event.js';
@@ -38,9 +44,8 @@ export function parseEventJson(json: string): ParsedEvent {
   }
   const problem = checkEventShape(value);
   if (problem !== undefined) return { ok: false, reason: Reasons.badShape(problem) };
-  const { id, pubkey, created_at, kind, tags, content, sig } = value as NostrEvent;
-  const event: NostrEvent = { id, pubkey, created_at, kind, tags, content, sig };
-  if (computeEventId(event) !== id) return { ok: false, reason: Reasons.badId };
+  const event = nip01Event(value as NostrEvent);
+  if (computeEventId(event) !== event.id) return { ok: false, reason: Reasons.badId };
   return { ok: true, event, raw: serializeEvent(event) };
 }
 
