@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManagedAccessControl } from '../../src/acl/managed/managed-access-control.js';
+import { MAX_MODERATION } from '../../src/acl/managed/managed-lists.js';
 import type { NormalizedFilter } from '../../src/protocol/filter.js';
 import { countSplit, withoutHiddenAuthors } from '../../src/protocol/hidden-authors.js';
 import { newKey, signedEvent } from '../helpers/events.js';
@@ -114,6 +115,28 @@ describe('managed mode decisions', () => {
     assert.deepEqual(await call('listeventsneedingmoderation'), {
       result: [{ id: target, reason: 'illegal' }],
     });
+  });
+});
+
+describe('the moderation queue is bounded', () => {
+  it(`at ${MAX_MODERATION} pending reports further ones are dropped, and clearing one makes room`, async () => {
+    const { acl, call } = await managed();
+    const reporter = newKey();
+    const ids = Array.from({ length: MAX_MODERATION + 5 }, (_, i) => i.toString(16).padStart(64, '0'));
+    for (let i = 0; i < ids.length; i += 500)
+      acl.eventStored(
+        signedEvent(reporter, { kind: 1984, tags: ids.slice(i, i + 500).map((id) => ['e', id, 'spam']) }),
+      );
+    const queue = (await call('listeventsneedingmoderation')) as { result: { id: string }[] };
+    assert.equal(queue.result.length, MAX_MODERATION);
+    assert.ok(!queue.result.some((e) => e.id === ids.at(-1)), 'a report past the bound is dropped');
+    await call('banevent', ids[0]);
+    acl.eventStored(signedEvent(reporter, { kind: 1984, tags: [['e', ids.at(-1)!, 'spam']] }));
+    const after = (await call('listeventsneedingmoderation')) as { result: { id: string }[] };
+    assert.ok(
+      after.result.some((e) => e.id === ids.at(-1)),
+      'room again after banevent',
+    );
   });
 });
 

@@ -314,3 +314,28 @@ describe('NIP-86 in ACL mode managed', () => {
     assert.equal(doc.name, 'Managed relay');
   });
 });
+
+describe('NIP-86 bounds', () => {
+  let t: TestRelay;
+  before(async () => {
+    t = await startTestRelay({ ORLY_ACL_MODE: 'managed', ORLY_OWNERS: owner.pk });
+  });
+  after(() => t?.stop());
+
+  it('a body over 64 KiB gets 413 without being read to the end', async () => {
+    const big = await nip86(t.httpUrl, owner, 'banpubkey', ['x'.repeat(70 * 1024)]);
+    assert.equal(big.status, 413);
+  });
+
+  it('after 20 refused requests from one address, 429 with Retry-After; an owner is then refused too until it refills', async () => {
+    for (let i = 0; i < 20; i++)
+      assert.equal(
+        (await nip86(t.httpUrl, owner, 'supportedmethods', [], { authorization: null })).status,
+        401,
+      );
+    const limited = await nip86(t.httpUrl, owner, 'supportedmethods', [], { authorization: null });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '1');
+    assert.match(String(limited.body.error), /^rate-limited: /);
+  });
+});
