@@ -5,6 +5,7 @@
  */
 import { type Prefix, reason } from '../../errors.js';
 import type { NostrEvent } from '../../protocol/event.js';
+import type { ReadScope } from '../../protocol/read-scope.js';
 
 /** strfry's `sourceType` values. */
 export type PluginSource = 'IP4' | 'IP6' | 'Import' | 'Stream' | 'Sync' | 'Stored';
@@ -28,7 +29,7 @@ export interface PluginInput {
  * flight) and the caller answers OK false with it, never accepting the event.
  */
 export type PluginVerdict =
-  | { readonly action: 'accept' }
+  | { readonly action: 'accept'; readonly msg?: string }
   | { readonly action: 'reject'; readonly msg: string }
   | { readonly action: 'shadowReject' }
   | { readonly action: 'error'; readonly msg: string };
@@ -43,10 +44,21 @@ export function admissionOf(verdict: PluginVerdict): Admission {
   return { store: false, reason: verdict.msg };
 }
 
-/** A write policy as the relay holds it: the strfry plugin runner (write-plugin.ts) speaks it. */
+/**
+ * A write policy as the relay holds it: the strfry plugin runner (write-plugin.ts), ORLY's policy
+ * file (orly/), their chain and the orly-acl client all speak it.
+ */
 export interface WritePolicy {
-  /** The verdict on one event; never rejects, never accepts without the policy's answer. */
+  /**
+   * The verdict on one event; never rejects, never accepts without the policy's answer. An
+   * accept may carry the OK message (e.g. "policy configuration updated").
+   */
   decide(input: PluginInput): Promise<PluginVerdict>;
+  /**
+   * What this reader may see (ORLY's read_allow / read_deny / privileged); undefined = no
+   * restriction. Synchronous: the query paths ask it per REQ, COUNT, NEG-OPEN and live event.
+   */
+  readScope?(reader: { readonly authed: ReadonlySet<string> }): ReadScope | undefined;
   stop(): Promise<void>;
 }
 
