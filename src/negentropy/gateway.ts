@@ -17,10 +17,11 @@
 import { Reasons } from '../errors.js';
 import type { NormalizedFilter } from '../protocol/filter.js';
 import { negErrFrame, negMsgFrame } from '../protocol/messages.js';
+import { isOpenScope, type ReadScope } from '../protocol/read-scope.js';
 import { Responder } from './codec/reconcile.js';
 import { SealedVector } from './codec/storage.js';
 import { fromHex, PROTOCOL_VERSION, toHex } from './codec/types.js';
-import { EMPTY_ITEMS } from './local-responder.js';
+import { EMPTY_ITEMS } from './item-set.js';
 import type { NegentropyResponder, NegReply, NegSessionKey } from './responder.js';
 import { SessionTable } from './session-table.js';
 
@@ -41,6 +42,11 @@ export interface NegentropyGatewayOptions {
   readonly sessionTimeoutMs: number;
   /** Authors the access-control mode hides from a client (banned, blacklisted): left out of its sets. */
   readonly hiddenAuthors?: (client: Pick<NegentropyClient, 'authed'>) => ReadonlySet<string> | undefined;
+  /**
+   * What the write policy lets a client read (its hidden kinds, kinds needing involvement);
+   * undefined = no restriction. A refusal is answered NEG-ERR with its reason, no session.
+   */
+  readonly readScope?: (client: Pick<NegentropyClient, 'authed'>) => ReadScope | undefined;
 }
 
 export class NegentropyGateway {
@@ -48,6 +54,12 @@ export class NegentropyGateway {
   private hiddenFor(client: NegentropyClient): { hiddenAuthors?: ReadonlySet<string> } {
     const hidden = this.options.hiddenAuthors?.(client);
     return hidden === undefined || hidden.size === 0 ? {} : { hiddenAuthors: hidden };
+  }
+
+  /** The requester field for the client's read scope, when the write policy restricts it. */
+  private scopeFor(client: NegentropyClient): { readScope?: ReadScope } {
+    const scope = this.options.readScope?.(client);
+    return scope === undefined || isOpenScope(scope) ? {} : { readScope: scope };
   }
 
   readonly responder: NegentropyResponder;
@@ -101,6 +113,11 @@ export class NegentropyGateway {
       fail(Reasons.negBadMessage(errorText(err)));
       return;
     }
+    const scoped = this.scopeFor(client);
+    if (scoped.readScope?.refused !== undefined) {
+      fail(scoped.readScope.refused);
+      return;
+    }
     if (this.sessions.isFull(client)) {
       fail(Reasons.negTooManySessions(this.options.maxSessions));
       return;
@@ -111,6 +128,7 @@ export class NegentropyGateway {
         authed: new Set(client.authed),
         ip: client.ip,
         ...this.hiddenFor(client),
+        ...scoped,
       })
       .catch((err: unknown): NegReply => ({ error: Reasons.negFailed(errorText(err)) }))
       .then((reply) => {

@@ -6,7 +6,8 @@
  * Each call has a deadline (ORLY_GRPC_SYNC_TIMEOUT) and does not wait for the channel
  * (waitForReady off): while the service is down a NEG-OPEN fails fast with "error: negentropy
  * service unavailable (...)", which the relay sends as NEG-ERR. The relay's policy travels in
- * every open (its authed pubkeys, restricted kinds, max records, frame size), so the service
+ * every open (its authed pubkeys, restricted kinds, max records, frame size, the connection's
+ * hidden authors and write-policy read scope), so the service
  * needs no copy of it; `relayId` (random per instance) keeps relays sharing the service apart.
  * close/closeConnection do not wait for the service's answer (it also expires idle sessions), but
  * the next open() of the same connection waits for them, so a NEG-CLOSE followed at once by a
@@ -64,6 +65,9 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
     requester: NegRequester,
   ): Promise<NegReply> {
     const policy = requester.policy ?? this.options.policy;
+    const scope = requester.readScope;
+    // The relay answers a refusal itself: the service never opens a session for it.
+    if (scope?.refused !== undefined) return { error: scope.refused };
     await this.pendingCloses.get(key.connectionId);
     return new Promise((resolve) => {
       if (this.closed) return resolve(unavailable('client closed'));
@@ -80,6 +84,9 @@ export class GrpcNegentropyResponder implements NegentropyResponder {
           maxRecords: policy.maxRecords,
           frameSizeLimit: policy.frameSizeLimit,
           hiddenAuthors: [...(requester.hiddenAuthors ?? [])],
+          hiddenKinds: [...(scope?.hiddenKinds ?? [])],
+          involvedKinds: [...(scope?.involvedKinds ?? [])],
+          allInvolved: scope?.allInvolved ?? false,
         },
         this.metadata,
         { deadline: Date.now() + this.deadlineMs },

@@ -10,7 +10,9 @@
  * requester may not read is removed: no authed pubkey -> all of them (an ids-only lookup), else
  * those neither authored by nor p-tagging an authed pubkey. (The two lookups are not one
  * snapshot: a restricted event stored and then removed between them could keep its id in the
- * set. Storing alone cannot leak: the restricted lookup runs second.)
+ * set. Storing alone cannot leak: the restricted lookup runs second.) A write policy's read
+ * scope (NegRequester.readScope) is applied the same way: its involved kinds as restricted
+ * ones, its hidden kinds left out, and a refusal answered as the NEG-ERR reason (./item-set.ts).
  *
  * Sessions: keyed by (connectionId, subId); an open() replaces the key (a slower, older open is
  * discarded: its entry is no longer current); errors close the session. With `sessionTimeoutMs`
@@ -23,29 +25,15 @@
 
 import { Reasons } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { nowSeconds } from '../protocol/event.js';
-import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
-import { withoutHiddenAuthors } from '../protocol/hidden-authors.js';
-import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
-import type { ClientStore, SyncSource } from '../store/event-store.js';
-
-/** What the responder reads: queries (restricted kinds) and negentropy item sets. */
-export type NegentropyStore = ClientStore & SyncSource;
-
+import type { NormalizedFilter } from '../protocol/filter.js';
 import { Responder } from './codec/reconcile.js';
 import { NegentropySession } from './codec/session.js';
 import { type PackedItems, SealedVector } from './codec/storage.js';
 import { fromHex, NegentropyError, toHex } from './codec/types.js';
 import { ItemBudget } from './item-budget.js';
+import { buildItems, EMPTY_ITEMS, type NegentropyStore } from './item-set.js';
 import type { NegentropyResponder, NegPolicy, NegReply, NegRequester, NegSessionKey } from './responder.js';
 import { type SessionEntry, SessionTable } from './session-table.js';
-
-const ID_SIZE = 32;
-export const EMPTY_ITEMS: PackedItems = {
-  count: 0,
-  timestamps: new Float64Array(0),
-  ids: new Uint8Array(0),
-};
 
 export interface LocalNegentropyResponderOptions {
   readonly store: NegentropyStore;
@@ -114,6 +102,8 @@ export class LocalNegentropyResponder implements NegentropyResponder {
   ): Promise<NegReply> {
     this.close(key);
     const policy = requester.policy ?? this.options.policy;
+    const refused = requester.readScope?.refused;
+    if (refused !== undefined) return { error: refused };
     let initial: Uint8Array;
     try {
       initial = fromHex(initialHex);
@@ -129,14 +119,12 @@ export class LocalNegentropyResponder implements NegentropyResponder {
     const started = Date.now();
     let items: PackedItems | undefined;
     try {
-      items = await buildItems(
-        this.options.store,
-        policy.restrictedKinds,
-        requester.authed,
-        filter,
-        policy.maxRecords,
-        requester.hiddenAuthors,
-      );
+      items = await buildItems(this.options.store, filter, policy.maxRecords, {
+        restrictedKinds: policy.restrictedKinds,
+        authed: requester.authed,
+        hiddenAuthors: requester.hiddenAuthors,
+        readScope: requester.readScope,
+      });
     } catch (err) {
       this.options.logger.error(
         { err: errorText(err), conn: key.connectionId, sub: key.subId },
@@ -225,151 +213,4 @@ export class LocalNegentropyResponder implements NegentropyResponder {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * The (created_at, id) items of the events matching `filter` that the requester may read,
- * sorted; undefined when more than `max` match. `hiddenAuthors` (an access-control mode's bans
- * for this requester) are left out like restricted events: pruned from a filter naming
- * authors, else their items subtracted.
- */
-export async function buildItems(
-  store: NegentropyStore,
-  restrictedKinds: ReadonlySet<number>,
-  authed: ReadonlySet<string>,
-  asked: NormalizedFilter,
-  max: number,
-  hiddenAuthors?: ReadonlySet<string>,
-): Promise<PackedItems | undefined> {
-  const { filter, checkEach: subtractHidden } = withoutHiddenAuthors(asked, hiddenAuthors);
-  if (matchesNothing(filter) || filter.limit === 0) return EMPTY_ITEMS;
-  const all = await store.negentropyItems({ ...filter, limit: undefined }, max);
-  if (all === undefined) {
-    // Too many in all; an explicit limit <= max still picks the newest, through an ordinary query.
-    if (filter.limit !== undefined && filter.limit <= max)
-      return newestByQuery(store, restrictedKinds, authed, filter, filter.limit, hiddenAuthors);
-    return undefined;
-  }
-  let items: PackedItems = all;
-  if (mayReturnRestricted(filter, restrictedKinds)) {
-    const hidden = await hiddenItems(store, restrictedKinds, authed, filter, max);
-    if (hidden === undefined) return undefined;
-    items = subtractSorted(items, hidden);
-  }
-  if (subtractHidden) {
-    const banned = await store.negentropyItems(
-      { ...filter, authors: [...hiddenAuthors!], limit: undefined },
-      max,
-    );
-    if (banned === undefined) return undefined;
-    items = subtractSorted(items, banned);
-  }
-  return filter.limit === undefined ? items : newest(items, filter.limit);
-}
-
-/** Restricted-kind events matching the filter that the requester may not read, sorted. */
-async function hiddenItems(
-  store: NegentropyStore,
-  restricted: ReadonlySet<number>,
-  authed: ReadonlySet<string>,
-  filter: NormalizedFilter,
-  max: number,
-): Promise<PackedItems | undefined> {
-  const kinds = filter.kinds ? filter.kinds.filter((k) => restricted.has(k)) : [...restricted];
-  const restrictedFilter: NormalizedFilter = { ...filter, kinds, limit: undefined };
-  // Unauthenticated: none of them is visible, and ids are all that is needed.
-  if (authed.size === 0) return store.negentropyItems(restrictedFilter, max);
-  const rows: { timestamp: number; id: string }[] = [];
-  for await (const { event } of store.query(restrictedFilter, { now: nowSeconds() })) {
-    if (!isVisibleTo(event, authed)) rows.push({ timestamp: event.created_at, id: event.id });
-  }
-  return packSorted(rows);
-}
-
-/** The newest `limit` visible events by an ordinary query (REQ order and visibility rules). */
-async function newestByQuery(
-  store: NegentropyStore,
-  restrictedKinds: ReadonlySet<number>,
-  authed: ReadonlySet<string>,
-  filter: NormalizedFilter,
-  limit: number,
-  hiddenAuthors: ReadonlySet<string> | undefined,
-): Promise<PackedItems> {
-  const checkEach = mayReturnRestricted(filter, restrictedKinds) || (hiddenAuthors?.size ?? 0) > 0;
-  const rows: { timestamp: number; id: string }[] = [];
-  const query = store.query({ ...filter, limit: checkEach ? undefined : limit }, { now: nowSeconds() });
-  for await (const stored of query) {
-    const event = stored.event;
-    if (checkEach && restrictedKinds.has(event.kind) && !isVisibleTo(event, authed)) continue;
-    if (hiddenAuthors?.has(event.pubkey)) continue;
-    rows.push({ timestamp: event.created_at, id: stored.id });
-    if (rows.length >= limit) break;
-  }
-  return packSorted(rows);
-}
-
-function packSorted(rows: { timestamp: number; id: string }[]): PackedItems {
-  rows.sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const timestamps = new Float64Array(rows.length);
-  const ids = new Uint8Array(rows.length * ID_SIZE);
-  rows.forEach((row, i) => {
-    timestamps[i] = row.timestamp;
-    ids.set(Buffer.from(row.id, 'hex'), i * ID_SIZE);
-  });
-  return { count: rows.length, timestamps, ids };
-}
-
-/** Compares item i of a with item j of b in (timestamp, id) order. */
-function compareItems(a: PackedItems, i: number, b: PackedItems, j: number): number {
-  const ta = a.timestamps[i]!;
-  const tb = b.timestamps[j]!;
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  for (let k = 0; k < ID_SIZE; k++) {
-    const x = a.ids[i * ID_SIZE + k]!;
-    const y = b.ids[j * ID_SIZE + k]!;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
-/** Items of `all` not in `hidden` (both sorted): one merge pass, no per-id strings. */
-export function subtractSorted(all: PackedItems, hidden: PackedItems): PackedItems {
-  if (hidden.count === 0) return all;
-  const timestamps = new Float64Array(all.count);
-  const ids = new Uint8Array(all.count * ID_SIZE);
-  let out = 0;
-  let j = 0;
-  for (let i = 0; i < all.count; i++) {
-    while (j < hidden.count && compareItems(hidden, j, all, i) < 0) j++;
-    if (j < hidden.count && compareItems(hidden, j, all, i) === 0) continue;
-    timestamps[out] = all.timestamps[i]!;
-    ids.set(all.ids.subarray(i * ID_SIZE, (i + 1) * ID_SIZE), out * ID_SIZE);
-    out++;
-  }
-  return { count: out, timestamps: timestamps.subarray(0, out), ids: ids.subarray(0, out * ID_SIZE) };
-}
-
-/**
- * The `limit` items a REQ with that limit would return (newest first, equal created_at: lowest
- * id first), still in ascending order: all items newer than the boundary timestamp plus the
- * lowest ids at it.
- */
-export function newest(items: PackedItems, limit: number): PackedItems {
-  const n = items.count;
-  if (limit >= n) return items;
-  if (limit <= 0) return EMPTY_ITEMS;
-  const boundary = items.timestamps[n - limit]!;
-  let groupStart = n - limit;
-  while (groupStart > 0 && items.timestamps[groupStart - 1] === boundary) groupStart--;
-  let groupEnd = n - limit;
-  while (groupEnd < n && items.timestamps[groupEnd] === boundary) groupEnd++;
-  const take = limit - (n - groupEnd);
-  const count = take + (n - groupEnd);
-  const timestamps = new Float64Array(count);
-  const ids = new Uint8Array(count * ID_SIZE);
-  timestamps.set(items.timestamps.subarray(groupStart, groupStart + take), 0);
-  timestamps.set(items.timestamps.subarray(groupEnd, n), take);
-  ids.set(items.ids.subarray(groupStart * ID_SIZE, (groupStart + take) * ID_SIZE), 0);
-  ids.set(items.ids.subarray(groupEnd * ID_SIZE, n * ID_SIZE), take * ID_SIZE);
-  return { count, timestamps, ids };
 }

@@ -12,6 +12,7 @@
  * an open() replaces the key's session, close()/closeConnection() free quietly.
  */
 import type { NormalizedFilter } from '../protocol/filter.js';
+import type { ReadScope } from '../protocol/read-scope.js';
 
 export interface NegSessionKey {
   readonly connectionId: string;
@@ -35,6 +36,12 @@ export interface NegRequester {
   readonly policy?: NegPolicy;
   /** Authors an access-control mode hides from this requester: their ids are left out of the set. */
   readonly hiddenAuthors?: ReadonlySet<string>;
+  /**
+   * What the write policy lets this requester read (src/protocol/read-scope.ts): hidden kinds'
+   * ids left out, involved kinds treated as restricted ones; refused -> that NEG-ERR reason.
+   * Absent when the policy does not restrict it.
+   */
+  readonly readScope?: ReadScope;
 }
 
 export type NegReply =

@@ -93,6 +93,7 @@ function createNegentropy(
   env: Env,
   store: EventStore,
   access: AccessControl,
+  writePolicy: WritePolicy | undefined,
   logger: Logger,
 ): NegentropyGateway | undefined {
   const { backend, negentropy } = config;
@@ -128,13 +129,23 @@ function createNegentropy(
     ...(access.hiddenAuthors === undefined
       ? {}
       : { hiddenAuthors: (client) => access.hiddenAuthors?.(client) }),
+    ...(writePolicy?.readScope === undefined
+      ? {}
+      : { readScope: (client) => writePolicy.readScope?.(client) }),
   });
+}
+
+/** Capabilities given instead of built from the configuration (tests). */
+export interface RelayOverrides {
+  /** Used instead of ORLY_WRITE_POLICY_PLUGIN; stopped with the relay. */
+  readonly writePolicy?: WritePolicy;
 }
 
 export async function createRelay(
   config: RelayConfig,
   logger: Logger,
   env: Env = process.env,
+  overrides: RelayOverrides = {},
 ): Promise<Relay> {
   const { store, gauges } = await createStore(config, env, logger);
   let access: AccessControl;
@@ -146,7 +157,7 @@ export async function createRelay(
     throw err;
   }
   try {
-    writePolicy = await startWritePolicy(config.writePolicy, logger);
+    writePolicy = overrides.writePolicy ?? (await startWritePolicy(config.writePolicy, logger));
   } catch (err) {
     await access.close();
     await store.close();
@@ -164,7 +175,7 @@ export async function createRelay(
     ...(config.backend.dbType === 'local'
       ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
       : {}),
-    negentropy: createNegentropy(config, env, store, access, logger),
+    negentropy: createNegentropy(config, env, store, access, writePolicy, logger),
     gauges,
     ...(writePolicy === undefined ? {} : { writePolicy }),
   });

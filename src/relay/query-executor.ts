@@ -1,8 +1,9 @@
 /**
  * The one path of REQ and COUNT to the store. The relay hands it parsed filters, the requester
  * and a cancellation signal; limits (ORLY_DEFAULT_LIMIT / ORLY_MAX_LIMIT / ORLY_MAX_COUNT),
- * restricted-kind visibility (NIP-42) and de-duplication across filters live here, once, for
- * every store: a store-side executor when the store has one available (LMDB's query worker
+ * restricted-kind visibility (NIP-42), the access control's hidden authors, the write policy's
+ * per-reader read scope (hidden kinds, kinds needing involvement: ./query-scope.ts) and
+ * de-duplication across filters live here, once, for every store: a store-side executor when the store has one available (LMDB's query worker
  * threads: ready frames built beside the event loop), else the store's query() in the event
  * loop (LMDB without workers, orly-db over gRPC, any future backend).
  *
@@ -14,10 +15,18 @@ import { Reasons } from '../errors.js';
 import { nowSeconds } from '../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../protocol/filter.js';
 import { countSplit, withoutHiddenAuthors } from '../protocol/hidden-authors.js';
-import { isVisibleTo, mayReturnRestricted } from '../protocol/visibility.js';
+import { type ReadScope, withoutHiddenKinds } from '../protocol/read-scope.js';
 import type { ClientStore, EventWrap, StoredEvent, Timeslice } from '../store/event-store.js';
 import type { FrameChunk } from '../store/query-frames.js';
 import { QueryCancelled, QueryScheduler } from './query-scheduler.js';
+import {
+  baseRules,
+  mayReturnInvolved,
+  type RequestRules,
+  readableInvolved,
+  scopedRules,
+  withheld,
+} from './query-scope.js';
 
 export interface QueryPolicy {
   readonly restrictedKinds: ReadonlySet<number>;
@@ -37,6 +46,11 @@ export interface QueryPolicy {
   readonly maxQueriesPerConnection: number;
   /** Authors whose events this requester must not be served (the access-control mode's bans). */
   readonly hiddenAuthors?: (requester: QueryRequester) => ReadonlySet<string> | undefined;
+  /**
+   * What the write policy lets this requester read (hidden kinds, kinds needing involvement);
+   * undefined = nothing more than the relay's own restrictions. Applied alongside them.
+   */
+  readonly readScope?: (requester: QueryRequester) => ReadScope | undefined;
 }
 
 /** How a send() ended: results sent, the requester went away (or closed it), or refused. */
@@ -61,14 +75,15 @@ export interface ResultSink {
 }
 
 export class QueryExecutor {
-  private readonly restrictedList: readonly number[];
+  /** The rules of a requester the write policy does not restrict: the restricted kinds alone. */
+  private readonly base: RequestRules;
   readonly scheduler: QueryScheduler;
 
   constructor(
     private readonly store: ClientStore,
     private readonly policy: QueryPolicy,
   ) {
-    this.restrictedList = [...policy.restrictedKinds];
+    this.base = baseRules(policy.restrictedKinds);
     this.scheduler = new QueryScheduler(policy.concurrency, policy.maxQueriesPerConnection, policy.sliceMs);
   }
 
@@ -115,6 +130,12 @@ export class QueryExecutor {
     }
   }
 
+  /** This request's rules: the base ones unless the write policy restricts the requester. */
+  private rulesFor(requester: QueryRequester): RequestRules {
+    const scope = this.policy.readScope?.(requester);
+    return scope === undefined ? this.base : scopedRules(this.base, scope, requester.authed);
+  }
+
   /**
    * Sends the stored results of `filters` (each with its own limit, newest first, de-duplicated
    * across filters). Resolves with the ids sent, or undefined when the signal aborted or the
@@ -127,16 +148,20 @@ export class QueryExecutor {
     sink: ResultSink,
     slice: Timeslice,
   ): Promise<Set<string> | undefined> {
-    const { maxLimit, defaultLimit, restrictedKinds } = this.policy;
+    const { maxLimit, defaultLimit } = this.policy;
     const now = nowSeconds();
     const sent = new Set<string>();
+    const rules = this.rulesFor(requester);
+    if (rules.nothing) return signal.aborted ? undefined : sent;
     const hidden = this.policy.hiddenAuthors?.(requester);
     for (const asked of filters) {
       const limit = Math.min(asked.limit ?? defaultLimit, maxLimit);
-      const { filter, checkEach: checkAuthors } = withoutHiddenAuthors(asked, hidden);
+      const byAuthor = withoutHiddenAuthors(asked, hidden);
+      const { filter, checkEach: checkKinds } = withoutHiddenKinds(byAuthor.filter, rules.hiddenKinds);
+      const checkAuthors = byAuthor.checkEach;
       if (limit === 0 || matchesNothing(filter)) continue;
-      const checkRestricted = mayReturnRestricted(filter, restrictedKinds);
-      const checkEach = checkRestricted || checkAuthors;
+      const checkRestricted = mayReturnInvolved(filter, rules);
+      const checkEach = checkRestricted || checkAuthors || checkKinds;
       const chunks = this.store.queryFrames?.(
         {
           filter: { ...filter, limit: checkEach ? undefined : limit },
@@ -144,9 +169,11 @@ export class QueryExecutor {
           now,
           prefix: sink.wrap.prefix,
           checkRestricted,
-          restrictedKinds: this.restrictedList,
+          restrictedKinds: rules.involvedList,
           authed: [...requester.authed],
           ...(checkAuthors ? { hiddenAuthors: [...hidden!] } : {}),
+          ...(checkKinds ? { hiddenKinds: [...rules.hiddenKinds] } : {}),
+          ...(rules.allInvolved ? { allInvolved: true } : {}),
         },
         slice,
       );
@@ -163,6 +190,7 @@ export class QueryExecutor {
               sink,
               sent,
               slice,
+              rules,
               hidden,
             );
       if (!done) return undefined;
@@ -173,8 +201,10 @@ export class QueryExecutor {
   /**
    * NIP-45: the number of stored events matching any of the filters that the requester could
    * read, or the cap (approximate) when ORLY_MAX_COUNT or more match. Neither the number nor
-   * the cap ever depends on events the requester may not see: restricted kinds are counted
-   * apart, only those authored by or p-tagging one of its authenticated pubkeys. A store call
+   * the cap ever depends on events the requester may not see: restricted kinds (and the kinds
+   * its read scope wants involvement for; every kind with allInvolved) are counted apart, only
+   * those authored by or p-tagging one of its authenticated pubkeys; its hidden kinds are pruned
+   * from filters naming them and excluded from the others. A store call
    * that examines ORLY_MAX_COUNT_SCAN candidates answers the count so far, approximate; the
    * candidates it skips by kind (hidden ones) are not part of that budget, so neither is the
    * approximate flag a window on hidden events.
@@ -184,29 +214,40 @@ export class QueryExecutor {
     requester: QueryRequester,
     timeslice: Timeslice,
   ): Promise<{ count: number; capped: boolean }> {
+    const rules = this.rulesFor(requester);
+    if (rules.nothing) return { count: 0, capped: false };
+    const { authed } = requester;
     const { counted, subtract } = countSplit(
-      all.map((f) => ({ ...f, limit: undefined })),
+      all.map((f) => withoutHiddenKinds({ ...f, limit: undefined }, rules.hiddenKinds).filter),
       this.policy.hiddenAuthors?.(requester),
     );
     const filters = counted.filter((f) => !matchesNothing(f));
     if (filters.length === 0) return { count: 0, capped: false };
-    const { maxCount: max, maxCountScan: maxScan, restrictedKinds } = this.policy;
+    const { maxCount: max, maxCountScan: maxScan } = this.policy;
     const now = nowSeconds();
-    const excludeKinds = restrictedKinds.size > 0 ? { excludeKinds: restrictedKinds } : {};
-    const open = await this.store.count(filters, { max, maxScan, now, timeslice, ...excludeKinds });
+    const none = { count: 0, approximate: false };
+    // Open kinds: all but the hidden and involved ones (none at all when every kind needs involvement).
+    const excludeKinds = rules.uncounted.size > 0 ? { excludeKinds: rules.uncounted } : {};
+    const countOpen = (f: NormalizedFilter[], limit?: number) =>
+      rules.allInvolved
+        ? none
+        : this.store.count(f, { max: limit, maxScan, now, timeslice, ...excludeKinds });
+    // Involved kinds, narrowed to the requester's own events and those p-tagging it; never a hidden kind.
+    const hiddenKinds = rules.hiddenKinds.size > 0 ? { excludeKinds: rules.hiddenKinds } : {};
+    const countInvolved = (f: NormalizedFilter[], limit?: number) => {
+      const readable = readableInvolved(f, rules, authed);
+      return readable.length === 0
+        ? none
+        : this.store.count(readable, { max: limit, maxScan, now, timeslice, ...hiddenKinds });
+    };
+    const open = await countOpen(filters, max);
     if (open.approximate) return { count: open.count, capped: true };
-    const readable = readableRestricted(filters, restrictedKinds, requester.authed);
-    const visible =
-      readable.length === 0
-        ? { count: 0, approximate: false }
-        : await this.store.count(readable, { max: max - open.count, maxScan, now, timeslice });
+    const visible = await countInvolved(filters, max - open.count);
     let total = open.count + visible.count;
     if (subtract.length > 0) {
-      // The hidden authors' events among the counted ones (open kinds and readable restricted ones).
-      total -= (await this.store.count(subtract, { maxScan, now, timeslice, ...excludeKinds })).count;
-      const hiddenReadable = readableRestricted(subtract, restrictedKinds, requester.authed);
-      if (hiddenReadable.length > 0)
-        total -= (await this.store.count(hiddenReadable, { maxScan, now, timeslice })).count;
+      // The hidden authors' events among the counted ones (open kinds and readable involved ones).
+      total -= (await countOpen(subtract)).count;
+      total -= (await countInvolved(subtract)).count;
       total = Math.max(0, total);
     }
     return { count: Math.min(total, max), capped: visible.approximate || total >= max };
@@ -215,10 +256,11 @@ export class QueryExecutor {
   /**
    * One filter through store.query(). The store always applies a limit, so a remote store's
    * stream ends by itself (a stream reset per REQ looks like an HTTP/2 rapid-reset attack to
-   * servers). When results are checked one by one (restricted kinds) and some were hidden or
-   * already sent, further pages older than the last result make up for them; a page that brings
-   * no id not seen before ends it (more than `limit` events at one created_at). False when the
-   * receiver went away.
+   * servers). When results are checked one by one (restricted, involved or hidden kinds, hidden
+   * authors) and some were withheld or already sent, further pages from the last result's
+   * created_at on make up for them: each one `limit` longer than the results it reads again at
+   * that created_at, so it always brings up to `limit` events not seen before (even with a limit
+   * of 1, or many events at one created_at). False when the receiver went away.
    */
   private async sendFromStore(
     filter: NormalizedFilter,
@@ -230,29 +272,26 @@ export class QueryExecutor {
     sink: ResultSink,
     sent: Set<string>,
     slice: Timeslice,
+    rules: RequestRules,
     hiddenAuthors: ReadonlySet<string> | undefined,
   ): Promise<boolean> {
-    const { restrictedKinds } = this.policy;
     const hidden = new Set<string>();
     let count = 0;
     let page: NormalizedFilter = { ...filter, limit };
+    const read: StoredEvent[] = [];
     for (;;) {
       let got = 0;
       let fresh = 0;
-      let last: StoredEvent | undefined;
+      read.length = 0;
       for await (const stored of this.store.query(page, { signal, now, wrap: sink.wrap, timeslice: slice })) {
         if (signal.aborted) return false;
         if (slice.expired()) await slice.pause();
         got++;
-        last = stored;
+        if (checkEach) read.push(stored);
         const id = stored.id;
         if (sent.has(id) || hidden.has(id)) continue;
         fresh++;
-        if (
-          checkEach &&
-          ((restrictedKinds.has(stored.kind) && !isVisibleTo(stored.event, requester.authed)) ||
-            hiddenAuthors?.has(stored.event.pubkey))
-        ) {
+        if (checkEach && withheld(stored, rules, requester.authed, hiddenAuthors)) {
           hidden.add(id);
           continue;
         }
@@ -263,8 +302,11 @@ export class QueryExecutor {
         if (drained !== undefined) await slice.pause(drained);
       }
       // Without checks the store's limit is the answer; else another page only if this one was full.
-      if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || last === undefined) return true;
-      page = { ...filter, until: last.event.created_at, limit };
+      if (!checkEach || got < (page.limit ?? 0) || fresh === 0 || read.length === 0) return true;
+      const until = read[read.length - 1]!.event.created_at;
+      let again = 0;
+      while (again < read.length && read[read.length - 1 - again]!.event.created_at === until) again++;
+      page = { ...filter, until, limit: limit + again };
     }
   }
 }
@@ -302,31 +344,4 @@ async function sendChunks(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/**
- * The restricted-kind part of `filters` that `authed` may read: each filter narrowed to the
- * restricted kinds it can match and to events authored by, or p-tagging, an authed pubkey.
- */
-function readableRestricted(
-  filters: readonly NormalizedFilter[],
-  restricted: ReadonlySet<number>,
-  authed: ReadonlySet<string>,
-): NormalizedFilter[] {
-  if (authed.size === 0 || restricted.size === 0) return [];
-  const out: NormalizedFilter[] = [];
-  for (const f of filters) {
-    if (!mayReturnRestricted(f, restricted)) continue;
-    const kinds = f.kinds ? f.kinds.filter((k) => restricted.has(k)) : [...restricted];
-    const authors = f.authors ? f.authors.filter((a) => authed.has(a)) : [...authed];
-    if (authors.length > 0) out.push({ ...f, kinds, authors });
-    const pTags = f.tags?.get('p');
-    const recipients = pTags ? pTags.filter((p) => authed.has(p)) : [...authed];
-    if (recipients.length > 0) {
-      const tags = new Map(f.tags ?? []);
-      tags.set('p', recipients);
-      out.push({ ...f, kinds, tags });
-    }
-  }
-  return out;
 }

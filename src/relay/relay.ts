@@ -30,6 +30,7 @@ import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-endpoint.js';
 import { QueryExecutor } from './query-executor.js';
+import { liveScope } from './query-scope.js';
 import { authRelayUrls, managementUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { Subscription } from './subscription.js';
@@ -114,6 +115,9 @@ export class Relay implements RelayContext {
       ...(deps.access.hiddenAuthors === undefined
         ? {}
         : { hiddenAuthors: (requester) => deps.access.hiddenAuthors?.(requester) }),
+      ...(deps.writePolicy?.readScope === undefined
+        ? {}
+        : { readScope: (requester) => deps.writePolicy?.readScope?.(requester) }),
     });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.guard = new ConnectionGuard(deps.config.edge);
@@ -257,12 +261,18 @@ export class Relay implements RelayContext {
     return promise;
   }
 
-  /** Delivers a newly accepted event to every matching live subscription. */
+  /**
+   * Delivers a newly accepted event to every matching live subscription whose connection may
+   * read it: restricted kinds need involvement, and with a write policy that scopes readers,
+   * each connection's ReadScope is asked once per event (a relay without one pays nothing).
+   */
   broadcast(event: NostrEvent, raw: string): void {
     const restricted = this.restrictedKinds.has(event.kind);
+    const allowed = liveScope(this.writePolicy, event);
     let delivered = 0;
     this.subscriptions.forEachMatch(event, (sub) => {
       if (restricted && !isVisibleTo(event, sub.conn.authed)) return;
+      if (allowed !== undefined && !allowed(sub.conn)) return;
       if (sub.pending) {
         sub.pending.push({ id: event.id, raw });
         return;

@@ -2,7 +2,7 @@
  * Store-side execution of one REQ filter: a store that can (LMDB, with its query worker
  * threads) answers with ready EVENT frames, built beside the event loop, instead of events
  * the relay frames itself. The relay's query executor (src/relay/query-executor.ts) decides
- * the limit and whether results must be checked for restricted kinds; the store applies them
+ * the limit and whether results must be checked for restricted or hidden kinds; the store applies them
  * with the same rule (src/protocol/visibility.ts) and the executor de-duplicates.
  */
 import type { NormalizedFilter } from '../protocol/filter.js';
@@ -18,8 +18,15 @@ export interface FrameQuery {
   readonly prefix: Uint8Array;
   /** Check each result against restrictedKinds / authed (the filter may match restricted kinds). */
   readonly checkRestricted: boolean;
-  /** Kinds only their author or a p-tagged pubkey may read. */
+  /**
+   * Kinds only their author or a p-tagged pubkey may read: the relay's restricted kinds and
+   * those the requester's read scope (a write policy) wants involvement for.
+   */
   readonly restrictedKinds: readonly number[];
+  /** With checkRestricted: every kind needs involvement (the read scope's allInvolved). */
+  readonly allInvolved?: boolean;
+  /** Kinds skipped (the requester's read scope hides them; the filter names no kinds). */
+  readonly hiddenKinds?: readonly number[];
   /** Pubkeys the requester authenticated as (NIP-42). */
   readonly authed: readonly string[];
   /** Authors whose events are skipped (an access-control mode hides them from this requester). */

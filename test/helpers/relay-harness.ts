@@ -12,7 +12,7 @@ import { loadFollowsSettings } from '../../src/acl/follows-config.js';
 import { parsePubkeyList } from '../../src/acl/pubkeys.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
-import { createRelay } from '../../src/relay/create-relay.js';
+import { createRelay, type RelayOverrides } from '../../src/relay/create-relay.js';
 import { ADDRESS_LIMITS_OFF } from '../../src/relay/edge-config.js';
 import type { Relay } from '../../src/relay/relay.js';
 import { startAclServer } from '../../src/services/acl/server.js';
@@ -157,11 +157,12 @@ export interface TestRelay {
 /**
  * A relay on 127.0.0.1 port 0. In split mode it starts its own orly-db (on the relay's data dir)
  * and orly-acl, stopped with it; with `shared` it uses those services instead (any test mode) and
- * leaves them running.
+ * leaves them running. `overrides` injects capabilities (a write policy object).
  */
 export async function startTestRelay(
   env: Record<string, string> = {},
   shared?: Pick<SplitServices, 'relayEnv'>,
+  overrides: RelayOverrides = {},
 ): Promise<TestRelay> {
   const dataDir = env.ORLY_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'orly-test-'));
   const logger = createLogger('silent');
@@ -197,7 +198,7 @@ export async function startTestRelay(
     ORLY_DATA_DIR: dataDir,
   };
   const config = loadRelayConfig(fullEnv);
-  const relay = await createRelay(config, createLogger(config.logLevel), fullEnv);
+  const relay = await createRelay(config, createLogger(config.logLevel), fullEnv, overrides);
   const port = await relay.start();
   return {
     relay,

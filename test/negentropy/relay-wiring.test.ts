@@ -10,7 +10,7 @@ import { ConfigError } from '../../src/config/env.js';
 import { NegentropySession } from '../../src/negentropy/codec/session.js';
 import { SealedVector } from '../../src/negentropy/codec/storage.js';
 import { fromHex, toHex } from '../../src/negentropy/codec/types.js';
-import { newest, subtractSorted } from '../../src/negentropy/local-responder.js';
+import { newest, subtractSorted, unionSorted } from '../../src/negentropy/item-set.js';
 import { SessionTable } from '../../src/negentropy/session-table.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
 import { relayInformation } from '../../src/relay/nip11.js';
@@ -181,6 +181,28 @@ describe('item-set helpers', () => {
       ],
     );
     assert.equal(subtractSorted(all, pack([])), all);
+  });
+
+  it('unionSorted merges two sorted sets, each item once', () => {
+    const a = pack([
+      [1, 1],
+      [2, 1],
+      [3, 6],
+    ]);
+    const b = pack([
+      [1, 2],
+      [2, 1],
+      [4, 4],
+    ]);
+    assert.deepEqual(rowsOf(unionSorted(a, b)), [
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [3, 6],
+      [4, 4],
+    ]);
+    assert.equal(unionSorted(a, pack([])), a);
+    assert.equal(unionSorted(pack([]), b), b);
   });
 
   it('newest keeps what a REQ with that limit returns: newest first, ties lowest id first', () => {

@@ -13,7 +13,8 @@
  *
  * Visibility: a NEG-OPEN never reveals an id a REQ would not serve. Filters naming restricted
  * kinds are refused before AUTH, as REQ does; the responder removes every restricted-kind id the
- * connection's authed pubkeys may not read (see src/negentropy/local-responder.ts).
+ * connection's authed pubkeys may not read (see src/negentropy/local-responder.ts), and applies
+ * the write policy's read scope like a REQ (a reader it refuses gets NEG-ERR with its reason).
  *
  * The item sets and reconciliation live behind the relay's NegentropyResponder: in this process,
  * or orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc + ORLY_GRPC_SYNC_NEGENTROPY), whose

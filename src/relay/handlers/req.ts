@@ -19,7 +19,11 @@ import { readGate } from '../gates.js';
 import type { RelayContext } from '../relay-context.js';
 import { Subscription } from '../subscription.js';
 
-/** Parses a REQ/COUNT filter list, or returns the reason to refuse it. */
+/**
+ * Parses a REQ/COUNT (and NEG-OPEN) filter list, or returns the reason to refuse it: invalid
+ * filters, too many values, a reader the write policy's read scope refuses, restricted kinds
+ * named before AUTH.
+ */
 export function parseFilters(
   relay: RelayContext,
   conn: Connection,
@@ -38,6 +42,9 @@ export function parseFilters(
     filters.push(parsed.filter);
   }
   if (values > maxReqValues) return { reason: Reasons.tooManyReqValues(values, maxReqValues) };
+  // The write policy's read scope: a reader it lets read nothing is refused with its reason.
+  const refused = relay.writePolicy?.readScope?.(conn)?.refused;
+  if (refused !== undefined) return { reason: refused };
   if (!conn.isAuthenticated()) {
     const named = new Set(filters.flatMap((f) => restrictedKindsNamed(f, relay.restrictedKinds)));
     if (named.size > 0) return { reason: Reasons.restrictedKindsNeedAuth([...named].sort((a, b) => a - b)) };

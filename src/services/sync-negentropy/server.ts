@@ -13,7 +13,8 @@
  * (ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT) and capped at `negMaxSessions` per (relay_id,
  * connection_id) (ORLY_SYNC_NEGENTROPY_MAX_SESSIONS; beyond it the error is "blocked: too many
  * open negentropy sessions ..."; replacing a subscription_id's session does not count). The
- * relay's policy (authed pubkeys, restricted kinds, max records, frame size) comes with each
+ * relay's policy (authed pubkeys, restricted kinds, max records, frame size, the connection's
+ * hidden authors and read scope: hidden_kinds, involved_kinds, all_involved) comes with each
  * HandleNegOpen: the service keeps no copy, so relays with different policies can share it.
  * Outcomes are fields (`error` holds a NEG-ERR reason, including "invalid: ..." for a malformed
  * request), never gRPC errors.
@@ -37,6 +38,7 @@ import { MIN_FRAME_SIZE_LIMIT } from '../../negentropy/codec/types.js';
 import { LocalNegentropyResponder } from '../../negentropy/local-responder.js';
 import type { NegPolicy, NegReply, NegSessionKey } from '../../negentropy/responder.js';
 import { type NormalizedFilter, parseFilterText } from '../../protocol/filter.js';
+import { scopeFromLists } from '../../protocol/read-scope.js';
 import type { ClientStore, StoreAdmin, SyncSource } from '../../store/event-store.js';
 import { type Direction, directionFromProto } from '../../sync/direction.js';
 import {
@@ -101,6 +103,8 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
       if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('authed_pubkeys: expected 64 lowercase hex');
     for (const pk of req.hiddenAuthors)
       if (!/^[0-9a-f]{64}$/.test(pk)) throw new Error('hidden_authors: expected 64 lowercase hex');
+    for (const k of [...req.hiddenKinds, ...req.involvedKinds])
+      if (k > 65535) throw new Error(`hidden_kinds / involved_kinds: kind ${k} out of range`);
     policy = policyOf(req);
   } catch (err) {
     return { error: Reasons.badRequest((err as Error).message) };
@@ -110,6 +114,7 @@ async function negOpen(responder: LocalNegentropyResponder, req: HandleNegOpenRe
     ip: req.ip,
     policy,
     ...(req.hiddenAuthors.length > 0 ? { hiddenAuthors: new Set(req.hiddenAuthors) } : {}),
+    readScope: scopeFromLists(req.hiddenKinds, req.involvedKinds, req.allInvolved),
   });
 }
 

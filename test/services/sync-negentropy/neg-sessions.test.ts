@@ -82,6 +82,9 @@ describe('orly-sync-negentropy: routed NIP-77 sessions per connection', () => {
       maxRecords: 0,
       frameSizeLimit: 0,
       hiddenAuthors: [],
+      hiddenKinds: [],
+      involvedKinds: [],
+      allInvolved: false,
     };
     return new Promise((resolve, reject) =>
       client.handleNegOpen(req, (err, res) => (err ? reject(err) : resolve(res))),

@@ -106,6 +106,9 @@ describe('orly-sync-negentropy: background loop and peer RPCs', () => {
         maxRecords: 0,
         frameSizeLimit: 0,
         hiddenAuthors: [],
+        hiddenKinds: [],
+        involvedKinds: [],
+        allInvolved: false,
       })) as { error: string };
       assert.match(open.error, /^invalid: /);
       const msg = (await unary(c, 'handleNegMsg', {

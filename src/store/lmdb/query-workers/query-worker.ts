@@ -1,7 +1,7 @@
 /**
  * A query worker thread: opens the relay's LMDB store (the environment is shared with the main
  * thread, so reads see every commit once the read snapshot is renewed) and answers REQ filters
- * with ready EVENT frames, applying the same limit, expiry and restricted-kind rules as the
+ * with ready EVENT frames, applying the same limit, expiry, restricted- and hidden-kind rules as the
  * in-loop path (src/relay/query-executor.ts), and COUNTs; each request in slices of its
  * `sliceMs` (protocol.ts). Each result is copied once, from
  * lmdb's read buffer straight into the outgoing chunk (LmdbEventStore.scan); chunks of about
@@ -86,11 +86,14 @@ function queryTask(request: QueryRequest): Task {
   const restricted = new Set(request.restrictedKinds);
   const authed = new Set(request.authed);
   const hiddenAuthors = request.hiddenAuthors === undefined ? undefined : new Set(request.hiddenAuthors);
+  const hiddenKinds = request.hiddenKinds === undefined ? undefined : new Set(request.hiddenKinds);
+  const allInvolved = request.allInvolved === true;
   const out = new ChunkWriter(request.id);
   let count = 0;
   let scan: FilterScan | undefined;
   const visit = (json: Buffer, kind: number, parsed: NostrEvent | undefined): boolean => {
-    if (request.checkRestricted && restricted.has(kind)) {
+    if (hiddenKinds?.has(kind)) return true;
+    if (request.checkRestricted && (allInvolved || restricted.has(kind))) {
       const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
       if (!isVisibleTo(event, authed)) return true;
     }

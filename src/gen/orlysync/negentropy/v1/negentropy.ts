@@ -131,6 +131,15 @@ export interface HandleNegOpenRequest {
    * lowercase hex: their events' ids are left out of the set, as a REQ leaves them out.
    */
   hiddenAuthors: string[];
+  /**
+   * The relay's write policy's read scope for this connection (its refusal is answered by the
+   * relay, never sent). Kinds whose events' ids are left out of the set:
+   */
+  hiddenKinds: number[];
+  /** Kinds served only to their author or a p-tagged authed pubkey, like restricted_kinds. */
+  involvedKinds: number[];
+  /** Every kind needs that involvement (none is served without an authed pubkey). */
+  allInvolved: boolean;
 }
 
 export interface HandleNegOpenResponse {
@@ -669,6 +678,9 @@ function createBaseHandleNegOpenRequest(): HandleNegOpenRequest {
     maxRecords: 0,
     frameSizeLimit: 0,
     hiddenAuthors: [],
+    hiddenKinds: [],
+    involvedKinds: [],
+    allInvolved: false,
   };
 }
 
@@ -710,6 +722,23 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     }
     for (const v of message.hiddenAuthors) {
       writer.uint32(90).string(v!);
+    }
+    if (message.hiddenKinds.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.hiddenKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.involvedKinds.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.involvedKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.allInvolved !== false) {
+      writer.uint32(112).bool(message.allInvolved);
     }
     return writer;
   },
@@ -825,6 +854,50 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
             message.hiddenAuthors.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag === 96) {
+              message.hiddenKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.hiddenKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 13: {
+            if (tag === 104) {
+              message.involvedKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.involvedKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.allInvolved = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -886,6 +959,21 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
         : globalThis.Array.isArray(object?.hidden_authors)
         ? object.hidden_authors.map((e: any) => globalThis.String(e))
         : [],
+      hiddenKinds: globalThis.Array.isArray(object?.hiddenKinds)
+        ? object.hiddenKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.hidden_kinds)
+        ? object.hidden_kinds.map((e: any) => globalThis.Number(e))
+        : [],
+      involvedKinds: globalThis.Array.isArray(object?.involvedKinds)
+        ? object.involvedKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.involved_kinds)
+        ? object.involved_kinds.map((e: any) => globalThis.Number(e))
+        : [],
+      allInvolved: isSet(object.allInvolved)
+        ? globalThis.Boolean(object.allInvolved)
+        : isSet(object.all_involved)
+        ? globalThis.Boolean(object.all_involved)
+        : false,
     };
   },
 
@@ -924,6 +1012,15 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     if (message.hiddenAuthors?.length) {
       obj.hiddenAuthors = message.hiddenAuthors;
     }
+    if (message.hiddenKinds?.length) {
+      obj.hiddenKinds = message.hiddenKinds.map((e) => Math.round(e));
+    }
+    if (message.involvedKinds?.length) {
+      obj.involvedKinds = message.involvedKinds.map((e) => Math.round(e));
+    }
+    if (message.allInvolved !== false) {
+      obj.allInvolved = message.allInvolved;
+    }
     return obj;
   },
 
@@ -943,6 +1040,9 @@ export const HandleNegOpenRequest: MessageFns<HandleNegOpenRequest> = {
     message.maxRecords = object.maxRecords ?? 0;
     message.frameSizeLimit = object.frameSizeLimit ?? 0;
     message.hiddenAuthors = object.hiddenAuthors?.map((e) => e) || [];
+    message.hiddenKinds = object.hiddenKinds?.map((e) => e) || [];
+    message.involvedKinds = object.involvedKinds?.map((e) => e) || [];
+    message.allInvolved = object.allInvolved ?? false;
     return message;
   },
 };
@@ -3597,9 +3697,10 @@ export const NegentropyServiceService = {
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
    * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
    * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
-   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
-   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
-   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps, the
+   * connection's hidden authors and read scope) travels in HandleNegOpenRequest. Outcomes are
+   * fields: message, or error (a NIP-01 style reason such as "closed: ...", "invalid: ...",
+   * "blocked: ...").
    */
   handleNegOpen: {
     path: "/orlysync.negentropy.v1.NegentropyService/HandleNegOpen" as const,
@@ -3735,9 +3836,10 @@ export interface NegentropyServiceServer extends UntypedServiceImplementation {
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
    * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
    * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
-   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
-   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
-   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps, the
+   * connection's hidden authors and read scope) travels in HandleNegOpenRequest. Outcomes are
+   * fields: message, or error (a NIP-01 style reason such as "closed: ...", "invalid: ...",
+   * "blocked: ...").
    */
   handleNegOpen: handleUnaryCall<HandleNegOpenRequest, HandleNegOpenResponse>;
   handleNegMsg: handleUnaryCall<HandleNegMsgRequest, HandleNegMsgResponse>;
@@ -3807,9 +3909,10 @@ export interface NegentropyServiceClient extends Client {
    * Sessions are keyed by (relay_id, connection_id, subscription_id) and expire after
    * ORLY_SYNC_NEGENTROPY_SESSION_TIMEOUT idle; at most ORLY_SYNC_NEGENTROPY_MAX_SESSIONS per
    * (relay_id, connection_id), beyond which HandleNegOpen answers "blocked: too many open
-   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps) travels in
-   * HandleNegOpenRequest. Outcomes are fields: message, or error (a NIP-01
-   * style reason such as "closed: ...", "invalid: ...", "blocked: ...").
+   * negentropy sessions ...". The relay's policy (AUTH state, restricted kinds, caps, the
+   * connection's hidden authors and read scope) travels in HandleNegOpenRequest. Outcomes are
+   * fields: message, or error (a NIP-01 style reason such as "closed: ...", "invalid: ...",
+   * "blocked: ...").
    */
   handleNegOpen(
     request: HandleNegOpenRequest,
