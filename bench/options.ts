@@ -14,6 +14,8 @@ export const SCENARIOS = [
   'fanout-throughput',
   'memory',
   'ingest-split',
+  'ingest-plugin',
+  'ingest-policy',
   'query-split',
   'sync',
   'sync-1m',

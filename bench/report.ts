@@ -41,6 +41,8 @@ const LABELS: Record<Scenario, string> = {
   'fanout-throughput': 'Fan-out throughput',
   memory: 'Idle connections',
   'ingest-split': 'Ingest, split mode',
+  'ingest-plugin': 'Ingest, pass-through strfry plugin',
+  'ingest-policy': 'Ingest, ORLY policy file',
   'query-split': 'Query, split mode',
   sync: 'Negentropy sync',
   'sync-1m': 'Negentropy sync, 1M',
@@ -105,6 +107,16 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
         latency: `EVENT→OK ${ms(m.okP50Ms)} / ${ms(m.okP99Ms)}`,
         target: '≥ 0.7× local',
         met: ratio === undefined ? '—' : yesNo(ratio >= 0.7 && num(m.okFalse) === 0),
+      };
+    }
+    case 'ingest-plugin':
+    case 'ingest-policy': {
+      const ratio = splitRatio(run, 'ingest', scenario, 'eventsPerSec');
+      return {
+        measured: `${fmt(m.eventsPerSec)} events/s (${ratio === undefined ? 'no plain ingest to compare' : `${ratio.toFixed(2)}× without`}; relay CPU ${fmt(m.relayCpuSeconds, 1)} s; OK false: ${fmt(m.okFalse)})`,
+        latency: `EVENT→OK ${ms(m.okP50Ms)} / ${ms(m.okP99Ms)}`,
+        target: scenario === 'ingest-plugin' ? 'cheaper than strfry’s pipe round trip per event' : '—',
+        met: '—',
       };
     }
     case 'query-split': {

@@ -29,7 +29,9 @@ const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>>
   'fanout-latency': (ctx) => fanoutScenario(ctx, 'rate'),
   'fanout-throughput': (ctx) => fanoutScenario(ctx, 'max'),
   memory: memoryScenario,
-  'ingest-split': (ctx) => ingestScenario(ctx, true),
+  'ingest-split': (ctx) => ingestScenario(ctx, 'split'),
+  'ingest-plugin': (ctx) => ingestScenario(ctx, 'plugin'),
+  'ingest-policy': (ctx) => ingestScenario(ctx, 'policy'),
   'query-split': (ctx) => queryScenario(ctx, true),
   sync: async (ctx) => {
     const metrics = await syncScenario(ctx.getDataset());

@@ -10,10 +10,11 @@ import type { AccessControl } from '../acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../acl/factory.js';
 import { loadFollowsSettings } from '../acl/follows-config.js';
 import { GrpcAccessControl } from '../acl/grpc-access-control.js';
-import type { WritePolicy } from '../acl/policy/write-plugin.js';
-import { startWritePolicy } from '../acl/policy/write-policy-config.js';
+import { GrpcWritePolicy } from '../acl/policy/grpc-write-policy.js';
+import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
+import { startEventPolicy } from '../acl/policy/write-policy-config.js';
 import { parsePubkeyList } from '../acl/pubkeys.js';
-import type { Env } from '../config/env.js';
+import { ConfigError, type Env } from '../config/env.js';
 import { VerifierPool } from '../crypto/verifier-pool.js';
 import { loadGrpcSecurity } from '../grpc/security.js';
 import type { Logger } from '../logger.js';
@@ -135,6 +136,41 @@ function createNegentropy(
   });
 }
 
+/**
+ * The write policy: in process (ORLY's policy file, the strfry plugin), or in split mode the one
+ * orly-acl runs beside it. A relay configured with a policy of its own whose orly-acl runs none
+ * refuses to start (fail closed: the policy would silently not apply).
+ */
+async function createWritePolicy(
+  config: RelayConfig,
+  env: Env,
+  store: EventStore,
+  logger: Logger,
+): Promise<WritePolicy | undefined> {
+  const { backend, writePolicy } = config;
+  if (backend.aclType !== 'grpc') {
+    const started = await startEventPolicy(writePolicy, logger, {
+      store,
+      owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
+    });
+    return started?.policy;
+  }
+  const remote = await GrpcWritePolicy.connect(backend.grpcAclServer, {
+    security: loadGrpcSecurity(env),
+    logger,
+    connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+    refreshMs: backend.grpcAclRefreshSeconds * 1000,
+    deadlineMs: writePolicy.timeoutMs + 5000,
+  });
+  if (remote === undefined && (writePolicy.plugin !== undefined || writePolicy.policyFile !== undefined)) {
+    throw new ConfigError(
+      writePolicy.plugin !== undefined ? 'ORLY_WRITE_POLICY_PLUGIN' : 'ORLY_POLICY_ENABLED',
+      `with ORLY_ACL_TYPE=grpc the write policy runs in orly-acl (${backend.grpcAclServer}), which has none configured`,
+    );
+  }
+  return remote;
+}
+
 /** Capabilities given instead of built from the configuration (tests). */
 export interface RelayOverrides {
   /** Used instead of ORLY_WRITE_POLICY_PLUGIN; stopped with the relay. */
@@ -157,7 +193,7 @@ export async function createRelay(
     throw err;
   }
   try {
-    writePolicy = overrides.writePolicy ?? (await startWritePolicy(config.writePolicy, logger));
+    writePolicy = overrides.writePolicy ?? (await createWritePolicy(config, env, store, logger));
   } catch (err) {
     await access.close();
     await store.close();

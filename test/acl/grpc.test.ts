@@ -56,7 +56,8 @@ type RawUnary = (
   callback: (err: Error | null, res: CheckAccessResponse) => void,
 ) => unknown;
 
-function rawCall(method: 'checkPolicy' | 'checkAccess', request: object): Promise<CheckAccessResponse> {
+// biome-ignore lint/suspicious/noExplicitAny: CheckAccess and CheckPolicy answer different messages
+function rawCall(method: 'checkPolicy' | 'checkAccess', request: object): Promise<any> {
   const raw = new ACLServiceClient(server.address, credentials.createInsecure());
   const md = new Metadata();
   md.set('authorization', `Bearer ${TOKEN}`);
@@ -82,21 +83,33 @@ describe('orly-acl over gRPC', () => {
     assert.equal(await client.accessLevel(undefined, '10.0.0.1'), 'read');
   });
 
-  test('CheckPolicy: write = CheckAccess, read allowed, unknown action rejected; bad events answered invalid', async () => {
+  test('CheckPolicy without a write policy accepts (access is CheckAccess); unknown action rejected; bad events answered invalid', async () => {
     const requester = { authedPubkeys: [], ip: '10.0.0.1' };
     const bobEvent = serializeEvent(signedEvent(bob));
-    assert.deepEqual(await rawCall('checkPolicy', { action: 'write', eventJson: bobEvent, requester }), {
-      allowed: false,
-      reason: FOLLOWS_DENIED,
-      delayMs: 0,
-    });
-    assert.deepEqual(await rawCall('checkPolicy', { action: 'read', eventJson: bobEvent, requester }), {
-      allowed: true,
-      reason: '',
-      delayMs: 0,
-    });
+    const source = { receivedAt: 0, sourceType: '', sourceInfo: '' };
+    assert.deepEqual(
+      await rawCall('checkPolicy', { action: 'write', eventJson: bobEvent, requester, ...source }),
+      {
+        action: 'accept',
+        msg: '',
+      },
+    );
+    assert.deepEqual(
+      await rawCall('checkPolicy', { action: 'read', eventJson: bobEvent, requester, ...source }),
+      {
+        action: 'accept',
+        msg: '',
+      },
+    );
+    assert.deepEqual(
+      await rawCall('checkPolicy', { action: 'write', eventJson: '{nope', requester, ...source }),
+      {
+        action: 'reject',
+        msg: 'invalid: event is not valid JSON',
+      },
+    );
     await assert.rejects(
-      rawCall('checkPolicy', { action: 'delete', eventJson: bobEvent, requester }),
+      rawCall('checkPolicy', { action: 'delete', eventJson: bobEvent, requester, ...source }),
       /unknown action/,
     );
     const tampered = { ...signedEvent(alice), content: 'changed after signing' };

@@ -114,7 +114,11 @@ describe('managed mode through orly-acl, two relays', () => {
 
   it('GetType, Manage refusals and outcomes, GetReadRestrictions over raw gRPC', async () => {
     const address = services.acl.address;
-    assert.deepEqual(await rawCall(address, 'getType', {}), { mode: 'managed', hasManagement: true });
+    assert.deepEqual(await rawCall(address, 'getType', {}), {
+      mode: 'managed',
+      hasManagement: true,
+      hasWritePolicy: false,
+    });
     const call = (request: object) =>
       rawCall(address, 'manage', {
         method: 'listbannedpubkeys',
@@ -237,7 +241,11 @@ describe('managed mode through orly-acl, two relays', () => {
     let relay: TestRelay | undefined;
     try {
       open = await startTestAclService({ ORLY_ACL_MODE: 'none' }, services.dbAddress, logger);
-      assert.deepEqual(await rawCall(open.address, 'getType', {}), { mode: 'none', hasManagement: false });
+      assert.deepEqual(await rawCall(open.address, 'getType', {}), {
+        mode: 'none',
+        hasManagement: false,
+        hasWritePolicy: false,
+      });
       assert.deepEqual(
         await rawCall(open.address, 'manage', {
           method: 'supportedmethods',

@@ -9,6 +9,11 @@ import WebSocket from 'ws';
 import type { AccessControl } from '../../src/acl/access-control.js';
 import { createAccessControl, parseAclMode } from '../../src/acl/factory.js';
 import { loadFollowsSettings } from '../../src/acl/follows-config.js';
+import {
+  loadWritePolicyConfig,
+  type StartedPolicy,
+  startEventPolicy,
+} from '../../src/acl/policy/write-policy-config.js';
 import { parsePubkeyList } from '../../src/acl/pubkeys.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
@@ -64,8 +69,13 @@ export async function startTestAclService(
 ): Promise<TestAclService> {
   const security = { token: SPLIT_TOKEN };
   const mode = parseAclMode(env.ORLY_ACL_MODE ?? 'none', 'ORLY_ACL_MODE');
-  const store = mode === 'none' ? undefined : await GrpcEventStore.connect(dbAddress, { logger, security });
+  const policyConfig = loadWritePolicyConfig(env);
+  const store =
+    mode === 'none' && policyConfig.policyFile === undefined
+      ? undefined
+      : await GrpcEventStore.connect(dbAddress, { logger, security });
   let acl: AccessControl | undefined;
+  let policy: StartedPolicy | undefined;
   try {
     acl = await createAccessControl(mode, {
       store,
@@ -75,18 +85,25 @@ export async function startTestAclService(
       reloadIntervalMs: 0,
       follows: loadFollowsSettings(env),
     });
-    const server = await startAclServer({ listen, acl, security, logger });
+    policy = await startEventPolicy(policyConfig, logger, {
+      store,
+      owners: parsePubkeyList(env.ORLY_OWNERS, 'ORLY_OWNERS'),
+    });
+    const server = await startAclServer({ listen, acl, security, logger, ...(policy ? { policy } : {}) });
     const owned = acl;
+    const ownedPolicy = policy;
     return {
       address: server.address,
       port: server.port,
       async stop() {
         await server.stop();
+        await ownedPolicy?.policy.stop();
         await owned.close();
         await store?.close();
       },
     };
   } catch (err) {
+    await policy?.policy.stop();
     await acl?.close();
     await store?.close();
     throw err;

@@ -13,6 +13,7 @@ import type { Logger } from '../../logger.js';
 import { clip, LineSplitter, type LogBudget } from './plugin-lines.js';
 import {
   encodeInput,
+  type InputFormat,
   PluginErrors,
   type PluginInput,
   type PluginVerdict,
@@ -21,6 +22,8 @@ import {
 
 export interface PluginProcessOptions {
   readonly command: string;
+  /** The input lines' shape (default strfry's). */
+  readonly format?: InputFormat;
   readonly timeoutMs: number;
   readonly maxLineBytes: number;
   readonly killGraceMs: number;
@@ -117,7 +120,7 @@ export class PluginProcess {
     if (queue) queue.push(entry);
     else this.pending.set(id, [entry]);
     this.inFlight++;
-    this.child.stdin!.write(encodeInput(input));
+    this.child.stdin!.write(encodeInput(input, this.options.format));
   }
 
   /** Takes no more events; ends the process once the ones in flight are answered (or fail). */

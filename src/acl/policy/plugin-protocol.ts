@@ -72,8 +72,21 @@ export const PluginErrors = {
   busy: reason('rate-limited', 'write-policy plugin is busy, try again later'),
 } as const;
 
+/**
+ * The input line's shape: strfry's (`{type, event, receivedAt, sourceType, sourceInfo, authed}`)
+ * or ORLY's policy scripts' (the event's own fields plus `logged_in_pubkey`, `ip_address`,
+ * `access_type`). The answer line is the same for both.
+ */
+export type InputFormat = 'strfry' | 'orly';
+
 /** The line written to the plugin's stdin (JSON.stringify escapes every newline inside). */
-export function encodeInput(input: PluginInput): string {
+export function encodeInput(input: PluginInput, format: InputFormat = 'strfry'): string {
+  if (format === 'orly') {
+    const line: Record<string, unknown> = { ...input.event, access_type: 'write' };
+    if (input.authed !== undefined) line.logged_in_pubkey = input.authed;
+    if (input.sourceType === 'IP4' || input.sourceType === 'IP6') line.ip_address = input.sourceInfo;
+    return `${JSON.stringify(line)}\n`;
+  }
   const line: Record<string, unknown> = {
     type: 'new',
     event: input.event,

@@ -56,13 +56,21 @@ import { access, stat } from 'node:fs/promises';
 import type { Logger } from '../../logger.js';
 import { LogBudget } from './plugin-lines.js';
 import { PluginProcess } from './plugin-process.js';
-import { PluginErrors, type PluginInput, type PluginVerdict, type WritePolicy } from './plugin-protocol.js';
+import {
+  type InputFormat,
+  PluginErrors,
+  type PluginInput,
+  type PluginVerdict,
+  type WritePolicy,
+} from './plugin-protocol.js';
 
-export type { PluginInput, PluginSource, PluginVerdict, WritePolicy } from './plugin-protocol.js';
+export type { PluginInput, PluginSource, PluginVerdict } from './plugin-protocol.js';
 
 export interface WritePolicyPluginOptions {
   /** Run as `/bin/sh -c command`; without a space it is a script path, reloaded when it changes. */
   readonly command: string;
+  /** The input lines' shape: strfry's (default) or ORLY's policy scripts'. */
+  readonly format?: InputFormat;
   /** Per event (default 5000). */
   readonly timeoutMs?: number;
   /** Events in flight at once (default 1000); beyond, the verdict is a 'rate-limited:' error. */
@@ -104,7 +112,7 @@ export class WritePolicyPlugin implements WritePolicy {
   private lastCheck = 0;
   private checking = false;
 
-  constructor(options: WritePolicyPluginOptions) {
+  constructor(private readonly options: WritePolicyPluginOptions) {
     this.command = options.command.trim();
     this.scriptPath = this.command !== '' && !this.command.includes(' ') ? this.command : undefined;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -184,6 +192,7 @@ export class WritePolicyPlugin implements WritePolicy {
     this.scriptKey = key ?? this.scriptKey;
     const proc = new PluginProcess({
       command: this.command,
+      ...(this.options.format === undefined ? {} : { format: this.options.format }),
       timeoutMs: this.timeoutMs,
       maxLineBytes: this.maxLineBytes,
       killGraceMs: this.killGraceMs,

@@ -103,6 +103,7 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
   const delay = relay.access.writeDelayMs?.(event, conn);
   const delayMs = delay === undefined ? 0 : await delay;
   if (delayMs > 0 && !(await waitDelay(relay, conn, event.id, delayMs))) return;
+  let acceptedMsg = '';
   if (relay.writePolicy !== undefined) {
     // strfry's write-policy plugin: reject and errors answer OK false; shadowReject OK true, not stored.
     const verdict = await relay.writePolicy.decide(pluginInput(event, conn));
@@ -114,6 +115,7 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
       reply(relay, conn, event.id, true, '', 'shadow-rejected');
       return;
     }
+    acceptedMsg = verdict.msg ?? '';
   }
   if (isEphemeral(event.kind)) {
     relay.broadcast(event, raw);
@@ -121,7 +123,7 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
     relay.store
       .broadcast?.(event)
       .catch((err: Error) => relay.logger.debug({ err: err.message }, 'broadcast failed'));
-    reply(relay, conn, event.id, true, '', 'ephemeral');
+    reply(relay, conn, event.id, true, acceptedMsg, 'ephemeral');
     return;
   }
   if (relay.isStopping) {
@@ -137,7 +139,7 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
     reply(relay, conn, event.id, true, Reasons.duplicate, 'duplicate');
     return;
   }
-  reply(relay, conn, event.id, true, '', 'accepted');
+  reply(relay, conn, event.id, true, acceptedMsg, 'accepted');
   relay.broadcast(event, raw);
   relay.access.eventStored?.(event);
 }

@@ -11,8 +11,8 @@
  *   The signature is not re-verified: the relay verified it before asking, and a decision
  *   grants nothing by itself (orly-acl stores nothing); callers are authenticated by the
  *   transport (ORLY_GRPC_TOKEN / mutual TLS).
- * - CheckPolicy: action "write" = CheckAccess; "read" = allowed (reads are open in the
- *   implemented modes); other actions = INVALID_ARGUMENT.
+ * - CheckPolicy, GetReadPolicy: the write policy running beside the service (policy-calls.ts);
+ *   unknown actions = INVALID_ARGUMENT.
  * - GetAccessLevel: empty pubkey = unauthenticated.
  * - Configure: non-empty owners/admins lists replace the current ones (hex or npub), then the
  *   derived state is reloaded; `reload` alone just reloads. Changing owners is a privilege
@@ -23,6 +23,7 @@
  */
 
 import type { AccessControl, Requester } from '../../acl/access-control.js';
+import type { StartedPolicy } from '../../acl/policy/write-policy-config.js';
 import { parsePubkey } from '../../acl/pubkeys.js';
 import { Reasons } from '../../errors.js';
 import type {
@@ -35,6 +36,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../../grpc/security.js';
 import type { Logger } from '../../logger.js';
 import { checkEventShape, computeEventId, isHex64, type NostrEvent } from '../../protocol/event.js';
 import { manage, ReadRestrictionsSource, relayInfo } from './management-calls.js';
+import { checkPolicy, ReadPolicySource } from './policy-calls.js';
 import { BadRequest, unary } from './unary.js';
 
 export interface AclServiceOptions {
@@ -42,6 +44,8 @@ export interface AclServiceOptions {
   readonly logger?: Logger;
   /** The largest message to send (ORLY_GRPC_MAX_MESSAGE_SIZE); default DEFAULT_MAX_MESSAGE_BYTES. */
   readonly maxMessageBytes?: number;
+  /** ORLY's policy file and/or the strfry plugin (ORLY_POLICY_*, ORLY_WRITE_POLICY_*), started. */
+  readonly policy?: StartedPolicy;
 }
 
 function parseEvent(json: string): { event: NostrEvent } | { reason: string } {
@@ -84,6 +88,7 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
   const isReady = options.isReady ?? (() => true);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const restrictions = new ReadRestrictionsSource(acl, maxMessageBytes, logger);
+  const readPolicy = new ReadPolicySource(options.policy);
 
   const check = async (eventJson: string, wire: WireRequester | undefined): Promise<CheckAccessResponse> => {
     const requester = toRequester(wire);
@@ -99,15 +104,12 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
     ready: unary(logger, 'Ready', () => ({ ready: isReady() })),
     checkAccess: unary(logger, 'CheckAccess', (req) => check(req.eventJson, req.requester)),
     checkPolicy: unary(logger, 'CheckPolicy', (req) => {
-      switch (req.action) {
-        case 'write':
-          return check(req.eventJson, req.requester);
-        case 'read':
-          return { allowed: true, reason: '', delayMs: 0 };
-        default:
-          throw new BadRequest(`unknown action ${JSON.stringify(req.action)} (expected "write" or "read")`);
-      }
+      const requester = toRequester(req.requester);
+      const parsed = parseEvent(req.eventJson);
+      if ('reason' in parsed) return { action: 'reject', msg: parsed.reason };
+      return checkPolicy(options.policy, req, parsed.event, requester);
     }),
+    getReadPolicy: unary(logger, 'GetReadPolicy', (req) => readPolicy.answer(req.knownVersion)),
     getAccessLevel: unary(logger, 'GetAccessLevel', async (req) => {
       if (req.pubkey !== '' && !isHex64(req.pubkey)) throw new BadRequest('pubkey must be 64 lowercase hex');
       const level = await acl.accessLevel(req.pubkey === '' ? undefined : req.pubkey, req.ip);
@@ -132,6 +134,7 @@ export function aclService(acl: AccessControl, options: AclServiceOptions = {}):
     getType: unary(logger, 'GetType', () => ({
       mode: acl.mode,
       hasManagement: acl.management !== undefined,
+      hasWritePolicy: options.policy !== undefined,
     })),
     manage: unary(logger, 'Manage', (req) => manage(acl, req, maxMessageBytes, logger)),
     getRelayInfo: unary(logger, 'GetRelayInfo', () => relayInfo(acl)),

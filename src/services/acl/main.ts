@@ -11,6 +11,9 @@
  *   ORLY_ACL_GRPC_DB_SERVER   127.0.0.1:50051   orly-db address (follows, managed, curating)
  *   ORLY_ACL_LOG_LEVEL        ORLY_LOG_LEVEL, else info
  *   ORLY_ACL_RELOAD_INTERVAL  60                seconds between full follow-list reloads (0 = off)
+ *   ORLY_POLICY_ENABLED, ORLY_POLICY_PATH, ORLY_WRITE_POLICY_PLUGIN, ORLY_WRITE_POLICY_TIMEOUT
+ *                             the write policy, run here for the relays (CheckPolicy, GetReadPolicy;
+ *                             src/acl/policy/write-policy-config.ts); the policy file needs orly-db
  *   ORLY_OWNERS, ORLY_ADMINS  comma-separated hex or npub pubkeys
  *   ORLY_FOLLOWS_THROTTLE(_INCREMENT, _MAX), ORLY_BOOTSTRAP_RELAYS, ORLY_FOLLOW_LIST_FREQUENCY
  *                             follows mode's throttle and refresh (src/acl/follows-config.ts)
@@ -23,6 +26,7 @@
  * SIGTERM/SIGINT: graceful stop, exit 0; a second signal exits 1 at once.
  */
 import { createAccessControl } from '../../acl/factory.js';
+import { loadWritePolicyConfig, startEventPolicy } from '../../acl/policy/write-policy-config.js';
 import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -51,8 +55,9 @@ async function start(): Promise<void> {
     'orly-acl starting',
   );
 
+  const policyConfig = loadWritePolicyConfig(process.env);
   let store: EventStore | undefined;
-  if (config.mode !== 'none') {
+  if (config.mode !== 'none' || policyConfig.policyFile !== undefined) {
     store = await GrpcEventStore.connect(config.dbServer, {
       security,
       logger: logger.child({ component: 'db-client' }),
@@ -71,10 +76,24 @@ async function start(): Promise<void> {
     await store?.close();
     throw err;
   });
-  const server = await startAclServer({ listen: config.listen, acl, security, logger });
+  const policy = await startEventPolicy(policyConfig, logger, { store, owners: config.owners }).catch(
+    async (err: Error) => {
+      await acl.close();
+      await store?.close();
+      throw err;
+    },
+  );
+  const server = await startAclServer({
+    listen: config.listen,
+    acl,
+    security,
+    logger,
+    ...(policy === undefined ? {} : { policy }),
+  });
 
   stopOnSignal(logger, async () => {
     await server.stop();
+    await policy?.policy.stop();
     await acl.close();
     await store?.close();
     logger.info('orly-acl stopped');

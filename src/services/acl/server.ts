@@ -12,6 +12,7 @@
  */
 
 import type { AccessControl } from '../../acl/access-control.js';
+import type { StartedPolicy } from '../../acl/policy/write-policy-config.js';
 import { ACLServiceService } from '../../gen/orlyacl/v1/acl.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
@@ -22,6 +23,8 @@ export interface AclServerOptions {
   /** host:port; port 0 picks a free port. */
   readonly listen: string;
   readonly acl: AccessControl;
+  /** The write policy beside the service (CheckPolicy, GetReadPolicy); the caller owns it. */
+  readonly policy?: StartedPolicy;
   readonly security?: GrpcSecurity;
   readonly logger: Logger;
 }
@@ -47,6 +50,7 @@ export async function startAclServer(options: AclServerOptions): Promise<AclServ
         implementation: aclService(options.acl, {
           isReady: isServing,
           logger: options.logger,
+          ...(options.policy === undefined ? {} : { policy: options.policy }),
           ...(options.security?.maxMessageBytes === undefined
             ? {}
             : { maxMessageBytes: options.security.maxMessageBytes }),

@@ -180,3 +180,12 @@ export function anyIn(keys: ReadonlySet<string>, set: ReadonlySet<string>): bool
   for (const k of keys) if (set.has(k)) return true;
   return false;
 }
+
+/** The scripts the policy runs (absolute paths, the global rule's first, each once). */
+export function policyScripts(policy: CompiledPolicy): string[] {
+  const scripts = new Set<string>();
+  const doc = policy.document;
+  if (doc.global?.script !== undefined) scripts.add(doc.global.script);
+  for (const rule of doc.rules?.values() ?? []) if (rule.script !== undefined) scripts.add(rule.script);
+  return [...scripts];
+}

@@ -42,6 +42,7 @@ export {
   followsAdmins,
   isPolicyAdmin,
   POLICY_UPDATE_KIND,
+  policyScripts,
 } from './policy-compiled.js';
 export { readScope } from './policy-read.js';
 

@@ -66,9 +66,50 @@ export interface GetAccessLevelResponse {
 }
 
 export interface CheckPolicyRequest {
+  /** "write" or "read". */
   action: string;
+  /** Canonical NIP-01 event JSON (id and signature verified by the relay). */
   eventJson: string;
-  requester: Requester | undefined;
+  requester:
+    | Requester
+    | undefined;
+  /**
+   * strfry's plugin input: unix seconds the relay received it, the source ("IP4", "IP6",
+   * "Import", "Stream", "Sync", "Stored"; empty = from the requester's IP) and its detail.
+   */
+  receivedAt: number;
+  sourceType: string;
+  sourceInfo: string;
+}
+
+export interface CheckPolicyResponse {
+  /**
+   * "accept", "reject", "shadowReject" (answer OK true, store nothing) or "error" (no decision
+   * could be had: the relay answers OK false with msg, never accepting the event).
+   */
+  action: string;
+  /** reject / error: the complete NIP-01 message; accept: the OK message (may be empty). */
+  msg: string;
+}
+
+export interface ReadPolicyRequest {
+  /** The version the caller holds, "" for none. */
+  knownVersion: string;
+}
+
+export interface ReadPolicyResponse {
+  /** Opaque: equal versions mean an equal read policy. */
+  version: string;
+  /** known_version is current: the other fields are left empty, the caller keeps its copy. */
+  unchanged: boolean;
+  /** False: no policy file (nothing is restricted by it). */
+  enabled: boolean;
+  /** The policy file in force (ORLY's JSON), from which the caller computes each reader's scope. */
+  policyJson: string;
+  /** Owners besides the file's (ORLY_OWNERS of the service). */
+  extraOwners: string[];
+  /** The policy admins' follows (write_allow_follows and friends), at most 100,000. */
+  follows: string[];
 }
 
 export interface ConfigureRequest {
@@ -88,6 +129,11 @@ export interface TypeResponse {
   mode: string;
   /** True when the mode has a NIP-86 management API (Manage does more than refuse). */
   hasManagement: boolean;
+  /**
+   * True when a write policy runs here (ORLY_POLICY_ENABLED, ORLY_WRITE_POLICY_PLUGIN): the
+   * relay must ask CheckPolicy about every EVENT it would store.
+   */
+  hasWritePolicy: boolean;
 }
 
 export interface ManageRequest {
@@ -686,7 +732,7 @@ export const GetAccessLevelResponse: MessageFns<GetAccessLevelResponse> = {
 };
 
 function createBaseCheckPolicyRequest(): CheckPolicyRequest {
-  return { action: "", eventJson: "", requester: undefined };
+  return { action: "", eventJson: "", requester: undefined, receivedAt: 0, sourceType: "", sourceInfo: "" };
 }
 
 export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
@@ -699,6 +745,15 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
     }
     if (message.requester !== undefined) {
       Requester.encode(message.requester, writer.uint32(26).fork()).join();
+    }
+    if (message.receivedAt !== 0) {
+      writer.uint32(32).uint32(message.receivedAt);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(42).string(message.sourceType);
+    }
+    if (message.sourceInfo !== "") {
+      writer.uint32(50).string(message.sourceInfo);
     }
     return writer;
   },
@@ -740,6 +795,30 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
             message.requester = Requester.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.receivedAt = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sourceInfo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -761,6 +840,21 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
         ? globalThis.String(object.event_json)
         : "",
       requester: isSet(object.requester) ? Requester.fromJSON(object.requester) : undefined,
+      receivedAt: isSet(object.receivedAt)
+        ? globalThis.Number(object.receivedAt)
+        : isSet(object.received_at)
+        ? globalThis.Number(object.received_at)
+        : 0,
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceInfo: isSet(object.sourceInfo)
+        ? globalThis.String(object.sourceInfo)
+        : isSet(object.source_info)
+        ? globalThis.String(object.source_info)
+        : "",
     };
   },
 
@@ -775,6 +869,15 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
     if (message.requester !== undefined) {
       obj.requester = Requester.toJSON(message.requester);
     }
+    if (message.receivedAt !== 0) {
+      obj.receivedAt = Math.round(message.receivedAt);
+    }
+    if (message.sourceType !== "") {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceInfo !== "") {
+      obj.sourceInfo = message.sourceInfo;
+    }
     return obj;
   },
 
@@ -788,6 +891,324 @@ export const CheckPolicyRequest: MessageFns<CheckPolicyRequest> = {
     message.requester = (object.requester !== undefined && object.requester !== null)
       ? Requester.fromPartial(object.requester)
       : undefined;
+    message.receivedAt = object.receivedAt ?? 0;
+    message.sourceType = object.sourceType ?? "";
+    message.sourceInfo = object.sourceInfo ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckPolicyResponse(): CheckPolicyResponse {
+  return { action: "", msg: "" };
+}
+
+export const CheckPolicyResponse: MessageFns<CheckPolicyResponse> = {
+  encode(message: CheckPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.msg !== "") {
+      writer.uint32(18).string(message.msg);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.msg = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckPolicyResponse {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      msg: isSet(object.msg) ? globalThis.String(object.msg) : "",
+    };
+  },
+
+  toJSON(message: CheckPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.msg !== "") {
+      obj.msg = message.msg;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckPolicyResponse>, I>>(base?: I): CheckPolicyResponse {
+    return CheckPolicyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckPolicyResponse>, I>>(object: I): CheckPolicyResponse {
+    const message = createBaseCheckPolicyResponse();
+    message.action = object.action ?? "";
+    message.msg = object.msg ?? "";
+    return message;
+  },
+};
+
+function createBaseReadPolicyRequest(): ReadPolicyRequest {
+  return { knownVersion: "" };
+}
+
+export const ReadPolicyRequest: MessageFns<ReadPolicyRequest> = {
+  encode(message: ReadPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.knownVersion !== "") {
+      writer.uint32(10).string(message.knownVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.knownVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadPolicyRequest {
+    return {
+      knownVersion: isSet(object.knownVersion)
+        ? globalThis.String(object.knownVersion)
+        : isSet(object.known_version)
+        ? globalThis.String(object.known_version)
+        : "",
+    };
+  },
+
+  toJSON(message: ReadPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.knownVersion !== "") {
+      obj.knownVersion = message.knownVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadPolicyRequest>, I>>(base?: I): ReadPolicyRequest {
+    return ReadPolicyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadPolicyRequest>, I>>(object: I): ReadPolicyRequest {
+    const message = createBaseReadPolicyRequest();
+    message.knownVersion = object.knownVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseReadPolicyResponse(): ReadPolicyResponse {
+  return { version: "", unchanged: false, enabled: false, policyJson: "", extraOwners: [], follows: [] };
+}
+
+export const ReadPolicyResponse: MessageFns<ReadPolicyResponse> = {
+  encode(message: ReadPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(16).bool(message.unchanged);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(24).bool(message.enabled);
+    }
+    if (message.policyJson !== "") {
+      writer.uint32(34).string(message.policyJson);
+    }
+    for (const v of message.extraOwners) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.follows) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policyJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.extraOwners.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.follows.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadPolicyResponse {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      policyJson: isSet(object.policyJson)
+        ? globalThis.String(object.policyJson)
+        : isSet(object.policy_json)
+        ? globalThis.String(object.policy_json)
+        : "",
+      extraOwners: globalThis.Array.isArray(object?.extraOwners)
+        ? object.extraOwners.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_owners)
+        ? object.extra_owners.map((e: any) => globalThis.String(e))
+        : [],
+      follows: globalThis.Array.isArray(object?.follows) ? object.follows.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ReadPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.policyJson !== "") {
+      obj.policyJson = message.policyJson;
+    }
+    if (message.extraOwners?.length) {
+      obj.extraOwners = message.extraOwners;
+    }
+    if (message.follows?.length) {
+      obj.follows = message.follows;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadPolicyResponse>, I>>(base?: I): ReadPolicyResponse {
+    return ReadPolicyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadPolicyResponse>, I>>(object: I): ReadPolicyResponse {
+    const message = createBaseReadPolicyResponse();
+    message.version = object.version ?? "";
+    message.unchanged = object.unchanged ?? false;
+    message.enabled = object.enabled ?? false;
+    message.policyJson = object.policyJson ?? "";
+    message.extraOwners = object.extraOwners?.map((e) => e) || [];
+    message.follows = object.follows?.map((e) => e) || [];
     return message;
   },
 };
@@ -979,7 +1400,7 @@ export const ConfigureResponse: MessageFns<ConfigureResponse> = {
 };
 
 function createBaseTypeResponse(): TypeResponse {
-  return { mode: "", hasManagement: false };
+  return { mode: "", hasManagement: false, hasWritePolicy: false };
 }
 
 export const TypeResponse: MessageFns<TypeResponse> = {
@@ -989,6 +1410,9 @@ export const TypeResponse: MessageFns<TypeResponse> = {
     }
     if (message.hasManagement !== false) {
       writer.uint32(16).bool(message.hasManagement);
+    }
+    if (message.hasWritePolicy !== false) {
+      writer.uint32(24).bool(message.hasWritePolicy);
     }
     return writer;
   },
@@ -1022,6 +1446,14 @@ export const TypeResponse: MessageFns<TypeResponse> = {
             message.hasManagement = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hasWritePolicy = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1042,6 +1474,11 @@ export const TypeResponse: MessageFns<TypeResponse> = {
         : isSet(object.has_management)
         ? globalThis.Boolean(object.has_management)
         : false,
+      hasWritePolicy: isSet(object.hasWritePolicy)
+        ? globalThis.Boolean(object.hasWritePolicy)
+        : isSet(object.has_write_policy)
+        ? globalThis.Boolean(object.has_write_policy)
+        : false,
     };
   },
 
@@ -1053,6 +1490,9 @@ export const TypeResponse: MessageFns<TypeResponse> = {
     if (message.hasManagement !== false) {
       obj.hasManagement = message.hasManagement;
     }
+    if (message.hasWritePolicy !== false) {
+      obj.hasWritePolicy = message.hasWritePolicy;
+    }
     return obj;
   },
 
@@ -1063,6 +1503,7 @@ export const TypeResponse: MessageFns<TypeResponse> = {
     const message = createBaseTypeResponse();
     message.mode = object.mode ?? "";
     message.hasManagement = object.hasManagement ?? false;
+    message.hasWritePolicy = object.hasWritePolicy ?? false;
     return message;
   },
 };
@@ -1606,15 +2047,33 @@ export const ACLServiceService = {
       Buffer.from(GetAccessLevelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAccessLevelResponse => GetAccessLevelResponse.decode(value),
   },
-  /** Policy decision for an action ("write" or "read") on an event. */
+  /**
+   * The write policy's decision on an event (ORLY's policy file and the strfry plugin, which run
+   * beside this service): action "write" (after CheckAccess allowed it), or "read" (may the
+   * requester be served this stored event?). Only meaningful when GetType says has_write_policy;
+   * without one every event is accepted.
+   */
   checkPolicy: {
     path: "/orlyacl.v1.ACLService/CheckPolicy" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: CheckPolicyRequest): Buffer => Buffer.from(CheckPolicyRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CheckPolicyRequest => CheckPolicyRequest.decode(value),
-    responseSerialize: (value: CheckAccessResponse): Buffer => Buffer.from(CheckAccessResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): CheckAccessResponse => CheckAccessResponse.decode(value),
+    responseSerialize: (value: CheckPolicyResponse): Buffer => Buffer.from(CheckPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckPolicyResponse => CheckPolicyResponse.decode(value),
+  },
+  /**
+   * The policy's read side (ORLY's policy file), for the relay's query paths, which cannot wait
+   * for a call per query: the relay keeps a copy and polls with the version it holds.
+   */
+  getReadPolicy: {
+    path: "/orlyacl.v1.ACLService/GetReadPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadPolicyRequest): Buffer => Buffer.from(ReadPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadPolicyRequest => ReadPolicyRequest.decode(value),
+    responseSerialize: (value: ReadPolicyResponse): Buffer => Buffer.from(ReadPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadPolicyResponse => ReadPolicyResponse.decode(value),
   },
   /** Runtime configuration: owners/admins, and a reload of derived state (follow lists). */
   configure: {
@@ -1688,8 +2147,18 @@ export interface ACLServiceServer extends UntypedServiceImplementation {
   /** May this requester publish this event? */
   checkAccess: handleUnaryCall<CheckAccessRequest, CheckAccessResponse>;
   getAccessLevel: handleUnaryCall<GetAccessLevelRequest, GetAccessLevelResponse>;
-  /** Policy decision for an action ("write" or "read") on an event. */
-  checkPolicy: handleUnaryCall<CheckPolicyRequest, CheckAccessResponse>;
+  /**
+   * The write policy's decision on an event (ORLY's policy file and the strfry plugin, which run
+   * beside this service): action "write" (after CheckAccess allowed it), or "read" (may the
+   * requester be served this stored event?). Only meaningful when GetType says has_write_policy;
+   * without one every event is accepted.
+   */
+  checkPolicy: handleUnaryCall<CheckPolicyRequest, CheckPolicyResponse>;
+  /**
+   * The policy's read side (ORLY's policy file), for the relay's query paths, which cannot wait
+   * for a call per query: the relay keeps a copy and polls with the version it holds.
+   */
+  getReadPolicy: handleUnaryCall<ReadPolicyRequest, ReadPolicyResponse>;
   /** Runtime configuration: owners/admins, and a reload of derived state (follow lists). */
   configure: handleUnaryCall<ConfigureRequest, ConfigureResponse>;
   /** The active mode: "none", "follows", "managed", and whether it has a management API. */
@@ -1759,21 +2228,45 @@ export interface ACLServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAccessLevelResponse) => void,
   ): ClientUnaryCall;
-  /** Policy decision for an action ("write" or "read") on an event. */
+  /**
+   * The write policy's decision on an event (ORLY's policy file and the strfry plugin, which run
+   * beside this service): action "write" (after CheckAccess allowed it), or "read" (may the
+   * requester be served this stored event?). Only meaningful when GetType says has_write_policy;
+   * without one every event is accepted.
+   */
   checkPolicy(
     request: CheckPolicyRequest,
-    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
+    callback: (error: ServiceError | null, response: CheckPolicyResponse) => void,
   ): ClientUnaryCall;
   checkPolicy(
     request: CheckPolicyRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
+    callback: (error: ServiceError | null, response: CheckPolicyResponse) => void,
   ): ClientUnaryCall;
   checkPolicy(
     request: CheckPolicyRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
+    callback: (error: ServiceError | null, response: CheckPolicyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The policy's read side (ORLY's policy file), for the relay's query paths, which cannot wait
+   * for a call per query: the relay keeps a copy and polls with the version it holds.
+   */
+  getReadPolicy(
+    request: ReadPolicyRequest,
+    callback: (error: ServiceError | null, response: ReadPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getReadPolicy(
+    request: ReadPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getReadPolicy(
+    request: ReadPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadPolicyResponse) => void,
   ): ClientUnaryCall;
   /** Runtime configuration: owners/admins, and a reload of derived state (follow lists). */
   configure(
