@@ -1,6 +1,7 @@
 /**
- * strfry-compatible write-policy plugins (issue 11, first step): the runner on its own. Nothing in
- * the relay calls it yet; the EVENT path, `orly import`, sync and orly-acl are wired later.
+ * strfry-compatible write-policy plugins: the runner. The relay's EVENT path (or orly-acl's
+ * CheckPolicy in split mode), `orly import`, `orly sync` and orly-sync-negentropy ask it; ORLY's
+ * policy file runs its rules' scripts with it too (format 'orly').
  *
  * What strfry does (hoytech/strfry, docs/plugins.md and src/PluginEventSifter.h, with
  * hoytech-cpp's hoytech/stream.h for the pipe reads):
