@@ -160,16 +160,32 @@ describe('write-policy plugin: verdicts', () => {
     });
   });
 
-  it('beyond maxInFlight: a rate-limited error at once, the others still answered', async () => {
-    await withPlugin({ command: scriptable, maxInFlight: 2 }, async ({ plugin }) => {
+  it('beyond maxInFlight events queue (answered in turn); beyond the queue a rate-limited error at once', async () => {
+    await withPlugin({ command: scriptable, maxInFlight: 2, maxQueued: 1 }, async ({ plugin }) => {
       const slow = [1, 2].map(() => plugin.decide(inputOf(scripted({ delay: 300 }))));
+      const queued = plugin.decide(inputOf(scripted({ action: 'reject', msg: 'third' })));
       assert.deepEqual(
         await plugin.decide(inputOf(scripted())),
         error('rate-limited: write-policy plugin is busy, try again later'),
       );
       assert.deepEqual(await Promise.all(slow), [{ action: 'accept' }, { action: 'accept' }]);
+      assert.deepEqual(await queued, { action: 'reject', msg: 'blocked: third' });
       assert.deepEqual(await plugin.decide(inputOf(scripted())), { action: 'accept' });
     });
+  });
+
+  it('queued events of a plugin that dies get its error at once, not a timeout', async () => {
+    await withPlugin(
+      { command: scriptable, maxInFlight: 1, restartBackoffMs: { min: 5000, max: 5000 } },
+      async ({ plugin }) => {
+        const dying = plugin.decide(inputOf(scripted({ delay: 100, exit: 4 })));
+        const started = Date.now();
+        const queued = plugin.decide(inputOf(scripted()));
+        assert.equal((await dying).action, 'error');
+        assert.equal((await queued).action, 'error');
+        assert.ok(Date.now() - started < 2000, 'answered when the plugin died');
+      },
+    );
   });
 });
 

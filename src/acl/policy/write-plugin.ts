@@ -25,7 +25,10 @@
  * Where this runner differs:
  * - Many events in flight over the one pipe (strfry's docs reserve this: answers carry the id);
  *   answers are matched by id, in order for repeated ids. At most `maxInFlight` (default 1000)
- *   at once; beyond, decide() answers at once { action: 'error', msg: 'rate-limited: …' }.
+ *   at once on the pipe; beyond, events wait in a queue (at most `maxQueued`, default 10,000,
+ *   in order) and go to the pipe as answers come back, so a plugin's timeout measures the
+ *   plugin, not the queue. Beyond the queue, decide() answers at once { action: 'error', msg:
+ *   'rate-limited: …' }. Queued events of a plugin that failed get its error at once.
  * - Per-event timeout `timeoutMs` (default 5000). A timeout means the plugin is hung: that
  *   event gets 'error: … timed out', the others in flight 'error: … was restarted', and the
  *   plugin is restarted. Same for the problems strfry treats as fatal (invalid JSON answer, id
@@ -44,7 +47,7 @@
  *   and stop() and restarts signal the whole group (SIGTERM, SIGKILL after `killGraceMs`,
  *   default 2000); stop() resolves once every plugin process has exited.
  * - Bounds: events in flight (`maxInFlight`, so what waits in the stdin pipe is at most that many
- *   event lines), the answer line being read (`maxLineBytes`), stderr lines, log lines, the
+ *   event lines) and queued (`maxQueued`), the answer line being read (`maxLineBytes`), stderr lines, log lines, the
  *   reject msg passed on (1024 characters).
  * - A reject msg without a known NIP-01 prefix gets 'blocked: ' (an empty one: 'blocked: rejected
  *   by write policy'); shadowReject's msg is dropped (the caller answers OK true).
@@ -76,6 +79,8 @@ export interface WritePolicyPluginOptions {
   readonly timeoutMs?: number;
   /** Events in flight at once (default 1000); beyond, the verdict is a 'rate-limited:' error. */
   readonly maxInFlight?: number;
+  /** Events waiting for a place on the pipe (default 10,000); beyond, a 'rate-limited:' error. */
+  readonly maxQueued?: number;
   readonly logger: Logger;
   /** Restart delay after a failure, doubling from min to max (default 250 to 30000). */
   readonly restartBackoffMs?: { readonly min: number; readonly max: number };
@@ -95,6 +100,10 @@ export class WritePolicyPlugin implements WritePolicy {
   private readonly scriptPath: string | undefined;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private readonly queue: { readonly input: PluginInput; readonly resolve: (v: PluginVerdict) => void }[] =
+    [];
+  private queueHead = 0;
   private readonly backoff: { readonly min: number; readonly max: number };
   private readonly maxLineBytes: number;
   private readonly killGraceMs: number;
@@ -118,6 +127,7 @@ export class WritePolicyPlugin implements WritePolicy {
     this.scriptPath = this.command !== '' && !this.command.includes(' ') ? this.command : undefined;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlight ?? 1000;
+    this.maxQueued = options.maxQueued ?? 10_000;
     this.backoff = options.restartBackoffMs ?? { min: 250, max: 30_000 };
     this.maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
     this.killGraceMs = options.killGraceMs ?? 2000;
@@ -166,17 +176,44 @@ export class WritePolicyPlugin implements WritePolicy {
       });
     }
     this.checkScript();
+    if (!this.current) return Promise.resolve({ action: 'error', msg: PluginErrors.notRunning });
+    if (this.inFlight >= this.maxInFlight) {
+      if (this.queue.length - this.queueHead >= this.maxQueued)
+        return Promise.resolve({ action: 'error', msg: PluginErrors.busy });
+      return new Promise((resolve) => this.queue.push({ input, resolve }));
+    }
+    return new Promise((resolve) => this.send(input, resolve));
+  }
+
+  /** Sends one event to the running plugin (or answers the error why it cannot). */
+  private send(input: PluginInput, resolve: (verdict: PluginVerdict) => void): void {
     const proc = this.current;
-    if (!proc) return Promise.resolve({ action: 'error', msg: PluginErrors.notRunning });
-    if (this.inFlight >= this.maxInFlight)
-      return Promise.resolve({ action: 'error', msg: PluginErrors.busy });
-    this.inFlight++;
-    return new Promise((resolve) => {
-      proc.send(input, (verdict) => {
-        this.inFlight--;
-        resolve(verdict);
+    if (this.state !== 'running' || !proc) {
+      resolve({
+        action: 'error',
+        msg: this.state === 'stopped' ? PluginErrors.stopped : PluginErrors.notRunning,
       });
+      return;
+    }
+    this.inFlight++;
+    proc.send(input, (verdict) => {
+      this.inFlight--;
+      resolve(verdict);
+      this.pump();
     });
+  }
+
+  /** Moves queued events to the pipe while it has room. */
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queueHead < this.queue.length) {
+      const next = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as never;
+      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+      this.send(next.input, next.resolve);
+    }
   }
 
   /** Ends every plugin process (SIGTERM, SIGKILL after the grace); events in flight get errors. */
@@ -184,6 +221,7 @@ export class WritePolicyPlugin implements WritePolicy {
     this.state = 'stopped';
     this.clearRestart();
     this.current = undefined;
+    this.pump();
     const all = [...this.processes];
     for (const proc of all) proc.kill(PluginErrors.stopped);
     await Promise.all(all.map((proc) => proc.closed));
