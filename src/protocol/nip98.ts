@@ -40,7 +40,14 @@ export interface HttpAuthCheck {
 }
 
 export type HttpAuthResult =
-  | { readonly ok: true; readonly pubkey: string; readonly id: string; readonly createdAt: number }
+  | {
+      readonly ok: true;
+      readonly pubkey: string;
+      readonly id: string;
+      /** The token's signature: what a replay guard remembers (see ReplayGuard). */
+      readonly sig: string;
+      readonly createdAt: number;
+    }
   | { readonly ok: false; readonly reason: string };
 
 function fail(reason: string): HttpAuthResult {
@@ -95,10 +102,10 @@ export function verifyHttpAuth(check: HttpAuthCheck, replay?: ReplayGuard): Http
   if (computeEventId(event) !== event.id) return fail('auth event id does not match its content');
   if (!verifySchnorr(event.id, event.pubkey, event.sig)) return fail('auth event signature is invalid');
 
-  if (replay !== undefined && !replay.remember(event.id, event.created_at, now)) {
+  if (replay !== undefined && !replay.remember(event.sig, event.created_at, now)) {
     return fail('auth event already used');
   }
-  return { ok: true, pubkey: event.pubkey, id: event.id, createdAt: event.created_at };
+  return { ok: true, pubkey: event.pubkey, id: event.id, sig: event.sig, createdAt: event.created_at };
 }
 
 /** The value of the one tag named `name`, or why there is not exactly one with a value. */
@@ -170,7 +177,11 @@ function normalizeUrl(url: string): string | undefined {
 }
 
 /**
- * Remembers auth event ids seen within the window so a captured token cannot be replayed.
+ * Remembers the tokens seen within the window so a captured token cannot be replayed. A token is
+ * known by its signature, not its event id: two tokens a signer made for the same request in the
+ * same second have the same id but (BIP-340 signers use fresh auxiliary randomness) different
+ * signatures, and only the key's holder can make another valid signature, so a replay of the
+ * captured bytes is still caught while an honest client's second call is not refused.
  * Bounded: never grows past maxEntries; when full, the oldest remembered id is evicted first
  * (a flood of valid tokens can thus push out an id before its window ends). Expired ids are
  * dropped from the oldest end on each remember().

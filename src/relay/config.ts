@@ -21,6 +21,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
+import { type DistributedSyncConfig, loadDistributedSyncConfig } from '../sync/distributed/config.js';
 import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
 import { parseRelayAddress } from './relay-address.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
@@ -166,6 +167,8 @@ export interface RelayConfig {
   writePolicy: WritePolicyConfig;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
+  /** Distributed sync in process (ORLY_SYNC_DISTRIBUTED_*; runs when peers are named and ORLY_SYNC_TYPE=local). */
+  distributed: DistributedSyncConfig;
   queries: QueryGuardConfig;
   edge: EdgeLimitsConfig;
   metrics: MetricsConfig;
@@ -300,6 +303,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     writePolicy: loadWritePolicyConfig(env),
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
+    distributed: loadDistributedSyncConfig(env),
     queries: loadQueryGuardConfig(env),
     edge: loadEdgeLimitsConfig(env),
     metrics: loadMetricsConfig(env),

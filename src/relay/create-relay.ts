@@ -22,11 +22,16 @@ import { NegentropyGateway } from '../negentropy/gateway.js';
 import { GrpcNegentropyResponder } from '../negentropy/grpc-responder.js';
 import { LocalNegentropyResponder } from '../negentropy/local-responder.js';
 import type { NegentropyResponder } from '../negentropy/responder.js';
+import { serializeEvent } from '../protocol/event.js';
 import type { EventStore } from '../store/event-store.js';
 import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
+import { loadRelayIdentity, type RelayIdentity } from '../sync/identity/relay-identity.js';
+import type { Replication } from '../sync/replication.js';
+import { SyncIngest } from '../sync/sync-ingest.js';
 import type { RelayConfig } from './config.js';
 import type { GaugeSpec } from './metrics.js';
 import { Relay } from './relay.js';
@@ -186,7 +191,9 @@ export async function createRelay(
   const { store, gauges } = await createStore(config, env, logger);
   let access: AccessControl;
   let writePolicy: WritePolicy | undefined;
+  let identity: RelayIdentity;
   try {
+    identity = await loadRelayIdentity(store, env);
     access = await createAccess(config, env, store, logger);
   } catch (err) {
     await store.close();
@@ -199,20 +206,49 @@ export async function createRelay(
     await store.close();
     throw err;
   }
-  return new Relay({
+  const verifier = new VerifierPool({
+    workers: config.verifyWorkers,
+    onWorkerExit: (err) => logger.error({ err: err.message }, 'signature worker died; respawning'),
+  });
+  // Replicated events reach this relay's live subscriptions like published ones.
+  let built: Relay | undefined;
+  const replications = createReplications(config, {
+    store,
+    identity,
+    logger,
+    ingest: new SyncIngest({
+      store,
+      verifier,
+      access,
+      ...(writePolicy === undefined ? {} : { policy: writePolicy }),
+      onStored: (event) => {
+        built?.broadcast(event, serializeEvent(event));
+        built?.access.eventStored?.(event);
+      },
+    }),
+  });
+  built = new Relay({
     config,
     store,
     access,
-    verifier: new VerifierPool({
-      workers: config.verifyWorkers,
-      onWorkerExit: (err) => logger.error({ err: err.message }, 'signature worker died; respawning'),
-    }),
+    verifier,
     logger,
+    replications,
     ...(config.backend.dbType === 'local'
       ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
       : {}),
     negentropy: createNegentropy(config, env, store, access, writePolicy, logger),
     gauges,
+    identity,
     ...(writePolicy === undefined ? {} : { writePolicy }),
   });
+  return built;
+}
+
+/** The replication services run in this process (ORLY_SYNC_TYPE=local). */
+function createReplications(config: RelayConfig, deps: DistributedSyncDeps): Replication[] {
+  const services: Replication[] = [];
+  if (config.backend.syncType === 'local' && config.distributed.peers.length > 0)
+    services.push(new DistributedSync(config.distributed, deps));
+  return services;
 }

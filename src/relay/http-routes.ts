@@ -28,6 +28,15 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
     relay.managementApi.handle(req, res, CORS);
     return;
   }
+  const sync = relay.replication.serviceFor(path ?? '/');
+  if (sync !== undefined) {
+    void relay.replication.handle(sync, req, res, {
+      remoteAddr: relay.clientIp(req),
+      requestUrls: relay.requestUrls(req),
+      cors: CORS,
+    });
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, { Allow: 'GET, HEAD, POST, OPTIONS' }, '');
     return;
@@ -46,7 +55,7 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
               res,
               200,
               { 'Content-Type': 'application/nostr+json', Vary: 'Accept' },
-              JSON.stringify(relayInformation(relay.config, set)),
+              JSON.stringify(relayInformation(relay.config, set, relay.identity?.pubkey)),
             ),
           );
         return;

@@ -100,7 +100,7 @@ export class ManagementEndpoint {
     const level = await this.deps.access.accessLevel(auth.pubkey, ip);
     if (level !== 'owner' && level !== 'admin')
       return { status: 403, body: { error: 'restricted: only the relay owners and admins may manage it' } };
-    if (!this.replay.remember(auth.id, auth.createdAt, Math.floor(Date.now() / 1000)))
+    if (!this.replay.remember(auth.sig, auth.createdAt, Math.floor(Date.now() / 1000)))
       return unauthorized('auth event already used');
     const call = parseCall(body);
     if (typeof call === 'string') return { status: 400, body: { error: call } };
@@ -161,7 +161,8 @@ function parseCall(body: Buffer): { method: string; params: readonly unknown[] }
 }
 
 /** The whole body, or undefined once it passes `max` bytes (the rest is not read). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** The request body, or undefined once it passes `max` bytes (the rest is left unread). */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -24,6 +24,7 @@ export const SUPPORTED_NIPS: readonly number[] = [1, 9, 11, 40, 42, 45, 70];
 export function relayInformation(
   config: RelayConfig,
   overrides: RelayInfoOverrides = {},
+  self?: string,
 ): Record<string, unknown> {
   const { limits, gates } = config;
   const info = { ...config.info, ...overrides };
@@ -58,6 +59,8 @@ export function relayInformation(
     },
   };
   if (info.pubkey) doc.pubkey = info.pubkey;
+  // The relay's own identity key (NIP-11 `self`): what it signs with when it talks to peers.
+  if (self !== undefined) doc.self = self;
   if (info.contact) doc.contact = info.contact;
   if (info.icon) doc.icon = info.icon;
   return doc;

@@ -3,6 +3,8 @@
  * implements it; they import this type rather than the class that dispatches to them, so the
  * relay's modules form no import cycle.
  */
+
+import type { IncomingMessage } from 'node:http';
 import type { AccessControl } from '../acl/access-control.js';
 import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
@@ -10,11 +12,13 @@ import type { Logger } from '../logger.js';
 import type { NegentropyGateway } from '../negentropy/gateway.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { EventStore } from '../store/event-store.js';
+import type { RelayIdentity } from '../sync/identity/relay-identity.js';
 import type { RelayConfig } from './config.js';
 import type { ManagementEndpoint } from './management-endpoint.js';
 import type { MemoryGuard } from './memory-guard.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueryExecutor } from './query-executor.js';
+import type { ReplicationHost } from './replication-host.js';
 import type { Subscription } from './subscription.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 
@@ -24,6 +28,14 @@ export interface RelayContext {
   readonly access: AccessControl;
   /** The write-policy plugin (ORLY_WRITE_POLICY_PLUGIN), asked about every EVENT after access control. */
   readonly writePolicy: WritePolicy | undefined;
+  /** The relay's identity key (NIP-11 `self`); undefined when it has none (tests without a store). */
+  readonly identity: RelayIdentity | undefined;
+  /** Replication services: their HTTP endpoints, lifecycle, and the nudge per stored event. */
+  readonly replication: ReplicationHost;
+  /** This request's absolute http(s) URLs on the relay's public names (NIP-98's `u`). */
+  requestUrls(req: IncomingMessage): string[];
+  /** The client's address (X-Forwarded-For only from a trusted proxy). */
+  clientIp(req: IncomingMessage): string;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
   readonly metrics: RelayMetrics;

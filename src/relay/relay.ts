@@ -20,6 +20,8 @@ import { authFrame } from '../protocol/messages.js';
 import { isVisibleTo } from '../protocol/visibility.js';
 import type { EventStore } from '../store/event-store.js';
 import type { ExpirationSweeper } from '../store/expiration-sweeper.js';
+import type { RelayIdentity } from '../sync/identity/relay-identity.js';
+import type { Replication } from '../sync/replication.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ConnectionGuard, refusalResponse } from './connection-guard.js';
@@ -30,9 +32,12 @@ import { MemoryGuard } from './memory-guard.js';
 import { type GaugeSpec, RelayMetrics } from './metrics.js';
 import { MetricsServer } from './metrics-endpoint.js';
 import { QueryExecutor } from './query-executor.js';
+import { queryPolicyOf } from './query-policy.js';
 import { liveScope } from './query-scope.js';
 import { authRelayUrls, managementUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
+import { ReplicationHost } from './replication-host.js';
+import { warnWithoutPublicUrl } from './startup-warnings.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { clientAddress, trustedProxyList } from './trusted-proxies.js';
@@ -54,6 +59,10 @@ export interface RelayDeps {
   readonly gauges?: readonly GaugeSpec[];
   /** ORLY_WRITE_POLICY_PLUGIN, started; asked about every EVENT, stopped with the relay. */
   readonly writePolicy?: WritePolicy;
+  /** The relay's identity key (NIP-11 `self`; what it signs with towards peers). */
+  readonly identity?: RelayIdentity;
+  /** Replication services (distributed sync in process, or sync services' clients). */
+  readonly replications?: readonly Replication[];
 }
 
 const PING_INTERVAL_MS = 30_000;
@@ -63,6 +72,8 @@ export class Relay implements RelayContext {
   readonly store: EventStore;
   readonly access: AccessControl;
   readonly writePolicy: WritePolicy | undefined;
+  readonly identity: RelayIdentity | undefined;
+  readonly replication: ReplicationHost;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
   readonly metrics: RelayMetrics;
@@ -96,6 +107,8 @@ export class Relay implements RelayContext {
     this.store = deps.store;
     this.access = deps.access;
     this.writePolicy = deps.writePolicy;
+    this.identity = deps.identity;
+    this.replication = new ReplicationHost(deps.replications ?? [], deps.logger);
     this.verifier = deps.verifier;
     this.memory = new MemoryGuard(
       deps.config.queries.memoryLimitBytes,
@@ -103,22 +116,7 @@ export class Relay implements RelayContext {
       new MemoryReclaimer(),
       () => this.queries.scheduler.active === 0 && this.queries.scheduler.queued === 0,
     );
-    this.queries = new QueryExecutor(deps.store, {
-      restrictedKinds: new Set(deps.config.authRestrictedKinds),
-      maxLimit: deps.config.limits.maxLimit,
-      defaultLimit: deps.config.limits.defaultLimit,
-      maxCount: deps.config.limits.maxCount,
-      concurrency: deps.config.queries.concurrency,
-      maxQueriesPerConnection: deps.config.queries.maxQueriesPerConnection,
-      maxCountScan: deps.config.queries.maxCountScan,
-      sliceMs: deps.config.queries.sliceMs,
-      ...(deps.access.hiddenAuthors === undefined
-        ? {}
-        : { hiddenAuthors: (requester) => deps.access.hiddenAuthors?.(requester) }),
-      ...(deps.writePolicy?.readScope === undefined
-        ? {}
-        : { readScope: (requester) => deps.writePolicy?.readScope?.(requester) }),
-    });
+    this.queries = new QueryExecutor(deps.store, queryPolicyOf(deps.config, deps.access, deps.writePolicy));
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.guard = new ConnectionGuard(deps.config.edge);
     this.publicUrls = [
@@ -130,7 +128,7 @@ export class Relay implements RelayContext {
       access: deps.access,
       logger: deps.logger,
       clientIp: (req) => this.clientIp(req),
-      requestUrls: (req) => managementUrls(req, authRelayUrls(req, this.publicUrls, this.port)),
+      requestUrls: (req) => this.requestUrls(req),
     });
     this.metrics = new RelayMetrics(deps.store);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
@@ -189,21 +187,10 @@ export class Relay implements RelayContext {
     this.sweeper?.start();
     this.memory.start();
     this.negentropy?.start();
+    await this.replication.start();
     const port = this.port;
     this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
-    const { authRequired, authToWrite } = this.config.gates;
-    if (this.publicUrls.length === 0 && (this.restrictedKinds.size > 0 || authRequired || authToWrite))
-      this.logger.warn(
-        {
-          restrictedKinds: [...this.restrictedKinds],
-          authRequired,
-          authToWrite,
-          localUrl: `ws://localhost:${port}`,
-        },
-        'no public URL configured (ORLY_RELAY_URL / ORLY_RELAY_ADDRESSES): NIP-42 AUTH (and NIP-86 management) is ' +
-          'accepted only from clients on this machine, so remote clients can neither read the restricted kinds, nor ' +
-          'publish protected events, nor pass ORLY_AUTH_REQUIRED / ORLY_AUTH_TO_WRITE',
-      );
+    warnWithoutPublicUrl(this.logger, this.config, this.publicUrls, this.restrictedKinds, port);
     return port;
   }
 
@@ -232,6 +219,7 @@ export class Relay implements RelayContext {
     this.unwatch?.();
     this.sweeper?.stop();
     this.memory.stop();
+    await this.replication.stop();
     await this.negentropy?.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const metricsClosed = this.metricsServer?.stop();
@@ -290,6 +278,11 @@ export class Relay implements RelayContext {
       sub.conn.subscriptionBytes -= sub.weight;
     }
     this.metrics.subscriptions.set(this.subscriptions.size);
+  }
+
+  /** This request's absolute http(s) URLs on the relay's public names (NIP-98's `u`). */
+  requestUrls(req: IncomingMessage): string[] {
+    return managementUrls(req, authRelayUrls(req, this.publicUrls, this.port));
   }
 
   /** The client's address (trusted-proxies.ts clientAddress: X-Forwarded-For only from a trusted proxy). */

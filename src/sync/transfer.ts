@@ -46,7 +46,8 @@ export interface UploadStats {
 
 export interface TransferParams {
   readonly peer: PeerConnection;
-  readonly store: ClientStore;
+  /** Downloads only save; uploads read by id. */
+  readonly store: Pick<ClientStore, 'save' | 'getById'>;
   readonly timeoutMs: number;
   /** Called after each batch / OK with the running stats. */
   readonly onProgress?: (stats: Readonly<DownloadStats> | Readonly<UploadStats>) => void;
@@ -75,7 +76,11 @@ function checkEvent(value: unknown): NostrEvent | string {
 }
 
 export async function downloadEvents(
-  params: TransferParams & { readonly ids: readonly string[]; readonly verifier: SignatureVerifier },
+  params: Omit<TransferParams, 'store'> & {
+    readonly store: Pick<ClientStore, 'save'>;
+    readonly ids: readonly string[];
+    readonly verifier: SignatureVerifier;
+  },
 ): Promise<DownloadStats> {
   const { peer, store, timeoutMs, verifier, ids } = params;
   const log = params.log ?? (() => {});

@@ -92,7 +92,13 @@ test('a valid getToken header with payload is accepted and names its signer', as
   const auth = await token();
   const event = unpack(auth);
   const result = verify(auth);
-  assert.deepEqual(result, { ok: true, pubkey: PUBKEY, id: event.id, createdAt: event.created_at });
+  assert.deepEqual(result, {
+    ok: true,
+    pubkey: PUBKEY,
+    id: event.id,
+    sig: event.sig,
+    createdAt: event.created_at,
+  });
 });
 
 test('standard and URL-safe base64, each with and without padding, are accepted', () => {
@@ -304,6 +310,29 @@ test('replay: the same token twice with one ReplayGuard is refused the second ti
   // another token (getToken in the same second would make the very same event, hence a replay)
   assertOk(verifyHttpAuth({ ...check, authorization: header(authEvent({ content: 'second' })) }, guard));
   assert.equal(guard.size, 2);
+});
+
+test('replay: the same call signed again in the same second (same event id, new signature) is not a replay', async () => {
+  const guard = new ReplayGuard();
+  // nostr-tools signs with fresh auxiliary randomness: same id (same second), different signature.
+  let first = await token();
+  let second = await token();
+  while (unpack(second).id !== unpack(first).id) {
+    // the two straddled a second boundary: make both again
+    first = await token();
+    second = await token();
+  }
+  assert.notEqual(unpack(second).sig, unpack(first).sig);
+  const check = (authorization: string): HttpAuthCheck => ({
+    authorization,
+    method: 'POST',
+    url: URL,
+    body: BODY,
+    requirePayload: true,
+  });
+  assertOk(verifyHttpAuth(check(first), guard));
+  assertOk(verifyHttpAuth(check(second), guard));
+  assertRefused(verifyHttpAuth(check(second), guard), /auth event already used/);
 });
 
 test('replay: a refused token does not take a slot in the guard', async () => {

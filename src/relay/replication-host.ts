@@ -1,0 +1,88 @@
+/**
+ * The replication services the relay hosts (distributed sync in process, or the gRPC clients of
+ * the sync services): their HTTP endpoints on the relay's port (the body read here, at most
+ * MAX_BODY bytes, then 413), their start and stop with the relay, and the nudge for each stored
+ * event. A service that throws answers 500; nothing it does can take the relay down.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import type { Replication } from '../sync/replication.js';
+import { readBody } from './management-endpoint.js';
+
+const MAX_BODY = 64 * 1024;
+
+export class ReplicationHost {
+  private readonly byPath = new Map<string, Replication>();
+
+  constructor(
+    private readonly services: readonly Replication[],
+    private readonly logger: Logger,
+  ) {
+    for (const service of services) for (const path of service.paths) this.byPath.set(path, service);
+  }
+
+  /** The service serving `path`, if any. */
+  serviceFor(path: string): Replication | undefined {
+    return this.byPath.get(path);
+  }
+
+  async handle(
+    service: Replication,
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: {
+      readonly remoteAddr: string;
+      readonly requestUrls: readonly string[];
+      readonly cors: Record<string, string>;
+    },
+  ): Promise<void> {
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    let status = 500;
+    let headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    let body = JSON.stringify({ error: 'internal error' });
+    try {
+      const raw = await readBody(req, MAX_BODY);
+      if (raw === undefined) {
+        status = 413;
+        body = JSON.stringify({ error: `body over ${MAX_BODY} bytes` });
+        headers = { ...headers, Connection: 'close' };
+      } else {
+        const answer = await service.handleHttp({
+          method: req.method ?? 'GET',
+          path,
+          query,
+          headers: Object.fromEntries(
+            Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+          ),
+          body: raw,
+          remoteAddr: context.remoteAddr,
+          requestUrls: context.requestUrls,
+        });
+        ({ status, headers, body } = answer);
+      }
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, service: service.name, path }, 'sync endpoint failed');
+    }
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { ...context.cors, ...headers, 'Content-Length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  notifyStored(serial: number): void {
+    for (const service of this.services) service.notifyNewEvent(serial);
+  }
+
+  async start(): Promise<void> {
+    for (const service of this.services) await service.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const service of [...this.services].reverse()) {
+      await service
+        .stop()
+        .catch((err: Error) =>
+          this.logger.warn({ err: err.message, service: service.name }, 'sync service stop failed'),
+        );
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Distributed sync (ORLY's orly-sync-distributed, made to work): serial-based peer-to-peer
+ * replication between relays the operator names (ORLY_SYNC_DISTRIBUTED_PEERS, or the relays of
+ * the authoritative relay group via updatePeers). Each peer is a PeerLink (live subscription +
+ * serial poll, peer-link.ts); this relay serves the same endpoints to its peers (endpoints.ts),
+ * answering only NIP-98 tokens signed by their identities (NIP-11 `self`, peer-directory.ts).
+ *
+ * Runs in the relay's process (ORLY_SYNC_TYPE=local) or as orly-sync-distributed; either way
+ * it is a Replication (../replication.ts) to the relay.
+ */
+import type { Logger } from '../../logger.js';
+import { ReplayGuard } from '../../protocol/nip98.js';
+import type { ClientStore, StateStore, SyncSource } from '../../store/event-store.js';
+import { PeerDirectory } from '../identity/peer-directory.js';
+import type { RelayIdentity } from '../identity/relay-identity.js';
+import type { Replication, ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
+import type { SyncIngest } from '../sync-ingest.js';
+import { type DistributedSyncConfig, parsePeerList } from './config.js';
+import { CURRENT_PATH, EVENT_IDS_PATH, handleDistributedRequest } from './endpoints.js';
+import { PeerLink } from './peer-link.js';
+import { ProgressStore } from './progress.js';
+
+export interface DistributedSyncDeps {
+  readonly store: Pick<ClientStore, 'query'> &
+    Pick<SyncSource, 'lastSerial' | 'eventsSince'> &
+    Pick<StateStore, 'getState' | 'putState'>;
+  readonly identity: RelayIdentity;
+  readonly ingest: SyncIngest;
+  readonly logger: Logger;
+  /** NIP-11 lookups (tests give short timeouts). */
+  readonly directory?: PeerDirectory;
+}
+
+export class DistributedSync implements Replication {
+  readonly name = 'distributed';
+  readonly paths = [CURRENT_PATH, EVENT_IDS_PATH];
+  private readonly links = new Map<string, PeerLink>();
+  private readonly directory: PeerDirectory;
+  private readonly progress: ProgressStore;
+  private readonly replay = new ReplayGuard();
+  private readonly logger: Logger;
+  private readonly relayUrl: string;
+  private timer: NodeJS.Timeout | undefined;
+  private pollSoon: NodeJS.Timeout | undefined;
+  private started = false;
+  /** Peer list changes apply one at a time. */
+  private changing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly config: DistributedSyncConfig,
+    private readonly deps: DistributedSyncDeps,
+  ) {
+    this.directory = deps.directory ?? new PeerDirectory();
+    this.progress = new ProgressStore(deps.store);
+    this.logger = deps.logger.child({ component: 'distributed-sync' });
+    this.relayUrl = config.relayUrl ?? '';
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+    await this.setPeers(this.config.peers);
+    this.timer = setInterval(() => void this.pollAll(), this.config.intervalMs);
+    this.timer.unref();
+    this.logger.info(
+      { peers: this.links.size, intervalMs: this.config.intervalMs },
+      'distributed sync started',
+    );
+    void this.pollAll();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.pollSoon !== undefined) clearTimeout(this.pollSoon);
+    await this.changing;
+    await Promise.all([...this.links.values()].map((link) => link.stop()));
+  }
+
+  /** Replaces the peer list (the relay group's relays); removed peers stop and their progress is forgotten. */
+  updatePeers(urls: readonly string[]): Promise<void> {
+    const peers = parsePeerList(urls.join(','), 'peers');
+    const next = this.changing.then(() => this.setPeers(peers));
+    this.changing = next.catch(() => undefined);
+    return next;
+  }
+
+  get peers(): string[] {
+    return [...this.links.keys()];
+  }
+
+  handleHttp(request: SyncHttpRequest): Promise<SyncHttpResponse> {
+    return handleDistributedRequest(
+      {
+        store: this.deps.store,
+        nodeId: this.deps.identity.pubkey,
+        relayUrl: this.relayUrl,
+        authorized: () => this.authorized(),
+        replay: this.replay,
+      },
+      request,
+    );
+  }
+
+  /** Peers hold a live subscription to us, so they learn of new events without a nudge. */
+  notifyNewEvent(_serial: number): void {}
+
+  async status(): Promise<ReplicationStatus> {
+    return {
+      nodeId: this.deps.identity.pubkey,
+      currentSerial: await this.deps.store.lastSerial(),
+      peers: [...this.links.values()].map((link) => link.status()),
+    };
+  }
+
+  /** Polls every peer now (each at most once at a time). */
+  async pollAll(): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.poll()));
+  }
+
+  private requestPoll(): void {
+    if (this.pollSoon !== undefined || !this.started) return;
+    this.pollSoon = setTimeout(() => {
+      this.pollSoon = undefined;
+      void this.pollAll();
+    }, 100);
+    this.pollSoon.unref();
+  }
+
+  private async setPeers(urls: readonly string[]): Promise<void> {
+    const wanted = new Set(urls.filter((url) => url !== this.relayUrl));
+    for (const [url, link] of this.links) {
+      if (wanted.has(url)) continue;
+      this.links.delete(url);
+      await link.stop();
+      await this.progress.forget(url);
+      this.logger.info({ peer: url }, 'peer removed');
+    }
+    for (const url of wanted) {
+      if (this.links.has(url)) continue;
+      const link = new PeerLink(url, {
+        identity: this.deps.identity,
+        relayUrl: this.relayUrl,
+        directory: this.directory,
+        progress: this.progress,
+        ingest: this.deps.ingest,
+        store: this.deps.store,
+        logger: this.logger,
+        requestPoll: () => this.requestPoll(),
+        intervalMs: this.config.intervalMs,
+      });
+      await link.load();
+      this.links.set(url, link);
+      if (this.started) {
+        if (this.config.live) link.startLive();
+        void link.poll();
+      }
+    }
+  }
+
+  /** The identities of the current peers (unreachable ones are not authorized until resolved). */
+  private async authorized(): Promise<ReadonlySet<string>> {
+    const keys = await Promise.all([...this.links.keys()].map((url) => this.directory.pubkeyOf(url)));
+    return new Set(keys.filter((k): k is string => k !== undefined && k !== this.deps.identity.pubkey));
+  }
+}
