@@ -8,6 +8,7 @@
  */
 import { isHex64 } from '../../protocol/event.js';
 import { VERSION } from '../../version.js';
+import { normalizeRelayUrl } from '../relay-url.js';
 
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 const MAX_ENTRIES = 1000;
@@ -25,27 +26,20 @@ export interface PeerDirectoryOptions {
   readonly timeoutMs?: number;
 }
 
-/** The http(s) URL of a relay given as ws(s) or http(s); undefined when it is neither. */
+/** The canonical http(s) URL (relay-url.ts) of a relay given as ws(s) or http(s); undefined when it is not one. */
 export function httpUrlOf(url: string): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol === 'ws:') parsed.protocol = 'http:';
-  else if (parsed.protocol === 'wss:') parsed.protocol = 'https:';
-  else if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-  return parsed.toString();
+  const parsed = normalizeRelayUrl(url);
+  if (!parsed.ok) return undefined;
+  if (parsed.scheme === 'ws') return `http${parsed.url.slice(2)}`;
+  if (parsed.scheme === 'wss') return `https${parsed.url.slice(3)}`;
+  return parsed.url;
 }
 
-/** The ws(s) URL of a relay given as http(s) or ws(s); undefined when it is neither. */
+/** The canonical ws(s) URL of a relay given as http(s) or ws(s); undefined when it is not one. */
 export function wsUrlOf(url: string): string | undefined {
   const http = httpUrlOf(url);
   if (http === undefined) return undefined;
-  const parsed = new URL(http);
-  parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
-  return parsed.toString();
+  return http.startsWith('https:') ? `wss${http.slice(5)}` : `ws${http.slice(4)}`;
 }
 
 export class PeerDirectory {
