@@ -21,6 +21,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
+import { type ClusterConfig, loadClusterConfig } from '../sync/cluster/cluster-config.js';
 import { type DistributedSyncConfig, loadDistributedSyncConfig } from '../sync/distributed/config.js';
 import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
 import { parseRelayAddress } from './relay-address.js';
@@ -169,6 +170,8 @@ export interface RelayConfig {
   negentropy: NegentropyConfig;
   /** Distributed sync in process (ORLY_SYNC_DISTRIBUTED_*; runs when peers are named and ORLY_SYNC_TYPE=local). */
   distributed: DistributedSyncConfig;
+  /** Cluster replication in process (ORLY_CLUSTER_*; runs when cluster admins are named and ORLY_SYNC_TYPE=local). */
+  cluster: ClusterConfig;
   queries: QueryGuardConfig;
   edge: EdgeLimitsConfig;
   metrics: MetricsConfig;
@@ -304,6 +307,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
     backend: loadBackendConfig(env),
     negentropy: loadNegentropyConfig(env),
     distributed: loadDistributedSyncConfig(env),
+    cluster: loadClusterConfig(env),
     queries: loadQueryGuardConfig(env),
     edge: loadEdgeLimitsConfig(env),
     metrics: loadMetricsConfig(env),

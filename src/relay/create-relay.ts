@@ -28,6 +28,7 @@ import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { ClusterSync } from '../sync/cluster/cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
 import { loadRelayIdentity, type RelayIdentity } from '../sync/identity/relay-identity.js';
 import type { Replication } from '../sync/replication.js';
@@ -221,9 +222,10 @@ export async function createRelay(
       verifier,
       access,
       ...(writePolicy === undefined ? {} : { policy: writePolicy }),
-      onStored: (event) => {
+      onStored: (event, serial) => {
         built?.broadcast(event, serializeEvent(event));
         built?.access.eventStored?.(event);
+        built?.replication.notifyStored(serial, event);
       },
     }),
   });
@@ -248,7 +250,11 @@ export async function createRelay(
 /** The replication services run in this process (ORLY_SYNC_TYPE=local). */
 function createReplications(config: RelayConfig, deps: DistributedSyncDeps): Replication[] {
   const services: Replication[] = [];
-  if (config.backend.syncType === 'local' && config.distributed.peers.length > 0)
-    services.push(new DistributedSync(config.distributed, deps));
+  if (config.backend.syncType !== 'local') return services;
+  if (config.distributed.peers.length > 0) services.push(new DistributedSync(config.distributed, deps));
+  if (config.cluster.enabled && config.cluster.admins.length > 0)
+    services.push(
+      new ClusterSync(config.cluster, { ...deps, restrictedKinds: new Set(config.authRestrictedKinds) }),
+    );
   return services;
 }

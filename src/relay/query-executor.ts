@@ -51,6 +51,11 @@ export interface QueryPolicy {
    * undefined = nothing more than the relay's own restrictions. Applied alongside them.
    */
   readonly readScope?: (requester: QueryRequester) => ReadScope | undefined;
+  /**
+   * Readers exempt from the restricted kinds (cluster members replicating privileged events,
+   * ORLY_CLUSTER_PROPAGATE_PRIVILEGED_EVENTS): true when one of these pubkeys is authenticated.
+   */
+  readonly trustedReader?: (authed: ReadonlySet<string>) => boolean;
 }
 
 /** How a send() ended: results sent, the requester went away (or closed it), or refused. */
@@ -77,6 +82,7 @@ export interface ResultSink {
 export class QueryExecutor {
   /** The rules of a requester the write policy does not restrict: the restricted kinds alone. */
   private readonly base: RequestRules;
+  private readonly trustedBase: RequestRules;
   readonly scheduler: QueryScheduler;
 
   constructor(
@@ -84,6 +90,7 @@ export class QueryExecutor {
     private readonly policy: QueryPolicy,
   ) {
     this.base = baseRules(policy.restrictedKinds);
+    this.trustedBase = baseRules(new Set());
     this.scheduler = new QueryScheduler(policy.concurrency, policy.maxQueriesPerConnection, policy.sliceMs);
   }
 
@@ -132,8 +139,12 @@ export class QueryExecutor {
 
   /** This request's rules: the base ones unless the write policy restricts the requester. */
   private rulesFor(requester: QueryRequester): RequestRules {
+    const base =
+      requester.authed.size > 0 && this.policy.trustedReader?.(requester.authed)
+        ? this.trustedBase
+        : this.base;
     const scope = this.policy.readScope?.(requester);
-    return scope === undefined ? this.base : scopedRules(this.base, scope, requester.authed);
+    return scope === undefined ? base : scopedRules(base, scope, requester.authed);
   }
 
   /**

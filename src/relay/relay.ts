@@ -116,7 +116,10 @@ export class Relay implements RelayContext {
       new MemoryReclaimer(),
       () => this.queries.scheduler.active === 0 && this.queries.scheduler.queued === 0,
     );
-    this.queries = new QueryExecutor(deps.store, queryPolicyOf(deps.config, deps.access, deps.writePolicy));
+    this.queries = new QueryExecutor(deps.store, {
+      ...queryPolicyOf(deps.config, deps.access, deps.writePolicy),
+      trustedReader: (authed) => this.replication.isTrusted(authed),
+    });
     this.trustedProxies = trustedProxyList(deps.config.trustedProxies);
     this.guard = new ConnectionGuard(deps.config.edge);
     this.publicUrls = [
@@ -259,7 +262,8 @@ export class Relay implements RelayContext {
     const allowed = liveScope(this.writePolicy, event);
     let delivered = 0;
     this.subscriptions.forEachMatch(event, (sub) => {
-      if (restricted && !isVisibleTo(event, sub.conn.authed)) return;
+      if (restricted && !isVisibleTo(event, sub.conn.authed) && !this.replication.isTrusted(sub.conn.authed))
+        return;
       if (allowed !== undefined && !allowed(sub.conn)) return;
       if (sub.pending) {
         sub.pending.push({ id: event.id, raw });

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import type { NostrEvent } from '../protocol/event.js';
 import type { Replication } from '../sync/replication.js';
 import { readBody } from './management-endpoint.js';
 
@@ -68,8 +69,18 @@ export class ReplicationHost {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  notifyStored(serial: number): void {
-    for (const service of this.services) service.notifyNewEvent(serial);
+  notifyStored(serial: number, event?: NostrEvent): void {
+    for (const service of this.services) service.notifyNewEvent(serial, event);
+  }
+
+  /** True when one of `authed` is a service's trusted reader (may read restricted kinds). */
+  isTrusted(authed: ReadonlySet<string>): boolean {
+    for (const service of this.services) {
+      const trusted = service.trustedReaders?.();
+      if (trusted === undefined || trusted.size === 0) continue;
+      for (const pubkey of authed) if (trusted.has(pubkey)) return true;
+    }
+    return false;
   }
 
   async start(): Promise<void> {

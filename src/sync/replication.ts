@@ -1,3 +1,5 @@
+import type { NostrEvent } from '../protocol/event.js';
+
 /**
  * What the relay holds of a replication service (orly-sync-distributed, -cluster, -relaygroup):
  * the HTTP endpoints it serves on the relay's port, the nudge when the relay stored an event,
@@ -60,8 +62,13 @@ export interface Replication {
   /** Paths it serves on the relay's HTTP port. */
   readonly paths: readonly string[];
   handleHttp(request: SyncHttpRequest): Promise<SyncHttpResponse>;
-  /** The relay stored an event (with this serial): peers may be told at once. */
-  notifyNewEvent(serial: number): void;
+  /** The relay stored an event (with this serial): peers may be told at once; a service may act on it (membership). */
+  notifyNewEvent(serial: number, event?: NostrEvent): void;
+  /**
+   * Identities that may read the relay's restricted kinds (cluster members replicating privileged
+   * events); synchronous, kept in memory.
+   */
+  trustedReaders?(): ReadonlySet<string>;
   status(): Promise<ReplicationStatus>;
   start(): Promise<void>;
   stop(): Promise<void>;

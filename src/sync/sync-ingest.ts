@@ -18,8 +18,8 @@ export interface SyncIngestDeps {
   readonly verifier: SignatureVerifier;
   readonly access?: AccessControl;
   readonly policy?: WritePolicy;
-  /** A newly stored event (not a duplicate). */
-  readonly onStored?: (event: NostrEvent) => void;
+  /** A newly stored event (not a duplicate) and its serial. */
+  readonly onStored?: (event: NostrEvent, serial: number) => void;
 }
 
 /** Where a batch of replicated events comes from. */
@@ -64,7 +64,7 @@ export class SyncIngest {
     return {
       save: async (event: NostrEvent, raw?: string): Promise<SaveResult> => {
         const result = await this.deps.store.save(event, raw);
-        if (result.stored && !result.duplicate) this.deps.onStored?.(event);
+        if (result.stored && !result.duplicate) this.deps.onStored?.(event, result.serial);
         return result;
       },
     };

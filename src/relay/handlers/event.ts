@@ -142,7 +142,7 @@ async function accept(relay: RelayContext, conn: Connection, event: NostrEvent, 
   reply(relay, conn, event.id, true, acceptedMsg, 'accepted');
   relay.broadcast(event, raw);
   relay.access.eventStored?.(event);
-  relay.replication.notifyStored(result.serial);
+  relay.replication.notifyStored(result.serial, event);
 }
 
 /**

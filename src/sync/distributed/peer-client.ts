@@ -5,7 +5,34 @@
  */
 import { httpAuthHeader } from '../identity/http-auth-header.js';
 import type { RelayIdentity } from '../identity/relay-identity.js';
-import { CURRENT_PATH, EVENT_IDS_PATH } from './endpoints.js';
+import { CURRENT_PATH, EVENT_IDS_PATH, MAX_RANGE } from './endpoints.js';
+
+/**
+ * A peer's serial feed as a PeerLink reads it: its current serial, and the ids of a serial range
+ * (as far as `end`, which may stop short of `to`). Distributed sync and cluster replication each
+ * have one (their endpoints differ, the catch-up does not).
+ */
+export interface PeerFeed {
+  /** The widest range one ids() call may ask for. */
+  readonly maxRange: number;
+  current(): Promise<number>;
+  ids(from: number, to: number): Promise<{ ids: string[]; end: number }>;
+}
+
+/** Distributed sync's feed: POST /api/sync/current and /api/sync/event-ids. */
+export function distributedFeed(
+  base: string,
+  identity: RelayIdentity,
+  relayUrl: string,
+  timeoutMs: number,
+): PeerFeed {
+  const ctx: PeerRequestContext = { identity, relayUrl, timeoutMs };
+  return {
+    maxRange: MAX_RANGE,
+    current: () => fetchCurrentSerial(ctx, base),
+    ids: (from, to) => fetchEventIds(ctx, base, from, to),
+  };
+}
 
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 

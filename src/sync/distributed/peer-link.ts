@@ -26,8 +26,7 @@ import { authenticateToPeer } from '../peer-auth.js';
 import type { PeerStatus } from '../replication.js';
 import type { SyncIngest } from '../sync-ingest.js';
 import { downloadEvents } from '../transfer.js';
-import { MAX_RANGE } from './endpoints.js';
-import { fetchCurrentSerial, fetchEventIds, type PeerRequestContext } from './peer-client.js';
+import { distributedFeed, type PeerFeed } from './peer-client.js';
 import type { PeerProgress, ProgressStore } from './progress.js';
 
 const TIMEOUT_MS = 30_000;
@@ -50,6 +49,8 @@ export interface PeerLinkDeps {
   readonly requestPoll: () => void;
   /** The regular poll interval: a failed poll is retried sooner (1 s, doubling), never later. */
   readonly intervalMs: number;
+  /** How the peer's serials and ids are read (default: distributed sync's endpoints). */
+  readonly feed?: (url: string, identity: RelayIdentity) => PeerFeed;
 }
 
 export class PeerLink {
@@ -66,14 +67,16 @@ export class PeerLink {
   private stopped = false;
   private wake: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly ctx: PeerRequestContext;
+  private readonly feed: PeerFeed;
   private readonly logger: Logger;
 
   constructor(
     readonly url: string,
     private readonly deps: PeerLinkDeps,
   ) {
-    this.ctx = { identity: deps.identity, relayUrl: deps.relayUrl, timeoutMs: TIMEOUT_MS };
+    this.feed = (
+      deps.feed ?? ((peer, identity) => distributedFeed(peer, identity, deps.relayUrl, TIMEOUT_MS))
+    )(url, deps.identity);
     this.logger = deps.logger.child({ peer: url });
   }
 
@@ -144,7 +147,7 @@ export class PeerLink {
         );
         this.progress = { serial: 0, pubkey: this.pubkey };
       }
-      const current = await fetchCurrentSerial(this.ctx, this.url);
+      const current = await this.feed.current();
       this.peerSerial = current;
       if (current < this.progress.serial) {
         this.logger.warn(
@@ -155,12 +158,7 @@ export class PeerLink {
       }
       while (!this.stopped && this.progress.serial < current) {
         const from = this.progress.serial + 1;
-        const { ids, end } = await fetchEventIds(
-          this.ctx,
-          this.url,
-          from,
-          Math.min(current, from + MAX_RANGE - 1),
-        );
+        const { ids, end } = await this.feed.ids(from, Math.min(current, from + this.feed.maxRange - 1));
         const missing = await this.missing(ids);
         if (missing.length > 0) {
           conn ??= await this.connect();

@@ -1,0 +1,123 @@
+/**
+ * A sync service's set of peers (distributed sync's peers, a cluster's members): one PeerLink
+ * each, started and stopped as the set changes (a removed peer's progress is forgotten), polled
+ * on an interval and on request, their identities for the endpoints' authorization and their
+ * status. Changes to the set apply one at a time.
+ */
+import type { Logger } from '../logger.js';
+import type { ClientStore } from '../store/event-store.js';
+import type { PeerFeed } from './distributed/peer-client.js';
+import { PeerLink } from './distributed/peer-link.js';
+import type { ProgressStore } from './distributed/progress.js';
+import type { PeerDirectory } from './identity/peer-directory.js';
+import type { RelayIdentity } from './identity/relay-identity.js';
+import type { PeerStatus } from './replication.js';
+import type { SyncIngest } from './sync-ingest.js';
+
+export interface PeerLinksOptions {
+  readonly identity: RelayIdentity;
+  readonly relayUrl: string;
+  readonly directory: PeerDirectory;
+  readonly progress: ProgressStore;
+  readonly ingest: SyncIngest;
+  readonly store: Pick<ClientStore, 'query'>;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+  readonly live: boolean;
+  readonly feed?: (url: string, identity: RelayIdentity) => PeerFeed;
+}
+
+export class PeerLinks {
+  private readonly links = new Map<string, PeerLink>();
+  private timer: NodeJS.Timeout | undefined;
+  private pollSoon: NodeJS.Timeout | undefined;
+  private started = false;
+  private changing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: PeerLinksOptions) {}
+
+  get urls(): string[] {
+    return [...this.links.keys()];
+  }
+
+  start(): void {
+    this.started = true;
+    for (const link of this.links.values()) this.run(link);
+    this.timer = setInterval(() => void this.pollAll(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.pollSoon !== undefined) clearTimeout(this.pollSoon);
+    await this.changing;
+    await Promise.all([...this.links.values()].map((link) => link.stop()));
+  }
+
+  /** Replaces the set (urls already canonical); resolves once applied. */
+  set(urls: readonly string[]): Promise<void> {
+    const next = this.changing.then(() => this.apply(urls));
+    this.changing = next.catch(() => undefined);
+    return next;
+  }
+
+  async pollAll(): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.poll()));
+  }
+
+  /** Polls one peer now; false when it is not in the set. */
+  async pollOne(url: string): Promise<boolean> {
+    const link = this.links.get(url);
+    if (link === undefined) return false;
+    await link.poll();
+    return true;
+  }
+
+  statuses(): PeerStatus[] {
+    return [...this.links.values()].map((link) => link.status());
+  }
+
+  /** The identities of the peers (those whose NIP-11 could be read), never our own. */
+  async identities(): Promise<ReadonlySet<string>> {
+    const keys = await Promise.all(this.urls.map((url) => this.options.directory.pubkeyOf(url)));
+    return new Set(keys.filter((k): k is string => k !== undefined && k !== this.options.identity.pubkey));
+  }
+
+  private requestPoll(): void {
+    if (this.pollSoon !== undefined || !this.started) return;
+    this.pollSoon = setTimeout(() => {
+      this.pollSoon = undefined;
+      void this.pollAll();
+    }, 100);
+    this.pollSoon.unref();
+  }
+
+  private run(link: PeerLink): void {
+    if (this.options.live) link.startLive();
+    void link.poll();
+  }
+
+  private async apply(urls: readonly string[]): Promise<void> {
+    const { logger, relayUrl } = this.options;
+    const wanted = new Set(urls.filter((url) => url !== relayUrl));
+    for (const [url, link] of this.links) {
+      if (wanted.has(url)) continue;
+      this.links.delete(url);
+      await link.stop();
+      await this.options.progress.forget(url);
+      logger.info({ peer: url }, 'peer removed: replication with it stopped, its progress forgotten');
+    }
+    for (const url of wanted) {
+      if (this.links.has(url)) continue;
+      const link = new PeerLink(url, {
+        ...this.options,
+        requestPoll: () => this.requestPoll(),
+      });
+      await link.load();
+      this.links.set(url, link);
+      logger.info({ peer: url }, 'peer added');
+      if (this.started) this.run(link);
+    }
+  }
+}
