@@ -31,6 +31,7 @@ import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { ClusterSync } from '../sync/cluster/cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
 import { loadRelayIdentity, type RelayIdentity } from '../sync/identity/relay-identity.js';
+import { loadRelayGroupAdmins, RelayGroupSync } from '../sync/relaygroup/relay-group-sync.js';
 import type { Replication } from '../sync/replication.js';
 import { SyncIngest } from '../sync/sync-ingest.js';
 import type { RelayConfig } from './config.js';
@@ -213,7 +214,7 @@ export async function createRelay(
   });
   // Replicated events reach this relay's live subscriptions like published ones.
   let built: Relay | undefined;
-  const replications = createReplications(config, {
+  const replications = createReplications(config, env, {
     store,
     identity,
     logger,
@@ -248,10 +249,22 @@ export async function createRelay(
 }
 
 /** The replication services run in this process (ORLY_SYNC_TYPE=local). */
-function createReplications(config: RelayConfig, deps: DistributedSyncDeps): Replication[] {
+function createReplications(config: RelayConfig, env: Env, deps: DistributedSyncDeps): Replication[] {
   const services: Replication[] = [];
   if (config.backend.syncType !== 'local') return services;
-  if (config.distributed.peers.length > 0) services.push(new DistributedSync(config.distributed, deps));
+  const groupAdmins = loadRelayGroupAdmins(env);
+  if (config.distributed.peers.length > 0 || groupAdmins.length > 0) {
+    const distributed = new DistributedSync(config.distributed, deps);
+    services.push(distributed);
+    // The relay group's relays join the configured peers, and follow its configuration at once.
+    if (groupAdmins.length > 0)
+      services.push(
+        new RelayGroupSync(groupAdmins, {
+          ...deps,
+          apply: (relays) => distributed.updatePeers([...config.distributed.peers, ...relays]),
+        }),
+      );
+  }
   if (config.cluster.enabled && config.cluster.admins.length > 0)
     services.push(
       new ClusterSync(config.cluster, { ...deps, restrictedKinds: new Set(config.authRestrictedKinds) }),

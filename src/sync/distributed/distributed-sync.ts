@@ -11,7 +11,7 @@
 import type { Logger } from '../../logger.js';
 import { ReplayGuard } from '../../protocol/nip98.js';
 import type { ClientStore, StateStore, SyncSource } from '../../store/event-store.js';
-import { PeerDirectory } from '../identity/peer-directory.js';
+import { httpUrlOf, PeerDirectory } from '../identity/peer-directory.js';
 import type { RelayIdentity } from '../identity/relay-identity.js';
 import type { Replication, ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
 import type { SyncIngest } from '../sync-ingest.js';
@@ -127,7 +127,8 @@ export class DistributedSync implements Replication {
   }
 
   private async setPeers(urls: readonly string[]): Promise<void> {
-    const wanted = new Set(urls.filter((url) => url !== this.relayUrl));
+    const self = httpUrlOf(this.relayUrl);
+    const wanted = new Set(urls.filter((url) => url !== self));
     for (const [url, link] of this.links) {
       if (wanted.has(url)) continue;
       this.links.delete(url);
