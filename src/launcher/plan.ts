@@ -15,8 +15,11 @@
  *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>;
  *                ORLY_ACL_MODE (none | follows | managed | curating) is inherited and checked by orly-acl
  *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
- *                (negentropy: this package's orly-sync-negentropy unless its BINARY is set;
- *                the other three are not implemented here and need a BINARY)
+ *                (negentropy and distributed: this package's orly-sync-negentropy /
+ *                orly-sync-distributed unless their BINARY is set; cluster and relaygroup are not
+ *                implemented here and need a BINARY); distributed also gets
+ *                ORLY_GRPC_ACL_SERVER=<acl> with ACL (replicated events pass orly-acl), else
+ *                none (an inherited one is removed: only signatures and the store's rules apply)
  *   orly         ORLY_DB_TYPE=grpc, ORLY_GRPC_SERVER=<db>; with ACL: ORLY_ACL_TYPE=grpc,
  *                ORLY_GRPC_ACL_SERVER=<acl>. Without the ACL service both are removed, so the
  *                relay runs its in-process ACL in ORLY_ACL_MODE (default none = open). Unlike
@@ -44,6 +47,9 @@ import { grpcHealthProbe, httpHealthProbe, type Probe } from './readiness.js';
 import type { ProcessSpec } from './supervisor.js';
 
 export type Stage = 'db' | 'acl' | 'sync' | 'relay';
+
+/** The sync services this package implements (run from its own CLIs unless a BINARY is given). */
+const OWN_SYNC_SERVICES: ReadonlySet<string> = new Set(['NEGENTROPY', 'DISTRIBUTED']);
 
 export interface ServicePlan extends ProcessSpec {
   readonly stage: Stage;
@@ -195,27 +201,32 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
     stages.push(
       enabledSync.map((s): ServicePlan => {
         const variable = `ORLY_LAUNCHER_SYNC_${s.key}_BINARY`;
-        // orly-sync-negentropy is part of this package; the other sync services are not.
-        const own = s.key === 'NEGENTROPY' && !s.binaryConfigured;
+        // orly-sync-negentropy and orly-sync-distributed are part of this package; the others are not.
+        const own = OWN_SYNC_SERVICES.has(s.key) && !s.binaryConfigured;
         const bin = resolveBinary(
-          own ? ownCli('orly-sync-negentropy.js') : s.binary,
+          own ? ownCli(`${s.name}.js`) : s.binary,
           variable,
           env,
           own
             ? `build this package (npm run build) or set ${variable}`
-            : `the ORLY sync services are not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
+            : `${s.name} is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
         );
         const address = dialAddress(s.listen);
+        const serviceEnv: Env = {
+          ...env,
+          [`ORLY_SYNC_${s.key}_LISTEN`]: s.listen,
+          [`ORLY_SYNC_${s.key}_DB_TYPE`]: 'grpc',
+          [`ORLY_SYNC_${s.key}_DB_SERVER`]: db,
+        };
+        if (s.key === 'DISTRIBUTED') {
+          if (config.aclEnabled) serviceEnv.ORLY_GRPC_ACL_SERVER = acl;
+          else delete serviceEnv.ORLY_GRPC_ACL_SERVER;
+        }
         return {
           name: s.name,
           stage: 'sync',
           ...bin,
-          env: {
-            ...env,
-            [`ORLY_SYNC_${s.key}_LISTEN`]: s.listen,
-            [`ORLY_SYNC_${s.key}_DB_TYPE`]: 'grpc',
-            [`ORLY_SYNC_${s.key}_DB_SERVER`]: db,
-          },
+          env: serviceEnv,
           probe: () => grpcHealthProbe(address, security),
           readyTimeoutMs: config.syncReadyTimeoutMs,
           binaryVariable: variable,

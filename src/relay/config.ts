@@ -139,6 +139,11 @@ export interface BackendConfig {
    * NEG-* messages are answered by that service (ORLY_NEGENTROPY_ENABLED still gates NIP-77).
    */
   grpcSyncNegentropy?: string;
+  /**
+   * ORLY_GRPC_SYNC_DISTRIBUTED: orly-sync-distributed address (host:port). With syncType grpc,
+   * distributed sync runs there and the relay forwards /api/sync/* to it.
+   */
+  grpcSyncDistributed?: string;
   /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
   grpcSyncTimeoutMs: number;
 }
@@ -168,7 +173,10 @@ export interface RelayConfig {
   writePolicy: WritePolicyConfig;
   backend: BackendConfig;
   negentropy: NegentropyConfig;
-  /** Distributed sync in process (ORLY_SYNC_DISTRIBUTED_*; runs when peers are named and ORLY_SYNC_TYPE=local). */
+  /**
+   * Distributed sync in process (ORLY_SYNC_DISTRIBUTED_*; runs when peers are named and
+   * ORLY_SYNC_TYPE=local; with grpc, orly-sync-distributed reads them).
+   */
   distributed: DistributedSyncConfig;
   /** Cluster replication in process (ORLY_CLUSTER_*; runs when cluster admins are named and ORLY_SYNC_TYPE=local). */
   cluster: ClusterConfig;
@@ -193,6 +201,7 @@ export function loadBackendConfig(env: Env): BackendConfig {
     grpcAclRefreshSeconds: intVar(env, 'ORLY_GRPC_ACL_REFRESH_SECONDS', 5, 1, 3600),
     syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
     grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
+    grpcSyncDistributed: hostPortVar(env, 'ORLY_GRPC_SYNC_DISTRIBUTED'),
     grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
   };
 }

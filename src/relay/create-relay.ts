@@ -3,7 +3,9 @@
  * implementation — the embedded LMDB store or orly-db over gRPC (ORLY_DB_TYPE), in-process
  * access control or orly-acl over gRPC (ORLY_ACL_TYPE), the NIP-77 responder in process or
  * orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_NEGENTROPY set; with
- * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process). The relay never knows which.
+ * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process), distributed sync in process
+ * (ORLY_SYNC_TYPE=local and peers named) or orly-sync-distributed over gRPC (ORLY_SYNC_TYPE=grpc
+ * and ORLY_GRPC_SYNC_DISTRIBUTED set). The relay never knows which.
  */
 
 import type { AccessControl } from '../acl/access-control.js';
@@ -30,6 +32,7 @@ import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { ClusterSync } from '../sync/cluster/cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
+import { GrpcDistributedSync } from '../sync/distributed/grpc-distributed-sync.js';
 import { loadRelayIdentity, type RelayIdentity } from '../sync/identity/relay-identity.js';
 import { loadRelayGroupAdmins, RelayGroupSync } from '../sync/relaygroup/relay-group-sync.js';
 import type { Replication } from '../sync/replication.js';
@@ -214,7 +217,7 @@ export async function createRelay(
   });
   // Replicated events reach this relay's live subscriptions like published ones.
   let built: Relay | undefined;
-  const replications = createReplications(config, env, {
+  const replications = createReplications(config, env, logger, () => ({
     store,
     identity,
     logger,
@@ -229,7 +232,7 @@ export async function createRelay(
         built?.replication.notifyStored(serial, event);
       },
     }),
-  });
+  }));
   built = new Relay({
     config,
     store,
@@ -248,26 +251,53 @@ export async function createRelay(
   return built;
 }
 
-/** The replication services run in this process (ORLY_SYNC_TYPE=local). */
-function createReplications(config: RelayConfig, env: Env, deps: DistributedSyncDeps): Replication[] {
+/**
+ * The replication services: in this process (ORLY_SYNC_TYPE=local), or the clients of the sync
+ * services (ORLY_SYNC_TYPE=grpc, one per address given).
+ */
+function createReplications(
+  config: RelayConfig,
+  env: Env,
+  logger: Logger,
+  deps: () => DistributedSyncDeps,
+): Replication[] {
+  const { backend } = config;
   const services: Replication[] = [];
-  if (config.backend.syncType !== 'local') return services;
+  if (backend.syncType === 'grpc') {
+    if (backend.grpcSyncDistributed !== undefined)
+      services.push(
+        new GrpcDistributedSync({
+          address: backend.grpcSyncDistributed,
+          security: loadGrpcSecurity(env),
+          logger,
+          deadlineMs: backend.grpcSyncTimeoutMs,
+          connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+        }),
+      );
+    else if (config.distributed.peers.length > 0)
+      logger.warn(
+        'ORLY_SYNC_DISTRIBUTED_PEERS is set, but ORLY_SYNC_TYPE=grpc without ORLY_GRPC_SYNC_DISTRIBUTED: distributed sync does not run',
+      );
+    return services;
+  }
   const groupAdmins = loadRelayGroupAdmins(env);
   if (config.distributed.peers.length > 0 || groupAdmins.length > 0) {
-    const distributed = new DistributedSync(config.distributed, deps);
+    const distributed = new DistributedSync(config.distributed, deps());
     services.push(distributed);
     // The relay group's relays join the configured peers, and follow its configuration at once.
     if (groupAdmins.length > 0)
       services.push(
         new RelayGroupSync(groupAdmins, {
-          ...deps,
-          apply: (relays) => distributed.updatePeers([...config.distributed.peers, ...relays]),
+          ...deps(),
+          apply: async (relays) => {
+            await distributed.updatePeers([...config.distributed.peers, ...relays]);
+          },
         }),
       );
   }
   if (config.cluster.enabled && config.cluster.admins.length > 0)
     services.push(
-      new ClusterSync(config.cluster, { ...deps, restrictedKinds: new Set(config.authRestrictedKinds) }),
+      new ClusterSync(config.cluster, { ...deps(), restrictedKinds: new Set(config.authRestrictedKinds) }),
     );
   return services;
 }

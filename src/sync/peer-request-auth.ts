@@ -3,6 +3,7 @@
  * URL on one of this relay's names, the method, the body's sha256 when it has one, fresh, not
  * replayed) signed by one of the identities the operator named (peers, cluster members).
  * No token or a bad one: 401 with `WWW-Authenticate: Nostr`; a valid token from anyone else: 403.
+ * A relay without a public URL (no `requestUrls`) cannot check any token's `u`: 401, saying so.
  */
 import { type ReplayGuard, verifyHttpAuth } from '../protocol/nip98.js';
 import { errorResponse, type SyncHttpRequest, type SyncHttpResponse } from './replication.js';
@@ -17,7 +18,10 @@ export async function authenticatePeerRequest(
   replay: ReplayGuard,
 ): Promise<PeerAuthResult> {
   const authorization = request.headers.authorization;
-  let reason = 'NIP-98 authentication required';
+  let reason =
+    request.requestUrls.length === 0
+      ? 'NIP-98 cannot be checked: this relay has no public URL (ORLY_RELAY_URL)'
+      : 'NIP-98 authentication required';
   for (const url of request.requestUrls) {
     const result = verifyHttpAuth({
       authorization,

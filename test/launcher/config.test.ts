@@ -203,13 +203,75 @@ describe('launch plan', () => {
     assert.equal(relay.env.ORLY_NEGENTROPY_ENABLED, 'true');
   });
 
+  test('orly-sync-distributed: our own CLI, after orly-db and orly-acl, the relay pointed at it', () => {
+    const config = loadLauncherConfig({
+      ORLY_LAUNCHER_ACL_ENABLED: 'true',
+      ORLY_LAUNCHER_ACL_LISTEN: '127.0.0.1:6002',
+      ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
+      ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true',
+      ORLY_LAUNCHER_SYNC_NEGENTROPY_BINARY: fakeBin,
+    });
+    const plan = buildLaunchPlan(
+      config,
+      { PATH: dir, ORLY_SYNC_DISTRIBUTED_PEERS: 'wss://peer.example' },
+      {},
+    );
+    assert.deepEqual(
+      plan.stages.map((s) => s.map((p) => p.name)),
+      [['orly-db'], ['orly-acl'], ['orly-sync-distributed', 'orly-sync-negentropy'], ['orly']],
+    );
+    const dist = plan.stages[2]![0]!;
+    assert.equal(dist.command, process.execPath);
+    assert.deepEqual(dist.args, [ownCli('orly-sync-distributed.js')]);
+    assert.equal(dist.binaryVariable, 'ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY');
+    assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_LISTEN, '127.0.0.1:50061');
+    assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_DB_TYPE, 'grpc');
+    assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_DB_SERVER, '127.0.0.1:50051');
+    assert.equal(dist.env.ORLY_GRPC_ACL_SERVER, '127.0.0.1:6002', 'replicated events pass orly-acl');
+    assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_PEERS, 'wss://peer.example', 'inherited');
+    const neg = plan.stages[2]![1]!;
+    assert.equal(neg.env.ORLY_GRPC_ACL_SERVER, undefined);
+    const relay = plan.stages[3]![0]!;
+    assert.equal(relay.env.ORLY_SYNC_TYPE, 'grpc');
+    assert.equal(relay.env.ORLY_GRPC_SYNC_DISTRIBUTED, '127.0.0.1:50061');
+    assert.equal(relay.env.ORLY_GRPC_SYNC_NEGENTROPY, '127.0.0.1:50064');
+
+    // Without orly-acl: no ACL address for the service, even an inherited one; a listen of its own.
+    const alone = buildLaunchPlan(
+      loadLauncherConfig({
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_LISTEN: '0.0.0.0:7061',
+      }),
+      { PATH: dir, ORLY_GRPC_ACL_SERVER: '127.0.0.1:50052' },
+      {},
+    );
+    assert.deepEqual(
+      alone.stages.map((s) => s.map((p) => p.name)),
+      [['orly-db'], ['orly-sync-distributed'], ['orly']],
+    );
+    const service = alone.stages[1]![0]!;
+    assert.equal(service.env.ORLY_GRPC_ACL_SERVER, undefined);
+    assert.equal(service.env.ORLY_SYNC_DISTRIBUTED_LISTEN, '0.0.0.0:7061');
+    assert.equal(alone.stages[2]![0]!.env.ORLY_GRPC_SYNC_DISTRIBUTED, '127.0.0.1:7061');
+    // A binary of one's own.
+    const custom = buildLaunchPlan(
+      loadLauncherConfig({
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY: fakeBin,
+      }),
+      { PATH: dir },
+      {},
+    );
+    assert.equal(custom.stages[1]![0]!.command, fakeBin);
+  });
+
   test('an enabled sync service without a binary stops the launch with a clear message', () => {
     const config = loadLauncherConfig({ ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true' });
     assert.throws(
       () => buildLaunchPlan(config, { PATH: dir }, {}),
       configError(
         'ORLY_LAUNCHER_SYNC_CLUSTER_BINARY',
-        /orly-sync-cluster was not found in PATH; the ORLY sync services are not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED=false/,
+        /orly-sync-cluster was not found in PATH; orly-sync-cluster is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED=false/,
       ),
     );
     // Found in PATH by bare name.

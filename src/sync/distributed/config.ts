@@ -21,10 +21,10 @@ export interface DistributedSyncConfig {
   readonly relayUrl: string | undefined;
 }
 
-/** Peer URLs as http(s), normalized, deduplicated; an invalid one names the variable. */
-export function parsePeerList(raw: string | undefined, variable: string): string[] {
+/** Peer URLs as http(s), normalized, deduplicated; an invalid one names `variable`. */
+export function parsePeerUrls(entries: readonly string[], variable: string): string[] {
   const peers = new Set<string>();
-  for (const entry of (raw ?? '').split(',')) {
+  for (const entry of entries) {
     const text = entry.trim();
     if (text === '') continue;
     const url = httpUrlOf(text);
@@ -37,6 +37,11 @@ export function parsePeerList(raw: string | undefined, variable: string): string
   }
   if (peers.size > MAX_PEERS) throw new ConfigError(variable, `at most ${MAX_PEERS} peers`);
   return [...peers];
+}
+
+/** A comma-separated peer list (ORLY_SYNC_DISTRIBUTED_PEERS), as parsePeerUrls. */
+function parsePeerList(raw: string | undefined, variable: string): string[] {
+  return parsePeerUrls((raw ?? '').split(','), variable);
 }
 
 export function loadDistributedSyncConfig(env: Env): DistributedSyncConfig {

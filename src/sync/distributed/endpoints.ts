@@ -64,19 +64,40 @@ export async function handleDistributedRequest(
   const to = serialField(body.to);
   if (from === undefined || to === undefined)
     return errorResponse(400, '"from" and "to" must be non-negative integers');
-  if (to < from) return errorResponse(400, '"to" is below "from"');
-  if (to - from >= MAX_RANGE) return errorResponse(400, `at most ${MAX_RANGE} serials per request`);
+  const problem = rangeProblem(from, to);
+  if (problem !== undefined) return errorResponse(400, problem);
+  const { eventMap, end } = await eventIdsInRange(deps.store, from, to, MAX_IDS);
+  return jsonResponse(200, { event_map: eventMap, to: end });
+}
+
+/** Why [from, to] is not a range this relay answers (inverted, or wider than MAX_RANGE); undefined when it is. */
+export function rangeProblem(from: number, to: number): string | undefined {
+  if (to < from) return '"to" is below "from"';
+  if (to - from >= MAX_RANGE) return `at most ${MAX_RANGE} serials per request`;
+  return undefined;
+}
+
+/**
+ * The ids of the events with serials in [from, to] (a range rangeProblem accepts), at most
+ * `maxIds` of them: `end` is the last serial covered (`to`, or where the map filled up).
+ */
+export async function eventIdsInRange(
+  store: Pick<SyncSource, 'eventsSince'>,
+  from: number,
+  to: number,
+  maxIds: number,
+): Promise<{ eventMap: Record<string, number>; end: number }> {
   const eventMap: Record<string, number> = {};
   let count = 0;
   let end = to;
-  for await (const stored of deps.store.eventsSince(Math.max(0, from - 1), MAX_IDS)) {
+  for await (const stored of store.eventsSince(Math.max(0, from - 1), maxIds)) {
     if (stored.serial > to) break;
     eventMap[stored.id] = stored.serial;
     count++;
-    if (count === MAX_IDS) {
+    if (count === maxIds) {
       end = stored.serial;
       break;
     }
   }
-  return jsonResponse(200, { event_map: eventMap, to: end });
+  return { eventMap, end };
 }

@@ -17,7 +17,8 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  * - Empty and ReadyResponse are gone: each service declares its own per-RPC request and response
  *   messages (as orlysync.negentropy.v1 does; an empty request message encodes exactly like
  *   Empty), so that every RPC can carry its outcome as fields and grow without breaking others.
- * - HTTPRequest gains request_urls (7); PeerInfo gains pubkey (6), lag (7) and last_error (8).
+ * - HTTPRequest gains request_urls (7); PeerInfo gains pubkey (6), lag (7), last_error (8) and
+ *   live (9).
  */
 
 /**
@@ -88,7 +89,8 @@ export interface PeerInfo {
   lastSerial: number;
   /**
    * "unknown" (not polled yet), "active" (last poll succeeded), "error" (last poll failed),
-   * "unauthorized" (the peer refused our NIP-98 identity, or its NIP-11 `self` is unknown).
+   * "unauthorized" (the peer refused our NIP-98 identity, or its NIP-11 `self` is unknown),
+   * "self" (its NIP-11 `self` is this relay's identity: skipped).
    */
   status: string;
   /** Unix seconds of the last poll, successful or not; 0 = never (ORLY sent Go's zero time). */
@@ -101,6 +103,8 @@ export interface PeerInfo {
   lag: number;
   /** The last poll's error, "" after a success. */
   lastError: string;
+  /** True while a live subscription to the peer is open (events arrive within a round trip). */
+  live: boolean;
 }
 
 function createBaseHTTPRequest(): HTTPRequest {
@@ -765,7 +769,17 @@ export const SyncInfo: MessageFns<SyncInfo> = {
 };
 
 function createBasePeerInfo(): PeerInfo {
-  return { url: "", lastSerial: 0, status: "", lastPoll: 0, errorCount: 0, pubkey: "", lag: 0, lastError: "" };
+  return {
+    url: "",
+    lastSerial: 0,
+    status: "",
+    lastPoll: 0,
+    errorCount: 0,
+    pubkey: "",
+    lag: 0,
+    lastError: "",
+    live: false,
+  };
 }
 
 export const PeerInfo: MessageFns<PeerInfo> = {
@@ -793,6 +807,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     }
     if (message.lastError !== "") {
       writer.uint32(66).string(message.lastError);
+    }
+    if (message.live !== false) {
+      writer.uint32(72).bool(message.live);
     }
     return writer;
   },
@@ -874,6 +891,14 @@ export const PeerInfo: MessageFns<PeerInfo> = {
             message.lastError = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -912,6 +937,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
         : isSet(object.last_error)
         ? globalThis.String(object.last_error)
         : "",
+      live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
     };
   },
 
@@ -941,6 +967,9 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     if (message.lastError !== "") {
       obj.lastError = message.lastError;
     }
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
     return obj;
   },
 
@@ -957,6 +986,7 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     message.pubkey = object.pubkey ?? "";
     message.lag = object.lag ?? 0;
     message.lastError = object.lastError ?? "";
+    message.live = object.live ?? false;
     return message;
   },
 };

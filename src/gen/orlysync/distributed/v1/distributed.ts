@@ -33,7 +33,7 @@ import { HTTPRequest, HTTPResponse, PeerInfo, SyncInfo } from "../../common/v1/c
  *   wire); responses that were Empty are per-RPC messages carrying the outcome as fields.
  * - Ids and pubkeys are lowercase hex strings, not bytes (NewEventNotification.event_id).
  * - TriggerSyncRequest may name one peer (empty = all), as in orlysync.negentropy.v1.
- * - common.PeerInfo gains pubkey, lag and last_error for GetSyncStatus.
+ * - common.PeerInfo gains pubkey, lag, last_error and live for GetSyncStatus.
  */
 
 export interface ReadyRequest {
@@ -133,7 +133,10 @@ export interface UpdateSerialResponse {
 }
 
 export interface NewEventNotification {
-  /** The stored event's id, lowercase hex (ORLY: 32 raw bytes). */
+  /**
+   * The stored event's id, lowercase hex (ORLY: 32 raw bytes); "" when the relay sends one
+   * notification for several stored events (only the highest serial counts).
+   */
   eventId: string;
   /** Its serial in the store. */
   serial: number;
@@ -158,7 +161,10 @@ export interface GetSyncStatusRequest {
 export interface SyncStatusResponse {
   /** The store's latest serial. */
   currentSerial: number;
-  /** Every configured peer, self excluded. */
+  /**
+   * Every configured peer but this relay's own URL (ORLY_RELAY_URL); a peer found to be this
+   * relay by its identity is listed with status "self".
+   */
   peers: PeerInfo[];
 }
 
@@ -2047,7 +2053,7 @@ export const DistributedSyncServiceService = {
     responseSerialize: (value: HTTPResponse): Buffer => Buffer.from(HTTPResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HTTPResponse => HTTPResponse.decode(value),
   },
-  /** The peer list in force (HTTP base URLs, normalized, self excluded). */
+  /** The peer list in force (HTTP base URLs, normalized, this relay's own URL excluded). */
   getPeers: {
     path: "/orlysync.distributed.v1.DistributedSyncService/GetPeers" as const,
     requestStream: false as const,
@@ -2163,7 +2169,7 @@ export interface DistributedSyncServiceServer extends UntypedServiceImplementati
    * inverted range, or one wider than the service's limit, is a 400 (peers ask in chunks).
    */
   handleEventIDsRequest: handleUnaryCall<HTTPRequest, HTTPResponse>;
-  /** The peer list in force (HTTP base URLs, normalized, self excluded). */
+  /** The peer list in force (HTTP base URLs, normalized, this relay's own URL excluded). */
   getPeers: handleUnaryCall<GetPeersRequest, PeersResponse>;
   /**
    * Replaces the peer list (e.g. from a new relay-group configuration). Progress with peers that
@@ -2292,7 +2298,7 @@ export interface DistributedSyncServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HTTPResponse) => void,
   ): ClientUnaryCall;
-  /** The peer list in force (HTTP base URLs, normalized, self excluded). */
+  /** The peer list in force (HTTP base URLs, normalized, this relay's own URL excluded). */
   getPeers(
     request: GetPeersRequest,
     callback: (error: ServiceError | null, response: PeersResponse) => void,
