@@ -9,7 +9,7 @@ import type { ClientStore } from '../store/event-store.js';
 import type { PeerFeed } from './distributed/peer-client.js';
 import { PeerLink } from './distributed/peer-link.js';
 import type { ProgressStore } from './distributed/progress.js';
-import type { PeerDirectory } from './identity/peer-directory.js';
+import { httpUrlOf, type PeerDirectory } from './identity/peer-directory.js';
 import type { RelayIdentity } from './identity/relay-identity.js';
 import type { PeerStatus } from './replication.js';
 import type { SyncIngest } from './sync-ingest.js';
@@ -66,9 +66,27 @@ export class PeerLinks {
     await Promise.all([...this.links.values()].map((link) => link.poll()));
   }
 
+  /** Starts a poll of one peer (any form of its URL), or of all; how many were started. */
+  trigger(url?: string): number {
+    if (url === undefined) {
+      for (const link of this.links.values()) void link.poll();
+      return this.links.size;
+    }
+    const link = this.linkOf(url);
+    if (link === undefined) return 0;
+    void link.poll();
+    return 1;
+  }
+
+  /** The link of a peer in the set, given as any form of its URL. */
+  linkOf(url: string): PeerLink | undefined {
+    const key = httpUrlOf(url);
+    return key === undefined ? undefined : this.links.get(key);
+  }
+
   /** Polls one peer now; false when it is not in the set. */
   async pollOne(url: string): Promise<boolean> {
-    const link = this.links.get(url);
+    const link = this.linkOf(url);
     if (link === undefined) return false;
     await link.poll();
     return true;
@@ -100,7 +118,9 @@ export class PeerLinks {
 
   private async apply(urls: readonly string[]): Promise<void> {
     const { logger, relayUrl } = this.options;
-    const wanted = new Set(urls.filter((url) => url !== relayUrl));
+    // Our own URL (in any form) is dropped without a fetch; another name of ours is found by identity.
+    const own = httpUrlOf(relayUrl);
+    const wanted = new Set(urls.filter((url) => url !== own));
     for (const [url, link] of this.links) {
       if (wanted.has(url)) continue;
       this.links.delete(url);
