@@ -4,27 +4,13 @@
  * on an interval and on request, their identities for the endpoints' authorization and their
  * status. Changes to the set apply one at a time.
  */
-import type { Logger } from '../logger.js';
-import type { ClientStore } from '../store/event-store.js';
-import type { PeerFeed } from './distributed/peer-client.js';
-import { PeerLink } from './distributed/peer-link.js';
-import type { ProgressStore } from './distributed/progress.js';
-import { httpUrlOf, type PeerDirectory } from './identity/peer-directory.js';
-import type { RelayIdentity } from './identity/relay-identity.js';
+import { PeerLink, type PeerLinkDeps } from './distributed/peer-link.js';
+import { httpUrlOf } from './identity/peer-directory.js';
 import type { PeerStatus } from './replication.js';
-import type { SyncIngest } from './sync-ingest.js';
 
-export interface PeerLinksOptions {
-  readonly identity: RelayIdentity;
-  readonly relayUrl: string;
-  readonly directory: PeerDirectory;
-  readonly progress: ProgressStore;
-  readonly ingest: SyncIngest;
-  readonly store: Pick<ClientStore, 'query'>;
-  readonly logger: Logger;
-  readonly intervalMs: number;
+/** What every link gets (PeerLinkDeps, the poll request aside), and whether links go live. */
+export interface PeerLinksOptions extends Omit<PeerLinkDeps, 'requestPoll'> {
   readonly live: boolean;
-  readonly feed?: (url: string, identity: RelayIdentity) => PeerFeed;
 }
 
 export class PeerLinks {

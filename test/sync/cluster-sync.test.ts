@@ -7,62 +7,25 @@
  * replicating and its progress is forgotten.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent } from 'nostr-tools/pure';
-import { createLogger } from '../../src/logger.js';
-import { loadRelayConfig } from '../../src/relay/config.js';
-import { createRelay } from '../../src/relay/create-relay.js';
-import type { Relay } from '../../src/relay/relay.js';
 import type { ClusterSync } from '../../src/sync/cluster/cluster-sync.js';
-import { type Keys, newKeys, rawAuth, sign } from '../helpers/nostr.js';
-import { NO_ADDRESS_LIMITS, RawClient } from '../helpers/relay-harness.js';
+import { type Keys, newKeys, sign } from '../helpers/nostr.js';
+import {
+  storedOn as has,
+  makeSyncNode as makeNode,
+  type SyncNode as Node,
+  publishTo,
+  startSyncNode,
+  stopSyncNodes as stopAll,
+} from '../helpers/sync-nodes.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort } from '../launcher/fake-service.js';
 
-const logger = createLogger('silent');
 const admin = newKeys();
 
-interface Node {
-  readonly port: number;
-  readonly dir: string;
-  readonly keys: Keys;
-  readonly url: string;
-  readonly http: string;
-  relay?: Relay;
-}
-
-async function makeNode(): Promise<Node> {
-  const port = await freePort();
-  return {
-    port,
-    dir: mkdtempSync(join(tmpdir(), 'orly-cluster-')),
-    keys: newKeys(),
-    url: `ws://127.0.0.1:${port}`,
-    http: `http://127.0.0.1:${port}`,
-  };
-}
-
-async function startNode(node: Node, extra: Record<string, string> = {}): Promise<void> {
-  const env = {
-    ORLY_LISTEN: '127.0.0.1',
-    ORLY_PORT: String(node.port),
-    ORLY_LOG_LEVEL: 'silent',
-    ORLY_VERIFY_WORKERS: '1',
-    ...NO_ADDRESS_LIMITS,
-    ORLY_DATA_DIR: node.dir,
-    ORLY_RELAY_URL: node.url,
-    ORLY_RELAY_SECRET_KEY: Buffer.from(node.keys.sk).toString('hex'),
-    ORLY_CLUSTER_ADMINS: admin.pk,
-    ORLY_CLUSTER_POLL_INTERVAL: '1h',
-    ...extra,
-  };
-  node.relay = await createRelay(loadRelayConfig(env), logger, env);
-  await node.relay.start();
-}
+const startNode = (node: Node, extra: Record<string, string> = {}) =>
+  startSyncNode(node, { ORLY_CLUSTER_ADMINS: admin.pk, ORLY_CLUSTER_POLL_INTERVAL: '1h', ...extra });
 
 function clusterOf(node: Node): ClusterSync {
   return node.relay!.replication.serviceFor('/cluster/latest') as ClusterSync;
@@ -77,33 +40,8 @@ function membership(nodes: readonly Node[], by: Keys = admin, createdAt?: number
   });
 }
 
-async function publish(node: Node, event: { id: string }, as?: Keys): Promise<void> {
-  const c = await RawClient.connect(node.url);
-  try {
-    if (as !== undefined) assert.equal((await rawAuth(c, as, node.url))[2], true);
-    const ok = await c.publish(event);
-    assert.equal(ok[2], true, String(ok[3]));
-  } finally {
-    await c.close();
-  }
-}
-
-/** Is the event stored on `node`, as `reader` (authenticated) sees it? */
-async function has(node: Node, id: string, reader: Keys): Promise<boolean> {
-  const c = await RawClient.connect(node.url);
-  try {
-    assert.equal((await rawAuth(c, reader, node.url))[2], true);
-    return (await c.query(`q${Date.now()}`, { ids: [id] })).length === 1;
-  } finally {
-    await c.close();
-  }
-}
-
-async function stopAll(nodes: readonly (Node | undefined)[]): Promise<void> {
-  for (const node of nodes) {
-    await node?.relay?.stop();
-    if (node) rmSync(node.dir, { recursive: true, force: true });
-  }
+async function publish(node: Node, event: { id: string }): Promise<void> {
+  assert.equal(await publishTo(node, event), 'ok');
 }
 
 describe('cluster of three relays, privileged events propagated', () => {

@@ -8,78 +8,31 @@
  * shows each relay's identity as `self`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getPublicKey } from 'nostr-tools/pure';
-import { createLogger } from '../../src/logger.js';
-import { loadRelayConfig } from '../../src/relay/config.js';
-import { createRelay } from '../../src/relay/create-relay.js';
-import type { Relay } from '../../src/relay/relay.js';
 import type { DistributedSync } from '../../src/sync/distributed/distributed-sync.js';
 import { nip98Header } from '../helpers/nip86.js';
-import { type Keys, newKeys, sign } from '../helpers/nostr.js';
-import { NO_ADDRESS_LIMITS, RawClient } from '../helpers/relay-harness.js';
+import { newKeys, sign } from '../helpers/nostr.js';
+import { RawClient } from '../helpers/relay-harness.js';
+import {
+  makeSyncNode,
+  type SyncNode as Node,
+  startSyncNode,
+  stopSyncNodes,
+  storedOn as stored,
+} from '../helpers/sync-nodes.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort } from '../launcher/fake-service.js';
 
-const logger = createLogger('silent');
-
-interface Node {
-  readonly name: string;
-  readonly port: number;
-  readonly dir: string;
-  readonly keys: Keys;
-  relay?: Relay;
-  readonly url: string;
-  readonly http: string;
-}
-
-function makeNode(name: string, port: number): Node {
-  const keys = newKeys();
-  return {
-    name,
-    port,
-    dir: mkdtempSync(join(tmpdir(), `orly-dist-${name}-`)),
-    keys,
-    url: `ws://127.0.0.1:${port}`,
-    http: `http://127.0.0.1:${port}`,
-  };
-}
-
-async function startNode(node: Node, peers: readonly Node[]): Promise<Relay> {
-  const env = {
-    ORLY_LISTEN: '127.0.0.1',
-    ORLY_PORT: String(node.port),
-    ORLY_LOG_LEVEL: 'silent',
-    ORLY_VERIFY_WORKERS: '1',
-    ...NO_ADDRESS_LIMITS,
-    ORLY_DATA_DIR: node.dir,
-    ORLY_RELAY_URL: node.url,
-    ORLY_RELAY_SECRET_KEY: Buffer.from(node.keys.sk).toString('hex'),
+const startNode = (node: Node, peers: readonly Node[]) =>
+  startSyncNode(node, {
     ORLY_SYNC_DISTRIBUTED_PEERS: peers.map((p) => p.http).join(','),
     ORLY_SYNC_DISTRIBUTED_INTERVAL: '1h',
-  };
-  const relay = await createRelay(loadRelayConfig(env), logger, env);
-  await relay.start();
-  node.relay = relay;
-  return relay;
-}
+  });
 
 function syncOf(node: Node): DistributedSync {
   const service = node.relay!.replication.serviceFor('/api/sync/current');
-  assert.ok(service, `${node.name} runs distributed sync`);
+  assert.ok(service, `${node.http} runs distributed sync`);
   return service as DistributedSync;
-}
-
-async function stored(node: Node, id: string): Promise<boolean> {
-  const c = await RawClient.connect(node.url);
-  try {
-    return (await c.query(`q${Date.now()}`, { ids: [id] })).length === 1;
-  } finally {
-    await c.close();
-  }
 }
 
 describe('distributed sync between three relays', () => {
@@ -89,19 +42,12 @@ describe('distributed sync between three relays', () => {
   const author = newKeys();
 
   before(async () => {
-    a = makeNode('a', await freePort());
-    b = makeNode('b', await freePort());
-    c = makeNode('c', await freePort());
+    [a, b, c] = [await makeSyncNode(), await makeSyncNode(), await makeSyncNode()];
     await startNode(a, [b, c, a]);
     await startNode(b, [a, c]);
     await startNode(c, [a, b]);
   });
-  after(async () => {
-    for (const node of [a, b, c]) {
-      await node?.relay?.stop();
-      if (node) rmSync(node.dir, { recursive: true, force: true });
-    }
-  });
+  after(() => stopSyncNodes([a, b, c]));
 
   it('NIP-11 names each relay by its identity (self)', async () => {
     const res = await fetch(a.http, { headers: { Accept: 'application/nostr+json' } });

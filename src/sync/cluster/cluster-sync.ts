@@ -18,13 +18,12 @@
 import type { Logger } from '../../logger.js';
 import type { NostrEvent } from '../../protocol/event.js';
 import { ReplayGuard } from '../../protocol/nip98.js';
-import type { ClientStore, StateStore, SyncSource } from '../../store/event-store.js';
+import type { DistributedSyncDeps } from '../distributed/distributed-sync.js';
 import { ProgressStore } from '../distributed/progress.js';
 import { httpUrlOf, PeerDirectory } from '../identity/peer-directory.js';
 import type { RelayIdentity } from '../identity/relay-identity.js';
 import { PeerLinks } from '../peer-links.js';
 import type { Replication, ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
-import type { SyncIngest } from '../sync-ingest.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { EVENTS_PATH, handleClusterRequest, LATEST_PATH } from './cluster-endpoints.js';
 import { clusterFeed } from './cluster-feed.js';
@@ -34,16 +33,10 @@ const PROGRESS_PREFIX = 'sync.cluster.peer.';
 const TIMEOUT_MS = 30_000;
 const TRUSTED_REFRESH_MS = 5000;
 
-export interface ClusterSyncDeps {
-  readonly store: Pick<ClientStore, 'query'> &
-    Pick<SyncSource, 'lastSerial' | 'eventsSince'> &
-    Pick<StateStore, 'getState' | 'putState'>;
-  readonly identity: RelayIdentity;
-  readonly ingest: SyncIngest;
-  readonly logger: Logger;
+/** Distributed sync's dependencies, and the kinds kept home when privileged events do not propagate. */
+export interface ClusterSyncDeps extends DistributedSyncDeps {
   /** The relay's restricted kinds (ORLY_AUTH_RESTRICTED_KINDS). */
   readonly restrictedKinds: ReadonlySet<number>;
-  readonly directory?: PeerDirectory;
 }
 
 export class ClusterSync implements Replication {
@@ -76,7 +69,7 @@ export class ClusterSync implements Replication {
       logger: this.logger,
       intervalMs: config.intervalMs,
       live: config.live,
-      feed: (url, identity) => clusterFeed(url, identity, TIMEOUT_MS),
+      feed: (url: string, identity: RelayIdentity) => clusterFeed(url, identity, TIMEOUT_MS),
     });
   }
 

@@ -1,0 +1,85 @@
+/**
+ * Relays for the replication tests: each on a port chosen before it starts (peers must name each
+ * other's URLs), its own LMDB directory and identity key (ORLY_RELAY_SECRET_KEY, so the test
+ * knows it), restartable on the same port and data; and small probes (publish, stored?).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../src/logger.js';
+import { loadRelayConfig } from '../../src/relay/config.js';
+import { createRelay } from '../../src/relay/create-relay.js';
+import type { Relay } from '../../src/relay/relay.js';
+import { freePort } from '../launcher/fake-service.js';
+import { type Keys, newKeys, rawAuth } from './nostr.js';
+import { NO_ADDRESS_LIMITS, RawClient } from './relay-harness.js';
+
+export interface SyncNode {
+  readonly port: number;
+  readonly dir: string;
+  readonly keys: Keys;
+  readonly url: string;
+  readonly http: string;
+  relay?: Relay;
+}
+
+export async function makeSyncNode(): Promise<SyncNode> {
+  const port = await freePort();
+  return {
+    port,
+    dir: mkdtempSync(join(tmpdir(), 'orly-sync-node-')),
+    keys: newKeys(),
+    url: `ws://127.0.0.1:${port}`,
+    http: `http://127.0.0.1:${port}`,
+  };
+}
+
+/** Starts (or restarts) the node's relay with `extra` on top of the common environment. */
+export async function startSyncNode(node: SyncNode, extra: Record<string, string> = {}): Promise<Relay> {
+  const env = {
+    ORLY_LISTEN: '127.0.0.1',
+    ORLY_PORT: String(node.port),
+    ORLY_LOG_LEVEL: 'silent',
+    ORLY_VERIFY_WORKERS: '1',
+    ...NO_ADDRESS_LIMITS,
+    ORLY_DATA_DIR: node.dir,
+    ORLY_RELAY_URL: node.url,
+    ORLY_RELAY_SECRET_KEY: Buffer.from(node.keys.sk).toString('hex'),
+    ...extra,
+  };
+  const relay = await createRelay(loadRelayConfig(env), createLogger('silent'), env);
+  await relay.start();
+  node.relay = relay;
+  return relay;
+}
+
+export async function stopSyncNodes(nodes: readonly (SyncNode | undefined)[]): Promise<void> {
+  for (const node of nodes) {
+    await node?.relay?.stop();
+    if (node) rmSync(node.dir, { recursive: true, force: true });
+  }
+}
+
+/** Publishes (authenticated as `as` when given); the OK message, "ok" when accepted. */
+export async function publishTo(node: SyncNode, event: { id: string }, as?: Keys): Promise<string> {
+  const c = await RawClient.connect(node.url);
+  try {
+    if (as !== undefined) assert.equal((await rawAuth(c, as, node.url))[2], true);
+    const ok = await c.publish(event);
+    return ok[2] === true ? 'ok' : String(ok[3]);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Is the event stored on `node`, as `reader` (authenticated when given) is served it? */
+export async function storedOn(node: SyncNode, id: string, reader?: Keys): Promise<boolean> {
+  const c = await RawClient.connect(node.url);
+  try {
+    if (reader !== undefined) assert.equal((await rawAuth(c, reader, node.url))[2], true);
+    return (await c.query(`q${Date.now()}`, { ids: [id] })).length === 1;
+  } finally {
+    await c.close();
+  }
+}
