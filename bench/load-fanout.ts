@@ -6,7 +6,8 @@
  * Each delivery's latency is receive time minus the time its EVENT was sent.
  *
  * Args: url, subscribers, mode, rate, durationSec, window, maxEvents, warmupEvents,
- * connectConcurrency, drainSec.
+ * connectConcurrency, drainSec; subscribeUrl (optional: the subscribers on another relay, e.g.
+ * a replica, so the latency is replication lag plus delivery).
  */
 import { serializeEvent } from '../src/protocol/event.js';
 import { ready, runLoadMain } from './load-protocol.js';
@@ -27,6 +28,7 @@ import {
 
 interface FanoutArgs {
   url: string;
+  subscribeUrl?: string;
   subscribers: number;
   mode: 'rate' | 'max';
   rate: number;
@@ -104,7 +106,7 @@ runLoadMain<FanoutArgs>(async (args) => {
   };
   const started = performance.now();
   const { sockets: subscribers, errors } = await connectMany(
-    args.url,
+    args.subscribeUrl ?? args.url,
     args.subscribers,
     args.connectConcurrency,
     async (ws) => {

@@ -16,6 +16,7 @@ export const SCENARIOS = [
   'ingest-split',
   'ingest-plugin',
   'ingest-policy',
+  'replication',
   'query-split',
   'sync',
   'sync-1m',

@@ -66,6 +66,8 @@ export interface RelayStartOptions {
   startTimeoutMs?: number;
   /** Split mode: an orly-db child owns the data directory and the relay talks to it over gRPC. */
   split?: boolean;
+  /** Listen on this port (chosen beforehand, e.g. so that peers can name each other); a free one otherwise. */
+  port?: number;
 }
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port. */
@@ -181,7 +183,7 @@ export class RelayProcess {
   }
 
   static async start(options: RelayStartOptions): Promise<RelayProcess> {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? makeDataDir();
     mkdirSync(LOG_DIR, { recursive: true });
     const logFile = join(LOG_DIR, `${options.label}.log`);

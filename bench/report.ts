@@ -43,6 +43,7 @@ const LABELS: Record<Scenario, string> = {
   'ingest-split': 'Ingest, split mode',
   'ingest-plugin': 'Ingest, pass-through strfry plugin',
   'ingest-policy': 'Ingest, ORLY policy file',
+  replication: 'Replication (distributed sync, two relays)',
   'query-split': 'Query, split mode',
   sync: 'Negentropy sync',
   'sync-1m': 'Negentropy sync, 1M',
@@ -119,6 +120,13 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
         met: '—',
       };
     }
+    case 'replication':
+      return {
+        measured: `catch-up of ${fmt(m.catchUpEvents)} events after an outage: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s; replica CPU ${fmt(m.replicaCpuSeconds, 1)} s)`,
+        latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
+        target: 'lag well under a second on loopback',
+        met: yesNo(num(m.lagP99Ms) < 1000 && num(m.lagMissing) === 0),
+      };
     case 'query-split': {
       const ratio = splitRatio(run, 'query', 'query-split', 'reqsPerSec');
       return {

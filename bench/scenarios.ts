@@ -10,6 +10,7 @@ import { ingestScenario } from './ingest-scenario.js';
 import { memoryScenario } from './memory-scenario.js';
 import type { Scenario } from './options.js';
 import { queryScenario } from './query-scenario.js';
+import { replicationScenario } from './replication-scenario.js';
 import {
   type BenchContext,
   type Metrics,
@@ -31,6 +32,7 @@ const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>>
   memory: memoryScenario,
   'ingest-split': (ctx) => ingestScenario(ctx, 'split'),
   'ingest-plugin': (ctx) => ingestScenario(ctx, 'plugin'),
+  replication: replicationScenario,
   'ingest-policy': (ctx) => ingestScenario(ctx, 'policy'),
   'query-split': (ctx) => queryScenario(ctx, true),
   sync: async (ctx) => {

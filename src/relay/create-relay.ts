@@ -33,7 +33,7 @@ import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { ClusterSync } from '../sync/cluster/cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
 import { GrpcDistributedSync } from '../sync/distributed/grpc-distributed-sync.js';
-import { loadRelayIdentity, type RelayIdentity } from '../sync/identity/relay-identity.js';
+import { loadRelayIdentity, type RelayIdentity, temporaryIdentity } from '../sync/identity/relay-identity.js';
 import { loadRelayGroupAdmins, RelayGroupSync } from '../sync/relaygroup/relay-group-sync.js';
 import type { Replication } from '../sync/replication.js';
 import { SyncIngest } from '../sync/sync-ingest.js';
@@ -181,6 +181,39 @@ async function createWritePolicy(
   return remote;
 }
 
+/**
+ * The relay's identity (NIP-11 `self`). When it cannot be kept in the store (orly-db refuses state
+ * writes from unauthenticated callers) and no replication needs it, a key for this run only, with
+ * a warning; a relay that replicates must have a lasting one (ORLY_RELAY_SECRET_KEY, or
+ * ORLY_GRPC_TOKEN so it can be stored).
+ */
+async function relayIdentity(
+  config: RelayConfig,
+  store: EventStore,
+  env: Env,
+  logger: Logger,
+): Promise<RelayIdentity> {
+  try {
+    return await loadRelayIdentity(store, env);
+  } catch (err) {
+    if (err instanceof ConfigError || replicates(config, env)) throw err;
+    logger.warn(
+      { err: (err as Error).message },
+      'the relay identity could not be kept in the store: using a key for this run only (set ORLY_RELAY_SECRET_KEY to keep one)',
+    );
+    return temporaryIdentity();
+  }
+}
+
+function replicates(config: RelayConfig, env: Env): boolean {
+  return (
+    config.distributed.peers.length > 0 ||
+    config.cluster.enabled ||
+    loadRelayGroupAdmins(env).length > 0 ||
+    config.backend.grpcSyncDistributed !== undefined
+  );
+}
+
 /** Capabilities given instead of built from the configuration (tests). */
 export interface RelayOverrides {
   /** Used instead of ORLY_WRITE_POLICY_PLUGIN; stopped with the relay. */
@@ -198,7 +231,7 @@ export async function createRelay(
   let writePolicy: WritePolicy | undefined;
   let identity: RelayIdentity;
   try {
-    identity = await loadRelayIdentity(store, env);
+    identity = await relayIdentity(config, store, env, logger);
     access = await createAccess(config, env, store, logger);
   } catch (err) {
     await store.close();

@@ -45,6 +45,11 @@ function identityOf(secret: Buffer): RelayIdentity {
   return { secret, pubkey: publicKeyOf(secret) };
 }
 
+/** A fresh identity that is kept nowhere (for a relay that cannot store one and does not replicate). */
+export function temporaryIdentity(): RelayIdentity {
+  return identityOf(generateSecretKey());
+}
+
 /**
  * The identity: ORLY_RELAY_SECRET_KEY when set, else the one in the store, else a new one
  * saved there (read back after the write, so two processes starting at once on one store end

@@ -1,0 +1,153 @@
+/**
+ * The replication scenario: two relays in distributed sync (each naming the other in
+ * ORLY_SYNC_DISTRIBUTED_PEERS, on ports chosen beforehand). Two phases:
+ * - lag: a publisher on relay A at a steady rate, subscribers on relay B; each delivery's latency
+ *   is replication (A's live delivery to B's link, B's checks and save) plus B's fan-out;
+ * - catch-up: B stopped, the dataset published to A, B started again on its data; the time until
+ *   B holds as many events as A (COUNT {} on both), and the events per second it took them in.
+ */
+
+import { freePort, RelayProcess } from './relay-process.js';
+import {
+  type BenchContext,
+  delay,
+  MB,
+  measuredLoad,
+  type RelayStats,
+  round,
+  type ScenarioOutcome,
+} from './scenario-harness.js';
+import type { LatencySummary } from './stats.js';
+import { connect, WebSocket } from './ws-client.js';
+
+interface LagLoad {
+  published: number;
+  deliveries: number;
+  missingDeliveries: number;
+  publishedPerSec: number;
+  latencyMs: LatencySummary;
+}
+
+interface IngestLoad {
+  accepted: number;
+  acceptedPerSec: number;
+  seconds: number;
+}
+
+/** NIP-45 COUNT of every event on a relay. */
+async function countAll(url: string): Promise<number> {
+  const ws = await connect(url);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('COUNT timed out')), 60_000);
+      ws.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as unknown[];
+        if (frame[0] === 'COUNT' && frame[1] === 'n') {
+          clearTimeout(timer);
+          resolve((frame[2] as { count: number }).count);
+        } else if (frame[0] === 'CLOSED' && frame[1] === 'n') {
+          clearTimeout(timer);
+          reject(new Error(`COUNT refused: ${String(frame[2])}`));
+        }
+      });
+      ws.send('["COUNT","n",{}]');
+    });
+  } finally {
+    if (ws.readyState === WebSocket.OPEN) ws.close();
+  }
+}
+
+const stats = (): RelayStats => ({ logLines: 0, logSample: [] });
+
+export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOutcome> {
+  const o = ctx.options;
+  const dataset = ctx.getDataset();
+  const [portA, portB] = [await freePort(), await freePort()];
+  const envOf = (self: number, peer: number) => ({
+    ORLY_RELAY_URL: `ws://127.0.0.1:${self}`,
+    ORLY_SYNC_DISTRIBUTED_PEERS: `http://127.0.0.1:${peer}`,
+    ORLY_SYNC_DISTRIBUTED_INTERVAL: '5s',
+  });
+  const a = await RelayProcess.start({ label: 'replication-a', port: portA, env: envOf(portA, portB) });
+  let b: RelayProcess | undefined;
+  try {
+    b = await RelayProcess.start({ label: 'replication-b', port: portB, env: envOf(portB, portA) });
+    // B's live link to A is up once an event published on A arrives there.
+    await delay(2000);
+    const statsA = stats();
+    const lag = await measuredLoad<LagLoad>(a, statsA, 'load-fanout', {
+      url: a.url,
+      subscribeUrl: b.url,
+      subscribers: 10,
+      mode: 'rate',
+      rate: o.fanoutRate,
+      durationSec: o.fanoutDurationSec,
+      window: o.throughputWindow,
+      maxEvents: o.throughputMaxEvents,
+      warmupEvents: 50,
+      connectConcurrency: 10,
+      drainSec: 15,
+      seed: o.seed + 300,
+      hardTimeoutSec: o.fanoutDurationSec + 180,
+    });
+
+    const dataDirB = b.dataDir;
+    await b.stop();
+    const ingest = await measuredLoad<IngestLoad>(a, stats(), 'load-ingest', {
+      url: a.url,
+      file: dataset.file,
+      warmup: 0,
+      count: o.events,
+      connections: o.ingestConnections,
+      window: o.ingestWindow,
+      timeLimitSec: 180,
+      hardTimeoutSec: 300,
+    });
+    const target = await countAll(a.url);
+    const started = performance.now();
+    b = await RelayProcess.start({
+      label: 'replication-b-restart',
+      port: portB,
+      dataDir: dataDirB,
+      env: envOf(portB, portA),
+    });
+    const cpu0 = b.cpu();
+    let have = 0;
+    const deadline = started + 600_000;
+    while (performance.now() < deadline) {
+      have = await countAll(b.url);
+      if (have >= target) break;
+      await delay(250);
+    }
+    const catchUpSeconds = (performance.now() - started) / 1000;
+    const caughtUp = have >= target;
+    const bCpu = b.cpu() - cpu0;
+    const rssB = b.rss() / MB;
+    const notes: string[] = [];
+    if (lag.missingDeliveries > 0)
+      notes.push(`${lag.missingDeliveries} deliveries on the replica missing after the drain`);
+    if (!caughtUp) notes.push(`the replica held ${have} of ${target} events after 600 s`);
+    return {
+      status: caughtUp ? 'ok' : 'failed',
+      ...(caughtUp ? {} : { error: `catch-up incomplete: ${have} of ${target}` }),
+      metrics: {
+        lagRate: o.fanoutRate,
+        lagPublished: lag.published,
+        lagP50Ms: lag.latencyMs.p50,
+        lagP99Ms: lag.latencyMs.p99,
+        lagMaxMs: lag.latencyMs.max,
+        lagMissing: lag.missingDeliveries,
+        catchUpEvents: ingest.accepted,
+        catchUpTarget: target,
+        catchUpSeconds: round(catchUpSeconds, 2),
+        catchUpEventsPerSec: Math.round(ingest.accepted / catchUpSeconds),
+        replicaCpuSeconds: round(bCpu, 2),
+        replicaRssMB: round(rssB),
+      },
+      notes,
+    };
+  } finally {
+    await b?.shutdown();
+    await a.shutdown();
+  }
+}
