@@ -80,13 +80,16 @@ export async function downloadEvents(
     readonly store: Pick<ClientStore, 'save'>;
     readonly ids: readonly string[];
     readonly verifier: SignatureVerifier;
+    /** Ids per REQ (default DOWNLOAD_BATCH, strfry-sized; our own relays take up to their max limit, 500). */
+    readonly batch?: number;
   },
 ): Promise<DownloadStats> {
   const { peer, store, timeoutMs, verifier, ids } = params;
   const log = params.log ?? (() => {});
   const stats: DownloadStats = { downloaded: 0, duplicates: 0, invalid: 0, rejected: 0, missing: 0 };
-  for (let start = 0; start < ids.length; start += DOWNLOAD_BATCH) {
-    const batch = ids.slice(start, start + DOWNLOAD_BATCH);
+  const size = params.batch ?? DOWNLOAD_BATCH;
+  for (let start = 0; start < ids.length; start += size) {
+    const batch = ids.slice(start, start + size);
     const pending = new Set(batch);
     const work: Promise<void>[] = [];
     peer.send(['REQ', REQ_SUB_ID, { ids: batch }]);
