@@ -15,9 +15,9 @@
  *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>;
  *                ORLY_ACL_MODE (none | follows | managed | curating) is inherited and checked by orly-acl
  *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
- *                (negentropy and distributed: this package's orly-sync-negentropy /
- *                orly-sync-distributed unless their BINARY is set; cluster and relaygroup are not
- *                implemented here and need a BINARY); distributed also gets
+ *                (negentropy, distributed and cluster: this package's orly-sync-negentropy /
+ *                orly-sync-distributed / orly-sync-cluster unless their BINARY is set; relaygroup
+ *                is not implemented here and needs a BINARY); distributed and cluster also get
  *                ORLY_GRPC_ACL_SERVER=<acl> with ACL (replicated events pass orly-acl), else
  *                none (an inherited one is removed: only signatures and the store's rules apply)
  *   orly         ORLY_DB_TYPE=grpc, ORLY_GRPC_SERVER=<db>; with ACL: ORLY_ACL_TYPE=grpc,
@@ -49,7 +49,9 @@ import type { ProcessSpec } from './supervisor.js';
 export type Stage = 'db' | 'acl' | 'sync' | 'relay';
 
 /** The sync services this package implements (run from its own CLIs unless a BINARY is given). */
-const OWN_SYNC_SERVICES: ReadonlySet<string> = new Set(['NEGENTROPY', 'DISTRIBUTED']);
+const OWN_SYNC_SERVICES: ReadonlySet<string> = new Set(['NEGENTROPY', 'DISTRIBUTED', 'CLUSTER']);
+/** The sync services that store replicated events: they get orly-acl's address when it runs. */
+const REPLICATING_SERVICES: ReadonlySet<string> = new Set(['DISTRIBUTED', 'CLUSTER']);
 
 export interface ServicePlan extends ProcessSpec {
   readonly stage: Stage;
@@ -201,15 +203,18 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
     stages.push(
       enabledSync.map((s): ServicePlan => {
         const variable = `ORLY_LAUNCHER_SYNC_${s.key}_BINARY`;
-        // orly-sync-negentropy and orly-sync-distributed are part of this package; the others are not.
-        const own = OWN_SYNC_SERVICES.has(s.key) && !s.binaryConfigured;
+        // orly-sync-negentropy, -distributed and -cluster are part of this package; relaygroup is not.
+        const ours = OWN_SYNC_SERVICES.has(s.key);
+        const own = ours && !s.binaryConfigured;
         const bin = resolveBinary(
           own ? ownCli(`${s.name}.js`) : s.binary,
           variable,
           env,
           own
             ? `build this package (npm run build) or set ${variable}`
-            : `${s.name} is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
+            : ours
+              ? `point ${variable} at an executable, or unset it to run this package's ${s.name}`
+              : `${s.name} is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
         );
         const address = dialAddress(s.listen);
         const serviceEnv: Env = {
@@ -218,7 +223,7 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
           [`ORLY_SYNC_${s.key}_DB_TYPE`]: 'grpc',
           [`ORLY_SYNC_${s.key}_DB_SERVER`]: db,
         };
-        if (s.key === 'DISTRIBUTED') {
+        if (REPLICATING_SERVICES.has(s.key)) {
           if (config.aclEnabled) serviceEnv.ORLY_GRPC_ACL_SERVER = acl;
           else delete serviceEnv.ORLY_GRPC_ACL_SERVER;
         }

@@ -21,3 +21,6 @@ export const KIND_DELETION = 5;
 export const KIND_REPOST = 6;
 export const KIND_GENERIC_REPOST = 16;
 export const KIND_CLIENT_AUTH = 22242;
+
+/** ORLY_AUTH_RESTRICTED_KINDS' default: DMs (4) and gift wraps (1059), readable only by those involved. */
+export const DEFAULT_RESTRICTED_KINDS: readonly number[] = [4, 1059];

@@ -21,6 +21,7 @@ import {
   stringVar,
   urlVar,
 } from '../config/env.js';
+import { DEFAULT_RESTRICTED_KINDS } from '../protocol/kinds.js';
 import { type ClusterConfig, loadClusterConfig } from '../sync/cluster/cluster-config.js';
 import { type DistributedSyncConfig, loadDistributedSyncConfig } from '../sync/distributed/config.js';
 import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
@@ -144,6 +145,11 @@ export interface BackendConfig {
    * distributed sync runs there and the relay forwards /api/sync/* to it.
    */
   grpcSyncDistributed?: string;
+  /**
+   * ORLY_GRPC_SYNC_CLUSTER: orly-sync-cluster address (host:port). With syncType grpc, cluster
+   * replication runs there and the relay forwards /cluster/* to it.
+   */
+  grpcSyncCluster?: string;
   /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
   grpcSyncTimeoutMs: number;
 }
@@ -178,7 +184,10 @@ export interface RelayConfig {
    * ORLY_SYNC_TYPE=local; with grpc, orly-sync-distributed reads them).
    */
   distributed: DistributedSyncConfig;
-  /** Cluster replication in process (ORLY_CLUSTER_*; runs when cluster admins are named and ORLY_SYNC_TYPE=local). */
+  /**
+   * Cluster replication in process (ORLY_CLUSTER_*; runs when cluster admins are named and
+   * ORLY_SYNC_TYPE=local; with grpc, orly-sync-cluster reads them).
+   */
   cluster: ClusterConfig;
   queries: QueryGuardConfig;
   edge: EdgeLimitsConfig;
@@ -202,6 +211,7 @@ export function loadBackendConfig(env: Env): BackendConfig {
     syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
     grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
     grpcSyncDistributed: hostPortVar(env, 'ORLY_GRPC_SYNC_DISTRIBUTED'),
+    grpcSyncCluster: hostPortVar(env, 'ORLY_GRPC_SYNC_CLUSTER'),
     grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
   };
 }
@@ -303,7 +313,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
       icon: read(env, 'ORLY_RELAY_ICON'),
     },
     limits,
-    authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', [4, 1059]),
+    authRestrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', DEFAULT_RESTRICTED_KINDS),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     verifyWorkers: intVar(env, 'ORLY_VERIFY_WORKERS', Math.max(1, availableParallelism()), 0, 64),
     queryWorkers: intVar(env, 'ORLY_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),

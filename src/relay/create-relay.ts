@@ -5,7 +5,8 @@
  * orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_NEGENTROPY set; with
  * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process), distributed sync in process
  * (ORLY_SYNC_TYPE=local and peers named) or orly-sync-distributed over gRPC (ORLY_SYNC_TYPE=grpc
- * and ORLY_GRPC_SYNC_DISTRIBUTED set). The relay never knows which.
+ * and ORLY_GRPC_SYNC_DISTRIBUTED set), cluster replication likewise (ORLY_GRPC_SYNC_CLUSTER:
+ * orly-sync-cluster). The relay never knows which.
  */
 
 import type { AccessControl } from '../acl/access-control.js';
@@ -31,6 +32,7 @@ import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
 import { ClusterSync } from '../sync/cluster/cluster-sync.js';
+import { GrpcClusterSync } from '../sync/cluster/grpc-cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
 import { GrpcDistributedSync } from '../sync/distributed/grpc-distributed-sync.js';
 import { loadRelayIdentity, type RelayIdentity, temporaryIdentity } from '../sync/identity/relay-identity.js';
@@ -210,7 +212,8 @@ function replicates(config: RelayConfig, env: Env): boolean {
     config.distributed.peers.length > 0 ||
     config.cluster.enabled ||
     loadRelayGroupAdmins(env).length > 0 ||
-    config.backend.grpcSyncDistributed !== undefined
+    config.backend.grpcSyncDistributed !== undefined ||
+    config.backend.grpcSyncCluster !== undefined
   );
 }
 
@@ -310,6 +313,20 @@ function createReplications(
     else if (config.distributed.peers.length > 0)
       logger.warn(
         'ORLY_SYNC_DISTRIBUTED_PEERS is set, but ORLY_SYNC_TYPE=grpc without ORLY_GRPC_SYNC_DISTRIBUTED: distributed sync does not run',
+      );
+    if (backend.grpcSyncCluster !== undefined)
+      services.push(
+        new GrpcClusterSync({
+          address: backend.grpcSyncCluster,
+          security: loadGrpcSecurity(env),
+          logger,
+          deadlineMs: backend.grpcSyncTimeoutMs,
+          connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
+        }),
+      );
+    else if (config.cluster.enabled)
+      logger.warn(
+        'the cluster is enabled, but ORLY_SYNC_TYPE=grpc without ORLY_GRPC_SYNC_CLUSTER: cluster replication does not run',
       );
     return services;
   }

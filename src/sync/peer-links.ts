@@ -33,12 +33,34 @@ export class PeerLinks {
     this.timer.unref();
   }
 
+  /** Stops polling and every link (the set and its progress stay: resume() starts again). */
   async stop(): Promise<void> {
-    this.started = false;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    if (this.pollSoon !== undefined) clearTimeout(this.pollSoon);
+    this.halt();
     await this.changing;
+    this.halt(); // a resume() queued before this stop ran meanwhile
     await Promise.all([...this.links.values()].map((link) => link.stop()));
+  }
+
+  /** Polling and the live links running (between start() or resume() and stop()). */
+  get running(): boolean {
+    return this.started;
+  }
+
+  /**
+   * After stop(): starts again with fresh links for the same set (their progress reloaded from
+   * the store; the stopped ones kept their last status until then). No-op while running.
+   */
+  resume(): Promise<void> {
+    const next = this.changing.then(async () => {
+      if (this.started) return;
+      for (const [url, old] of this.links) {
+        await old.stop();
+        this.links.set(url, await this.newLink(url));
+      }
+      this.start();
+    });
+    this.changing = next.catch(() => undefined);
+    return next;
   }
 
   /** Replaces the set (urls already canonical); resolves once applied. */
@@ -88,6 +110,20 @@ export class PeerLinks {
     return new Set(keys.filter((k): k is string => k !== undefined && k !== this.options.identity.pubkey));
   }
 
+  private halt(): void {
+    this.started = false;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.pollSoon !== undefined) clearTimeout(this.pollSoon);
+    this.timer = undefined;
+    this.pollSoon = undefined;
+  }
+
+  private async newLink(url: string): Promise<PeerLink> {
+    const link = new PeerLink(url, { ...this.options, requestPoll: () => this.requestPoll() });
+    await link.load();
+    return link;
+  }
+
   private requestPoll(): void {
     if (this.pollSoon !== undefined || !this.started) return;
     this.pollSoon = setTimeout(() => {
@@ -116,11 +152,7 @@ export class PeerLinks {
     }
     for (const url of wanted) {
       if (this.links.has(url)) continue;
-      const link = new PeerLink(url, {
-        ...this.options,
-        requestPoll: () => this.requestPoll(),
-      });
-      await link.load();
+      const link = await this.newLink(url);
       this.links.set(url, link);
       logger.info({ peer: url }, 'peer added');
       if (this.started) this.run(link);

@@ -41,6 +41,7 @@ const COMMANDS: readonly CommandCase[] = [
   { script: 'orly-acl', sub: [], usage: /^orly-acl \S+ — /m },
   { script: 'orly-sync-negentropy', sub: [], usage: /^orly-sync-negentropy \S+ — /m },
   { script: 'orly-sync-distributed', sub: [], usage: /^orly-sync-distributed \S+ — /m },
+  { script: 'orly-sync-cluster', sub: [], usage: /^orly-sync-cluster \S+ — /m },
   { script: 'orly-launcher', sub: [], usage: /^orly-launcher \S+ — /m },
 ];
 

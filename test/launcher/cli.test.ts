@@ -167,11 +167,15 @@ describe('orly-launcher CLI (fake services)', () => {
   });
 
   test('configuration errors exit 2 naming the variable', async () => {
-    const sync = runLauncher({ ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true', PATH: dir });
+    const sync = runLauncher({
+      ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true',
+      ORLY_LAUNCHER_SYNC_CLUSTER_BINARY: 'orly-sync-cluster-elsewhere',
+      PATH: dir,
+    });
     assert.equal(await sync.exit, 2);
     assert.match(
       sync.err(),
-      /invalid configuration: ORLY_LAUNCHER_SYNC_CLUSTER_BINARY: orly-sync-cluster was not found in PATH; orly-sync-cluster is not implemented/,
+      /invalid configuration: ORLY_LAUNCHER_SYNC_CLUSTER_BINARY: orly-sync-cluster-elsewhere was not found in PATH; point ORLY_LAUNCHER_SYNC_CLUSTER_BINARY at an executable, or unset it/,
     );
     const backend = runLauncher({ ORLY_LAUNCHER_DB_BACKEND: 'badger' });
     assert.equal(await backend.exit, 2);

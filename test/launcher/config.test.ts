@@ -265,14 +265,65 @@ describe('launch plan', () => {
     assert.equal(custom.stages[1]![0]!.command, fakeBin);
   });
 
-  test('an enabled sync service without a binary stops the launch with a clear message', () => {
-    const config = loadLauncherConfig({ ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true' });
+  test('orly-sync-cluster: our own CLI, orly-acl for its replicated events, the relay pointed at it', () => {
+    const env = { PATH: dir, ORLY_CLUSTER_ADMINS: 'ab'.repeat(32), ORLY_GRPC_ACL_SERVER: '10.0.0.9:1' };
+    const plan = buildLaunchPlan(
+      loadLauncherConfig({
+        ORLY_LAUNCHER_ACL_ENABLED: 'true',
+        ORLY_LAUNCHER_ACL_LISTEN: '127.0.0.1:6002',
+        ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true',
+      }),
+      env,
+      {},
+    );
+    assert.deepEqual(
+      plan.stages.map((s) => s.map((p) => p.name)),
+      [['orly-db'], ['orly-acl'], ['orly-sync-cluster'], ['orly']],
+    );
+    const cluster = plan.stages[2]![0]!;
+    assert.equal(cluster.command, process.execPath);
+    assert.deepEqual(cluster.args, [ownCli('orly-sync-cluster.js')]);
+    assert.equal(cluster.env.ORLY_SYNC_CLUSTER_LISTEN, '127.0.0.1:50062');
+    assert.equal(cluster.env.ORLY_SYNC_CLUSTER_DB_TYPE, 'grpc');
+    assert.equal(cluster.env.ORLY_SYNC_CLUSTER_DB_SERVER, '127.0.0.1:50051');
+    assert.equal(cluster.env.ORLY_GRPC_ACL_SERVER, '127.0.0.1:6002');
+    assert.equal(cluster.env.ORLY_CLUSTER_ADMINS, 'ab'.repeat(32), 'inherited');
+    const relay = plan.stages[3]![0]!;
+    assert.equal(relay.env.ORLY_SYNC_TYPE, 'grpc');
+    assert.equal(relay.env.ORLY_GRPC_SYNC_CLUSTER, '127.0.0.1:50062');
+    // Without orly-acl: none, even an inherited one.
+    const alone = buildLaunchPlan(
+      loadLauncherConfig({ ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true' }),
+      env,
+      {},
+    );
+    assert.equal(alone.stages[1]![0]!.env.ORLY_GRPC_ACL_SERVER, undefined);
+  });
+
+  test('an enabled sync service whose binary cannot be found stops the launch with a clear message', () => {
+    // A binary of one's own that is not there: named, and the way back to this package's CLI.
+    const config = loadLauncherConfig({
+      ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED: 'true',
+      ORLY_LAUNCHER_SYNC_CLUSTER_BINARY: 'orly-sync-cluster-elsewhere',
+    });
     assert.throws(
       () => buildLaunchPlan(config, { PATH: dir }, {}),
       configError(
         'ORLY_LAUNCHER_SYNC_CLUSTER_BINARY',
-        /orly-sync-cluster was not found in PATH; orly-sync-cluster is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_CLUSTER_ENABLED=false/,
+        /orly-sync-cluster-elsewhere was not found in PATH; point ORLY_LAUNCHER_SYNC_CLUSTER_BINARY at an executable, or unset it to run this package's orly-sync-cluster/,
       ),
+    );
+    assert.throws(
+      () =>
+        buildLaunchPlan(
+          loadLauncherConfig({
+            ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
+            ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY: join(dir, 'no-such-sync.js'),
+          }),
+          { PATH: dir },
+          {},
+        ),
+      configError('ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY', /no-such-sync\.js does not exist; point/),
     );
     // Found in PATH by bare name.
     const ok = buildLaunchPlan(

@@ -43,17 +43,42 @@ export async function handleClusterRequest(
   }
   const query = parseEventsRangeQuery(new URLSearchParams(request.query));
   if (!query.ok) return errorResponse(400, query.error);
+  const range = await listEventsRange(deps, query.from, query.to, query.limit);
+  return {
+    status: 200,
+    headers: JSON_HEADERS,
+    body: eventsRangeBody(range.rows, range.hasMore, range.nextFrom),
+  };
+}
+
+export interface EventsRange {
+  readonly rows: EventsRangeRow[];
+  /** The range goes on beyond the last row, from nextFrom (0 when it does not). */
+  readonly hasMore: boolean;
+  readonly nextFrom: number;
+}
+
+/**
+ * The events with serial in [from, to] ascending, at most `limit` (checked by the caller: 1 to
+ * MAX_RANGE_LIMIT), unlisted kinds left out.
+ */
+export async function listEventsRange(
+  deps: Pick<ClusterEndpointDeps, 'store' | 'unlisted'>,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<EventsRange> {
   const rows: EventsRangeRow[] = [];
   let hasMore = false;
   let nextFrom = 0;
-  let last = query.from - 1;
+  let last = from - 1;
   // One more than the limit tells whether the range goes on; unlisted kinds are skipped but
   // still bounded by the scan (at most 4 × limit rows read per request).
-  const scanCap = query.limit * 4;
+  const scanCap = limit * 4;
   let scanned = 0;
-  for await (const stored of deps.store.eventsSince(Math.max(0, query.from - 1), scanCap + 1)) {
-    if (stored.serial > query.to) break;
-    if (rows.length === query.limit || scanned === scanCap) {
+  for await (const stored of deps.store.eventsSince(Math.max(0, from - 1), scanCap + 1)) {
+    if (stored.serial > to) break;
+    if (rows.length === limit || scanned === scanCap) {
       hasMore = true;
       nextFrom = last + 1;
       break;
@@ -63,5 +88,5 @@ export async function handleClusterRequest(
     if (deps.unlisted.has(stored.kind)) continue;
     rows.push({ serial: stored.serial, id: stored.id, createdAt: stored.event.created_at });
   }
-  return { status: 200, headers: JSON_HEADERS, body: eventsRangeBody(rows, hasMore, nextFrom) };
+  return { rows, hasMore, nextFrom };
 }

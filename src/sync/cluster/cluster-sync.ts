@@ -13,21 +13,50 @@
  * neither — DMs and gift wraps stay on the relay that received them.
  *
  * The membership is read from the store at start and re-read whenever a kind 39108 is stored
- * (notifyNewEvent: published here, or replicated from a member).
+ * (notifyNewEvent: published here, or replicated from a member) and on refreshMembership(). The
+ * operator may override the member list (updateMembership, membership-override.ts) until the next
+ * membership event. Runs in the relay's process (ORLY_SYNC_TYPE=local) or inside
+ * orly-sync-cluster (services/sync-cluster/, whose gRPC client is GrpcClusterSync).
  */
 import type { Logger } from '../../logger.js';
-import type { NostrEvent } from '../../protocol/event.js';
+import { checkEventShape, computeEventId, type NostrEvent, nip01Event } from '../../protocol/event.js';
 import { ReplayGuard } from '../../protocol/nip98.js';
 import type { DistributedSyncDeps } from '../distributed/distributed-sync.js';
 import { ProgressStore } from '../distributed/progress.js';
-import { httpUrlOf, PeerDirectory } from '../identity/peer-directory.js';
+import { httpUrlOf, PeerDirectory, wsUrlOf } from '../identity/peer-directory.js';
 import type { RelayIdentity } from '../identity/relay-identity.js';
 import { PeerLinks } from '../peer-links.js';
-import type { Replication, ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
+import type { ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
 import type { ClusterConfig } from './cluster-config.js';
-import { EVENTS_PATH, handleClusterRequest, LATEST_PATH } from './cluster-endpoints.js';
+import {
+  EVENTS_PATH,
+  type EventsRange,
+  handleClusterRequest,
+  LATEST_PATH,
+  listEventsRange,
+} from './cluster-endpoints.js';
 import { clusterFeed } from './cluster-feed.js';
-import { MEMBERSHIP_D_TAG, MEMBERSHIP_KIND, type Membership, newestMembership } from './membership.js';
+import { DEFAULT_RANGE_LIMIT, MAX_RANGE_LIMIT } from './cluster-http.js';
+import {
+  type ClusterMemberStatus,
+  ClusterRangeError,
+  type ClusterReplication,
+  type ClusterStatus,
+  type MembershipOutcome,
+} from './cluster-replication.js';
+import {
+  MEMBERSHIP_D_TAG,
+  MEMBERSHIP_KIND,
+  type Membership,
+  newestMembership,
+  parseMembershipEvent,
+} from './membership.js';
+import {
+  loadOverride,
+  type MembershipOverride,
+  parseOverrideUrls,
+  saveOverride,
+} from './membership-override.js';
 
 const PROGRESS_PREFIX = 'sync.cluster.peer.';
 const TIMEOUT_MS = 30_000;
@@ -39,7 +68,7 @@ export interface ClusterSyncDeps extends DistributedSyncDeps {
   readonly restrictedKinds: ReadonlySet<number>;
 }
 
-export class ClusterSync implements Replication {
+export class ClusterSync implements ClusterReplication {
   readonly name = 'cluster';
   readonly paths = [LATEST_PATH, EVENTS_PATH];
   private readonly admins: ReadonlySet<string>;
@@ -47,10 +76,13 @@ export class ClusterSync implements Replication {
   private readonly members: PeerLinks;
   private readonly replay = new ReplayGuard();
   private readonly logger: Logger;
+  private readonly unlisted: ReadonlySet<number>;
   private membership: Membership | undefined;
+  private override: MembershipOverride | undefined;
+  private applied = '';
   private trusted: ReadonlySet<string> = new Set();
   private trustedAt = 0;
-  private reloading: Promise<void> = Promise.resolve();
+  private changes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: ClusterConfig,
@@ -59,6 +91,7 @@ export class ClusterSync implements Replication {
     this.admins = new Set(config.admins);
     this.directory = deps.directory ?? new PeerDirectory();
     this.logger = deps.logger.child({ component: 'cluster-sync' });
+    this.unlisted = config.propagatePrivileged ? new Set() : deps.restrictedKinds;
     this.members = new PeerLinks({
       identity: deps.identity,
       relayUrl: config.relayUrl === undefined ? '' : (httpUrlOf(config.relayUrl) ?? ''),
@@ -74,6 +107,7 @@ export class ClusterSync implements Replication {
   }
 
   async start(): Promise<void> {
+    this.override = await loadOverride(this.deps.store);
     await this.reload();
     this.members.start();
     this.logger.info(
@@ -83,8 +117,15 @@ export class ClusterSync implements Replication {
   }
 
   async stop(): Promise<void> {
-    await this.reloading;
+    await this.changes;
     await this.members.stop();
+  }
+
+  async setPolling(on: boolean): Promise<boolean> {
+    if (on) await this.members.resume();
+    else await this.members.stop();
+    this.logger.info({ polling: this.members.running }, on ? 'polling resumed' : 'polling paused');
+    return this.members.running;
   }
 
   handleHttp(request: SyncHttpRequest): Promise<SyncHttpResponse> {
@@ -93,7 +134,7 @@ export class ClusterSync implements Replication {
         store: this.deps.store,
         members: () => this.members.identities(),
         replay: this.replay,
-        unlisted: this.config.propagatePrivileged ? new Set() : this.deps.restrictedKinds,
+        unlisted: this.unlisted,
       },
       request,
     );
@@ -101,8 +142,12 @@ export class ClusterSync implements Replication {
 
   notifyNewEvent(_serial: number, event?: NostrEvent): void {
     if (event?.kind !== MEMBERSHIP_KIND || !this.admins.has(event.pubkey)) return;
-    const next = this.reloading.then(() => this.reload());
-    this.reloading = next.catch((err: Error) =>
+    void this.refreshMembership();
+  }
+
+  /** Re-reads the membership from the store (after a change the change feed may have missed). */
+  refreshMembership(): Promise<void> {
+    return this.enqueue(() => this.reload()).catch((err: Error) =>
       this.logger.warn({ err: err.message }, 'membership reload failed'),
     );
   }
@@ -118,12 +163,78 @@ export class ClusterSync implements Replication {
     return this.trusted;
   }
 
+  /** The members' progress (this relay, found among them by identity, excluded). */
   async status(): Promise<ReplicationStatus> {
     return {
       nodeId: this.deps.identity.pubkey,
       currentSerial: await this.deps.store.lastSerial(),
-      peers: this.members.statuses(),
+      peers: this.members.statuses().filter((s) => s.status !== 'self'),
     };
+  }
+
+  async listMembers(): Promise<ClusterMemberStatus[]> {
+    return this.members
+      .statuses()
+      .filter((s) => s.status !== 'self')
+      .map((s) => ({ ...s, wsUrl: wsUrlOf(s.url) ?? '' }));
+  }
+
+  async updateMembership(httpUrls: readonly string[]): Promise<ClusterMemberStatus[]> {
+    const urls = parseOverrideUrls(httpUrls);
+    await this.enqueue(async () => {
+      this.override = { urls, base: this.membership?.eventId ?? '' };
+      await saveOverride(this.deps.store, this.override);
+      this.logger.warn({ members: urls }, "the operator's member list overrides the membership event");
+      await this.reload();
+    });
+    return this.listMembers();
+  }
+
+  async handleMembershipEvent(value: NostrEvent): Promise<MembershipOutcome> {
+    const refused = (error: string): MembershipOutcome => ({ accepted: false, applied: false, error });
+    const shape = checkEventShape(value);
+    if (shape !== undefined) return refused(`invalid: ${shape}`);
+    const event = nip01Event(value);
+    if (computeEventId(event) !== event.id) return refused('invalid: event id does not match');
+    const parsed = parseMembershipEvent(event, this.admins);
+    if (!parsed.ok) return refused(parsed.error);
+    if (!(await this.deps.ingest.verifier.verify(event.id, event.pubkey, event.sig)))
+      return refused('invalid: signature verification failed');
+    // Stored (a duplicate when the relay stored it already), so every path reads the same newest.
+    const saved = await this.deps.ingest.store.save(event);
+    if (saved.stored) await this.enqueue(() => this.reload());
+    const applied = this.override === undefined && this.membership?.eventId === event.id;
+    return { accepted: true, applied, error: '' };
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    const trusted = this.config.propagatePrivileged ? await this.members.identities() : new Set<string>();
+    return {
+      nodeId: this.deps.identity.pubkey,
+      latestSerial: await this.deps.store.lastSerial(),
+      propagatePrivileged: this.config.propagatePrivileged,
+      members: await this.listMembers(),
+      trustedReaders: [...trusted].sort(),
+    };
+  }
+
+  async memberStatus(url: string): Promise<ClusterMemberStatus | undefined> {
+    const key = httpUrlOf(url);
+    return (await this.listMembers()).find((m) => m.url === key);
+  }
+
+  latestSerial(): Promise<number> {
+    return this.deps.store.lastSerial();
+  }
+
+  async eventsInRange(from: number, to: number, limit: number): Promise<EventsRange> {
+    const count = limit === 0 ? DEFAULT_RANGE_LIMIT : limit;
+    if (to < from) throw new ClusterRangeError(`to (${to}) is below from (${from})`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_RANGE_LIMIT)
+      throw new ClusterRangeError(
+        `limit must be between 1 and ${MAX_RANGE_LIMIT} (0 = ${DEFAULT_RANGE_LIMIT})`,
+      );
+    return listEventsRange({ store: this.deps.store, unlisted: this.unlisted }, from, to, count);
   }
 
   /** The membership in force: its members' http URLs, the event it came from. */
@@ -140,9 +251,40 @@ export class ClusterSync implements Replication {
     return this.members.pollAll();
   }
 
-  /** Reads the newest valid membership from the store and applies it. */
+  /** Runs a change of the membership after the ones before it. */
+  private enqueue(change: () => Promise<void>): Promise<void> {
+    const next = this.changes.then(change);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Reads the newest valid membership from the store and applies it (or the operator's override). */
   private async reload(): Promise<void> {
-    if (this.admins.size === 0) return;
+    const membership = await this.newestStored();
+    if (this.override !== undefined && this.override.base !== (membership?.eventId ?? '')) {
+      this.logger.info(
+        { event: membership?.eventId },
+        "a newer membership event ends the operator's override",
+      );
+      this.override = undefined;
+      await saveOverride(this.deps.store, undefined);
+    }
+    this.membership = membership;
+    const urls = this.override?.urls ?? (membership?.members ?? []).map((m) => m.httpUrl);
+    const key = JSON.stringify([this.override === undefined ? membership?.eventId : 'override', urls]);
+    if (key === this.applied) return;
+    this.applied = key;
+    await this.members.set(urls);
+    this.trusted = this.config.propagatePrivileged ? await this.members.identities() : new Set();
+    this.trustedAt = Date.now();
+    this.logger.info(
+      { members: urls, event: membership?.eventId, override: this.override !== undefined },
+      'cluster membership applied',
+    );
+  }
+
+  private async newestStored(): Promise<Membership | undefined> {
+    if (this.admins.size === 0) return undefined;
     const events: NostrEvent[] = [];
     for await (const stored of this.deps.store.query({
       kinds: [MEMBERSHIP_KIND],
@@ -151,13 +293,6 @@ export class ClusterSync implements Replication {
       limit: 100,
     }))
       events.push(stored.event);
-    const membership = newestMembership(events, this.admins);
-    if (membership?.eventId === this.membership?.eventId) return;
-    this.membership = membership;
-    const urls = (membership?.members ?? []).map((m) => m.httpUrl);
-    await this.members.set(urls);
-    this.trusted = this.config.propagatePrivileged ? await this.members.identities() : new Set();
-    this.trustedAt = Date.now();
-    this.logger.info({ members: urls, event: membership?.eventId }, 'cluster membership applied');
+    return newestMembership(events, this.admins);
   }
 }

@@ -33,6 +33,9 @@ import { HTTPRequest, HTTPResponse } from "../../common/v1/common.js";
  *   wire); responses that were Empty are per-RPC messages carrying the outcome as fields.
  * - MembershipEventRequest carries the event as canonical NIP-01 JSON (event_json), not the
  *   byte-field common.Event.
+ * - ClusterMember gains pubkey (7), lag (8), last_error (9) and live (10); ClusterStatusResponse
+ *   gains node_id (6) and trusted_readers (7) (the relay's copy of who may read its restricted
+ *   kinds).
  */
 
 export interface ReadyRequest {
@@ -117,6 +120,14 @@ export interface ClusterMember {
   status: string;
   /** Failed polls since the last success. */
   errorCount: number;
+  /** The member's identity (its NIP-11 `self`), lowercase hex; "" while unknown. */
+  pubkey: string;
+  /** The member's latest serial at the last poll minus last_serial. */
+  lag: number;
+  /** The last poll's error, "" after a success. */
+  lastError: string;
+  /** True while the live subscription to the member is open. */
+  live: boolean;
 }
 
 export interface MembersResponse {
@@ -160,6 +171,13 @@ export interface ClusterStatusResponse {
   /** ORLY_CLUSTER_PROPAGATE_PRIVILEGED_EVENTS. */
   propagatePrivilegedEvents: boolean;
   members: ClusterMember[];
+  /** This relay's identity (lowercase hex). */
+  nodeId: string;
+  /**
+   * Who may read the relay's restricted kinds: the members' identities when
+   * propagate_privileged_events, else none. The relay keeps a copy (refreshed every few seconds).
+   */
+  trustedReaders: string[];
 }
 
 export interface MemberStatusRequest {
@@ -1082,7 +1100,18 @@ export const EventInfo: MessageFns<EventInfo> = {
 };
 
 function createBaseClusterMember(): ClusterMember {
-  return { httpUrl: "", websocketUrl: "", lastSerial: 0, lastPoll: 0, status: "", errorCount: 0 };
+  return {
+    httpUrl: "",
+    websocketUrl: "",
+    lastSerial: 0,
+    lastPoll: 0,
+    status: "",
+    errorCount: 0,
+    pubkey: "",
+    lag: 0,
+    lastError: "",
+    live: false,
+  };
 }
 
 export const ClusterMember: MessageFns<ClusterMember> = {
@@ -1104,6 +1133,18 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     }
     if (message.errorCount !== 0) {
       writer.uint32(48).int32(message.errorCount);
+    }
+    if (message.pubkey !== "") {
+      writer.uint32(58).string(message.pubkey);
+    }
+    if (message.lag !== 0) {
+      writer.uint32(64).uint64(message.lag);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(74).string(message.lastError);
+    }
+    if (message.live !== false) {
+      writer.uint32(80).bool(message.live);
     }
     return writer;
   },
@@ -1169,6 +1210,38 @@ export const ClusterMember: MessageFns<ClusterMember> = {
             message.errorCount = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pubkey = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lag = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1209,6 +1282,14 @@ export const ClusterMember: MessageFns<ClusterMember> = {
         : isSet(object.error_count)
         ? globalThis.Number(object.error_count)
         : 0,
+      pubkey: isSet(object.pubkey) ? globalThis.String(object.pubkey) : "",
+      lag: isSet(object.lag) ? globalThis.Number(object.lag) : 0,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+        ? globalThis.String(object.last_error)
+        : "",
+      live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
     };
   },
 
@@ -1232,6 +1313,18 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     if (message.errorCount !== 0) {
       obj.errorCount = Math.round(message.errorCount);
     }
+    if (message.pubkey !== "") {
+      obj.pubkey = message.pubkey;
+    }
+    if (message.lag !== 0) {
+      obj.lag = Math.round(message.lag);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
     return obj;
   },
 
@@ -1246,6 +1339,10 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     message.lastPoll = object.lastPoll ?? 0;
     message.status = object.status ?? "";
     message.errorCount = object.errorCount ?? 0;
+    message.pubkey = object.pubkey ?? "";
+    message.lag = object.lag ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.live = object.live ?? false;
     return message;
   },
 };
@@ -1656,7 +1753,15 @@ export const MembershipEventResponse: MessageFns<MembershipEventResponse> = {
 };
 
 function createBaseClusterStatusResponse(): ClusterStatusResponse {
-  return { latestSerial: 0, activeMembers: 0, totalMembers: 0, propagatePrivilegedEvents: false, members: [] };
+  return {
+    latestSerial: 0,
+    activeMembers: 0,
+    totalMembers: 0,
+    propagatePrivilegedEvents: false,
+    members: [],
+    nodeId: "",
+    trustedReaders: [],
+  };
 }
 
 export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
@@ -1675,6 +1780,12 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     }
     for (const v of message.members) {
       ClusterMember.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(50).string(message.nodeId);
+    }
+    for (const v of message.trustedReaders) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -1732,6 +1843,22 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
             message.members.push(ClusterMember.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.trustedReaders.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1769,6 +1896,16 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
       members: globalThis.Array.isArray(object?.members)
         ? object.members.map((e: any) => ClusterMember.fromJSON(e))
         : [],
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      trustedReaders: globalThis.Array.isArray(object?.trustedReaders)
+        ? object.trustedReaders.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.trusted_readers)
+        ? object.trusted_readers.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1789,6 +1926,12 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     if (message.members?.length) {
       obj.members = message.members.map((e) => ClusterMember.toJSON(e));
     }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.trustedReaders?.length) {
+      obj.trustedReaders = message.trustedReaders;
+    }
     return obj;
   },
 
@@ -1802,6 +1945,8 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     message.totalMembers = object.totalMembers ?? 0;
     message.propagatePrivilegedEvents = object.propagatePrivilegedEvents ?? false;
     message.members = object.members?.map((e) => ClusterMember.fromPartial(e)) || [];
+    message.nodeId = object.nodeId ?? "";
+    message.trustedReaders = object.trustedReaders?.map((e) => e) || [];
     return message;
   },
 };
@@ -1978,7 +2123,7 @@ export const ClusterSyncServiceService = {
     responseSerialize: (value: ReadyResponse): Buffer => Buffer.from(ReadyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadyResponse => ReadyResponse.decode(value),
   },
-  /** Resumes polling the members. */
+  /** Resumes polling the members (and their live subscriptions). Needs an authenticated caller. */
   start: {
     path: "/orlysync.cluster.v1.ClusterSyncService/Start" as const,
     requestStream: false as const,
@@ -1988,7 +2133,10 @@ export const ClusterSyncServiceService = {
     responseSerialize: (value: StartResponse): Buffer => Buffer.from(StartResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StartResponse => StartResponse.decode(value),
   },
-  /** Pauses polling (running polls finish); the endpoints keep answering. */
+  /**
+   * Pauses polling and the live subscriptions (running polls finish); the endpoints keep
+   * answering. Needs an authenticated caller.
+   */
   stop: {
     path: "/orlysync.cluster.v1.ClusterSyncService/Stop" as const,
     requestStream: false as const,
@@ -2035,8 +2183,10 @@ export const ClusterSyncServiceService = {
     responseDeserialize: (value: Buffer): MembersResponse => MembersResponse.decode(value),
   },
   /**
-   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss).
-   * Members that leave are no longer polled or served, and their progress is forgotten.
+   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss):
+   * the operator's override, kept in the store until the next membership event is applied (a
+   * newer admin event ends it). Members that leave are no longer polled or served, and their
+   * progress is forgotten. Needs an authenticated caller (token or mutual TLS).
    */
   updateMembership: {
     path: "/orlysync.cluster.v1.ClusterSyncService/UpdateMembership" as const,
@@ -2050,8 +2200,10 @@ export const ClusterSyncServiceService = {
     responseDeserialize: (value: Buffer): UpdateMembershipResponse => UpdateMembershipResponse.decode(value),
   },
   /**
-   * A kind 39108 event the relay stored: applied when it is a valid membership event from a
-   * cluster admin and newer than the membership in force (equal created_at: lower id).
+   * A kind 39108 event: accepted when it is a valid membership event (id, signature, tags) from
+   * a cluster admin; then stored (a duplicate when the relay stored it already) and applied when
+   * it is newer than the membership in force (equal created_at: lower id). The relay need not
+   * call it: the service reads every event stored in orly-db from its change feed.
    */
   handleMembershipEvent: {
     path: "/orlysync.cluster.v1.ClusterSyncService/HandleMembershipEvent" as const,
@@ -2114,9 +2266,12 @@ export const ClusterSyncServiceService = {
 export interface ClusterSyncServiceServer extends UntypedServiceImplementation {
   /** True once the service can replicate (its store answers and its identity is known). */
   ready: handleUnaryCall<ReadyRequest, ReadyResponse>;
-  /** Resumes polling the members. */
+  /** Resumes polling the members (and their live subscriptions). Needs an authenticated caller. */
   start: handleUnaryCall<StartRequest, StartResponse>;
-  /** Pauses polling (running polls finish); the endpoints keep answering. */
+  /**
+   * Pauses polling and the live subscriptions (running polls finish); the endpoints keep
+   * answering. Needs an authenticated caller.
+   */
   stop: handleUnaryCall<StopRequest, StopResponse>;
   /**
    * GET /cluster/latest from a member, forwarded by the relay: NIP-98 signed by a member's
@@ -2131,13 +2286,17 @@ export interface ClusterSyncServiceServer extends UntypedServiceImplementation {
   /** The members in force and each one's progress. */
   getMembers: handleUnaryCall<GetMembersRequest, MembersResponse>;
   /**
-   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss).
-   * Members that leave are no longer polled or served, and their progress is forgotten.
+   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss):
+   * the operator's override, kept in the store until the next membership event is applied (a
+   * newer admin event ends it). Members that leave are no longer polled or served, and their
+   * progress is forgotten. Needs an authenticated caller (token or mutual TLS).
    */
   updateMembership: handleUnaryCall<UpdateMembershipRequest, UpdateMembershipResponse>;
   /**
-   * A kind 39108 event the relay stored: applied when it is a valid membership event from a
-   * cluster admin and newer than the membership in force (equal created_at: lower id).
+   * A kind 39108 event: accepted when it is a valid membership event (id, signature, tags) from
+   * a cluster admin; then stored (a duplicate when the relay stored it already) and applied when
+   * it is newer than the membership in force (equal created_at: lower id). The relay need not
+   * call it: the service reads every event stored in orly-db from its change feed.
    */
   handleMembershipEvent: handleUnaryCall<MembershipEventRequest, MembershipEventResponse>;
   /** The latest serial, member counts, ORLY_CLUSTER_PROPAGATE_PRIVILEGED_EVENTS and the members. */
@@ -2167,7 +2326,7 @@ export interface ClusterSyncServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReadyResponse) => void,
   ): ClientUnaryCall;
-  /** Resumes polling the members. */
+  /** Resumes polling the members (and their live subscriptions). Needs an authenticated caller. */
   start(
     request: StartRequest,
     callback: (error: ServiceError | null, response: StartResponse) => void,
@@ -2183,7 +2342,10 @@ export interface ClusterSyncServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StartResponse) => void,
   ): ClientUnaryCall;
-  /** Pauses polling (running polls finish); the endpoints keep answering. */
+  /**
+   * Pauses polling and the live subscriptions (running polls finish); the endpoints keep
+   * answering. Needs an authenticated caller.
+   */
   stop(request: StopRequest, callback: (error: ServiceError | null, response: StopResponse) => void): ClientUnaryCall;
   stop(
     request: StopRequest,
@@ -2251,8 +2413,10 @@ export interface ClusterSyncServiceClient extends Client {
     callback: (error: ServiceError | null, response: MembersResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss).
-   * Members that leave are no longer polled or served, and their progress is forgotten.
+   * Replaces the member list by HTTP base URLs (WebSocket URLs derived: http→ws, https→wss):
+   * the operator's override, kept in the store until the next membership event is applied (a
+   * newer admin event ends it). Members that leave are no longer polled or served, and their
+   * progress is forgotten. Needs an authenticated caller (token or mutual TLS).
    */
   updateMembership(
     request: UpdateMembershipRequest,
@@ -2270,8 +2434,10 @@ export interface ClusterSyncServiceClient extends Client {
     callback: (error: ServiceError | null, response: UpdateMembershipResponse) => void,
   ): ClientUnaryCall;
   /**
-   * A kind 39108 event the relay stored: applied when it is a valid membership event from a
-   * cluster admin and newer than the membership in force (equal created_at: lower id).
+   * A kind 39108 event: accepted when it is a valid membership event (id, signature, tags) from
+   * a cluster admin; then stored (a duplicate when the relay stored it already) and applied when
+   * it is newer than the membership in force (equal created_at: lower id). The relay need not
+   * call it: the service reads every event stored in orly-db from its change feed.
    */
   handleMembershipEvent(
     request: MembershipEventRequest,
