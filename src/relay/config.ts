@@ -144,6 +144,11 @@ export interface BackendConfig {
    * distributed sync runs there and the relay forwards /api/sync/* to it.
    */
   grpcSyncDistributed?: string;
+  /**
+   * ORLY_GRPC_SYNC_RELAYGROUP: orly-sync-relaygroup address (host:port). With syncType grpc, the
+   * relay checks at start that it answers and logs the relay group in force (it runs there).
+   */
+  grpcSyncRelayGroup?: string;
   /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
   grpcSyncTimeoutMs: number;
 }
@@ -202,6 +207,7 @@ export function loadBackendConfig(env: Env): BackendConfig {
     syncType: choiceVar(env, 'ORLY_SYNC_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
     grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
     grpcSyncDistributed: hostPortVar(env, 'ORLY_GRPC_SYNC_DISTRIBUTED'),
+    grpcSyncRelayGroup: hostPortVar(env, 'ORLY_GRPC_SYNC_RELAYGROUP'),
     grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
   };
 }
