@@ -39,7 +39,7 @@ export interface SyncServiceConfig {
   readonly enabled: boolean;
   /** As configured (ORLY_LAUNCHER_SYNC_<X>_BINARY), default the service name (looked up in PATH). */
   readonly binary: string;
-  /** True when ORLY_LAUNCHER_SYNC_<X>_BINARY was set (else negentropy, distributed and cluster run this package's CLIs). */
+  /** True when ORLY_LAUNCHER_SYNC_<X>_BINARY was set (else every sync service runs this package's CLI). */
   readonly binaryConfigured: boolean;
   readonly listen: string;
 }

@@ -7,6 +7,8 @@
  *   1. orly-db                      grpc health          ORLY_LAUNCHER_DB_READY_TIMEOUT
  *   2. orly-acl (when enabled)      grpc health          ORLY_LAUNCHER_ACL_READY_TIMEOUT
  *   3. enabled sync services, in parallel, grpc health   ORLY_LAUNCHER_SYNC_READY_TIMEOUT
+ *      (orly-sync-relaygroup in a stage of its own after them when orly-sync-distributed runs:
+ *      it pushes the group's relays there)
  *   4. orly (the relay)             GET /health = 200    ORLY_LAUNCHER_RELAY_READY_TIMEOUT
  *
  * Environment: every child inherits the launcher's environment (ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN,
@@ -15,11 +17,12 @@
  *   orly-acl     ORLY_ACL_LISTEN=<acl listen>, ORLY_ACL_DB_TYPE=grpc, ORLY_ACL_GRPC_DB_SERVER=<db>;
  *                ORLY_ACL_MODE (none | follows | managed | curating) is inherited and checked by orly-acl
  *   sync <X>     ORLY_SYNC_<X>_LISTEN, ORLY_SYNC_<X>_DB_TYPE=grpc, ORLY_SYNC_<X>_DB_SERVER=<db>
- *                (negentropy, distributed and cluster: this package's orly-sync-negentropy /
- *                orly-sync-distributed / orly-sync-cluster unless their BINARY is set; relaygroup
- *                is not implemented here and needs a BINARY); distributed and cluster also get
- *                ORLY_GRPC_ACL_SERVER=<acl> with ACL (replicated events pass orly-acl), else
- *                none (an inherited one is removed: only signatures and the store's rules apply)
+ *                (every sync service: this package's orly-sync-* CLI unless its BINARY is set);
+ *                distributed and cluster also get ORLY_GRPC_ACL_SERVER=<acl> with ACL (replicated
+ *                events pass orly-acl), else none (an inherited one is removed: only signatures and
+ *                the store's rules apply); relaygroup also gets
+ *                ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER=<distributed> when distributed is enabled
+ *                (else an inherited one is kept)
  *   orly         ORLY_DB_TYPE=grpc, ORLY_GRPC_SERVER=<db>; with ACL: ORLY_ACL_TYPE=grpc,
  *                ORLY_GRPC_ACL_SERVER=<acl>. Without the ACL service both are removed, so the
  *                relay runs its in-process ACL in ORLY_ACL_MODE (default none = open). Unlike
@@ -49,7 +52,6 @@ import type { ProcessSpec } from './supervisor.js';
 export type Stage = 'db' | 'acl' | 'sync' | 'relay';
 
 /** The sync services this package implements (run from its own CLIs unless a BINARY is given). */
-const OWN_SYNC_SERVICES: ReadonlySet<string> = new Set(['NEGENTROPY', 'DISTRIBUTED', 'CLUSTER']);
 /** The sync services that store replicated events: they get orly-acl's address when it runs. */
 const REPLICATING_SERVICES: ReadonlySet<string> = new Set(['DISTRIBUTED', 'CLUSTER']);
 
@@ -144,6 +146,19 @@ export function childBaseEnv(
 }
 
 /**
+ * orly-sync-relaygroup pushes to orly-sync-distributed: when both run, it leaves the sync stage
+ * for a stage of its own right after it, so it starts once orly-sync-distributed is ready (and
+ * stops before it).
+ */
+function relayGroupAfterDistributed(stages: ServicePlan[][]): void {
+  const sync = stages.at(-1);
+  if (sync === undefined || !sync.some((p) => p.name === 'orly-sync-distributed')) return;
+  const group = sync.findIndex((p) => p.name === 'orly-sync-relaygroup');
+  if (group < 0) return;
+  stages.push(sync.splice(group, 1));
+}
+
+/**
  * Builds the plan. `env` is the children's base environment (see childBaseEnv); `security`
  * is the launcher's own transport security for the gRPC readiness probes.
  */
@@ -203,18 +218,15 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
     stages.push(
       enabledSync.map((s): ServicePlan => {
         const variable = `ORLY_LAUNCHER_SYNC_${s.key}_BINARY`;
-        // orly-sync-negentropy, -distributed and -cluster are part of this package; relaygroup is not.
-        const ours = OWN_SYNC_SERVICES.has(s.key);
-        const own = ours && !s.binaryConfigured;
+        // Every orly-sync-* service is part of this package: its CLI unless a BINARY is set.
+        const own = !s.binaryConfigured;
         const bin = resolveBinary(
           own ? ownCli(`${s.name}.js`) : s.binary,
           variable,
           env,
           own
             ? `build this package (npm run build) or set ${variable}`
-            : ours
-              ? `point ${variable} at an executable, or unset it to run this package's ${s.name}`
-              : `${s.name} is not implemented in this TypeScript ORLY yet: set ORLY_LAUNCHER_SYNC_${s.key}_ENABLED=false, or point ${variable} at an implementation`,
+            : `point ${variable} at an executable, or unset it to run this package's ${s.name}`,
         );
         const address = dialAddress(s.listen);
         const serviceEnv: Env = {
@@ -227,6 +239,9 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
           if (config.aclEnabled) serviceEnv.ORLY_GRPC_ACL_SERVER = acl;
           else delete serviceEnv.ORLY_GRPC_ACL_SERVER;
         }
+        const distributed = enabledSync.find((d) => d.key === 'DISTRIBUTED');
+        if (s.key === 'RELAYGROUP' && distributed !== undefined)
+          serviceEnv.ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER = dialAddress(distributed.listen);
         return {
           name: s.name,
           stage: 'sync',
@@ -240,6 +255,8 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
       }),
     );
   }
+
+  relayGroupAfterDistributed(stages);
 
   const relayEnv: Env = { ...env, ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db };
   if (config.aclEnabled) {

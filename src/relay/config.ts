@@ -150,6 +150,11 @@ export interface BackendConfig {
    * replication runs there and the relay forwards /cluster/* to it.
    */
   grpcSyncCluster?: string;
+  /**
+   * ORLY_GRPC_SYNC_RELAYGROUP: orly-sync-relaygroup address (host:port). With syncType grpc, the
+   * relay checks at start that it answers and logs the relay group in force (it runs there).
+   */
+  grpcSyncRelayGroup?: string;
   /** ORLY_GRPC_SYNC_TIMEOUT: deadline of one call to a sync service (default 10s). */
   grpcSyncTimeoutMs: number;
 }
@@ -212,6 +217,7 @@ export function loadBackendConfig(env: Env): BackendConfig {
     grpcSyncNegentropy: hostPortVar(env, 'ORLY_GRPC_SYNC_NEGENTROPY'),
     grpcSyncDistributed: hostPortVar(env, 'ORLY_GRPC_SYNC_DISTRIBUTED'),
     grpcSyncCluster: hostPortVar(env, 'ORLY_GRPC_SYNC_CLUSTER'),
+    grpcSyncRelayGroup: hostPortVar(env, 'ORLY_GRPC_SYNC_RELAYGROUP'),
     grpcSyncTimeoutMs: durationVar(env, 'ORLY_GRPC_SYNC_TIMEOUT', 10_000, 100, 600_000),
   };
 }

@@ -6,7 +6,8 @@
  * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process), distributed sync in process
  * (ORLY_SYNC_TYPE=local and peers named) or orly-sync-distributed over gRPC (ORLY_SYNC_TYPE=grpc
  * and ORLY_GRPC_SYNC_DISTRIBUTED set), cluster replication likewise (ORLY_GRPC_SYNC_CLUSTER:
- * orly-sync-cluster). The relay never knows which.
+ * orly-sync-cluster), relay groups in process (ORLY_RELAY_GROUP_ADMINS) or in orly-sync-relaygroup
+ * (ORLY_GRPC_SYNC_RELAYGROUP: the relay only checks it is there). The relay never knows which.
  */
 
 import type { AccessControl } from '../acl/access-control.js';
@@ -36,6 +37,7 @@ import { GrpcClusterSync } from '../sync/cluster/grpc-cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
 import { GrpcDistributedSync } from '../sync/distributed/grpc-distributed-sync.js';
 import { loadRelayIdentity, type RelayIdentity, temporaryIdentity } from '../sync/identity/relay-identity.js';
+import { GrpcRelayGroupSync } from '../sync/relaygroup/grpc-relay-group-sync.js';
 import { loadRelayGroupAdmins, RelayGroupSync } from '../sync/relaygroup/relay-group-sync.js';
 import type { Replication } from '../sync/replication.js';
 import { SyncIngest } from '../sync/sync-ingest.js';
@@ -287,6 +289,19 @@ export async function createRelay(
   return built;
 }
 
+/** The relay's view of orly-sync-relaygroup (lifecycle and status; the service does the work). */
+function grpcRelayGroup(config: RelayConfig, env: Env, logger: Logger, deps: DistributedSyncDeps) {
+  return new GrpcRelayGroupSync({
+    address: config.backend.grpcSyncRelayGroup ?? '',
+    security: loadGrpcSecurity(env),
+    logger,
+    identity: deps.identity,
+    store: deps.store,
+    deadlineMs: config.backend.grpcSyncTimeoutMs,
+    connectTimeoutMs: config.backend.grpcConnectTimeoutSeconds * 1000,
+  });
+}
+
 /**
  * The replication services: in this process (ORLY_SYNC_TYPE=local), or the clients of the sync
  * services (ORLY_SYNC_TYPE=grpc, one per address given).
@@ -328,6 +343,11 @@ function createReplications(
       logger.warn(
         'the cluster is enabled, but ORLY_SYNC_TYPE=grpc without ORLY_GRPC_SYNC_CLUSTER: cluster replication does not run',
       );
+    if (backend.grpcSyncRelayGroup !== undefined) services.push(grpcRelayGroup(config, env, logger, deps()));
+    else if (loadRelayGroupAdmins(env).length > 0)
+      logger.warn(
+        'ORLY_RELAY_GROUP_ADMINS is set, but ORLY_SYNC_TYPE=grpc without ORLY_GRPC_SYNC_RELAYGROUP: relay groups run only in orly-sync-relaygroup',
+      );
     return services;
   }
   const groupAdmins = loadRelayGroupAdmins(env);
@@ -340,7 +360,7 @@ function createReplications(
         new RelayGroupSync(groupAdmins, {
           ...deps(),
           apply: async (relays) => {
-            await distributed.updatePeers([...config.distributed.peers, ...relays]);
+            await distributed.setGroupPeers(relays);
           },
         }),
       );

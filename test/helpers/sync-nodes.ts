@@ -49,7 +49,13 @@ export async function startSyncNode(node: SyncNode, extra: Record<string, string
     ...extra,
   };
   const relay = await createRelay(loadRelayConfig(env), createLogger('silent'), env);
-  await relay.start();
+  try {
+    await relay.start();
+  } catch (err) {
+    // Its port taken meanwhile (another process): nothing left open to keep the test alive.
+    await relay.stop();
+    throw err;
+  }
   node.relay = relay;
   return relay;
 }

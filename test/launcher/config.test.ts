@@ -300,6 +300,58 @@ describe('launch plan', () => {
     assert.equal(alone.stages[1]![0]!.env.ORLY_GRPC_ACL_SERVER, undefined);
   });
 
+  test('orly-sync-relaygroup: our own CLI, after orly-sync-distributed when that runs, pointed at it', () => {
+    const plan = buildLaunchPlan(
+      loadLauncherConfig({
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_DISTRIBUTED_LISTEN: '0.0.0.0:7061',
+        ORLY_LAUNCHER_SYNC_RELAYGROUP_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_NEGENTROPY_ENABLED: 'true',
+      }),
+      { PATH: dir, ORLY_RELAY_GROUP_ADMINS: 'ab'.repeat(32) },
+      {},
+    );
+    assert.deepEqual(
+      plan.stages.map((s) => s.map((p) => p.name)),
+      [['orly-db'], ['orly-sync-distributed', 'orly-sync-negentropy'], ['orly-sync-relaygroup'], ['orly']],
+    );
+    const group = plan.stages[2]![0]!;
+    assert.equal(group.stage, 'sync');
+    assert.equal(group.command, process.execPath);
+    assert.deepEqual(group.args, [ownCli('orly-sync-relaygroup.js')]);
+    assert.equal(group.binaryVariable, 'ORLY_LAUNCHER_SYNC_RELAYGROUP_BINARY');
+    assert.equal(group.env.ORLY_SYNC_RELAYGROUP_LISTEN, '127.0.0.1:50063');
+    assert.equal(group.env.ORLY_SYNC_RELAYGROUP_DB_TYPE, 'grpc');
+    assert.equal(group.env.ORLY_SYNC_RELAYGROUP_DB_SERVER, '127.0.0.1:50051');
+    assert.equal(group.env.ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER, '127.0.0.1:7061', 'a dial address');
+    assert.equal(group.env.ORLY_RELAY_GROUP_ADMINS, 'ab'.repeat(32), 'inherited');
+    const relay = plan.stages[3]![0]!;
+    assert.equal(relay.env.ORLY_GRPC_SYNC_RELAYGROUP, '127.0.0.1:50063');
+    assert.equal(relay.env.ORLY_GRPC_SYNC_DISTRIBUTED, '127.0.0.1:7061');
+
+    // Without orly-sync-distributed: in the sync stage, an inherited address kept.
+    const alone = buildLaunchPlan(
+      loadLauncherConfig({ ORLY_LAUNCHER_SYNC_RELAYGROUP_ENABLED: 'true' }),
+      { PATH: dir, ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER: '10.0.0.5:50061' },
+      {},
+    );
+    assert.deepEqual(
+      alone.stages.map((s) => s.map((p) => p.name)),
+      [['orly-db'], ['orly-sync-relaygroup'], ['orly']],
+    );
+    assert.equal(alone.stages[1]![0]!.env.ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER, '10.0.0.5:50061');
+    // A binary of one's own.
+    const custom = buildLaunchPlan(
+      loadLauncherConfig({
+        ORLY_LAUNCHER_SYNC_RELAYGROUP_ENABLED: 'true',
+        ORLY_LAUNCHER_SYNC_RELAYGROUP_BINARY: fakeBin,
+      }),
+      { PATH: dir },
+      {},
+    );
+    assert.equal(custom.stages[1]![0]!.command, fakeBin);
+  });
+
   test('an enabled sync service whose binary cannot be found stops the launch with a clear message', () => {
     // A binary of one's own that is not there: named, and the way back to this package's CLI.
     const config = loadLauncherConfig({

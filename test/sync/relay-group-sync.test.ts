@@ -1,7 +1,8 @@
 /**
  * Relay groups in process: a relay with ORLY_RELAY_GROUP_ADMINS takes its distributed-sync peers
  * from the authoritative kind-39105 configuration, and follows a newer one at once; a
- * configuration from someone else, or an invalid one, changes nothing.
+ * configuration from someone else, or an invalid one, changes nothing; the admin's deletion of the
+ * one in force takes it back.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -64,10 +65,15 @@ describe('a relay group re-points distributed sync', () => {
     assert.equal(await publish(b, fromB), 'ok');
     await waitFor(() => has(a, fromB.id), 10_000, 'b replicated to a', 200);
 
-    assert.equal(await publish(a, group([c.url], admin, now)), 'ok');
+    const toC = group([c.url], admin, now);
+    assert.equal(await publish(a, toC), 'ok');
     await waitFor(() => peersOf(a).length === 1 && peersOf(a)[0]!.startsWith(c.http), 5000, 'c replaces b');
     const fromC = sign(author, { content: 'from c' });
     assert.equal(await publish(c, fromC), 'ok');
     await waitFor(() => has(a, fromC.id), 10_000, 'c replicated to a', 200);
+
+    // The admin deletes it (NIP-09): no configuration in force, the configured peers only (none).
+    assert.equal(await publish(a, sign(admin, { kind: 5, tags: [['e', toC.id]] })), 'ok');
+    await waitFor(() => peersOf(a).length === 0, 5000, 'no group peers after the deletion');
   });
 });

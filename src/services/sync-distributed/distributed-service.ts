@@ -9,7 +9,8 @@
  *   public URL) no NIP-98 `u` can match: 401.
  * - GetEventIDs: the same range rules as /api/sync/event-ids (inverted, or wider than
  *   MAX_RANGE: INVALID_ARGUMENT); every id of the range, no continuation.
- * - UpdatePeers: an invalid list is refused in `error`, the list unchanged.
+ * - UpdatePeers: an invalid list is refused in `error`, the list unchanged. With keep_configured
+ *   (orly-sync-relaygroup's push) the list is the relay group's: the configured peers stay.
  * - TriggerSync: polls in the background; `triggered` is 0 for a URL that is not a peer.
  * Unexpected failures are gRPC errors: UNAVAILABLE when orly-db is unreachable, else INTERNAL.
  */
@@ -115,9 +116,12 @@ export function distributedService(
       forward(sync, EVENT_IDS_PATH, req),
     ),
     getPeers: unary(logger, 'GetPeers', async () => ({ peers: await sync.listPeers() })),
-    updatePeers: unary(logger, 'UpdatePeers', async (req: { peers: string[] }) => {
+    updatePeers: unary(logger, 'UpdatePeers', async (req: { peers: string[]; keepConfigured: boolean }) => {
       try {
-        return { peers: await sync.updatePeers(req.peers), error: '' };
+        const peers = req.keepConfigured
+          ? await sync.setGroupPeers(req.peers)
+          : await sync.updatePeers(req.peers);
+        return { peers, error: '' };
       } catch (err) {
         return { peers: sync.peers, error: (err as Error).message };
       }

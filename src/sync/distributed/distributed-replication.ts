@@ -15,6 +15,12 @@ export interface DistributedReplication extends Replication {
    * unchanged. Progress with peers that stay is kept; removed peers are forgotten.
    */
   updatePeers(urls: readonly string[]): Promise<string[]>;
+  /**
+   * Replaces the relay group's part of the peer list: the configured peers
+   * (ORLY_SYNC_DISTRIBUTED_PEERS) stay, `relays` join them (the list in force is configured ∪
+   * relays; [] leaves the configured ones). Refused and resolved as updatePeers.
+   */
+  setGroupPeers(relays: readonly string[]): Promise<string[]>;
   /** Polls one configured peer (by URL) or every peer now, in the background: how many polls started. */
   triggerSync(url?: string): Promise<number>;
   /** Is `url` a configured peer whose identity (NIP-11 `self`) is `pubkey`? */

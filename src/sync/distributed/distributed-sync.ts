@@ -124,6 +124,10 @@ export class DistributedSync implements DistributedReplication {
     return this.peers;
   }
 
+  async setGroupPeers(relays: readonly string[]): Promise<string[]> {
+    return this.updatePeers([...this.config.peers, ...relays]);
+  }
+
   get peers(): string[] {
     return this.links.urls;
   }

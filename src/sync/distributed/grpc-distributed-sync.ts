@@ -181,7 +181,14 @@ export class GrpcDistributedSync implements DistributedReplication {
   }
 
   async updatePeers(urls: readonly string[]): Promise<string[]> {
-    const answer = await this.call(this.client.updatePeers, { peers: [...urls] });
+    const answer = await this.call(this.client.updatePeers, { peers: [...urls], keepConfigured: false });
+    if (answer.error !== '') throw new Error(answer.error);
+    return answer.peers;
+  }
+
+  /** UpdatePeers with keep_configured: the service's own configured peers stay beside `relays`. */
+  async setGroupPeers(relays: readonly string[]): Promise<string[]> {
+    const answer = await this.call(this.client.updatePeers, { peers: [...relays], keepConfigured: true });
     if (answer.error !== '') throw new Error(answer.error);
     return answer.peers;
   }

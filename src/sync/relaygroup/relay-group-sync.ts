@@ -3,7 +3,11 @@
  * kind-39105 configuration of ORLY_RELAY_GROUP_ADMINS (relay-group.ts) decides the peers of
  * distributed sync. Read from the store at start and again whenever an admin's 39105 is stored
  * (published here or replicated); a new authoritative configuration is handed to `apply` at once
- * (distributed sync's updatePeers). It serves no HTTP endpoints.
+ * (distributed sync's setGroupPeers). It serves no HTTP endpoints. An admin's deletion (kind 5)
+ * triggers a re-read too: deleting the configuration in force falls back to the one before it.
+ * Runs in the relay's process (ORLY_SYNC_TYPE=local) and inside orly-sync-relaygroup
+ * (services/sync-relaygroup/, whose relay-side client is GrpcRelayGroupSync); either way the
+ * relay holds a RelayGroupReplication.
  *
  *   ORLY_RELAY_GROUP_ADMINS   (none)   who may publish the group's configuration (hex or npub)
  */
@@ -25,9 +29,16 @@ export function loadRelayGroupAdmins(env: Env): string[] {
   return parsePubkeyList(env.ORLY_RELAY_GROUP_ADMINS, 'ORLY_RELAY_GROUP_ADMINS');
 }
 
+/** What the relay holds of relay groups beyond a Replication: the configuration in force. */
+export interface RelayGroupReplication extends Replication {
+  /** The authoritative configuration, undefined when none is in force. */
+  authoritative(): Promise<RelayGroupConfig | undefined>;
+}
+
 export interface RelayGroupSyncDeps {
   readonly store: Pick<ClientStore, 'query'> & Pick<SyncSource, 'lastSerial'>;
-  readonly identity: RelayIdentity;
+  /** The relay's identity, for status() (orly-sync-relaygroup has none: nodeId ""). */
+  readonly identity?: Pick<RelayIdentity, 'pubkey'>;
   readonly logger: Logger;
   /** The relays of a new authoritative configuration ([] when none is in force). */
   readonly apply: (relays: readonly string[]) => Promise<void>;
@@ -35,8 +46,9 @@ export interface RelayGroupSyncDeps {
 
 /** Events read per reload: the newest per admin are enough to find the authoritative one. */
 const READ_LIMIT = 500;
+const DELETION_KIND = 5;
 
-export class RelayGroupSync implements Replication {
+export class RelayGroupSync implements RelayGroupReplication {
   readonly name = 'relaygroup';
   readonly paths: readonly string[] = [];
   private readonly admins: ReadonlySet<string>;
@@ -61,6 +73,10 @@ export class RelayGroupSync implements Replication {
     return this.admins;
   }
 
+  async authoritative(): Promise<RelayGroupConfig | undefined> {
+    return this.config;
+  }
+
   async start(): Promise<void> {
     await this.reload();
   }
@@ -74,16 +90,21 @@ export class RelayGroupSync implements Replication {
   }
 
   notifyNewEvent(_serial: number, event?: NostrEvent): void {
-    if (event?.kind !== RELAY_GROUP_KIND || !this.admins.has(event.pubkey)) return;
+    if (event === undefined || !this.admins.has(event.pubkey)) return;
+    if (event.kind !== RELAY_GROUP_KIND && event.kind !== DELETION_KIND) return;
+    this.refresh().catch((err: Error) => this.logger.warn({ err: err.message }, 'relay group reload failed'));
+  }
+
+  /** Reads the configuration in force from the store again (after any reload under way). */
+  refresh(): Promise<void> {
     const next = this.reloading.then(() => this.reload());
-    this.reloading = next.catch((err: Error) =>
-      this.logger.warn({ err: err.message }, 'relay group reload failed'),
-    );
+    this.reloading = next.catch(() => undefined);
+    return next;
   }
 
   async status(): Promise<ReplicationStatus> {
     return {
-      nodeId: this.deps.identity.pubkey,
+      nodeId: this.deps.identity?.pubkey ?? '',
       currentSerial: await this.deps.store.lastSerial(),
       peers: [],
     };

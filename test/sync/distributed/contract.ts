@@ -255,6 +255,16 @@ export function distributedContract(
       );
     });
 
+    it("a relay group's part of the list: the configured peer stays beside the group's relays", async () => {
+      // The configured peer (stub.url) was not changed by updatePeers: it is the configuration's.
+      const now = await sync.setGroupPeers(['ws://127.0.0.1:9', 'wss://group.example/']);
+      assert.deepEqual(now, [stub.url, 'http://127.0.0.1:9', 'https://group.example']);
+      assert.deepEqual(await sync.listPeers(), now);
+      await assert.rejects(sync.setGroupPeers(['ftp://nope.example']), /not a relay URL/);
+      assert.deepEqual(await sync.listPeers(), now, 'unchanged');
+      assert.deepEqual(await sync.setGroupPeers([]), [stub.url], 'no group: the configured peers only');
+    });
+
     it('this relay among its peers: its own URL dropped, another name of it found by identity and skipped', async () => {
       assert.deepEqual(await sync.updatePeers([stub.url, RELAY_HTTP, mirror.url]), [stub.url, mirror.url]);
       let last = '';

@@ -34,6 +34,7 @@ import { HTTPRequest, HTTPResponse, PeerInfo, SyncInfo } from "../../common/v1/c
  * - Ids and pubkeys are lowercase hex strings, not bytes (NewEventNotification.event_id).
  * - TriggerSyncRequest may name one peer (empty = all), as in orlysync.negentropy.v1.
  * - common.PeerInfo gains pubkey, lag, last_error and live for GetSyncStatus.
+ * - UpdatePeersRequest gains keep_configured (a relay group's push keeps the configured peers).
  */
 
 export interface ReadyRequest {
@@ -94,6 +95,12 @@ export interface PeersResponse {
 export interface UpdatePeersRequest {
   /** HTTP base URLs (http:// or https://); the whole list replaces the current one. */
   peers: string[];
+  /**
+   * True: `peers` are a relay group's relays (orly-sync-relaygroup's push); the service's own
+   * configured peers (ORLY_SYNC_DISTRIBUTED_PEERS) stay in force beside them, so the list in
+   * force is configured ∪ peers. False (ORLY's message): `peers` is the whole list.
+   */
+  keepConfigured: boolean;
 }
 
 export interface UpdatePeersResponse {
@@ -985,13 +992,16 @@ export const PeersResponse: MessageFns<PeersResponse> = {
 };
 
 function createBaseUpdatePeersRequest(): UpdatePeersRequest {
-  return { peers: [] };
+  return { peers: [], keepConfigured: false };
 }
 
 export const UpdatePeersRequest: MessageFns<UpdatePeersRequest> = {
   encode(message: UpdatePeersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.peers) {
       writer.uint32(10).string(v!);
+    }
+    if (message.keepConfigured !== false) {
+      writer.uint32(16).bool(message.keepConfigured);
     }
     return writer;
   },
@@ -1017,6 +1027,14 @@ export const UpdatePeersRequest: MessageFns<UpdatePeersRequest> = {
             message.peers.push(reader.string());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keepConfigured = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1030,13 +1048,23 @@ export const UpdatePeersRequest: MessageFns<UpdatePeersRequest> = {
   },
 
   fromJSON(object: any): UpdatePeersRequest {
-    return { peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => globalThis.String(e)) : [] };
+    return {
+      peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => globalThis.String(e)) : [],
+      keepConfigured: isSet(object.keepConfigured)
+        ? globalThis.Boolean(object.keepConfigured)
+        : isSet(object.keep_configured)
+        ? globalThis.Boolean(object.keep_configured)
+        : false,
+    };
   },
 
   toJSON(message: UpdatePeersRequest): unknown {
     const obj: any = {};
     if (message.peers?.length) {
       obj.peers = message.peers;
+    }
+    if (message.keepConfigured !== false) {
+      obj.keepConfigured = message.keepConfigured;
     }
     return obj;
   },
@@ -1047,6 +1075,7 @@ export const UpdatePeersRequest: MessageFns<UpdatePeersRequest> = {
   fromPartial<I extends Exact<DeepPartial<UpdatePeersRequest>, I>>(object: I): UpdatePeersRequest {
     const message = createBaseUpdatePeersRequest();
     message.peers = object.peers?.map((e) => e) || [];
+    message.keepConfigured = object.keepConfigured ?? false;
     return message;
   },
 };
@@ -2064,8 +2093,9 @@ export const DistributedSyncServiceService = {
     responseDeserialize: (value: Buffer): PeersResponse => PeersResponse.decode(value),
   },
   /**
-   * Replaces the peer list (e.g. from a new relay-group configuration). Progress with peers that
-   * stay is kept; peers that leave are no longer polled or served.
+   * Replaces the peer list (or, with keep_configured, the relay group's part of it, as
+   * orly-sync-relaygroup pushes it). Progress with peers that stay is kept; peers that leave are
+   * no longer polled or served.
    */
   updatePeers: {
     path: "/orlysync.distributed.v1.DistributedSyncService/UpdatePeers" as const,
@@ -2172,8 +2202,9 @@ export interface DistributedSyncServiceServer extends UntypedServiceImplementati
   /** The peer list in force (HTTP base URLs, normalized, this relay's own URL excluded). */
   getPeers: handleUnaryCall<GetPeersRequest, PeersResponse>;
   /**
-   * Replaces the peer list (e.g. from a new relay-group configuration). Progress with peers that
-   * stay is kept; peers that leave are no longer polled or served.
+   * Replaces the peer list (or, with keep_configured, the relay group's part of it, as
+   * orly-sync-relaygroup pushes it). Progress with peers that stay is kept; peers that leave are
+   * no longer polled or served.
    */
   updatePeers: handleUnaryCall<UpdatePeersRequest, UpdatePeersResponse>;
   /** Is peer_url a configured peer whose identity (NIP-11 `self`) is expected_pubkey? */
@@ -2315,8 +2346,9 @@ export interface DistributedSyncServiceClient extends Client {
     callback: (error: ServiceError | null, response: PeersResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Replaces the peer list (e.g. from a new relay-group configuration). Progress with peers that
-   * stay is kept; peers that leave are no longer polled or served.
+   * Replaces the peer list (or, with keep_configured, the relay group's part of it, as
+   * orly-sync-relaygroup pushes it). Progress with peers that stay is kept; peers that leave are
+   * no longer polled or served.
    */
   updatePeers(
     request: UpdatePeersRequest,

@@ -32,6 +32,10 @@ import {
  * - Events are canonical NIP-01 JSON (event_json), not the byte-field common.Event; ids and
  *   pubkeys are lowercase hex strings, not bytes (source_event_id, pubkey, pubkeys).
  * - ValidateEventResponse also gives the normalized relays.
+ * - Input that is not what the field says (event_json that is not a NIP-01 event object, a pubkey
+ *   that is not 64 hex characters) is INVALID_ARGUMENT; a well-formed event that is not a valid
+ *   configuration (bad id or signature, kind, author, content) is an answer: valid/accepted false
+ *   with a reason.
  */
 
 export interface ReadyRequest {
@@ -107,7 +111,10 @@ export interface HandleEventRequest {
 export interface HandleEventResponse {
   /** A valid configuration from an admin. */
   accepted: boolean;
-  /** It is now the configuration in force (false for an accepted event older than the one in force). */
+  /**
+   * It is now the configuration in force (false for an accepted event older than the one in force,
+   * or one the store does not hold).
+   */
   authoritative: boolean;
   /** Why it was not accepted: a NIP-01 reason; "" otherwise. */
   error: string;
@@ -1238,7 +1245,7 @@ export const RelayGroupServiceService = {
     responseSerialize: (value: RelaysResponse): Buffer => Buffer.from(RelaysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RelaysResponse => RelaysResponse.decode(value),
   },
-  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? */
+  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? Not 64 hex characters: INVALID_ARGUMENT. */
   isAuthorizedPublisher: {
     path: "/orlysync.relaygroup.v1.RelayGroupService/IsAuthorizedPublisher" as const,
     requestStream: false as const,
@@ -1274,8 +1281,10 @@ export const RelayGroupServiceService = {
     responseDeserialize: (value: Buffer): ValidateEventResponse => ValidateEventResponse.decode(value),
   },
   /**
-   * A kind 39105 event the relay stored: becomes the configuration in force when it is valid and
-   * newer (equal created_at: lower id), and the distributed-sync peers follow it at once.
+   * A kind 39105 event the relay stored: validated as ValidateRelayGroupEvent, then the
+   * configuration in force is read again from the store; when this event is now in force, the
+   * distributed-sync peers follow it at once. (The service also follows orly-db's change feed, so
+   * a stored configuration takes effect without this call.)
    */
   handleRelayGroupEvent: {
     path: "/orlysync.relaygroup.v1.RelayGroupService/HandleRelayGroupEvent" as const,
@@ -1295,15 +1304,17 @@ export interface RelayGroupServiceServer extends UntypedServiceImplementation {
   findAuthoritativeConfig: handleUnaryCall<FindAuthoritativeConfigRequest, RelayGroupConfigResponse>;
   /** The relays of the configuration in force (empty when there is none). */
   getRelays: handleUnaryCall<GetRelaysRequest, RelaysResponse>;
-  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? */
+  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? Not 64 hex characters: INVALID_ARGUMENT. */
   isAuthorizedPublisher: handleUnaryCall<AuthorizedPublisherRequest, AuthorizedPublisherResponse>;
   /** The relay-group admins. */
   getAuthorizedPubkeys: handleUnaryCall<GetAuthorizedPubkeysRequest, AuthorizedPubkeysResponse>;
   /** Would this event be a valid configuration (kind, admin author, content, URLs)? Changes nothing. */
   validateRelayGroupEvent: handleUnaryCall<ValidateEventRequest, ValidateEventResponse>;
   /**
-   * A kind 39105 event the relay stored: becomes the configuration in force when it is valid and
-   * newer (equal created_at: lower id), and the distributed-sync peers follow it at once.
+   * A kind 39105 event the relay stored: validated as ValidateRelayGroupEvent, then the
+   * configuration in force is read again from the store; when this event is now in force, the
+   * distributed-sync peers follow it at once. (The service also follows orly-db's change feed, so
+   * a stored configuration takes effect without this call.)
    */
   handleRelayGroupEvent: handleUnaryCall<HandleEventRequest, HandleEventResponse>;
 }
@@ -1357,7 +1368,7 @@ export interface RelayGroupServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RelaysResponse) => void,
   ): ClientUnaryCall;
-  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? */
+  /** Is pubkey a relay-group admin (ORLY_RELAY_GROUP_ADMINS)? Not 64 hex characters: INVALID_ARGUMENT. */
   isAuthorizedPublisher(
     request: AuthorizedPublisherRequest,
     callback: (error: ServiceError | null, response: AuthorizedPublisherResponse) => void,
@@ -1406,8 +1417,10 @@ export interface RelayGroupServiceClient extends Client {
     callback: (error: ServiceError | null, response: ValidateEventResponse) => void,
   ): ClientUnaryCall;
   /**
-   * A kind 39105 event the relay stored: becomes the configuration in force when it is valid and
-   * newer (equal created_at: lower id), and the distributed-sync peers follow it at once.
+   * A kind 39105 event the relay stored: validated as ValidateRelayGroupEvent, then the
+   * configuration in force is read again from the store; when this event is now in force, the
+   * distributed-sync peers follow it at once. (The service also follows orly-db's change feed, so
+   * a stored configuration takes effect without this call.)
    */
   handleRelayGroupEvent(
     request: HandleEventRequest,
