@@ -1,7 +1,8 @@
 /**
  * Relays for the replication tests: each on a port chosen before it starts (peers must name each
  * other's URLs), its own LMDB directory and identity key (ORLY_RELAY_SECRET_KEY, so the test
- * knows it), restartable on the same port and data; and small probes (publish, stored?).
+ * knows it), restartable on the same port and data; and small probes (publish, stored?). The
+ * node, its environment and its start serve the split-mode nodes too (split-nodes.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,29 +16,36 @@ import { freePort } from '../launcher/fake-service.js';
 import { type Keys, newKeys, rawAuth } from './nostr.js';
 import { NO_ADDRESS_LIMITS, RawClient } from './relay-harness.js';
 
-export interface SyncNode {
+/** A relay on a port chosen before it starts, with a data directory of its own. */
+export interface RelayNode {
   readonly port: number;
   readonly dir: string;
-  readonly keys: Keys;
   readonly url: string;
   readonly http: string;
   relay?: Relay;
 }
 
-export async function makeSyncNode(): Promise<SyncNode> {
+export interface SyncNode extends RelayNode {
+  readonly keys: Keys;
+}
+
+export async function makeRelayNode(dirPrefix = 'orly-sync-node-'): Promise<RelayNode> {
   const port = await freePort();
   return {
     port,
-    dir: mkdtempSync(join(tmpdir(), 'orly-sync-node-')),
-    keys: newKeys(),
+    dir: mkdtempSync(join(tmpdir(), dirPrefix)),
     url: `ws://127.0.0.1:${port}`,
     http: `http://127.0.0.1:${port}`,
   };
 }
 
-/** Starts (or restarts) the node's relay with `extra` on top of the common environment. */
-export async function startSyncNode(node: SyncNode, extra: Record<string, string> = {}): Promise<Relay> {
-  const env = {
+export async function makeSyncNode(): Promise<SyncNode> {
+  return { ...(await makeRelayNode()), keys: newKeys() };
+}
+
+/** The environment every test relay on `node` starts with: its port, directory and URL, quiet. */
+export function relayNodeEnv(node: RelayNode): Record<string, string> {
+  return {
     ORLY_LISTEN: '127.0.0.1',
     ORLY_PORT: String(node.port),
     ORLY_LOG_LEVEL: 'silent',
@@ -45,9 +53,11 @@ export async function startSyncNode(node: SyncNode, extra: Record<string, string
     ...NO_ADDRESS_LIMITS,
     ORLY_DATA_DIR: node.dir,
     ORLY_RELAY_URL: node.url,
-    ORLY_RELAY_SECRET_KEY: Buffer.from(node.keys.sk).toString('hex'),
-    ...extra,
   };
+}
+
+/** Starts (or restarts) the relay of `node` with `env`. */
+export async function startNodeRelay(node: RelayNode, env: Record<string, string>): Promise<Relay> {
   const relay = await createRelay(loadRelayConfig(env), createLogger('silent'), env);
   try {
     await relay.start();
@@ -58,6 +68,15 @@ export async function startSyncNode(node: SyncNode, extra: Record<string, string
   }
   node.relay = relay;
   return relay;
+}
+
+/** Starts (or restarts) the node's relay with `extra` on top of the common environment. */
+export function startSyncNode(node: SyncNode, extra: Record<string, string> = {}): Promise<Relay> {
+  return startNodeRelay(node, {
+    ...relayNodeEnv(node),
+    ORLY_RELAY_SECRET_KEY: Buffer.from(node.keys.sk).toString('hex'),
+    ...extra,
+  });
 }
 
 export async function stopSyncNodes(nodes: readonly (SyncNode | undefined)[]): Promise<void> {
@@ -79,13 +98,22 @@ export async function publishTo(node: SyncNode, event: { id: string }, as?: Keys
   }
 }
 
-/** Is the event stored on `node`, as `reader` (authenticated when given) is served it? */
-export async function storedOn(node: SyncNode, id: string, reader?: Keys): Promise<boolean> {
+/** How many of `ids` `node` serves to `reader` (authenticated when given). */
+export async function storedIds(
+  node: { url: string },
+  ids: readonly string[],
+  reader?: Keys,
+): Promise<number> {
   const c = await RawClient.connect(node.url);
   try {
     if (reader !== undefined) assert.equal((await rawAuth(c, reader, node.url))[2], true);
-    return (await c.query(`q${Date.now()}`, { ids: [id] })).length === 1;
+    return (await c.query(`q${Date.now()}`, { ids: [...ids] })).length;
   } finally {
     await c.close();
   }
+}
+
+/** Is the event stored on `node`, as `reader` (authenticated when given) is served it? */
+export async function storedOn(node: SyncNode, id: string, reader?: Keys): Promise<boolean> {
+  return (await storedIds(node, [id], reader)) === 1;
 }

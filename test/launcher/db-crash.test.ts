@@ -5,30 +5,20 @@
  * every event that was acknowledged with OK true is in the store afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { RawClient } from '../helpers/relay-harness.js';
 import { freePort, waitFor } from './fake-service.js';
-import { LauncherProcess } from './launcher-process.js';
+import { launcherForFile } from './launcher-process.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-crash-'));
-let launcher: LauncherProcess | undefined;
-
-after(async () => {
-  await launcher?.cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const launcher = launcherForFile('orly-launcher-crash-');
 
 test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
   timeout: 90_000,
 }, async () => {
   const dbListen = `127.0.0.1:${await freePort()}`;
   const relayPort = await freePort();
-  launcher = await LauncherProcess.start({
-    ORLY_DATA_DIR: dataDir,
+  const running = await launcher.start({
     ORLY_LAUNCHER_DB_LISTEN: dbListen,
     ORLY_LISTEN: '127.0.0.1',
     ORLY_PORT: String(relayPort),
@@ -36,7 +26,6 @@ test('kill -9 of orly-db under load: restarted, no acknowledged event lost', {
     ORLY_LOG_LEVEL: 'info',
     ORLY_LAUNCHER_RESTART_BACKOFF_INITIAL: '200ms',
   });
-  const running = launcher;
   const [firstDb] = running.pidsOf('orly-db');
   assert.ok(firstDb, 'orly-db was started');
 

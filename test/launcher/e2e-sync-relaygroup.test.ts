@@ -7,26 +7,18 @@
  * SIGTERM stops the four in reverse order, exit 0.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { GrpcDistributedSync } from '../../src/sync/distributed/grpc-distributed-sync.js';
 import { GrpcRelayGroupSync } from '../../src/sync/relaygroup/grpc-relay-group-sync.js';
 import { newKeys, nowSec, sign } from '../helpers/nostr.js';
 import { RawClient } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort, isAlive } from './fake-service.js';
-import { LauncherProcess } from './launcher-process.js';
+import { freePort } from './fake-service.js';
+import { assertCleanStop, launcherForFile, startedPids } from './launcher-process.js';
+import { syncLauncherEnv } from './sync-e2e.js';
 
 const TOKEN = 'e2e-relaygroup-token-0123456789abcdef';
-const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-group-'));
-let launcher: LauncherProcess | undefined;
-
-after(async () => {
-  await launcher?.cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const launcher = launcherForFile('orly-launcher-group-');
 
 test('launcher + orly-db + orly-sync-distributed + orly-sync-relaygroup + orly: a group re-points the peers', {
   timeout: 90_000,
@@ -35,26 +27,18 @@ test('launcher + orly-db + orly-sync-distributed + orly-sync-relaygroup + orly: 
   const relayPort = await freePort();
   const distributedListen = `127.0.0.1:${await freePort()}`;
   const groupListen = `127.0.0.1:${await freePort()}`;
-  launcher = await LauncherProcess.start({
-    ORLY_DATA_DIR: dataDir,
-    ORLY_LAUNCHER_DB_LISTEN: `127.0.0.1:${await freePort()}`,
+  const running = await launcher.start({
+    ...(await syncLauncherEnv(relayPort, TOKEN)),
     ORLY_LAUNCHER_SYNC_DISTRIBUTED_ENABLED: 'true',
     ORLY_LAUNCHER_SYNC_DISTRIBUTED_LISTEN: distributedListen,
     ORLY_LAUNCHER_SYNC_RELAYGROUP_ENABLED: 'true',
     ORLY_LAUNCHER_SYNC_RELAYGROUP_LISTEN: groupListen,
     ORLY_SYNC_DISTRIBUTED_PEERS: 'http://127.0.0.1:9',
     ORLY_RELAY_GROUP_ADMINS: admin.pk,
-    ORLY_LISTEN: '127.0.0.1',
-    ORLY_PORT: String(relayPort),
-    ORLY_RELAY_URL: `ws://127.0.0.1:${relayPort}`,
-    ORLY_GRPC_TOKEN: TOKEN,
-    ORLY_VERIFY_WORKERS: '1',
-    ORLY_QUERY_WORKERS: '0',
-    ORLY_LOG_LEVEL: 'info',
   });
-  const started = launcher.started().map((e) => e.child);
+  const started = running.started().map((e) => e.child);
   assert.deepEqual(started, ['orly-db', 'orly-sync-distributed', 'orly-sync-relaygroup', 'orly']);
-  const pids = Object.fromEntries(launcher.started().map((e) => [e.child, e.pid]));
+  const pids = startedPids(running);
 
   const distributed = new GrpcDistributedSync({ address: distributedListen, security: { token: TOKEN } });
   const group = new GrpcRelayGroupSync({ address: groupListen, security: { token: TOKEN } });
@@ -92,14 +76,5 @@ test('launcher + orly-db + orly-sync-distributed + orly-sync-relaygroup + orly: 
     await group.stop();
   }
 
-  const code = await launcher.stop();
-  const out = launcher.output;
-  assert.equal(code, 0, `launcher exit code; output tail:\n${out.slice(-3000)}`);
-  for (const [name, pid] of Object.entries(pids))
-    assert.equal(isAlive(pid), false, `${name} (${pid}) is gone`);
-  const stopped = out
-    .split('\n')
-    .filter((l) => l.includes('"msg":"service stopped"'))
-    .map((l) => (JSON.parse(l) as { child: string }).child);
-  assert.deepEqual(stopped, ['orly', 'orly-sync-relaygroup', 'orly-sync-distributed', 'orly-db']);
+  await assertCleanStop(running, pids, ['orly', 'orly-sync-relaygroup', 'orly-sync-distributed', 'orly-db']);
 });

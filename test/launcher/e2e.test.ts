@@ -5,25 +5,16 @@
  * admin follows and blocks the rest, and SIGTERM makes the launcher exit 0 with every child gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { StoredEvent } from '../../src/store/event-store.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
 import { RawClient } from '../helpers/relay-harness.js';
-import { freePort, isAlive, waitFor } from './fake-service.js';
-import { LauncherProcess } from './launcher-process.js';
+import { freePort, waitFor } from './fake-service.js';
+import { assertCleanStop, launcherForFile, startedPids } from './launcher-process.js';
 
 const TOKEN = 'e2e-launcher-token-0123456789abcdef';
-const dataDir = mkdtempSync(join(tmpdir(), 'orly-launcher-e2e-'));
-let launcher: LauncherProcess | undefined;
-
-after(async () => {
-  await launcher?.cleanup();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const launcher = launcherForFile('orly-launcher-e2e-');
 
 test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
   timeout: 90_000,
@@ -36,8 +27,7 @@ test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
   const relayPort = await freePort();
   const now = Math.floor(Date.now() / 1000);
 
-  launcher = await LauncherProcess.start({
-    ORLY_DATA_DIR: dataDir,
+  const running = await launcher.start({
     ORLY_LAUNCHER_DB_LISTEN: dbListen,
     ORLY_LAUNCHER_ACL_ENABLED: 'true',
     ORLY_LAUNCHER_ACL_LISTEN: aclListen,
@@ -49,7 +39,7 @@ test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
     ORLY_VERIFY_WORKERS: '1',
     ORLY_LOG_LEVEL: 'info',
   });
-  const pids = Object.fromEntries(launcher.started().map((e) => [e.child, e.pid]));
+  const pids = startedPids(running);
   assert.deepEqual(Object.keys(pids).sort(), ['orly', 'orly-acl', 'orly-db']);
 
   const db = await GrpcEventStore.connect(dbListen, { security: { token: TOKEN } });
@@ -90,15 +80,6 @@ test('launcher + orly-db + orly-acl (follows) + orly: publish, ACL, SIGTERM', {
     await db.close();
   }
 
-  const code = await launcher.stop();
-  const out = launcher.output;
-  assert.equal(code, 0, `launcher exit code; output tail:\n${out.slice(-3000)}`);
-  for (const [name, pid] of Object.entries(pids))
-    assert.equal(isAlive(pid), false, `${name} (${pid}) is gone`);
   // Reverse order: the relay stopped first, orly-db last.
-  const stopped = out
-    .split('\n')
-    .filter((l) => l.includes('"msg":"service stopped"'))
-    .map((l) => (JSON.parse(l) as { child: string }).child);
-  assert.deepEqual(stopped, ['orly', 'orly-acl', 'orly-db']);
+  await assertCleanStop(running, pids, ['orly', 'orly-acl', 'orly-db']);
 });

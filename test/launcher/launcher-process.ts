@@ -2,11 +2,16 @@
  * The real `orly-launcher` as a child process for tests: started with the given environment,
  * its output captured (stdout + stderr, JSON lines), ready once it logs "all services ready".
  * Every service pid it reports is remembered, so `cleanup()` can kill whatever is left even
- * when a test fails half-way.
+ * when a test fails half-way. For the end-to-end files: a data directory and a launcher cleaned
+ * up after the file (launcherForFile), and the check of a clean stop (assertCleanStop).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isAlive, waitFor } from './fake-service.js';
 
@@ -91,4 +96,53 @@ export class LauncherProcess {
     await this.stop();
     for (const pid of this.seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
+}
+
+/**
+ * A data directory for the file's launcher (ORLY_DATA_DIR) and `start`, which runs the launcher
+ * in it; after the file's tests the launcher is cleaned up and the directory removed.
+ */
+export function launcherForFile(dirPrefix: string): {
+  readonly dataDir: string;
+  start(env: Record<string, string>): Promise<LauncherProcess>;
+} {
+  const dataDir = mkdtempSync(join(tmpdir(), dirPrefix));
+  let launcher: LauncherProcess | undefined;
+  after(async () => {
+    await launcher?.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    dataDir,
+    async start(env) {
+      launcher = await LauncherProcess.start({ ORLY_DATA_DIR: dataDir, ...env });
+      return launcher;
+    },
+  };
+}
+
+/** Each service the launcher started so far, by name: its (last) pid. */
+export function startedPids(launcher: LauncherProcess): Record<string, number> {
+  return Object.fromEntries(launcher.started().map((e) => [e.child, e.pid]));
+}
+
+/**
+ * SIGTERM: the launcher exits 0, none of `pids` is alive, and the services stopped in `order`
+ * (the reverse of their start: the relay first, orly-db last).
+ */
+export async function assertCleanStop(
+  launcher: LauncherProcess,
+  pids: Record<string, number>,
+  order: readonly string[],
+): Promise<void> {
+  const code = await launcher.stop();
+  const out = launcher.output;
+  assert.equal(code, 0, `launcher exit code; output tail:\n${out.slice(-3000)}`);
+  for (const [name, pid] of Object.entries(pids))
+    assert.equal(isAlive(pid), false, `${name} (${pid}) is gone`);
+  const stopped = out
+    .split('\n')
+    .filter((l) => l.includes('"msg":"service stopped"'))
+    .map((l) => (JSON.parse(l) as { child: string }).child);
+  assert.deepEqual(stopped, order);
 }

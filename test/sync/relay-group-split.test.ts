@@ -14,8 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.js';
-import { loadRelayConfig } from '../../src/relay/config.js';
-import { createRelay } from '../../src/relay/create-relay.js';
 import {
   type DistributedServer,
   startDistributedSyncServer,
@@ -24,16 +22,13 @@ import { type RelayGroupServer, startRelayGroupServer } from '../../src/services
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
 import { PeerDirectory } from '../../src/sync/identity/peer-directory.js';
 import { type Keys, newKeys, nowSec, sign } from '../helpers/nostr.js';
-import {
-  NO_ADDRESS_LIMITS,
-  SPLIT_TOKEN,
-  type SplitServices,
-  startSplitServices,
-} from '../helpers/relay-harness.js';
+import { SPLIT_TOKEN, type SplitServices, startSplitServices } from '../helpers/relay-harness.js';
 import {
   makeSyncNode,
   publishTo,
+  relayNodeEnv,
   type SyncNode,
+  startNodeRelay,
   startSyncNode,
   stopSyncNodes,
   storedOn,
@@ -91,21 +86,13 @@ describe('relay groups in split mode: orly-sync-relaygroup re-points orly-sync-d
     [a, b, c] = [await makeSyncNode(), await makeSyncNode(), await makeSyncNode()];
     rmSync(a.dir, { recursive: true, force: true });
     a = { ...a, dir: dir };
-    const env = {
-      ORLY_LISTEN: '127.0.0.1',
-      ORLY_PORT: String(a.port),
-      ORLY_LOG_LEVEL: 'silent',
-      ORLY_VERIFY_WORKERS: '1',
-      ...NO_ADDRESS_LIMITS,
-      ORLY_DATA_DIR: a.dir,
-      ORLY_RELAY_URL: a.url,
+    await startNodeRelay(a, {
+      ...relayNodeEnv(a),
       ...split.relayEnv,
       ORLY_SYNC_TYPE: 'grpc',
       ORLY_GRPC_SYNC_DISTRIBUTED: distributed.address,
       ORLY_GRPC_SYNC_RELAYGROUP: relayGroup.address,
-    };
-    a.relay = await createRelay(loadRelayConfig(env), logger, env);
-    await a.relay.start();
+    });
     for (const node of [b, c])
       await startSyncNode(node, {
         ORLY_SYNC_DISTRIBUTED_PEERS: a.http,

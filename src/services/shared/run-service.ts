@@ -1,5 +1,5 @@
 /**
- * The shared skeleton of the service commands (orly-db, orly-acl, orly-sync-negentropy):
+ * The shared skeleton of the service commands (orly-db, orly-acl, orly-sync-*):
  * -h / --help and --version (parsed by src/cli/args.ts; any other argument is a usage error),
  * then `start` (which installs its own signal handling and keeps running). Configuration errors
  * name the variable and exit 2; usage errors exit 2 with the usage text; anything else exits 1

@@ -2,12 +2,9 @@
  * Configuration of orly-sync-cluster from its environment; every error is a ConfigError naming
  * the variable (the CLI exits 2).
  *
- *   ORLY_SYNC_CLUSTER_LISTEN          host:port (default 127.0.0.1:50062; port 0 = any)
- *   ORLY_SYNC_CLUSTER_DB_TYPE         grpc (the only backend)
- *   ORLY_SYNC_CLUSTER_DB_SERVER       orly-db address (default 127.0.0.1:50051)
- *   ORLY_SYNC_CLUSTER_LOG_LEVEL       log level (default ORLY_LOG_LEVEL, else info)
- *   ORLY_SYNC_CLUSTER_VERIFY_WORKERS  signature-verification threads for replicated events
- *                                     (default 1, 0 = on the main thread)
+ *   ORLY_SYNC_CLUSTER_LISTEN, _DB_TYPE, _DB_SERVER, _LOG_LEVEL, _VERIFY_WORKERS
+ *                                     as every sync service (../shared/sync-config.ts); the
+ *                                     default port is 50062
  *   ORLY_CLUSTER_ADMINS, _PROPAGATE_PRIVILEGED_EVENTS, _POLL_INTERVAL, _LIVE, ORLY_RELAY_URL
  *                                     the cluster, as in process (src/sync/cluster/cluster-config.ts;
  *                                     ORLY_CLUSTER_ENABLED is the relay's switch: the service runs
@@ -19,25 +16,14 @@
  *   ORLY_RELAY_SECRET_KEY             the relay's identity (else the one kept in orly-db)
  */
 import type { Env } from '../../config/env.js';
-import {
-  ConfigError,
-  hostPortVar,
-  intVar,
-  kindListVar,
-  type LogLevel,
-  listenVar,
-  logLevelVar,
-  readVar,
-} from '../../config/env.js';
+import { hostPortVar, kindListVar } from '../../config/env.js';
 import { DEFAULT_RESTRICTED_KINDS } from '../../protocol/kinds.js';
 import { type ClusterConfig, loadClusterConfig } from '../../sync/cluster/cluster-config.js';
+import { loadSyncServiceBase, type SyncServiceBaseConfig, syncVerifyWorkers } from '../shared/sync-config.js';
 
 const P = 'ORLY_SYNC_CLUSTER';
 
-export interface ClusterServiceConfig {
-  readonly listen: string;
-  readonly dbServer: string;
-  readonly logLevel: LogLevel;
+export interface ClusterServiceConfig extends SyncServiceBaseConfig {
   readonly verifyWorkers: number;
   readonly cluster: ClusterConfig;
   /** ORLY_AUTH_RESTRICTED_KINDS, parsed as the relay's config does. */
@@ -47,15 +33,9 @@ export interface ClusterServiceConfig {
 }
 
 export function loadClusterServiceConfig(env: Env = process.env): ClusterServiceConfig {
-  const listen = listenVar(env, `${P}_LISTEN`, '127.0.0.1:50062');
-  const dbType = (readVar(env, `${P}_DB_TYPE`) ?? 'grpc').trim().toLowerCase();
-  if (dbType !== 'grpc')
-    throw new ConfigError(`${P}_DB_TYPE`, `only "grpc" is supported, got ${JSON.stringify(dbType)}`);
   return {
-    listen,
-    dbServer: listenVar(env, `${P}_DB_SERVER`, '127.0.0.1:50051'),
-    logLevel: logLevelVar(env, [`${P}_LOG_LEVEL`, 'ORLY_LOG_LEVEL']),
-    verifyWorkers: intVar(env, `${P}_VERIFY_WORKERS`, 1, 0, 64),
+    ...loadSyncServiceBase(env, P, '127.0.0.1:50062'),
+    verifyWorkers: syncVerifyWorkers(env, P),
     cluster: loadClusterConfig(env),
     restrictedKinds: kindListVar(env, 'ORLY_AUTH_RESTRICTED_KINDS', DEFAULT_RESTRICTED_KINDS),
     aclServer: hostPortVar(env, 'ORLY_GRPC_ACL_SERVER'),

@@ -10,15 +10,13 @@
  * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
  * errors name the variable and exit 2; an unreachable orly-db at start exits 1 (an unreachable
  * orly-sync-distributed does not: the push is retried). SIGTERM/SIGINT stop the service and exit
- * 0; a second signal exits 1 at once.
+ * 0; a second signal exits 1 at once. The start-up the sync services share:
+ * ../shared/sync-main.ts.
  */
-import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
-import { createLogger } from '../../logger.js';
-import { GrpcEventStore } from '../../store/grpc/grpc-event-store.js';
+import type { GrpcSecurity } from '../../grpc/security.js';
 import { VERSION } from '../../version.js';
-import { runServiceMain } from '../shared/run-service.js';
-import { stopOnSignal } from '../shared/stop-on-signal.js';
-import { loadRelayGroupServiceConfig } from './config.js';
+import { runSyncService } from '../shared/sync-main.js';
+import { loadRelayGroupServiceConfig, type RelayGroupServiceConfig } from './config.js';
 import { startRelayGroupServer } from './server.js';
 
 const USAGE = `orly-sync-relaygroup ${VERSION} — ORLY relay-group service (gRPC)
@@ -28,49 +26,36 @@ Usage:
   orly-sync-relaygroup --version | --help
 `;
 
-const CONNECT_TIMEOUT_MS = 30_000;
-
-async function start(): Promise<void> {
-  const config = loadRelayGroupServiceConfig();
-  const security = loadGrpcSecurity();
-  // Before anything is opened or dialled: no unauthenticated service beyond loopback.
-  checkServerExposure('orly-sync-relaygroup', config.listen, security, 'ORLY_SYNC_RELAYGROUP_LISTEN');
-  const logger = createLogger(config.logLevel, 'orly-sync-relaygroup');
-  logger.info(
-    {
-      version: VERSION,
-      db: config.dbServer,
-      admins: config.admins.length,
-      distributed: config.distributedServer ?? null,
-    },
-    'orly-sync-relaygroup starting',
-  );
+function warnings(config: RelayGroupServiceConfig, security: GrpcSecurity): string[] {
   if (config.distributedServer === undefined)
-    logger.warn(
+    return [
       'no ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER: the configuration in force is served, but no distributed sync follows it',
-    );
-  else if (security.token === undefined && security.cert === undefined)
-    logger.warn(
+    ];
+  if (security.token === undefined && security.cert === undefined)
+    return [
       'no ORLY_GRPC_TOKEN (or mutual TLS): orly-sync-distributed refuses UpdatePeers from unauthenticated callers, so the push will fail',
-    );
-  const store = await GrpcEventStore.connect(config.dbServer, {
-    security,
-    logger: logger.child({ component: 'db-client' }),
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-  });
-  const server = await startRelayGroupServer({
-    listen: config.listen,
-    store,
-    ownsStore: true,
-    admins: config.admins,
-    logger,
-    security,
-    ...(config.distributedServer === undefined ? {} : { distributedServer: config.distributedServer }),
-  });
-  stopOnSignal(logger, () => server.stop());
+    ];
+  return [];
 }
 
 /** Runs orly-sync-relaygroup with the process's arguments and environment until a signal stops it. */
 export function main(): void {
-  runServiceMain('orly-sync-relaygroup', USAGE, start);
+  runSyncService({
+    name: 'orly-sync-relaygroup',
+    usage: USAGE,
+    listenVariable: 'ORLY_SYNC_RELAYGROUP_LISTEN',
+    load: () => loadRelayGroupServiceConfig(),
+    describe: (config) => ({ admins: config.admins.length, distributed: config.distributedServer ?? null }),
+    warnings,
+    serve: ({ config, store, security, logger }) =>
+      startRelayGroupServer({
+        listen: config.listen,
+        store,
+        ownsStore: true,
+        admins: config.admins,
+        logger,
+        security,
+        ...(config.distributedServer === undefined ? {} : { distributedServer: config.distributedServer }),
+      }),
+  });
 }

@@ -10,9 +10,9 @@
  *   event_json that is not an event is INVALID_ARGUMENT.
  * - HandleRelayGroupEvent: the same validation; a valid one makes the service read the
  *   configuration in force again and answer whether this event is it.
- * Unexpected failures are gRPC errors: UNAVAILABLE when orly-db is unreachable, else INTERNAL.
+ * Unexpected failures are gRPC errors: UNAVAILABLE when orly-db is unreachable, else INTERNAL
+ * (../shared/sync-rpc.ts).
  */
-import { type ServerUnaryCall, type ServiceError, type sendUnaryData, status } from '@grpc/grpc-js';
 import type {
   HandleEventRequest,
   HandleEventResponse,
@@ -24,36 +24,10 @@ import type {
 import type { Logger } from '../../logger.js';
 import { checkRelayGroupEventJson } from '../../sync/relaygroup/relay-group-event.js';
 import type { RelayGroupSync } from '../../sync/relaygroup/relay-group-sync.js';
+import { syncUnary } from '../shared/sync-rpc.js';
 
 /** The caller's mistake: answered INVALID_ARGUMENT, not logged. */
 class InvalidArgumentError extends Error {}
-
-function grpcError(err: unknown): Partial<ServiceError> {
-  const details = err instanceof Error ? err.message : String(err);
-  if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details };
-  // orly-db unreachable (GrpcEventStore's DatabaseCallError carries the gRPC status): retry later.
-  const cause = (err as { status?: unknown }).status;
-  const unavailable = cause === status.UNAVAILABLE || cause === status.DEADLINE_EXCEEDED;
-  return { code: unavailable ? status.UNAVAILABLE : status.INTERNAL, details };
-}
-
-/** A unary handler from an async function: its result, or its error as a gRPC status. */
-function unary<Req, Res>(
-  logger: Logger,
-  name: string,
-  handle: (request: Req) => Promise<Res>,
-): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
-  return (call, callback) => {
-    handle(call.request).then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        if (!(err instanceof InvalidArgumentError))
-          logger.warn({ rpc: name, err: (err as Error).message ?? String(err) }, 'RPC failed');
-        callback(grpcError(err));
-      },
-    );
-  };
-}
 
 function checked(sync: RelayGroupSync, json: string) {
   const check = checkRelayGroupEventJson(json, sync.authorizedPublishers);
@@ -66,9 +40,10 @@ export function relayGroupService(
   isReady: () => boolean,
   logger: Logger,
 ): RelayGroupServiceServer {
+  const unary = syncUnary(logger, (err) => err instanceof InvalidArgumentError);
   return {
     ready: (_call, callback) => callback(null, { ready: isReady() }),
-    findAuthoritativeConfig: unary(logger, 'FindAuthoritativeConfig', async () => {
+    findAuthoritativeConfig: unary('FindAuthoritativeConfig', async () => {
       const config = await sync.authoritative();
       const answer: RelayGroupConfigResponse =
         config === undefined
@@ -81,19 +56,18 @@ export function relayGroupService(
             };
       return answer;
     }),
-    getRelays: unary(logger, 'GetRelays', async () => ({
+    getRelays: unary('GetRelays', async () => ({
       relays: [...((await sync.authoritative())?.relays ?? [])],
     })),
-    isAuthorizedPublisher: unary(logger, 'IsAuthorizedPublisher', async (req: { pubkey: string }) => {
+    isAuthorizedPublisher: unary('IsAuthorizedPublisher', async (req: { pubkey: string }) => {
       if (!/^[0-9a-fA-F]{64}$/.test(req.pubkey))
         throw new InvalidArgumentError('pubkey must be 64 hex characters');
       return { authorized: sync.authorizedPublishers.has(req.pubkey.toLowerCase()) };
     }),
-    getAuthorizedPubkeys: unary(logger, 'GetAuthorizedPubkeys', async () => ({
+    getAuthorizedPubkeys: unary('GetAuthorizedPubkeys', async () => ({
       pubkeys: [...sync.authorizedPublishers],
     })),
     validateRelayGroupEvent: unary(
-      logger,
       'ValidateRelayGroupEvent',
       async (req: ValidateEventRequest): Promise<ValidateEventResponse> => {
         const { validation } = checked(sync, req.eventJson);
@@ -103,7 +77,6 @@ export function relayGroupService(
       },
     ),
     handleRelayGroupEvent: unary(
-      logger,
       'HandleRelayGroupEvent',
       async (req: HandleEventRequest): Promise<HandleEventResponse> => {
         const { event, validation } = checked(sync, req.eventJson);

@@ -16,12 +16,12 @@
  */
 import { RelayGroupServiceService } from '../../gen/orlysync/relaygroup/v1/relaygroup.js';
 import type { GrpcSecurity } from '../../grpc/security.js';
-import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
 import type { ChangeFeed, ClientStore, StoreAdmin, SyncSource } from '../../store/event-store.js';
 import { GrpcDistributedSync } from '../../sync/distributed/grpc-distributed-sync.js';
 import { RELAY_GROUP_KIND } from '../../sync/relaygroup/relay-group.js';
 import { RelayGroupSync } from '../../sync/relaygroup/relay-group-sync.js';
+import { type SyncServer, serveSync } from '../shared/sync-server.js';
 import { GroupPeerPush } from './peer-push.js';
 import { relayGroupService } from './relaygroup-service.js';
 
@@ -50,15 +50,11 @@ export interface RelayGroupServerOptions {
   readonly retryMaxMs?: number;
 }
 
-export interface RelayGroupServer {
-  readonly port: number;
-  /** An address clients can dial (a wildcard host becomes 127.0.0.1). */
-  readonly address: string;
+/** Graceful stop: the feed and the push first, then the server (../shared/sync-server.ts). */
+export interface RelayGroupServer extends SyncServer {
   readonly sync: RelayGroupSync;
   /** The relays last pushed to orly-sync-distributed (undefined: none yet, or no push configured). */
   readonly pushed: () => readonly string[] | undefined;
-  /** Graceful stop: the feed and the push first, then the server (running calls get `graceMs`). */
-  stop(graceMs?: number): Promise<void>;
 }
 
 export async function startRelayGroupServer(options: RelayGroupServerOptions): Promise<RelayGroupServer> {
@@ -87,25 +83,11 @@ export async function startRelayGroupServer(options: RelayGroupServerOptions): P
   });
   if (options.admins.length === 0)
     logger.warn('no ORLY_RELAY_GROUP_ADMINS: no relay-group configuration can be in force');
-  let stopping = false;
   let started = false;
   // Subscribed before the first read, so a configuration stored meanwhile is not missed.
   const unwatch = store.watch?.((stored) => {
     if (stored.kind === RELAY_GROUP_KIND || stored.kind === DELETION_KIND)
       sync.notifyNewEvent(stored.serial, stored.event);
-  });
-  const grpc = new GrpcServer({
-    name: 'orly-sync-relaygroup',
-    listen: options.listen,
-    security: options.security ?? {},
-    services: [
-      {
-        definition: RelayGroupServiceService,
-        implementation: relayGroupService(sync, () => started && !stopping && store.isOpen(), logger),
-      },
-    ],
-    logger,
-    isServing: () => !stopping && store.isOpen(),
   });
   const quiesce = async (): Promise<void> => {
     unwatch?.();
@@ -113,16 +95,30 @@ export async function startRelayGroupServer(options: RelayGroupServerOptions): P
     await push?.stop();
     await distributed?.stop();
   };
-  let port: number;
-  try {
-    await sync.start();
-    started = true;
-    port = await grpc.start();
-  } catch (err) {
-    await quiesce();
-    if (options.ownsStore) await store.close();
-    throw err;
-  }
+  const server = await serveSync({
+    name: 'orly-sync-relaygroup',
+    listen: options.listen,
+    security: options.security,
+    logger,
+    store,
+    binding: (isServing) => ({
+      definition: RelayGroupServiceService,
+      implementation: relayGroupService(sync, () => started && isServing(), logger),
+    }),
+    start: async () => {
+      try {
+        await sync.start();
+      } catch (err) {
+        await quiesce();
+        throw err;
+      }
+      started = true;
+    },
+    quiesce,
+    release: async () => {
+      if (options.ownsStore) await store.close();
+    },
+  });
   const current = await sync.authoritative();
   logger.info(
     {
@@ -140,22 +136,14 @@ export async function startRelayGroupServer(options: RelayGroupServerOptions): P
       .catch((err: Error) => logger.warn({ err: err.message }, 'relay group re-read failed'));
   }, options.resyncMs ?? 30_000);
   resync.unref();
-  let stopped: Promise<void> | undefined;
   return {
-    port,
-    address: grpc.address,
+    port: server.port,
+    address: server.address,
     sync,
     pushed: () => push?.pushed,
-    stop(graceMs = 5000): Promise<void> {
-      stopped ??= (async () => {
-        stopping = true;
-        clearInterval(resync);
-        await quiesce();
-        await grpc.stop(graceMs);
-        if (options.ownsStore) await store.close();
-        logger.info({ port }, 'orly-sync-relaygroup stopped');
-      })();
-      return stopped;
+    stop(graceMs?: number): Promise<void> {
+      clearInterval(resync);
+      return server.stop(graceMs);
     },
   };
 }

@@ -19,24 +19,23 @@
  *   connect timeout, else throws. stop: closes the channel.
  *
  * Calls carry a deadline (ORLY_GRPC_SYNC_TIMEOUT) and do not wait for the channel (waitForReady
- * off): while the service is down they fail fast.
+ * off): while the service is down they fail fast (the channel, the wait for Ready and the
+ * forwarding: ../service-client.ts).
  */
-import type { CallOptions, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import {
   type ClusterMember,
   type ClusterStatusResponse,
   ClusterSyncServiceClient,
 } from '../../gen/orlysync/cluster/v1/cluster.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
-import type { Logger } from '../../logger.js';
+import type { HTTPRequest, HTTPResponse } from '../../gen/orlysync/common/v1/common.js';
 import { type NostrEvent, serializeEvent } from '../../protocol/event.js';
+import type { PeerStatus, ReplicationStatus, SyncHttpRequest, SyncHttpResponse } from '../replication.js';
 import {
-  errorResponse,
-  type PeerStatus,
-  type ReplicationStatus,
-  type SyncHttpRequest,
-  type SyncHttpResponse,
-} from '../replication.js';
+  detailOf,
+  SyncServiceChannel,
+  type SyncServiceClientOptions,
+  type Unary,
+} from '../service-client.js';
 import { EVENTS_PATH, type EventsRange, LATEST_PATH } from './cluster-endpoints.js';
 import type {
   ClusterMemberStatus,
@@ -45,33 +44,10 @@ import type {
   MembershipOutcome,
 } from './cluster-replication.js';
 
-export interface GrpcClusterSyncOptions {
-  /** orly-sync-cluster's address (host:port). */
-  readonly address: string;
-  readonly security?: GrpcSecurity;
-  readonly logger?: Logger;
-  /** Deadline of one call (default 10 s). */
-  readonly deadlineMs?: number;
-  /** How long start() waits for the service to be ready (default 10 s). */
-  readonly connectTimeoutMs?: number;
-}
-
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
+export type GrpcClusterSyncOptions = SyncServiceClientOptions;
 
 const TRUSTED_REFRESH_MS = 3000;
 const TRUSTED_TTL_MS = 60_000;
-
-/** Headers of the service's answer the relay sets itself. */
-const DROPPED_HEADERS = new Set(['content-length', 'connection', 'transfer-encoding', 'keep-alive']);
-
-function detailOf(err: unknown): string {
-  return (err as ServiceError).details || (err as Error).message || String(err);
-}
 
 function memberStatusOf(m: ClusterMember): ClusterMemberStatus {
   return {
@@ -96,45 +72,25 @@ function peerStatusOf(m: ClusterMember): PeerStatus {
 export class GrpcClusterSync implements ClusterReplication {
   readonly name = 'cluster';
   readonly paths = [LATEST_PATH, EVENTS_PATH];
+  private readonly channel: SyncServiceChannel<ClusterSyncServiceClient>;
   private readonly client: ClusterSyncServiceClient;
-  private readonly metadata: Metadata;
-  private readonly deadlineMs: number;
-  private closed = false;
+  private readonly routes: ReadonlyMap<string, Unary<HTTPRequest, HTTPResponse>>;
   private trusted: ReadonlySet<string> = new Set();
   private trustedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private refreshFailing = false;
 
   constructor(private readonly options: GrpcClusterSyncOptions) {
-    const security = options.security ?? {};
-    this.deadlineMs = options.deadlineMs ?? 10_000;
-    this.metadata = callMetadata(security);
-    this.metadata.setOptions({ waitForReady: false });
-    this.client = new ClusterSyncServiceClient(options.address, channelCredentials(security), {
-      ...channelOptions(security),
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 2000,
-    });
+    this.channel = new SyncServiceChannel('orly-sync-cluster', ClusterSyncServiceClient, options);
+    this.client = this.channel.client;
+    this.routes = new Map([
+      [LATEST_PATH, this.client.handleLatestSerial],
+      [EVENTS_PATH, this.client.handleEventsRange],
+    ]);
   }
 
   async start(): Promise<void> {
-    const deadline = Date.now() + (this.options.connectTimeoutMs ?? 10_000);
-    let last = 'no answer';
-    for (;;) {
-      try {
-        await new Promise<void>((resolve, reject) =>
-          this.client.waitForReady(deadline, (err) => (err ? reject(err) : resolve())),
-        );
-        const { ready } = await this.call(this.client.ready, {}, Math.max(100, deadline - Date.now()));
-        if (ready) break;
-        last = 'not ready yet';
-      } catch (err) {
-        last = detailOf(err);
-      }
-      if (this.closed || Date.now() >= deadline)
-        throw new Error(`orly-sync-cluster at ${this.options.address} is not ready: ${last}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await this.channel.waitUntilReady();
     await this.refreshTrusted().catch(() => undefined);
     this.timer = setInterval(() => void this.refreshTrusted().catch(() => undefined), TRUSTED_REFRESH_MS);
     this.timer.unref();
@@ -145,42 +101,12 @@ export class GrpcClusterSync implements ClusterReplication {
   }
 
   async stop(): Promise<void> {
-    this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.client.close();
+    this.channel.close();
   }
 
-  async handleHttp(request: SyncHttpRequest): Promise<SyncHttpResponse> {
-    const rpc =
-      request.path === LATEST_PATH
-        ? this.client.handleLatestSerial
-        : request.path === EVENTS_PATH
-          ? this.client.handleEventsRange
-          : undefined;
-    if (rpc === undefined) return errorResponse(404, 'Not found');
-    try {
-      const answer = await this.call(rpc, {
-        method: request.method,
-        path: request.path,
-        headers: { ...request.headers },
-        body: Buffer.from(request.body),
-        queryString: request.query,
-        remoteAddr: request.remoteAddr,
-        requestUrls: [...request.requestUrls],
-      });
-      if (!Number.isInteger(answer.statusCode) || answer.statusCode < 200 || answer.statusCode > 599)
-        return errorResponse(502, 'cluster sync service: invalid answer');
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(answer.headers))
-        if (!DROPPED_HEADERS.has(name.toLowerCase())) headers[name] = value;
-      return { status: answer.statusCode, headers, body: Buffer.from(answer.body).toString('utf8') };
-    } catch (err) {
-      this.options.logger?.warn(
-        { path: request.path, err: detailOf(err) },
-        'orly-sync-cluster did not answer a cluster request',
-      );
-      return errorResponse(503, 'cluster sync service unavailable', { 'Retry-After': '5' });
-    }
+  handleHttp(request: SyncHttpRequest): Promise<SyncHttpResponse> {
+    return this.channel.forwardHttp(request, this.routes, { label: 'cluster sync service', kind: 'cluster' });
   }
 
   /** Nothing to send: the service follows orly-db's change feed (see the header). */
@@ -197,22 +123,24 @@ export class GrpcClusterSync implements ClusterReplication {
   }
 
   async setPolling(on: boolean): Promise<boolean> {
-    return (await this.call(on ? this.client.start : this.client.stop, {})).running;
+    return (await this.channel.call(on ? this.client.start : this.client.stop, {})).running;
   }
 
   async listMembers(): Promise<ClusterMemberStatus[]> {
-    return (await this.call(this.client.getMembers, {})).members.map(memberStatusOf);
+    return (await this.channel.call(this.client.getMembers, {})).members.map(memberStatusOf);
   }
 
   async updateMembership(httpUrls: readonly string[]): Promise<ClusterMemberStatus[]> {
-    const answer = await this.call(this.client.updateMembership, { relayUrls: [...httpUrls] });
+    const answer = await this.channel.call(this.client.updateMembership, { relayUrls: [...httpUrls] });
     if (answer.error !== '') throw new Error(answer.error);
     await this.refreshTrusted().catch(() => undefined);
     return answer.members.map(memberStatusOf);
   }
 
   async handleMembershipEvent(event: NostrEvent): Promise<MembershipOutcome> {
-    const outcome = await this.call(this.client.handleMembershipEvent, { eventJson: serializeEvent(event) });
+    const outcome = await this.channel.call(this.client.handleMembershipEvent, {
+      eventJson: serializeEvent(event),
+    });
     if (outcome.applied) await this.refreshTrusted().catch(() => undefined);
     return outcome;
   }
@@ -229,16 +157,16 @@ export class GrpcClusterSync implements ClusterReplication {
   }
 
   async memberStatus(url: string): Promise<ClusterMemberStatus | undefined> {
-    const answer = await this.call(this.client.getMemberStatus, { httpUrl: url });
+    const answer = await this.channel.call(this.client.getMemberStatus, { httpUrl: url });
     return answer.found && answer.member !== undefined ? memberStatusOf(answer.member) : undefined;
   }
 
   async latestSerial(): Promise<number> {
-    return (await this.call(this.client.getLatestSerial, {})).serial;
+    return (await this.channel.call(this.client.getLatestSerial, {})).serial;
   }
 
   async eventsInRange(from: number, to: number, limit: number): Promise<EventsRange> {
-    const answer = await this.call(this.client.getEventsInRange, { from, to, limit });
+    const answer = await this.channel.call(this.client.getEventsInRange, { from, to, limit });
     return {
       rows: answer.events.map((e) => ({ serial: e.serial, id: e.id, createdAt: e.timestamp })),
       hasMore: answer.hasMore,
@@ -248,14 +176,14 @@ export class GrpcClusterSync implements ClusterReplication {
 
   /** GetClusterStatus, its trusted readers copied on the way. */
   private async fetchStatus(): Promise<ClusterStatusResponse> {
-    const s = await this.call(this.client.getClusterStatus, {});
+    const s = await this.channel.call(this.client.getClusterStatus, {});
     this.trusted = new Set(s.trustedReaders);
     this.trustedAt = Date.now();
     return s;
   }
 
   private async refreshTrusted(): Promise<void> {
-    if (this.closed) return;
+    if (this.channel.closed) return;
     try {
       await this.fetchStatus();
       if (this.refreshFailing) {
@@ -272,14 +200,5 @@ export class GrpcClusterSync implements ClusterReplication {
       }
       throw err;
     }
-  }
-
-  private call<Req, Res>(rpc: Unary<Req, Res>, request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error('client closed'));
-      rpc.call(this.client, request, this.metadata, { deadline: Date.now() + deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
   }
 }

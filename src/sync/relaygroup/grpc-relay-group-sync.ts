@@ -12,81 +12,34 @@
  *   FindAuthoritativeConfig.
  * - notifyNewEvent: nothing; handleHttp: 404 (no paths).
  *
- * Calls carry a deadline (ORLY_GRPC_SYNC_TIMEOUT) and do not wait for the channel.
+ * Calls carry a deadline (ORLY_GRPC_SYNC_TIMEOUT) and do not wait for the channel
+ * (../service-client.ts).
  */
-import type { CallOptions, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { RelayGroupServiceClient } from '../../gen/orlysync/relaygroup/v1/relaygroup.js';
-import { callMetadata, channelCredentials, channelOptions, type GrpcSecurity } from '../../grpc/security.js';
-import type { Logger } from '../../logger.js';
 import type { SyncSource } from '../../store/event-store.js';
 import type { RelayIdentity } from '../identity/relay-identity.js';
 import { errorResponse, type ReplicationStatus, type SyncHttpResponse } from '../replication.js';
+import { SyncServiceChannel, type SyncServiceClientOptions } from '../service-client.js';
 import type { RelayGroupConfig } from './relay-group.js';
 import type { RelayGroupReplication } from './relay-group-sync.js';
 
-export interface GrpcRelayGroupSyncOptions {
-  /** orly-sync-relaygroup's address (host:port). */
-  readonly address: string;
-  readonly security?: GrpcSecurity;
-  readonly logger?: Logger;
+export interface GrpcRelayGroupSyncOptions extends SyncServiceClientOptions {
   /** For status(): the relay's identity and store. */
   readonly identity?: Pick<RelayIdentity, 'pubkey'>;
   readonly store?: Pick<SyncSource, 'lastSerial'>;
-  /** Deadline of one call (default 10 s). */
-  readonly deadlineMs?: number;
-  /** How long start() waits for the service to be ready (default 10 s). */
-  readonly connectTimeoutMs?: number;
-}
-
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
-
-function detailOf(err: unknown): string {
-  return (err as ServiceError).details || (err as Error).message || String(err);
 }
 
 export class GrpcRelayGroupSync implements RelayGroupReplication {
   readonly name = 'relaygroup';
   readonly paths: readonly string[] = [];
-  private readonly client: RelayGroupServiceClient;
-  private readonly metadata: Metadata;
-  private readonly deadlineMs: number;
-  private closed = false;
+  private readonly channel: SyncServiceChannel<RelayGroupServiceClient>;
 
   constructor(private readonly options: GrpcRelayGroupSyncOptions) {
-    const security = options.security ?? {};
-    this.deadlineMs = options.deadlineMs ?? 10_000;
-    this.metadata = callMetadata(security);
-    this.metadata.setOptions({ waitForReady: false });
-    this.client = new RelayGroupServiceClient(options.address, channelCredentials(security), {
-      ...channelOptions(security),
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 2000,
-    });
+    this.channel = new SyncServiceChannel('orly-sync-relaygroup', RelayGroupServiceClient, options);
   }
 
   async start(): Promise<void> {
-    const deadline = Date.now() + (this.options.connectTimeoutMs ?? 10_000);
-    let last = 'no answer';
-    for (;;) {
-      try {
-        await new Promise<void>((resolve, reject) =>
-          this.client.waitForReady(deadline, (err) => (err ? reject(err) : resolve())),
-        );
-        const { ready } = await this.call(this.client.ready, {}, Math.max(100, deadline - Date.now()));
-        if (ready) break;
-        last = 'not ready yet';
-      } catch (err) {
-        last = detailOf(err);
-      }
-      if (this.closed || Date.now() >= deadline)
-        throw new Error(`orly-sync-relaygroup at ${this.options.address} is not ready: ${last}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await this.channel.waitUntilReady();
     const config = await this.authoritative();
     this.options.logger?.info(
       { server: this.options.address, relays: config?.relays ?? [], event: config?.sourceEventId ?? null },
@@ -95,8 +48,7 @@ export class GrpcRelayGroupSync implements RelayGroupReplication {
   }
 
   async stop(): Promise<void> {
-    this.closed = true;
-    this.client.close();
+    this.channel.close();
   }
 
   async handleHttp(): Promise<SyncHttpResponse> {
@@ -107,7 +59,7 @@ export class GrpcRelayGroupSync implements RelayGroupReplication {
   notifyNewEvent(): void {}
 
   async authoritative(): Promise<RelayGroupConfig | undefined> {
-    const answer = await this.call(this.client.findAuthoritativeConfig, {});
+    const answer = await this.channel.call(this.channel.client.findAuthoritativeConfig, {});
     if (!answer.found) return undefined;
     return {
       relays: [...(answer.config?.relays ?? [])],
@@ -124,14 +76,5 @@ export class GrpcRelayGroupSync implements RelayGroupReplication {
       currentSerial: (await this.options.store?.lastSerial()) ?? 0,
       peers: [],
     };
-  }
-
-  private call<Req, Res>(rpc: Unary<Req, Res>, request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error('client closed'));
-      rpc.call(this.client, request, this.metadata, { deadline: Date.now() + deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
   }
 }

@@ -5,21 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../../src/config/env.js';
 import { loadRelayConfig } from '../../../src/relay/config.js';
 import { loadClusterServiceConfig } from '../../../src/services/sync-cluster/config.js';
+import { assertErrorsNameTheirVariable } from '../../helpers/config-error.js';
 
 const ADMIN = 'ab'.repeat(32);
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadClusterServiceConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail(`no ConfigError for ${JSON.stringify(env)}`);
-}
 
 test('defaults: 127.0.0.1:50062, orly-db on 50051, no admins, propagated, 30 s, live, DMs and gift wraps restricted', () => {
   const c = loadClusterServiceConfig({});
@@ -77,7 +67,7 @@ test('every variable', () => {
 });
 
 test('invalid values name their variable', () => {
-  for (const [variable, value] of [
+  assertErrorsNameTheirVariable(loadClusterServiceConfig, [
     ['ORLY_SYNC_CLUSTER_DB_TYPE', 'badger'],
     ['ORLY_SYNC_CLUSTER_LISTEN', 'nowhere'],
     ['ORLY_SYNC_CLUSTER_DB_SERVER', 'host:99999'],
@@ -87,8 +77,5 @@ test('invalid values name their variable', () => {
     ['ORLY_CLUSTER_LIVE', 'maybe'],
     ['ORLY_AUTH_RESTRICTED_KINDS', '4,dm'],
     ['ORLY_GRPC_ACL_SERVER', 'no port'],
-  ] as const) {
-    const err = configError({ [variable]: value });
-    assert.equal(err.variable, variable, `${variable}=${value}: ${err.message}`);
-  }
+  ]);
 });

@@ -4,18 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../../src/config/env.js';
 import { loadDistributedServiceConfig } from '../../../src/services/sync-distributed/config.js';
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadDistributedServiceConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail(`no ConfigError for ${JSON.stringify(env)}`);
-}
+import { assertErrorsNameTheirVariable } from '../../helpers/config-error.js';
 
 test('defaults: 127.0.0.1:50061, orly-db on 50051, no peers, 30 s, live, no orly-acl', () => {
   const c = loadDistributedServiceConfig({});
@@ -56,7 +46,7 @@ test('every variable', () => {
 });
 
 test('invalid values name their variable', () => {
-  for (const [variable, value] of [
+  assertErrorsNameTheirVariable(loadDistributedServiceConfig, [
     ['ORLY_SYNC_DISTRIBUTED_DB_TYPE', 'badger'],
     ['ORLY_SYNC_DISTRIBUTED_LISTEN', 'nowhere'],
     ['ORLY_SYNC_DISTRIBUTED_DB_SERVER', 'host:99999'],
@@ -65,8 +55,5 @@ test('invalid values name their variable', () => {
     ['ORLY_SYNC_DISTRIBUTED_LIVE', 'maybe'],
     ['ORLY_SYNC_DISTRIBUTED_VERIFY_WORKERS', '-1'],
     ['ORLY_GRPC_ACL_SERVER', 'no port'],
-  ] as const) {
-    const err = configError({ [variable]: value });
-    assert.equal(err.variable, variable, `${variable}=${value}: ${err.message}`);
-  }
+  ]);
 });

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { DistributedSyncServiceClient } from '../../../src/gen/orlysync/distributed/v1/distributed.js';
 import { createLogger } from '../../../src/logger.js';
@@ -18,8 +18,10 @@ import {
 } from '../../../src/services/sync-distributed/server.js';
 import { GrpcDistributedSync } from '../../../src/sync/distributed/grpc-distributed-sync.js';
 import { unsignedEvent } from '../../helpers/events.js';
+import { grpcCode, unaryCaller } from '../../helpers/grpc-call.js';
 import { MemoryEventStore } from '../../helpers/memory-store.js';
 import { newKeys } from '../../helpers/nostr.js';
+import { assertEndpointsDown, assertStartGivesUp } from '../../helpers/sync-client-down.js';
 import { waitFor } from '../../helpers/wait.js';
 import { freePort } from '../../launcher/fake-service.js';
 
@@ -27,31 +29,7 @@ const logger = createLogger('silent');
 const TOKEN = 'distributed-rpcs-token-0123456789ab';
 const EVENTS = 10_050;
 
-type Callback<Res> = (err: ServiceError | null, res: Res) => void;
-
-/** One unary call, promisified. */
-function call<Res>(
-  client: DistributedSyncServiceClient,
-  method: string,
-  request: object,
-  token: string | null = TOKEN,
-): Promise<Res> {
-  const metadata = new Metadata();
-  if (token !== null) metadata.set('authorization', `Bearer ${token}`);
-  const fn = (client as unknown as Record<string, (r: object, m: Metadata, cb: Callback<Res>) => void>)[
-    method
-  ]!;
-  return new Promise((resolve, reject) =>
-    fn.call(client, request, metadata, (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
-function grpcCode(code: number) {
-  return (err: ServiceError) => {
-    assert.equal(err.code, code, err.message);
-    return true;
-  };
-}
+const call = unaryCaller(TOKEN);
 
 describe('orly-sync-distributed RPCs', () => {
   const self = newKeys();
@@ -191,9 +169,7 @@ describe("the relay's client when orly-sync-distributed is not there", () => {
     });
     let service: DistributedServer | undefined;
     try {
-      const started = Date.now();
-      await assert.rejects(sync.start(), /orly-sync-distributed at 127\.0\.0\.1:\d+ is not ready/);
-      assert.ok(Date.now() - started < 5000);
+      await assertStartGivesUp(sync, 'orly-sync-distributed');
       const request = {
         method: 'POST',
         path: '/api/sync/current',
@@ -203,11 +179,7 @@ describe("the relay's client when orly-sync-distributed is not there", () => {
         remoteAddr: '127.0.0.1',
         requestUrls: [],
       };
-      const down = await sync.handleHttp(request);
-      assert.equal(down.status, 503);
-      assert.equal(down.headers['Retry-After'], '5');
-      assert.deepEqual(JSON.parse(down.body), { error: 'distributed sync service unavailable' });
-      assert.equal((await sync.handleHttp({ ...request, path: '/api/sync/other' })).status, 404);
+      await assertEndpointsDown(sync, request, 'distributed sync service', '/api/sync/other');
       const failures = () =>
         lines.filter((l) => l.includes('NotifyNewEvent to orly-sync-distributed failed'));
       for (let serial = 1; serial <= 5; serial++) {

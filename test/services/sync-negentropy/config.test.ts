@@ -5,18 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../../src/config/env.js';
 import { idSizeWarning, loadNegentropyServiceConfig } from '../../../src/services/sync-negentropy/config.js';
+import { configErrorOf } from '../../helpers/config-error.js';
 
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadNegentropyServiceConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail(`no ConfigError for ${JSON.stringify(env)}`);
-}
+const configError = (env: Record<string, string>) => configErrorOf(loadNegentropyServiceConfig, env);
 
 test('defaults: 8 sessions per connection, 32-byte ids, no warning', () => {
   const c = loadNegentropyServiceConfig({});

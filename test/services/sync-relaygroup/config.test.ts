@@ -5,19 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nip19 } from 'nostr-tools';
-import { ConfigError } from '../../../src/config/env.js';
 import { loadRelayGroupServiceConfig } from '../../../src/services/sync-relaygroup/config.js';
+import { assertErrorsNameTheirVariable } from '../../helpers/config-error.js';
 import { newKeys } from '../../helpers/nostr.js';
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadRelayGroupServiceConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail(`no ConfigError for ${JSON.stringify(env)}`);
-}
 
 test('defaults: 127.0.0.1:50063, orly-db on 50051, no admins, no orly-sync-distributed', () => {
   assert.deepEqual(loadRelayGroupServiceConfig({}), {
@@ -52,15 +42,12 @@ test('every variable', () => {
 });
 
 test('invalid values name their variable', () => {
-  for (const [variable, value] of [
+  assertErrorsNameTheirVariable(loadRelayGroupServiceConfig, [
     ['ORLY_SYNC_RELAYGROUP_DB_TYPE', 'badger'],
     ['ORLY_SYNC_RELAYGROUP_LISTEN', 'nowhere'],
     ['ORLY_SYNC_RELAYGROUP_DB_SERVER', 'host:99999'],
     ['ORLY_SYNC_RELAYGROUP_LOG_LEVEL', 'loud'],
     ['ORLY_SYNC_RELAYGROUP_DISTRIBUTED_SERVER', 'no port'],
     ['ORLY_RELAY_GROUP_ADMINS', 'npub1notakey'],
-  ] as const) {
-    const err = configError({ [variable]: value });
-    assert.equal(err.variable, variable, `${variable}=${value}: ${err.message}`);
-  }
+  ]);
 });

@@ -9,55 +9,27 @@
  * over (refused, applied, older), and the operator's override until the next membership event.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { getToken } from 'nostr-tools/nip98';
-import { finalizeEvent } from 'nostr-tools/pure';
 import type { NostrEvent } from '../../../src/protocol/event.js';
 import type { ClusterReplication } from '../../../src/sync/cluster/cluster-replication.js';
-import type { MemoryEventStore } from '../../helpers/memory-store.js';
+import { MemoryEventStore } from '../../helpers/memory-store.js';
 import { type Keys, newKeys, nowSec, sign } from '../../helpers/nostr.js';
 import { waitFor } from '../../helpers/wait.js';
+import type { ContractSubject, FormContext, StubRelay } from '../contract-forms.js';
+import { assertPolledOnce, endpointRequest, RELAY_HTTP, startStubRelay } from '../contract-forms.js';
 
-/** This relay's public URL in the suite (NIP-98 tokens name it). */
-export const RELAY_HTTP = 'http://relay.test';
-
-export interface ContractContext {
-  readonly store: MemoryEventStore;
-  /** The subject's identity (ORLY_RELAY_SECRET_KEY). */
-  readonly self: Keys;
+export interface ContractContext extends FormContext {
   /** ORLY_CLUSTER_ADMINS. */
   readonly admin: Keys;
   readonly propagatePrivileged: boolean;
 }
 
-export interface ContractSubject {
-  readonly replication: ClusterReplication;
-  close(): Promise<void>;
-}
-
 /** Builds and starts the subject: ORLY_RELAY_URL=RELAY_HTTP, restricted kinds 4 and 1059, no live links. */
-export type SubjectFactory = (ctx: ContractContext) => Promise<ContractSubject>;
+type SubjectFactory = (ctx: ContractContext) => Promise<ContractSubject<ClusterReplication>>;
 
 /** A stub member relay: NIP-11 with `self`, /cluster/latest with serial 0. */
-async function startStubMember(keys: Keys): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    if (req.method === 'GET' && String(req.headers.accept).includes('application/nostr+json')) {
-      res.writeHead(200, { 'Content-Type': 'application/nostr+json' });
-      res.end(JSON.stringify({ name: 'stub', self: keys.pk }));
-    } else if (req.method === 'GET' && req.url === '/cluster/latest') {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ serial: 0, timestamp: nowSec() }));
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+const startStubMember = (keys: Keys) =>
+  startStubRelay(keys, 'GET', '/cluster/latest', () => ({ serial: 0, timestamp: nowSec() }));
 
 export function membershipEvent(admin: Keys, urls: readonly string[], createdAt: number): NostrEvent {
   return sign(admin, {
@@ -90,11 +62,8 @@ async function stored(store: MemoryEventStore, id: string): Promise<boolean> {
   return false;
 }
 
-export function clusterContract(
-  formName: string,
-  makeStore: () => MemoryEventStore,
-  factory: SubjectFactory,
-): void {
+/** The suite against one form; each subject over a new in-memory store. */
+export function clusterContract(formName: string, factory: SubjectFactory): void {
   describe(`ClusterReplication contract: ${formName}`, () => {
     const self = newKeys();
     const admin = newKeys();
@@ -102,19 +71,19 @@ export function clusterContract(
     const stranger = newKeys();
     const author = newKeys();
     const t0 = nowSec() - 1000;
-    let stub: { server: Server; url: string };
+    let stub: StubRelay;
     let store: MemoryEventStore;
     let closed: MemoryEventStore;
-    let subject: ContractSubject;
+    let subject: ContractSubject<ClusterReplication>;
     let sync: ClusterReplication;
     /** The same, privileged events not propagated. */
-    let closedSubject: ContractSubject;
+    let closedSubject: ContractSubject<ClusterReplication>;
     let seeded: { dm: string; ids: string[] };
 
     before(async () => {
       stub = await startStubMember(member);
-      store = makeStore();
-      closed = makeStore();
+      store = new MemoryEventStore();
+      closed = new MemoryEventStore();
       for (const s of [store, closed]) {
         seeded = await seed(s, author, stranger);
         assert.ok((await s.save(membershipEvent(admin, [stub.url, RELAY_HTTP], t0))).stored);
@@ -126,31 +95,11 @@ export function clusterContract(
     after(async () => {
       await subject?.close();
       await closedSubject?.close();
-      await new Promise<void>((resolve) => (stub?.server ? stub.server.close(() => resolve()) : resolve()));
+      await stub?.close();
     });
 
-    const get = async (
-      target: ClusterReplication,
-      path: string,
-      query: string,
-      signer?: Keys,
-      method = 'GET',
-    ) => {
-      const url = `${RELAY_HTTP}${path}${query === '' ? '' : `?${query}`}`;
-      const authorization =
-        signer === undefined
-          ? undefined
-          : await getToken(url, method, (e) => finalizeEvent(e, signer.sk), true);
-      return target.handleHttp({
-        method,
-        path,
-        query,
-        headers: authorization === undefined ? {} : { authorization },
-        body: Buffer.alloc(0),
-        remoteAddr: '127.0.0.1',
-        requestUrls: [url],
-      });
-    };
+    const get = (target: ClusterReplication, path: string, query: string, signer?: Keys, method = 'GET') =>
+      endpointRequest(target, path, { method, query, signer });
 
     it('the members from the stored membership (itself dropped), their identity and progress', async () => {
       let last = '';
@@ -164,22 +113,8 @@ export function clusterContract(
         () => `the member polled: ${last}`,
       );
       const [only] = await sync.listMembers();
-      assert.ok(only && only.lastPoll > 0);
-      assert.deepEqual(
-        { ...only, lastPoll: 0 },
-        {
-          url: stub.url,
-          wsUrl: stub.url.replace('http:', 'ws:'),
-          pubkey: member.pk,
-          lastSerial: 0,
-          lag: 0,
-          status: 'active',
-          lastPoll: 0,
-          errorCount: 0,
-          lastError: '',
-          live: false,
-        },
-      );
+      assert.ok(only);
+      assertPolledOnce(only, stub.url, member.pk, { wsUrl: stub.url.replace('http:', 'ws:') });
       assert.deepEqual(
         await sync.memberStatus(stub.url.replace('http:', 'ws:')),
         only,

@@ -12,130 +12,54 @@
  * from its progress in orly-db and catches up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GrpcAccessControl } from '../../../src/acl/grpc-access-control.js';
-import { createLogger } from '../../../src/logger.js';
 import type { NostrEvent } from '../../../src/protocol/event.js';
-import { loadRelayConfig } from '../../../src/relay/config.js';
-import { createRelay } from '../../../src/relay/create-relay.js';
-import type { Relay } from '../../../src/relay/relay.js';
 import { type ClusterServer, startClusterSyncServer } from '../../../src/services/sync-cluster/server.js';
-import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
 import type { ClusterReplication } from '../../../src/sync/cluster/cluster-replication.js';
-import { PeerDirectory } from '../../../src/sync/identity/peer-directory.js';
-import { type Keys, newKeys, rawAuth, sign } from '../../helpers/nostr.js';
+import { newKeys, sign } from '../../helpers/nostr.js';
+import { RawClient } from '../../helpers/relay-harness.js';
 import {
-  NO_ADDRESS_LIMITS,
-  RawClient,
-  SPLIT_TOKEN,
-  type SplitServices,
-  startSplitServices,
-} from '../../helpers/relay-harness.js';
+  forwardingReplication,
+  makeSplitNode,
+  type SplitNode,
+  startSplitRelay,
+  startSplitService,
+  stopSplitNodes,
+} from '../../helpers/split-nodes.js';
+import { storedIds } from '../../helpers/sync-nodes.js';
 import { waitFor } from '../../helpers/wait.js';
-import { freePort } from '../../launcher/fake-service.js';
 
-const logger = createLogger('silent');
-const security = { token: SPLIT_TOKEN };
 const admin = newKeys();
 
-interface Node {
-  readonly name: string;
-  readonly dir: string;
-  readonly port: number;
-  readonly url: string;
-  readonly http: string;
-  split?: SplitServices;
-  service?: ClusterServer;
-  servicePort?: number;
-  relay?: Relay;
-}
-
-async function makeNode(name: string): Promise<Node> {
-  const port = await freePort();
-  return {
-    name,
-    dir: mkdtempSync(join(tmpdir(), `orly-cluster-split-${name}-`)),
-    port,
-    url: `ws://127.0.0.1:${port}`,
-    http: `http://127.0.0.1:${port}`,
-  };
-}
+type Node = SplitNode<ClusterServer>;
 
 /** orly-sync-cluster for `node` over its orly-db and orly-acl, as its main builds it. */
-async function startService(node: Node): Promise<ClusterServer> {
-  const split = node.split!;
-  const store = await GrpcEventStore.connect(split.dbAddress, { security, logger });
-  const access = await GrpcAccessControl.connect(split.acl.address, { security, logger });
-  const service = await startClusterSyncServer({
-    listen: `127.0.0.1:${node.servicePort ?? 0}`,
-    store,
-    ownsStore: true,
-    access,
-    cluster: {
-      enabled: true,
-      admins: [admin.pk],
-      propagatePrivileged: true,
-      intervalMs: 3000,
-      live: true,
-      relayUrl: node.url,
-    },
-    restrictedKinds: [4, 1059],
-    logger,
-    security,
-    env: {},
-    verifyWorkers: 0,
-    directory: new PeerDirectory({ retryMs: 200, timeoutMs: 2000 }),
-  });
-  node.service = service;
-  node.servicePort = service.port;
-  return service;
-}
-
-async function startRelay(node: Node): Promise<Relay> {
-  const env = {
-    ORLY_LISTEN: '127.0.0.1',
-    ORLY_PORT: String(node.port),
-    ORLY_LOG_LEVEL: 'silent',
-    ORLY_VERIFY_WORKERS: '1',
-    ...NO_ADDRESS_LIMITS,
-    ORLY_DATA_DIR: node.dir,
-    ORLY_RELAY_URL: node.url,
-    ...node.split!.relayEnv,
-    ORLY_SYNC_TYPE: 'grpc',
-    ORLY_GRPC_SYNC_CLUSTER: node.service!.address,
-  };
-  const relay = await createRelay(loadRelayConfig(env), logger, env);
-  await relay.start();
-  node.relay = relay;
-  return relay;
+function startService(node: Node): Promise<ClusterServer> {
+  return startSplitService(node, (options) =>
+    startClusterSyncServer({
+      ...options,
+      cluster: {
+        enabled: true,
+        admins: [admin.pk],
+        propagatePrivileged: true,
+        intervalMs: 3000,
+        live: true,
+        relayUrl: node.url,
+      },
+      restrictedKinds: [4, 1059],
+      verifyWorkers: 0,
+    }),
+  );
 }
 
 /** The relay's cluster replication (its gRPC client). */
-function clusterOf(node: Node): ClusterReplication {
-  const service = node.relay!.replication.serviceFor('/cluster/latest');
-  assert.ok(service, `${node.name} forwards the cluster endpoints`);
-  return service as ClusterReplication;
-}
+const clusterOf = (node: Node) => forwardingReplication<ClusterReplication>(node, '/cluster/latest');
 
 async function publish(node: Node, event: NostrEvent): Promise<void> {
   const client = await RawClient.connect(node.url);
   try {
     const ok = await client.publish(event);
     assert.equal(ok[2], true, `${node.name}: ${String(ok[3])}`);
-  } finally {
-    await client.close();
-  }
-}
-
-/** How many of `ids` `node` serves to `reader` (authenticated when given). */
-async function storedIds(node: Node, ids: readonly string[], reader?: Keys): Promise<number> {
-  const client = await RawClient.connect(node.url);
-  try {
-    if (reader !== undefined) assert.equal((await rawAuth(client, reader, node.url))[2], true);
-    return (await client.query(`q${Date.now()}`, { ids: [...ids] })).length;
   } finally {
     await client.close();
   }
@@ -150,16 +74,15 @@ function membership(nodes: readonly Node[]): NostrEvent {
 }
 
 describe('cluster in split mode: three relays, each with orly-db and orly-sync-cluster', () => {
-  let nodes: Node[] = [];
+  const nodes: Node[] = [];
   const alice = newKeys();
   const bob = newKeys();
 
   before(async () => {
-    nodes = [await makeNode('a'), await makeNode('b'), await makeNode('c')];
+    for (const name of ['a', 'b', 'c']) nodes.push(await makeSplitNode(name, 'orly-cluster-split'));
     for (const node of nodes) {
-      node.split = await startSplitServices({}, node.dir, logger);
       await startService(node);
-      await startRelay(node);
+      await startSplitRelay(node, 'ORLY_GRPC_SYNC_CLUSTER');
     }
     const members = membership(nodes);
     for (const node of nodes) await publish(node, members);
@@ -171,14 +94,7 @@ describe('cluster in split mode: three relays, each with orly-db and orly-sync-c
         50,
       );
   });
-  after(async () => {
-    for (const node of nodes) {
-      await node.relay?.stop();
-      await node.service?.stop();
-      await node.split?.stop();
-      rmSync(node.dir, { recursive: true, force: true });
-    }
-  });
+  after(() => stopSplitNodes(nodes));
 
   it("each relay's NIP-11 self is its service's identity; members only at the forwarded endpoints", async () => {
     for (const node of nodes) {

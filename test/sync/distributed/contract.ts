@@ -8,82 +8,50 @@
  * endpoints through handleHttp (401, 403, 200, 400, 404, 405) and NotifyNewEvent.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { getToken } from 'nostr-tools/nip98';
-import { finalizeEvent } from 'nostr-tools/pure';
 import type { DistributedReplication } from '../../../src/sync/distributed/distributed-replication.js';
 import type { SyncHttpRequest, SyncHttpResponse } from '../../../src/sync/replication.js';
-import type { MemoryEventStore } from '../../helpers/memory-store.js';
-import { nip98Header } from '../../helpers/nip86.js';
+import { MemoryEventStore } from '../../helpers/memory-store.js';
 import { type Keys, newKeys, sign } from '../../helpers/nostr.js';
 import { waitFor } from '../../helpers/wait.js';
+import type { ContractSubject, FormContext, StubRelay } from '../contract-forms.js';
+import { assertPolledOnce, endpointRequest, RELAY_HTTP, startStubRelay } from '../contract-forms.js';
 
-/** This relay's public URL in the suite (NIP-98 tokens name it). */
-export const RELAY_HTTP = 'http://relay.test';
-
-export interface ContractContext {
-  readonly store: MemoryEventStore;
-  /** The subject's identity (ORLY_RELAY_SECRET_KEY). */
-  readonly self: Keys;
+export interface ContractContext extends FormContext {
   /** The stub peer's URL (http://127.0.0.1:port). */
   readonly peerUrl: string;
 }
 
-export interface ContractSubject {
-  readonly replication: DistributedReplication;
-  close(): Promise<void>;
-}
-
 /** Builds and starts the subject, configured with `ctx.peerUrl` as its only peer. */
-export type SubjectFactory = (ctx: ContractContext) => Promise<ContractSubject>;
+type SubjectFactory = (ctx: ContractContext) => Promise<ContractSubject<DistributedReplication>>;
 
 /** A stub peer relay: NIP-11 with `self`, /api/sync/current with serial 0. */
-async function startStubPeer(keys: Keys): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    if (req.method === 'GET' && String(req.headers.accept).includes('application/nostr+json')) {
-      res.writeHead(200, { 'Content-Type': 'application/nostr+json' });
-      res.end(JSON.stringify({ name: 'stub', self: keys.pk }));
-    } else if (req.method === 'POST' && req.url === '/api/sync/current') {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ node_id: keys.pk, relay_url: '', serial: 0 }));
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+const startStubPeer = (keys: Keys) =>
+  startStubRelay(keys, 'POST', '/api/sync/current', () => ({ node_id: keys.pk, relay_url: '', serial: 0 }));
 
 function header(res: SyncHttpResponse, name: string): string | undefined {
   return Object.entries(res.headers).find(([k]) => k.toLowerCase() === name)?.[1];
 }
 
-export function distributedContract(
-  formName: string,
-  makeStore: () => MemoryEventStore,
-  factory: SubjectFactory,
-): void {
+/** The suite against one form; each subject over a new in-memory store. */
+export function distributedContract(formName: string, factory: SubjectFactory): void {
   describe(`DistributedReplication contract: ${formName}`, () => {
     const self = newKeys();
     const peer = newKeys();
     const stranger = newKeys();
     const author = newKeys();
-    let stub: { server: Server; url: string };
+    let stub: StubRelay;
     /** Another name of this relay: its NIP-11 names our identity. */
-    let mirror: { server: Server; url: string };
+    let mirror: StubRelay;
     let store: MemoryEventStore;
-    let subject: ContractSubject;
+    let subject: ContractSubject<DistributedReplication>;
     let sync: DistributedReplication;
     const saved: { id: string; serial: number }[] = [];
 
     before(async () => {
       stub = await startStubPeer(peer);
       mirror = await startStubPeer(self);
-      store = makeStore();
+      store = new MemoryEventStore();
       for (let i = 0; i < 5; i++) {
         const event = sign(author, { content: `contract ${i}` });
         const result = await store.save(event);
@@ -95,39 +63,12 @@ export function distributedContract(
     });
     after(async () => {
       await subject?.close();
-      for (const server of [stub?.server, mirror?.server])
-        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await stub?.close();
+      await mirror?.close();
     });
 
-    const request = async (
-      path: string,
-      body: unknown,
-      signer?: Keys,
-      extra: Partial<SyncHttpRequest> = {},
-    ) => {
-      const url = `${RELAY_HTTP}${path}`;
-      const text = typeof body === 'string' ? body : JSON.stringify(body);
-      // A body that is not JSON gets a token without a payload hash (NIP-98 makes it optional).
-      const authorization =
-        signer === undefined
-          ? undefined
-          : typeof body === 'string'
-            ? await getToken(url, 'POST', (e) => finalizeEvent(e, signer.sk), true)
-            : await nip98Header(signer, url, body as object);
-      return sync.handleHttp({
-        method: 'POST',
-        path,
-        query: '',
-        headers: {
-          'content-type': 'application/json',
-          ...(authorization === undefined ? {} : { authorization }),
-        },
-        body: Buffer.from(text),
-        remoteAddr: '127.0.0.1',
-        requestUrls: [url],
-        ...extra,
-      });
-    };
+    const request = (path: string, body: unknown, signer?: Keys, extra: Partial<SyncHttpRequest> = {}) =>
+      endpointRequest(sync, path, { method: 'POST', body, signer, extra });
 
     it('status: this identity, the store serial, one peer with its identity and progress', async () => {
       let last = '';
@@ -147,21 +88,7 @@ export function distributedContract(
       assert.equal(status.peers.length, 1);
       const [only] = status.peers;
       assert.ok(only);
-      assert.ok(only.lastPoll > 0);
-      assert.deepEqual(
-        { ...only, lastPoll: 0 },
-        {
-          url: stub.url,
-          pubkey: peer.pk,
-          lastSerial: 0,
-          lag: 0,
-          status: 'active',
-          lastPoll: 0,
-          errorCount: 0,
-          lastError: '',
-          live: false,
-        },
-      );
+      assertPolledOnce(only, stub.url, peer.pk);
     });
 
     it('peer identities: isAuthorizedPeer, peerPubkey', async () => {

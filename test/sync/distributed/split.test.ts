@@ -14,114 +14,39 @@
  * service restarted finds its progress in orly-db and catches up both ways.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GrpcAccessControl } from '../../../src/acl/grpc-access-control.js';
-import { createLogger } from '../../../src/logger.js';
-import { loadRelayConfig } from '../../../src/relay/config.js';
-import { createRelay } from '../../../src/relay/create-relay.js';
-import type { Relay } from '../../../src/relay/relay.js';
 import {
   type DistributedServer,
   startDistributedSyncServer,
 } from '../../../src/services/sync-distributed/server.js';
-import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
 import type { DistributedReplication } from '../../../src/sync/distributed/distributed-replication.js';
-import { PeerDirectory } from '../../../src/sync/identity/peer-directory.js';
 import { type Keys, newKeys, sign } from '../../helpers/nostr.js';
+import { RawClient } from '../../helpers/relay-harness.js';
 import {
-  NO_ADDRESS_LIMITS,
-  RawClient,
-  SPLIT_TOKEN,
-  type SplitServices,
-  startSplitServices,
-} from '../../helpers/relay-harness.js';
+  forwardingReplication,
+  makeSplitNode,
+  type SplitNode,
+  startSplitRelay,
+  startSplitService,
+  stopSplitNodes,
+} from '../../helpers/split-nodes.js';
+import { storedIds } from '../../helpers/sync-nodes.js';
 import { waitFor } from '../../helpers/wait.js';
-import { freePort } from '../../launcher/fake-service.js';
 
-const logger = createLogger('silent');
-const security = { token: SPLIT_TOKEN };
-
-interface Node {
-  readonly name: string;
-  readonly dir: string;
-  readonly port: number;
-  readonly url: string;
-  readonly http: string;
-  split?: SplitServices;
-  service?: DistributedServer;
-  servicePort?: number;
-  relay?: Relay;
-}
-
-async function makeNode(name: string): Promise<Node> {
-  const port = await freePort();
-  return {
-    name,
-    dir: mkdtempSync(join(tmpdir(), `orly-dist-split-${name}-`)),
-    port,
-    url: `ws://127.0.0.1:${port}`,
-    http: `http://127.0.0.1:${port}`,
-  };
-}
+type Node = SplitNode<DistributedServer>;
 
 /** orly-sync-distributed for `node` over its orly-db and orly-acl, as its main builds it. */
-async function startService(node: Node, peer: Node): Promise<DistributedServer> {
-  const split = node.split!;
-  const store = await GrpcEventStore.connect(split.dbAddress, { security, logger });
-  const access = await GrpcAccessControl.connect(split.acl.address, { security, logger });
-  const service = await startDistributedSyncServer({
-    listen: `127.0.0.1:${node.servicePort ?? 0}`,
-    store,
-    ownsStore: true,
-    access,
-    sync: { peers: [peer.http], intervalMs: 3000, live: true, relayUrl: node.url },
-    logger,
-    security,
-    env: {},
-    directory: new PeerDirectory({ retryMs: 200, timeoutMs: 2000 }),
-  });
-  node.service = service;
-  node.servicePort = service.port;
-  return service;
-}
-
-async function startRelay(node: Node): Promise<Relay> {
-  const env = {
-    ORLY_LISTEN: '127.0.0.1',
-    ORLY_PORT: String(node.port),
-    ORLY_LOG_LEVEL: 'silent',
-    ORLY_VERIFY_WORKERS: '1',
-    ...NO_ADDRESS_LIMITS,
-    ORLY_DATA_DIR: node.dir,
-    ORLY_RELAY_URL: node.url,
-    ...node.split!.relayEnv,
-    ORLY_SYNC_TYPE: 'grpc',
-    ORLY_GRPC_SYNC_DISTRIBUTED: node.service!.address,
-  };
-  const relay = await createRelay(loadRelayConfig(env), logger, env);
-  await relay.start();
-  node.relay = relay;
-  return relay;
+function startService(node: Node, peer: Node): Promise<DistributedServer> {
+  return startSplitService(node, (options) =>
+    startDistributedSyncServer({
+      ...options,
+      sync: { peers: [peer.http], intervalMs: 3000, live: true, relayUrl: node.url },
+    }),
+  );
 }
 
 /** The relay's distributed sync (its gRPC client). */
-function syncOf(node: Node): DistributedReplication {
-  const service = node.relay!.replication.serviceFor('/api/sync/current');
-  assert.ok(service, `${node.name} forwards the sync endpoints`);
-  return service as DistributedReplication;
-}
-
-async function storedIds(node: Node, ids: readonly string[]): Promise<number> {
-  const client = await RawClient.connect(node.url);
-  try {
-    return (await client.query(`q${Date.now()}`, { ids: [...ids] })).length;
-  } finally {
-    await client.close();
-  }
-}
+const syncOf = (node: Node) => forwardingReplication<DistributedReplication>(node, '/api/sync/current');
 
 async function publish(node: Node, author: Keys, count: number, label: string): Promise<string[]> {
   const client = await RawClient.connect(node.url);
@@ -145,14 +70,12 @@ describe('distributed sync in split mode: two relays, each with orly-db and orly
   const admin = newKeys();
 
   before(async () => {
-    a = await makeNode('a');
-    b = await makeNode('b');
-    a.split = await startSplitServices({}, a.dir, logger);
-    b.split = await startSplitServices({ ORLY_ACL_MODE: 'follows', ORLY_ADMINS: admin.pk }, b.dir, logger);
+    a = await makeSplitNode('a', 'orly-dist-split');
+    b = await makeSplitNode('b', 'orly-dist-split', { ORLY_ACL_MODE: 'follows', ORLY_ADMINS: admin.pk });
     await startService(a, b);
     await startService(b, a);
-    await startRelay(a);
-    await startRelay(b);
+    await startSplitRelay(a, 'ORLY_GRPC_SYNC_DISTRIBUTED');
+    await startSplitRelay(b, 'ORLY_GRPC_SYNC_DISTRIBUTED');
     // b's admin follows `author`; orly-acl learns it from orly-db's change feed.
     const client = await RawClient.connect(b.url);
     try {
@@ -168,15 +91,7 @@ describe('distributed sync in split mode: two relays, each with orly-db and orly
       await client.close();
     }
   });
-  after(async () => {
-    for (const node of [a, b]) {
-      if (node === undefined) continue;
-      await node.relay?.stop();
-      await node.service?.stop();
-      await node.split?.stop();
-      rmSync(node.dir, { recursive: true, force: true });
-    }
-  });
+  after(() => stopSplitNodes([a, b]));
 
   it("the relay's NIP-11 self is the identity its service signs with (one orly-db state key)", async () => {
     for (const node of [a, b]) {
