@@ -68,3 +68,12 @@ export function machineBusySeconds(): number {
     return Number.NaN;
   }
 }
+
+/** Bytes received on the loopback interface so far (/proc/net/dev): all local traffic, both directions once. */
+export function loopbackBytes(): number {
+  for (const line of readFileSync('/proc/net/dev', 'utf8').split('\n')) {
+    const m = /^\s*lo:\s*(\d+)/.exec(line);
+    if (m) return Number(m[1]);
+  }
+  return Number.NaN;
+}

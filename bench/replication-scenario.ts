@@ -4,9 +4,11 @@
  * - lag: a publisher on relay A at a steady rate, subscribers on relay B; each delivery's latency
  *   is replication (A's live delivery to B's link, B's checks and save) plus B's fan-out;
  * - catch-up: B stopped, the dataset published to A, B started again on its data; the time until
- *   B holds as many events as A (COUNT {} on both), and the events per second it took them in.
+ *   B holds as many events as A (COUNT {} on both), the events per second it took them in, and
+ *   the loopback bytes per event meanwhile (both directions, framing included).
  */
 
+import { loopbackBytes } from './procfs.js';
 import { freePort, RelayProcess } from './relay-process.js';
 import {
   type BenchContext,
@@ -104,6 +106,9 @@ export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOu
       hardTimeoutSec: 300,
     });
     const target = await countAll(a.url);
+    // Everything on loopback from here to the end of the catch-up is the replication (plus a COUNT
+    // every 250 ms): bytes per replicated event, both directions, HTTP and WebSocket framing included.
+    const lo0 = loopbackBytes();
     const started = performance.now();
     b = await RelayProcess.start({
       label: 'replication-b-restart',
@@ -120,6 +125,7 @@ export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOu
       await delay(250);
     }
     const catchUpSeconds = (performance.now() - started) / 1000;
+    const loopback = loopbackBytes() - lo0;
     const caughtUp = have >= target;
     const bCpu = b.cpu() - cpu0;
     const rssB = b.rss() / MB;
@@ -141,6 +147,7 @@ export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOu
         catchUpTarget: target,
         catchUpSeconds: round(catchUpSeconds, 2),
         catchUpEventsPerSec: Math.round(ingest.accepted / catchUpSeconds),
+        catchUpBytesPerEvent: Math.round(loopback / Math.max(1, ingest.accepted)),
         replicaCpuSeconds: round(bCpu, 2),
         replicaRssMB: round(rssB),
       },

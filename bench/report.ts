@@ -122,7 +122,7 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
     }
     case 'replication':
       return {
-        measured: `catch-up of ${fmt(m.catchUpEvents)} events after an outage: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s; replica CPU ${fmt(m.replicaCpuSeconds, 1)} s)`,
+        measured: `catch-up of ${fmt(m.catchUpEvents)} events after an outage: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s, ${fmt(m.catchUpBytesPerEvent)} bytes per event on loopback; replica CPU ${fmt(m.replicaCpuSeconds, 1)} s)`,
         latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
         target: 'lag well under a second on loopback',
         met: yesNo(num(m.lagP99Ms) < 1000 && num(m.lagMissing) === 0),
