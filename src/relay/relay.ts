@@ -37,6 +37,7 @@ import { liveScope } from './query-scope.js';
 import { authRelayUrls, managementUrls } from './relay-address.js';
 import type { RelayContext } from './relay-context.js';
 import { ReplicationHost } from './replication-host.js';
+import { registerReplicationMetrics } from './replication-metrics.js';
 import { warnWithoutPublicUrl } from './startup-warnings.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -134,6 +135,7 @@ export class Relay implements RelayContext {
       requestUrls: (req) => this.requestUrls(req),
     });
     this.metrics = new RelayMetrics(deps.store);
+    registerReplicationMetrics(this.metrics.registry, this.replication);
     this.restrictedKinds = new Set(deps.config.authRestrictedKinds);
     this.sweeper = deps.expirationSweeper;
     this.negentropy = deps.negentropy;

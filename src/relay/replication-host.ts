@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
-import type { Replication } from '../sync/replication.js';
+import type { Replication, ReplicationStatus } from '../sync/replication.js';
 import { readBody } from './management-endpoint.js';
 
 const MAX_BODY = 64 * 1024;
@@ -20,6 +20,28 @@ export class ReplicationHost {
     private readonly logger: Logger,
   ) {
     for (const service of services) for (const path of service.paths) this.byPath.set(path, service);
+  }
+
+  get hasServices(): boolean {
+    return this.services.length > 0;
+  }
+
+  /** Every service's status; a service that cannot report is left out (and logged at debug). */
+  async statuses(): Promise<{ service: string; status: ReplicationStatus }[]> {
+    const all = await Promise.all(
+      this.services.map(async (service) => {
+        try {
+          return { service: service.name, status: await service.status() };
+        } catch (err) {
+          this.logger.debug(
+            { err: (err as Error).message, service: service.name },
+            'replication status unavailable',
+          );
+          return undefined;
+        }
+      }),
+    );
+    return all.filter((s): s is { service: string; status: ReplicationStatus } => s !== undefined);
   }
 
   /** The service serving `path`, if any. */

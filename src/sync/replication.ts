@@ -46,6 +46,10 @@ export interface PeerStatus {
   readonly lastError: string;
   /** True while the live subscription to the peer is open. */
   readonly live: boolean;
+  /** Events stored here from this peer since the replication started. */
+  readonly eventsReplicated: number;
+  /** Bytes of frames received from the peer since the replication started. */
+  readonly bytesReceived: number;
 }
 
 export interface ReplicationStatus {

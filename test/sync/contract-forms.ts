@@ -97,7 +97,7 @@ function secretEnv(self: Keys): Record<string, string> {
 
 /**
  * `status` is that of the peer at `url` (identity `pubkey`, and `extra` fields) polled and found
- * at serial 0: active, no lag, no errors, no live link.
+ * at serial 0: active, no lag, no errors, no live link, nothing replicated or received.
  */
 export function assertPolledOnce(status: PeerStatus, url: string, pubkey: string, extra: object = {}): void {
   assert.ok(status.lastPoll > 0);
@@ -114,6 +114,8 @@ export function assertPolledOnce(status: PeerStatus, url: string, pubkey: string
       errorCount: 0,
       lastError: '',
       live: false,
+      eventsReplicated: 0,
+      bytesReceived: 0,
     },
   );
 }

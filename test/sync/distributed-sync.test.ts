@@ -160,4 +160,20 @@ describe('distributed sync between three relays', () => {
     const get = await fetch(url);
     assert.equal(get.status, 405);
   });
+
+  it('replication shows on /metrics: per peer up, live, lag, events stored from it, bytes received', async () => {
+    await syncOf(b).pollAll();
+    const text = await (await fetch(`${b.http}/metrics`)).text();
+    const value = (name: string, peer: string) => {
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{service="distributed",peer="${peer}"}`));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    assert.equal(value('orly_replication_peer_up', a.http), 1);
+    assert.equal(value('orly_replication_peer_live', a.http), 1);
+    assert.equal(value('orly_replication_peer_lag', a.http), 0);
+    assert.ok((value('orly_replication_peer_events', a.http) ?? 0) > 0, 'events from a were stored on b');
+    assert.ok((value('orly_replication_peer_bytes_received', a.http) ?? 0) > 0);
+  });
 });

@@ -36,6 +36,8 @@ function memberOf(m: ClusterMemberStatus): ClusterMember {
     lag: m.lag,
     lastError: m.lastError,
     live: m.live,
+    eventsReplicated: m.eventsReplicated,
+    bytesReceived: m.bytesReceived,
   };
 }
 

@@ -34,6 +34,8 @@ function peerInfoOf(peer: PeerStatus): PeerInfo {
     lag: peer.lag,
     lastError: peer.lastError,
     live: peer.live,
+    eventsReplicated: peer.eventsReplicated,
+    bytesReceived: peer.bytesReceived,
   };
 }
 

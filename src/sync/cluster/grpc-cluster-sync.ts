@@ -61,6 +61,8 @@ function memberStatusOf(m: ClusterMember): ClusterMemberStatus {
     errorCount: m.errorCount,
     lastError: m.lastError,
     live: m.live,
+    eventsReplicated: m.eventsReplicated,
+    bytesReceived: m.bytesReceived,
   };
 }
 

@@ -43,6 +43,8 @@ function peerStatusOf(info: PeerInfo): PeerStatus {
     errorCount: info.errorCount,
     lastError: info.lastError,
     live: info.live,
+    eventsReplicated: info.eventsReplicated,
+    bytesReceived: info.bytesReceived,
   };
 }
 

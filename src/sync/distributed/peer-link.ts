@@ -72,6 +72,9 @@ export class PeerLink {
   private stopped = false;
   private wake: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Events stored here from this peer, and bytes of frames received from it (closed connections). */
+  private replicated = 0;
+  private bytesIn = 0;
   private readonly feed: PeerFeed;
   private readonly logger: Logger;
 
@@ -126,6 +129,8 @@ export class PeerLink {
       errorCount: this.errorCount,
       lastError: this.lastError,
       live: this.liveConn !== undefined,
+      eventsReplicated: this.replicated,
+      bytesReceived: this.bytesIn + (this.liveConn?.bytesDown ?? 0),
     };
   }
 
@@ -177,6 +182,7 @@ export class PeerLink {
             admit: this.deps.ingest.admitter({ url: this.url, pubkey: this.pubkey }),
             log: (line) => this.logger.debug(line),
           });
+          this.replicated += stats.downloaded;
           if (stats.downloaded > 0 || stats.rejected > 0 || stats.missing > 0)
             this.logger.info({ from, to: end, ...stats }, 'replicated from peer');
         }
@@ -194,6 +200,7 @@ export class PeerLink {
       this.scheduleRetry();
     } finally {
       this.lastPoll = Math.floor(Date.now() / 1000);
+      this.bytesIn += conn?.bytesDown ?? 0;
       await conn?.close();
     }
   }
@@ -254,6 +261,7 @@ export class PeerLink {
       } catch (err) {
         if (!this.stopped) this.logger.debug({ err: (err as Error).message }, 'live link to peer down');
       } finally {
+        this.bytesIn += this.liveConn?.bytesDown ?? 0;
         await this.liveConn?.close();
         this.liveConn = undefined;
       }
@@ -277,7 +285,8 @@ export class PeerLink {
       if (frame[1] !== LIVE_SUB) continue;
       if (frame[0] === 'CLOSED')
         throw new Error(`the peer closed the live subscription: ${String(frame[2] ?? '')}`);
-      if (frame[0] === 'EVENT') await this.deps.ingest.ingest(frame[2], source);
+      if (frame[0] === 'EVENT' && (await this.deps.ingest.ingest(frame[2], source)) === 'stored')
+        this.replicated++;
     }
   }
 

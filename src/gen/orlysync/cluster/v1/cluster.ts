@@ -128,6 +128,10 @@ export interface ClusterMember {
   lastError: string;
   /** True while the live subscription to the member is open. */
   live: boolean;
+  /** Events stored here from the member since the service started. */
+  eventsReplicated: number;
+  /** Bytes of frames received from the member since the service started. */
+  bytesReceived: number;
 }
 
 export interface MembersResponse {
@@ -1111,6 +1115,8 @@ function createBaseClusterMember(): ClusterMember {
     lag: 0,
     lastError: "",
     live: false,
+    eventsReplicated: 0,
+    bytesReceived: 0,
   };
 }
 
@@ -1145,6 +1151,12 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     }
     if (message.live !== false) {
       writer.uint32(80).bool(message.live);
+    }
+    if (message.eventsReplicated !== 0) {
+      writer.uint32(88).uint64(message.eventsReplicated);
+    }
+    if (message.bytesReceived !== 0) {
+      writer.uint32(96).uint64(message.bytesReceived);
     }
     return writer;
   },
@@ -1242,6 +1254,22 @@ export const ClusterMember: MessageFns<ClusterMember> = {
             message.live = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.eventsReplicated = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.bytesReceived = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1290,6 +1318,16 @@ export const ClusterMember: MessageFns<ClusterMember> = {
         ? globalThis.String(object.last_error)
         : "",
       live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
+      eventsReplicated: isSet(object.eventsReplicated)
+        ? globalThis.Number(object.eventsReplicated)
+        : isSet(object.events_replicated)
+        ? globalThis.Number(object.events_replicated)
+        : 0,
+      bytesReceived: isSet(object.bytesReceived)
+        ? globalThis.Number(object.bytesReceived)
+        : isSet(object.bytes_received)
+        ? globalThis.Number(object.bytes_received)
+        : 0,
     };
   },
 
@@ -1325,6 +1363,12 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     if (message.live !== false) {
       obj.live = message.live;
     }
+    if (message.eventsReplicated !== 0) {
+      obj.eventsReplicated = Math.round(message.eventsReplicated);
+    }
+    if (message.bytesReceived !== 0) {
+      obj.bytesReceived = Math.round(message.bytesReceived);
+    }
     return obj;
   },
 
@@ -1343,6 +1387,8 @@ export const ClusterMember: MessageFns<ClusterMember> = {
     message.lag = object.lag ?? 0;
     message.lastError = object.lastError ?? "";
     message.live = object.live ?? false;
+    message.eventsReplicated = object.eventsReplicated ?? 0;
+    message.bytesReceived = object.bytesReceived ?? 0;
     return message;
   },
 };

@@ -105,6 +105,10 @@ export interface PeerInfo {
   lastError: string;
   /** True while a live subscription to the peer is open (events arrive within a round trip). */
   live: boolean;
+  /** Events stored here from the peer since the service started. */
+  eventsReplicated: number;
+  /** Bytes of frames received from the peer since the service started. */
+  bytesReceived: number;
 }
 
 function createBaseHTTPRequest(): HTTPRequest {
@@ -779,6 +783,8 @@ function createBasePeerInfo(): PeerInfo {
     lag: 0,
     lastError: "",
     live: false,
+    eventsReplicated: 0,
+    bytesReceived: 0,
   };
 }
 
@@ -810,6 +816,12 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     }
     if (message.live !== false) {
       writer.uint32(72).bool(message.live);
+    }
+    if (message.eventsReplicated !== 0) {
+      writer.uint32(80).uint64(message.eventsReplicated);
+    }
+    if (message.bytesReceived !== 0) {
+      writer.uint32(88).uint64(message.bytesReceived);
     }
     return writer;
   },
@@ -899,6 +911,22 @@ export const PeerInfo: MessageFns<PeerInfo> = {
             message.live = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.eventsReplicated = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.bytesReceived = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -938,6 +966,16 @@ export const PeerInfo: MessageFns<PeerInfo> = {
         ? globalThis.String(object.last_error)
         : "",
       live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
+      eventsReplicated: isSet(object.eventsReplicated)
+        ? globalThis.Number(object.eventsReplicated)
+        : isSet(object.events_replicated)
+        ? globalThis.Number(object.events_replicated)
+        : 0,
+      bytesReceived: isSet(object.bytesReceived)
+        ? globalThis.Number(object.bytesReceived)
+        : isSet(object.bytes_received)
+        ? globalThis.Number(object.bytes_received)
+        : 0,
     };
   },
 
@@ -970,6 +1008,12 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     if (message.live !== false) {
       obj.live = message.live;
     }
+    if (message.eventsReplicated !== 0) {
+      obj.eventsReplicated = Math.round(message.eventsReplicated);
+    }
+    if (message.bytesReceived !== 0) {
+      obj.bytesReceived = Math.round(message.bytesReceived);
+    }
     return obj;
   },
 
@@ -987,6 +1031,8 @@ export const PeerInfo: MessageFns<PeerInfo> = {
     message.lag = object.lag ?? 0;
     message.lastError = object.lastError ?? "";
     message.live = object.live ?? false;
+    message.eventsReplicated = object.eventsReplicated ?? 0;
+    message.bytesReceived = object.bytesReceived ?? 0;
     return message;
   },
 };
