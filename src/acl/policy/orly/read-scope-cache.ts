@@ -8,7 +8,7 @@
 import type { ReadScope } from '../../../protocol/read-scope.js';
 import { type CompiledPolicy, readScope } from './policy-rules.js';
 
-const MAX_CACHED_SCOPES = 10_000;
+export const MAX_CACHED_SCOPES = 10_000;
 
 export class ReadScopeCache {
   private scopes = new Map<string, ReadScope>();
