@@ -17,6 +17,8 @@ export const SCENARIOS = [
   'ingest-plugin',
   'ingest-policy',
   'replication',
+  'replication-split',
+  'replication-strfry',
   'query-split',
   'sync',
   'sync-1m',
@@ -69,7 +71,9 @@ function defaults(quick: boolean): BenchOptions {
     // --quick leaves out the 1,000,000-event sync (minutes on a first run); --only brings it back.
     // The strfry comparison runs only with ORLY_BENCH_STRFRY (a strfry binary built beside the project).
     only: SCENARIOS.filter(
-      (s) => !(quick && s === 'sync-1m') && !(s === 'strfry' && (quick || !process.env.ORLY_BENCH_STRFRY)),
+      (s) =>
+        !(quick && s === 'sync-1m') &&
+        !((s === 'strfry' || s === 'replication-strfry') && (quick || !process.env.ORLY_BENCH_STRFRY)),
     ),
     quick,
     seed: 1,

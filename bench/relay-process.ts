@@ -5,6 +5,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -111,7 +112,7 @@ class DbProcess {
     return this.exitInfo === undefined;
   }
 
-  static async start(label: string, dataDir: string, timeoutMs: number): Promise<DbProcess> {
+  static async start(label: string, dataDir: string, timeoutMs: number, token: string): Promise<DbProcess> {
     const port = await freePort();
     const logFd = openSync(join(LOG_DIR, `${label}-db.log`), 'w');
     const child = spawn(process.execPath, [DB_CLI], {
@@ -119,6 +120,8 @@ class DbProcess {
         ...process.env,
         ORLY_DB_LISTEN: `127.0.0.1:${port}`,
         ORLY_DATA_DIR: dataDir,
+        // State writes (the relay's identity, replication progress) need an authenticated caller.
+        ORLY_GRPC_TOKEN: token,
         ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
       },
       stdio: ['ignore', logFd, logFd],
@@ -187,10 +190,13 @@ export class RelayProcess {
     const dataDir = options.dataDir ?? makeDataDir();
     mkdirSync(LOG_DIR, { recursive: true });
     const logFile = join(LOG_DIR, `${options.label}.log`);
+    const token = randomBytes(24).toString('hex');
     const db = options.split
-      ? await DbProcess.start(options.label, dataDir, options.startTimeoutMs ?? 30_000)
+      ? await DbProcess.start(options.label, dataDir, options.startTimeoutMs ?? 30_000, token)
       : undefined;
-    const splitEnv: Record<string, string> = db ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address } : {};
+    const splitEnv: Record<string, string> = db
+      ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address, ORLY_GRPC_TOKEN: token }
+      : {};
     const logFd = openSync(logFile, 'w');
     const child = spawn(process.execPath, [RELAY_CLI], {
       env: {

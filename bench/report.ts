@@ -44,6 +44,8 @@ const LABELS: Record<Scenario, string> = {
   'ingest-plugin': 'Ingest, pass-through strfry plugin',
   'ingest-policy': 'Ingest, ORLY policy file',
   replication: 'Replication (distributed sync, two relays)',
+  'replication-split': 'Replication, split mode (each relay on its own orly-db)',
+  'replication-strfry': 'Replication, strfry (router live, sync catch-up)',
   'query-split': 'Query, split mode',
   sync: 'Negentropy sync',
   'sync-1m': 'Negentropy sync, 1M',
@@ -121,12 +123,26 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
       };
     }
     case 'replication':
+    case 'replication-split':
       return {
         measured: `catch-up of ${fmt(m.catchUpEvents)} events after an outage: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s, ${fmt(m.catchUpBytesPerEvent)} bytes per event on loopback; replica CPU ${fmt(m.replicaCpuSeconds, 1)} s)`,
         latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
         target: 'lag well under a second on loopback',
         met: yesNo(num(m.lagP99Ms) < 1000 && num(m.lagMissing) === 0),
       };
+    case 'replication-strfry': {
+      const ours = run.results.find((r) => r.scenario === 'replication' && r.status === 'ok')?.metrics;
+      const vs =
+        ours === undefined
+          ? ''
+          : `; ours: lag p99 ${ms(ours.lagP99Ms)}, catch-up ${fmt(ours.catchUpSeconds, 2)} s`;
+      return {
+        measured: `catch-up of ${fmt(m.catchUpEvents)} events by strfry sync: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s, ${fmt(m.catchUpBytesPerEvent)} bytes per event on loopback); router CPU ${fmt(m.routerCpuSeconds, 1)} s${vs}`,
+        latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
+        target: 'the strfry baseline for the replication row',
+        met: '—',
+      };
+    }
     case 'query-split': {
       const ratio = splitRatio(run, 'query', 'query-split', 'reqsPerSec');
       return {

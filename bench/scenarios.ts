@@ -18,6 +18,7 @@ import {
   type ScenarioOutcome,
   type ScenarioResult,
 } from './scenario-harness.js';
+import { strfryReplicationScenario } from './strfry-replication-scenario.js';
 import { strfryScenario } from './strfry-scenario.js';
 import { sync1mScenario } from './sync-1m-scenario.js';
 import { syncScenario } from './sync-scenario.js';
@@ -33,6 +34,8 @@ const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>>
   'ingest-split': (ctx) => ingestScenario(ctx, 'split'),
   'ingest-plugin': (ctx) => ingestScenario(ctx, 'plugin'),
   replication: replicationScenario,
+  'replication-split': (ctx) => replicationScenario(ctx, true),
+  'replication-strfry': strfryReplicationScenario,
   'ingest-policy': (ctx) => ingestScenario(ctx, 'policy'),
   'query-split': (ctx) => queryScenario(ctx, true),
   sync: async (ctx) => {

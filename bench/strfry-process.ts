@@ -122,3 +122,56 @@ export class StrfryRelay {
     clearTimeout(timer);
   }
 }
+
+/**
+ * `strfry router` over the database in `dir` (the relay B serving it runs beside it, as strfry
+ * deployments do): one stream `dir = "down"` from `upstream`, live only (strfry's router asks
+ * with `limit: 0` and does not fill gaps; `strfry sync` does that).
+ */
+export class StrfryRouter {
+  private exited = false;
+  private readonly done: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+  ) {
+    this.done = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.exited = true;
+        untrackChild(pid);
+        resolve();
+      }),
+    );
+  }
+
+  static start(dir: string, upstream: string, label: string): StrfryRouter {
+    if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
+    const routerConfig = join(dir, 'router.conf');
+    writeFileSync(
+      routerConfig,
+      `connectionTimeout = 20\nstreams {\n  replica {\n    dir = "down"\n    urls = [ "${upstream}" ]\n  }\n}\n`,
+    );
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = openSync(join(LOG_DIR, `${label}.log`), 'w');
+    const child = spawn(STRFRY_BIN, strfryArgs(dir, ['router', routerConfig]), {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new Error('strfry router did not start');
+    trackChild(child.pid, 'strfry router');
+    return new StrfryRouter(child, child.pid);
+  }
+
+  cpu(): number {
+    return cpuSeconds(this.pid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.done;
+    clearTimeout(timer);
+  }
+}
