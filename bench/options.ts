@@ -9,10 +9,15 @@ import { UsageError } from '../src/errors.js';
 export { UsageError };
 export const SCENARIOS = [
   'ingest',
+  'ingest-strfry',
   'query',
+  'query-strfry',
   'fanout-latency',
+  'fanout-latency-strfry',
   'fanout-throughput',
+  'fanout-throughput-strfry',
   'memory',
+  'memory-strfry',
   'ingest-split',
   'ingest-plugin',
   'ingest-policy',
@@ -72,8 +77,7 @@ function defaults(quick: boolean): BenchOptions {
     // The strfry comparison runs only with ORLY_BENCH_STRFRY (a strfry binary built beside the project).
     only: SCENARIOS.filter(
       (s) =>
-        !(quick && s === 'sync-1m') &&
-        !((s === 'strfry' || s === 'replication-strfry') && (quick || !process.env.ORLY_BENCH_STRFRY)),
+        !(quick && s === 'sync-1m') && !(s.endsWith('strfry') && (quick || !process.env.ORLY_BENCH_STRFRY)),
     ),
     quick,
     seed: 1,

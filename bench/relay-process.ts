@@ -6,24 +6,23 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADDRESS_LIMITS_OFF } from '../src/relay/edge-config.js';
+import {
+  type BenchRelay,
+  directoryBytes,
+  logErrorSummary,
+  logFileLines,
+  rssOfPids,
+  samplePeak,
+} from './bench-relay.js';
 import { runToCompletion, trackChild, untrackChild } from './children.js';
 import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
-import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
+import { cpuSeconds, type RssBreakdown, rssBytes } from './procfs.js';
 
 /** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
 export function freePort(): Promise<number> {
@@ -156,7 +155,7 @@ class DbProcess {
   }
 }
 
-export class RelayProcess {
+export class RelayProcess implements BenchRelay {
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
@@ -252,14 +251,7 @@ export class RelayProcess {
   }
 
   rssBreakdown(): RssBreakdown {
-    const total: RssBreakdown = { rss: 0, anon: 0, file: 0 };
-    for (const pid of this.pids()) {
-      const b = rssBreakdown(pid);
-      total.rss += b.rss;
-      total.anon += b.anon;
-      total.file += b.file;
-    }
-    return total;
+    return rssOfPids(this.pids());
   }
 
   /**
@@ -267,33 +259,16 @@ export class RelayProcess {
    * peaks (each component's own peak).
    */
   samplePeakRss(intervalMs = 250): () => RssBreakdown {
-    const peak: RssBreakdown = { rss: 0, anon: 0, file: 0 };
-    const sample = () => {
-      try {
-        if (!this.running) return;
-        const now = this.rssBreakdown();
-        peak.rss = Math.max(peak.rss, now.rss);
-        peak.anon = Math.max(peak.anon, now.anon);
-        peak.file = Math.max(peak.file, now.file);
-      } catch {
-        // the process is exiting
-      }
-    };
-    sample();
-    const timer = setInterval(sample, intervalMs);
-    return () => {
-      clearInterval(timer);
-      sample();
-      return peak;
-    };
+    return samplePeak(
+      () => this.rssBreakdown(),
+      () => this.running,
+      intervalMs,
+    );
   }
 
   /** The first error-looking line of the relay's output (else its last line), for messages. */
   errorSummary(): string {
-    const tail = this.logTail(40)
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    return (tail.find((l) => /error|cannot|failed|invalid/i.test(l)) ?? tail.at(-1) ?? '(no output)').trim();
+    return logErrorSummary(this.logFile);
   }
 
   /** The last `lines` lines of the relay's output. */
@@ -307,14 +282,7 @@ export class RelayProcess {
 
   /** Lines of the relay's output (warn level and above, as configured), at most `max`. */
   logLines(max = 20): { count: number; sample: string[] } {
-    let text = '';
-    try {
-      text = readFileSync(this.logFile, 'utf8').trim();
-    } catch {
-      return { count: 0, sample: [] };
-    }
-    const all = text === '' ? [] : text.split('\n');
-    return { count: all.length, sample: all.slice(0, max).map((l) => l.slice(0, 400)) };
+    return logFileLines(this.logFile, max);
   }
 
   /** SIGTERM by PID, wait up to `graceMs`, then SIGKILL. Resolves with how it exited. */
@@ -350,12 +318,7 @@ export class RelayProcess {
 
   /** Bytes the data directory occupies on disk (allocated blocks, so sparse files count as written). */
   dataDirBytes(): number {
-    let total = 0;
-    for (const name of readdirSync(this.dataDir)) {
-      const st = statSync(join(this.dataDir, name));
-      if (st.isFile()) total += st.blocks * 512;
-    }
-    return total;
+    return directoryBytes(this.dataDir);
   }
 
   removeDataDir(): void {
