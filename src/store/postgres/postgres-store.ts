@@ -1,0 +1,259 @@
+/**
+ * The event store on PostgreSQL (ORLY_DB_TYPE=postgres): every role of EventStore, the change
+ * feed included, so several relays can share one database. The schema and its reasons are in
+ * schema.ts, applied by migrations.ts when the store opens; the save path and its locking in
+ * write-path.ts; reads and the serial horizon of the sync role in read-path.ts (filters as SQL in
+ * filter-sql.ts); the change feed in change-feed.ts; the state role in state-table.ts; the read
+ * replica in read-routing.ts.
+ */
+import { randomInt } from 'node:crypto';
+import { Reasons } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { isHex64, type NostrEvent, serializeEvent } from '../../protocol/event.js';
+import type { NormalizedFilter } from '../../protocol/filter.js';
+import { isEphemeral } from '../../protocol/kinds.js';
+import type {
+  CountResult,
+  EventStore,
+  NegentropyItems,
+  QueryOptions,
+  SaveResult,
+  StoredEvent,
+  StoreStats,
+} from '../event-store.js';
+import { indexedTags } from '../lmdb/index-keys.js';
+import { PostgresChangeFeed } from './change-feed.js';
+import type { PostgresStoreConfig } from './config.js';
+import { openPool, type Sql } from './connection.js';
+import { hexArray } from './keys.js';
+import { migrate } from './migrations.js';
+import {
+  countEvents,
+  eventById,
+  eventsSince,
+  lastSerial,
+  negentropyItems,
+  queryEvents,
+} from './read-path.js';
+import { ReadRouting } from './read-routing.js';
+import { PostgresStateTable } from './state-table.js';
+import { runSave, saveParams } from './write-path.js';
+
+export interface PostgresStoreOptions {
+  readonly logger?: Logger;
+  /** application_name of the connections (default "orly"). */
+  readonly name?: string;
+}
+
+/** Rows removed per statement by purgeExpired. */
+const PURGE_BATCH = 1000;
+/** Ids per statement of deleteByIds. */
+const DELETE_BATCH = 1000;
+
+const PURGE =
+  'SELECT cardinality(orly_remove(ARRAY(SELECT serial FROM events WHERE expiration <= $1::bigint ' +
+  'ORDER BY expiration LIMIT $2::bigint)))::float8 AS n';
+const DELETE_IDS =
+  'SELECT cardinality(orly_remove(ARRAY(SELECT serial FROM events WHERE id = ANY ($1::bytea[]))))::float8 AS n';
+const STATS =
+  'SELECT (SELECT count(*) FROM events)::float8 AS events, pg_database_size(current_database())::float8 AS bytes';
+
+export class PostgresEventStore implements EventStore {
+  private readonly feed: PostgresChangeFeed;
+  private readonly state: PostgresStateTable;
+  private readonly pending = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly sql: Sql,
+    private readonly routing: ReadRouting,
+    private readonly replica: Sql | undefined,
+    private readonly maxIndexedTags: number,
+    logger: Logger | undefined,
+  ) {
+    this.feed = new PostgresChangeFeed(sql, randomInt(1, 2 ** 47), logger);
+    this.state = new PostgresStateTable(sql, () => this.assertOpen());
+  }
+
+  /** Connects, applies the migrations the database lacks, and opens the store. */
+  static async open(
+    config: PostgresStoreConfig,
+    options: PostgresStoreOptions = {},
+  ): Promise<PostgresEventStore> {
+    const name = options.name ?? 'orly';
+    const sql = openPool(config.url, config, name);
+    let replica: Sql | undefined;
+    try {
+      await migrate(sql);
+      if (config.readUrl !== undefined) replica = openPool(config.readUrl, config, `${name}-reads`);
+    } catch (error) {
+      await sql.end({ timeout: 1 });
+      throw error;
+    }
+    const routing = new ReadRouting(sql, replica, options.logger);
+    return new PostgresEventStore(sql, routing, replica, config.maxIndexedTags, options.logger);
+  }
+
+  isOpen(): boolean {
+    return this.closing === undefined;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async save(event: NostrEvent, raw?: string): Promise<SaveResult> {
+    if (isEphemeral(event.kind)) throw new Error(`ephemeral kind ${event.kind} must not be stored`);
+    if (this.closing) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
+    const tags = indexedTags(event);
+    if (tags.length > this.maxIndexedTags)
+      return { stored: false, reason: Reasons.tooManyIndexedTags(tags.length, this.maxIndexedTags) };
+    const params = saveParams(event, raw ?? serializeEvent(event), tags, this.feed.origin);
+    return this.track(async () => {
+      const result = await runSave(this.sql, event, params);
+      if (result.stored && !result.duplicate) {
+        this.routing.noteWrite();
+        this.feed.announceSaved(result.serial);
+      }
+      return result;
+    });
+  }
+
+  async deleteByIds(ids: readonly string[]): Promise<number> {
+    this.assertOpen();
+    const valid = [...new Set(ids.filter(isHex64))];
+    let removed = 0;
+    for (let i = 0; i < valid.length; i += DELETE_BATCH) {
+      const batch = hexArray(valid.slice(i, i + DELETE_BATCH));
+      const [row] = await this.track(() => this.sql.unsafe<{ n: number }[]>(DELETE_IDS, [batch]));
+      removed += row?.n ?? 0;
+    }
+    return removed;
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    this.assertOpen();
+    let total = 0;
+    for (;;) {
+      const [row] = await this.track(() =>
+        this.sql.unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true }),
+      );
+      const n = row?.n ?? 0;
+      total += n;
+      if (n < PURGE_BATCH || this.closing) return total;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  query(filter: NormalizedFilter, options?: QueryOptions): AsyncIterableIterator<StoredEvent, undefined> {
+    return this.queryWithFallback(filter, options);
+  }
+
+  private async *queryWithFallback(
+    filter: NormalizedFilter,
+    options: QueryOptions | undefined,
+  ): AsyncGenerator<StoredEvent, undefined, undefined> {
+    this.assertOpen();
+    const pool = this.routing.reads();
+    let yielded = false;
+    try {
+      for await (const stored of queryEvents(pool, filter, options)) {
+        yielded = true;
+        yield stored;
+      }
+    } catch (error) {
+      if (yielded || !this.routing.failed(pool, error)) throw error;
+      yield* queryEvents(this.sql, filter, options);
+    }
+    return undefined;
+  }
+
+  async count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
+    this.assertOpen();
+    return this.onReads((pool) => countEvents(pool, filters, options));
+  }
+
+  async negentropyItems(filter: NormalizedFilter, max: number): Promise<NegentropyItems | undefined> {
+    this.assertOpen();
+    return this.onReads((pool) => negentropyItems(pool, filter, max));
+  }
+
+  async getById(id: string): Promise<StoredEvent | undefined> {
+    this.assertOpen();
+    if (!isHex64(id)) return undefined;
+    return eventById(this.sql, id);
+  }
+
+  eventsSince(after: number, limit: number): AsyncIterable<StoredEvent> {
+    this.assertOpen();
+    return eventsSince(this.sql, after, limit);
+  }
+
+  async lastSerial(): Promise<number> {
+    return lastSerial(this.sql);
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    const [row] = await this.sql.unsafe<{ events: number; bytes: number }[]>(STATS);
+    return { events: row?.events ?? 0, bytes: row?.bytes ?? 0, lastSerial: await lastSerial(this.sql) };
+  }
+
+  // ---------------------------------------------------------------- change feed (change-feed.ts)
+
+  watch(listener: (event: StoredEvent) => void): () => void {
+    return this.feed.watch(listener);
+  }
+
+  broadcast(event: NostrEvent): Promise<void> {
+    this.assertOpen();
+    return this.feed.broadcast(event);
+  }
+
+  // ---------------------------------------------------------------- state (state-table.ts)
+
+  getState(key: string): Promise<string | undefined> {
+    return this.state.getState(key);
+  }
+
+  putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void> {
+    return this.track(() => this.state.putState(entries));
+  }
+
+  listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>> {
+    return this.state.listState(prefix, limit, after);
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      await this.feed.close();
+      await this.routing.close();
+      await this.replica?.end({ timeout: 5 });
+      await this.sql.end({ timeout: 5 });
+    })();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async onReads<T>(work: (pool: Sql) => Promise<T>): Promise<T> {
+    const pool = this.routing.reads();
+    try {
+      return await work(pool);
+    } catch (error) {
+      if (!this.routing.failed(pool, error)) throw error;
+      return work(this.sql);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('the event store is closed');
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    const promise = work();
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise)).catch(() => {});
+    return promise;
+  }
+}

