@@ -72,7 +72,7 @@ function newDatabaseName(): string {
 }
 
 async function externalServer(url: string): Promise<TestPostgres> {
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const admin = postgres(url, { max: 1, idle_timeout: 1, onnotice: () => {} });
   const made: string[] = [];
   return {
     embedded: false,
@@ -152,10 +152,13 @@ async function embeddedServer(): Promise<TestPostgres> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  // A test process that ends without stop() (a crash, a forgotten after()) leaves no server behind.
+  // A test process that ends without stop() (a crash, a forgotten after(), the shared server)
+  // leaves no server behind; and the server alone does not keep the process alive.
   process.once('exit', kill);
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
   const adminUrl = `postgres://orly:${password}@127.0.0.1:${port}/postgres`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, idle_timeout: 1, onnotice: () => {} });
   let stopped: Promise<void> | undefined;
   return {
     embedded: true,

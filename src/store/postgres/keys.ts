@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isHex64 } from '../../protocol/event.js';
-import { isVersioned } from '../../protocol/kinds.js';
+import { isReplaceable, isVersioned } from '../../protocol/kinds.js';
 
 const LITERAL_MAX = 64;
 
@@ -32,13 +32,19 @@ export function tagKey(letter: string, value: string): Buffer {
   return Buffer.concat([Buffer.of(head, 2), createHash('sha256').update(bytes).digest()]);
 }
 
-/** The address of a replaceable or addressable event's coordinate; undefined for other kinds. */
+/**
+ * The address of a replaceable or addressable event's coordinate; undefined for other kinds. A
+ * replaceable kind has one version per pubkey whatever its `d` tag: its `d` is ignored.
+ */
 export function addressOf(pubkey: string, kind: number, d: string): Buffer | undefined {
   if (!isVersioned(kind)) return undefined;
   const head = Buffer.allocUnsafe(34);
   head.write(pubkey, 0, 'hex');
   head.writeUInt16BE(kind, 32);
-  return createHash('sha256').update(head).update(d, 'utf8').digest();
+  return createHash('sha256')
+    .update(head)
+    .update(isReplaceable(kind) ? '' : d, 'utf8')
+    .digest();
 }
 
 /** The advisory-lock key of an id or an address: its first 8 bytes as a signed 64-bit integer. */

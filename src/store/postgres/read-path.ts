@@ -55,9 +55,12 @@ export async function* queryEvents(
   const statement = queryStatement(filter, options?.now ?? nowSeconds());
   const signal = options?.signal;
   const wrap = options?.wrap;
+  // The scan runs in the database; sending the rows shares the caller's query slot in timeslices.
+  const slice = options?.timeslice;
   if (filter.limit !== undefined && filter.limit <= FETCH_ALL_MAX) {
     for (const row of await run<EventRow[]>(sql, statement)) {
       if (signal?.aborted) return;
+      if (slice?.expired()) await slice.pause();
       yield toStored(row, wrap);
     }
     return;
@@ -65,6 +68,7 @@ export async function* queryEvents(
   for await (const rows of run<EventRow[]>(sql, statement).cursor(CURSOR_BATCH)) {
     for (const row of rows) {
       if (signal?.aborted) return;
+      if (slice?.expired()) await slice.pause();
       yield toStored(row, wrap);
     }
   }
