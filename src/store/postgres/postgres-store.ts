@@ -27,6 +27,7 @@ import type { PostgresStoreConfig } from './config.js';
 import { openPool, type Sql } from './connection.js';
 import { hexArray } from './keys.js';
 import { migrate } from './migrations.js';
+import { Reachability } from './reachability.js';
 import {
   countEvents,
   eventById,
@@ -63,6 +64,7 @@ export class PostgresEventStore implements EventStore {
   private readonly state: PostgresStateTable;
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  private readonly reach: Reachability;
 
   private constructor(
     private readonly sql: Sql,
@@ -73,6 +75,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.feed = new PostgresChangeFeed(sql, randomInt(1, 2 ** 47), logger);
     this.state = new PostgresStateTable(sql, () => this.assertOpen());
+    this.reach = new Reachability(sql);
   }
 
   /** Connects, applies the migrations the database lacks, and opens the store. */
@@ -94,8 +97,9 @@ export class PostgresEventStore implements EventStore {
     return new PostgresEventStore(sql, routing, replica, config.maxIndexedTags, options.logger);
   }
 
+  /** Not closed, and the server reachable at the last statement (reachability.ts). */
   isOpen(): boolean {
-    return this.closing === undefined;
+    return this.closing === undefined && this.reach.reachable;
   }
 
   // ---------------------------------------------------------------- writes
@@ -108,7 +112,7 @@ export class PostgresEventStore implements EventStore {
       return { stored: false, reason: Reasons.tooManyIndexedTags(tags.length, this.maxIndexedTags) };
     const params = saveParams(event, raw ?? serializeEvent(event), tags, this.feed.origin);
     return this.track(async () => {
-      const result = await runSave(this.sql, event, params);
+      const result = await runSave(this.sql, event, params, this.reach);
       if (result.stored && !result.duplicate) {
         this.routing.noteWrite();
         this.feed.announceSaved(result.serial);
@@ -123,7 +127,9 @@ export class PostgresEventStore implements EventStore {
     let removed = 0;
     for (let i = 0; i < valid.length; i += DELETE_BATCH) {
       const batch = hexArray(valid.slice(i, i + DELETE_BATCH));
-      const [row] = await this.track(() => this.sql.unsafe<{ n: number }[]>(DELETE_IDS, [batch]));
+      const [row] = await this.track(() =>
+        this.reach.watch(this.sql.unsafe<{ n: number }[]>(DELETE_IDS, [batch]).execute()),
+      );
       removed += row?.n ?? 0;
     }
     return removed;
@@ -134,7 +140,9 @@ export class PostgresEventStore implements EventStore {
     let total = 0;
     for (;;) {
       const [row] = await this.track(() =>
-        this.sql.unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true }),
+        this.reach.watch(
+          this.sql.unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true }).execute(),
+        ),
       );
       const n = row?.n ?? 0;
       total += n;
@@ -161,9 +169,13 @@ export class PostgresEventStore implements EventStore {
         yield stored;
       }
     } catch (error) {
-      if (yielded || !this.routing.failed(pool, error)) throw error;
+      if (yielded || !this.routing.failed(pool, error)) {
+        if (pool === this.sql) this.reach.failed(error);
+        throw error;
+      }
       yield* queryEvents(this.sql, filter, options);
     }
+    if (pool === this.sql) this.reach.ok();
     return undefined;
   }
 
@@ -180,7 +192,7 @@ export class PostgresEventStore implements EventStore {
   async getById(id: string): Promise<StoredEvent | undefined> {
     this.assertOpen();
     if (!isHex64(id)) return undefined;
-    return eventById(this.sql, id);
+    return this.reach.watch(eventById(this.sql, id));
   }
 
   eventsSince(after: number, limit: number): AsyncIterable<StoredEvent> {
@@ -189,12 +201,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   async lastSerial(): Promise<number> {
-    return lastSerial(this.sql);
+    return this.reach.watch(lastSerial(this.sql));
   }
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    const [row] = await this.sql.unsafe<{ events: number; bytes: number }[]>(STATS);
+    const [row] = await this.reach.watch(
+      this.sql.unsafe<{ events: number; bytes: number }[]>(STATS).execute(),
+    );
     return { events: row?.events ?? 0, bytes: row?.bytes ?? 0, lastSerial: await lastSerial(this.sql) };
   }
 
@@ -212,15 +226,15 @@ export class PostgresEventStore implements EventStore {
   // ---------------------------------------------------------------- state (state-table.ts)
 
   getState(key: string): Promise<string | undefined> {
-    return this.state.getState(key);
+    return this.reach.watch(this.state.getState(key));
   }
 
   putState(entries: ReadonlyArray<readonly [key: string, value: string | undefined]>): Promise<void> {
-    return this.track(() => this.state.putState(entries));
+    return this.track(() => this.reach.watch(this.state.putState(entries)));
   }
 
   listState(prefix: string, limit: number, after?: string): Promise<Array<[string, string]>> {
-    return this.state.listState(prefix, limit, after);
+    return this.reach.watch(this.state.listState(prefix, limit, after));
   }
 
   async close(): Promise<void> {
@@ -228,6 +242,7 @@ export class PostgresEventStore implements EventStore {
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
       await this.feed.close();
       await this.routing.close();
+      this.reach.close();
       await this.replica?.end({ timeout: 5 });
       await this.sql.end({ timeout: 5 });
     })();
@@ -239,10 +254,15 @@ export class PostgresEventStore implements EventStore {
   private async onReads<T>(work: (pool: Sql) => Promise<T>): Promise<T> {
     const pool = this.routing.reads();
     try {
-      return await work(pool);
+      const result = await work(pool);
+      if (pool === this.sql) this.reach.ok();
+      return result;
     } catch (error) {
-      if (!this.routing.failed(pool, error)) throw error;
-      return work(this.sql);
+      if (!this.routing.failed(pool, error)) {
+        if (pool === this.sql) this.reach.failed(error);
+        throw error;
+      }
+      return this.reach.watch(work(this.sql));
     }
   }
 

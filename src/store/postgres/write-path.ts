@@ -81,14 +81,24 @@ export function saveParams(
   ];
 }
 
-/** Runs one save; never throws (a database error is a `stored: false` with an `error:` reason). */
-export async function runSave(sql: Sql, event: NostrEvent, params: unknown[]): Promise<SaveResult> {
+/**
+ * Runs one save; never throws (a database error is a `stored: false` with an `error:` reason,
+ * and goes to `outcome.failed`).
+ */
+export async function runSave(
+  sql: Sql,
+  event: NostrEvent,
+  params: unknown[],
+  outcome: { ok(): void; failed(error: unknown): void },
+): Promise<SaveResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       const [row] = await sql.unsafe<SaveRow[]>(SAVE_SQL, params as never[], { prepare: true });
+      outcome.ok();
       return toResult(event, row!);
     } catch (error) {
       if (attempt < ATTEMPTS && isRetryable(error)) continue;
+      outcome.failed(error);
       return { stored: false, reason: Reasons.storeFailed(describeError(error)) };
     }
   }

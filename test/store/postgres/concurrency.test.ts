@@ -269,6 +269,32 @@ describe('PostgreSQL store: two relays racing on one database', () => {
     }
   });
 
+  test('the change feed catches up what was committed without an announcement, once', async () => {
+    const { a, url, close } = await pair();
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const seen: string[] = [];
+    const stop = a.watch((s) => seen.push(s.id));
+    try {
+      // Wait until the watch is live: its first catch-up has set its cursor.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Stored by a writer that never sends NOTIFY: only the watcher's catch-up can find these.
+      const silent = Array.from({ length: 3 }, (_, i) =>
+        unsignedEvent(hexOf(7000), { content: `silent ${i}` }),
+      );
+      for (const event of silent)
+        await sql.unsafe(SAVE_SQL, saveParams(event, serializeEvent(event), [], 1) as never[]);
+      const deadline = Date.now() + 5000;
+      while (seen.length < silent.length && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.deepEqual([...seen].sort(), silent.map((e) => e.id).sort());
+    } finally {
+      stop();
+      await sql.end({ timeout: 1 });
+      await close();
+    }
+  });
+
   test('two stores migrating one fresh database at once both open it', async () => {
     const url = await server.createDatabase();
     const stores = await Promise.all([open(url), open(url), open(url)]);
