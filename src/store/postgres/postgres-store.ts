@@ -26,7 +26,7 @@ import { PostgresChangeFeed } from './change-feed.js';
 import type { PostgresStoreConfig } from './config.js';
 import { openPool, type Sql } from './connection.js';
 import { hexArray } from './keys.js';
-import { migrate } from './migrations.js';
+import { type MigrationResult, migrate } from './migrations.js';
 import { Reachability } from './reachability.js';
 import {
   countEvents,
@@ -95,6 +95,16 @@ export class PostgresEventStore implements EventStore {
     }
     const routing = new ReadRouting(sql, replica, options.logger);
     return new PostgresEventStore(sql, routing, replica, config.maxIndexedTags, options.logger);
+  }
+
+  /** Applies the migrations the database lacks, without opening a store (`orly migrate`). */
+  static async migrate(config: PostgresStoreConfig): Promise<MigrationResult> {
+    const sql = openPool(config.url, { ...config, poolSize: 1 }, 'orly-migrate');
+    try {
+      return await migrate(sql);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   }
 
   /** Not closed, and the server reachable at the last statement (reachability.ts). */
