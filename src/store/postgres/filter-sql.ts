@@ -37,19 +37,45 @@ function conditions(filter: NormalizedFilter, p: Params, skipTag?: string): stri
   const out: string[] = [];
   if (filter.ids) out.push(`e.id = ANY (${p.add(hexArray(filter.ids), 'bytea[]')})`);
   if (filter.authors) out.push(`e.pubkey = ANY (${p.add(hexArray(filter.authors), 'bytea[]')})`);
-  if (filter.kinds) out.push(`e.kind = ANY (${p.add(filter.kinds, 'int[]')})`);
-  if (filter.since !== undefined) out.push(`e.created_at >= ${p.add(filter.since, 'bigint')}`);
-  if (filter.until !== undefined) out.push(`e.created_at <= ${p.add(filter.until, 'bigint')}`);
+  // A kind that is not an integer of the column's range matches no event.
+  if (filter.kinds) out.push(`e.kind = ANY (${p.add(filter.kinds.filter(isKind), 'int[]')})`);
+  const since = timeBound(filter.since, Math.ceil);
+  const until = timeBound(filter.until, Math.floor);
+  if (since !== undefined) out.push(`e.created_at >= ${p.add(since, 'bigint')}`);
+  if (until !== undefined) out.push(`e.created_at <= ${p.add(until, 'bigint')}`);
   if (filter.tags) {
     for (const [letter, values] of filter.tags) {
       if (letter === skipTag) continue;
-      const keys = byteaArray(values.map((v) => tagKey(letter, v)));
+      // Only single-letter tags are indexed (and only those a filter may name).
+      if (!TAG_LETTER.test(letter)) {
+        out.push('FALSE');
+        continue;
+      }
+      const keys = byteaArray(values.filter((v) => typeof v === 'string').map((v) => tagKey(letter, v)));
       out.push(
         `EXISTS (SELECT 1 FROM tags t WHERE t.serial = e.serial AND t.tkey = ANY (${p.add(keys, 'bytea[]')}))`,
       );
     }
   }
   return out;
+}
+
+const TAG_LETTER = /^[a-zA-Z]$/;
+const INT_MAX = 2 ** 31 - 1;
+
+function isKind(kind: unknown): boolean {
+  return Number.isInteger(kind) && (kind as number) >= -INT_MAX && (kind as number) <= INT_MAX;
+}
+
+/** since/until as a bigint parameter: NaN sets no bound (as in matchFilter), others are clamped. */
+function timeBound(value: number | undefined, round: (x: number) => number): number | undefined {
+  if (value === undefined || Number.isNaN(value)) return undefined;
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(-Number.MAX_SAFE_INTEGER, round(value)));
+}
+
+/** A LIMIT parameter: a whole number from 0 up. */
+function rowLimit(value: number): number {
+  return Number.isNaN(value) ? 0 : Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(value)));
 }
 
 function unexpired(p: Params, now: number): string {
@@ -63,14 +89,16 @@ function where(conds: readonly string[]): string {
 /** The tag letter to drive the query from: one letter with one value, and nothing more selective. */
 function drivingTag(filter: NormalizedFilter): [string, string] | undefined {
   if (filter.ids || (filter.authors && filter.kinds) || filter.tags === undefined) return undefined;
-  for (const [letter, values] of filter.tags) if (values.length === 1) return [letter, values[0]!];
+  for (const [letter, values] of filter.tags)
+    if (values.length === 1 && TAG_LETTER.test(letter) && typeof values[0] === 'string')
+      return [letter, values[0]];
   return undefined;
 }
 
 /** Stored, unexpired events matching `filter`, newest first (ties: lowest id), at most filter.limit. */
 export function queryStatement(filter: NormalizedFilter, now: number): Statement {
   const p = new Params();
-  const limit = filter.limit === undefined ? '' : ` LIMIT ${p.add(filter.limit, 'bigint')}`;
+  const limit = filter.limit === undefined ? '' : ` LIMIT ${p.add(rowLimit(filter.limit), 'bigint')}`;
   const tag = drivingTag(filter);
   if (tag === undefined) {
     const conds = [...conditions(filter, p), unexpired(p, now)];
@@ -81,8 +109,10 @@ export function queryStatement(filter: NormalizedFilter, now: number): Statement
   }
   const [letter, value] = tag;
   const conds = [`d.tkey = ${p.add(tagKey(letter, value), 'bytea')}`];
-  if (filter.since !== undefined) conds.push(`d.created_at >= ${p.add(filter.since, 'bigint')}`);
-  if (filter.until !== undefined) conds.push(`d.created_at <= ${p.add(filter.until, 'bigint')}`);
+  const since = timeBound(filter.since, Math.ceil);
+  const until = timeBound(filter.until, Math.floor);
+  if (since !== undefined) conds.push(`d.created_at >= ${p.add(since, 'bigint')}`);
+  if (until !== undefined) conds.push(`d.created_at <= ${p.add(until, 'bigint')}`);
   conds.push(...conditions(filter, p, letter), unexpired(p, now));
   return {
     text:
@@ -106,7 +136,7 @@ export function countStatement(filters: readonly NormalizedFilter[], limits: Cou
   const conds = [`(${any})`, unexpired(p, limits.now)];
   if (limits.excludeKinds !== undefined && limits.excludeKinds.size > 0)
     conds.push(`e.kind <> ALL (${p.add([...limits.excludeKinds], 'int[]')})`);
-  const cap = Number.isFinite(limits.cap) ? ` LIMIT ${p.add(limits.cap, 'bigint')}` : '';
+  const cap = Number.isFinite(limits.cap) ? ` LIMIT ${p.add(rowLimit(limits.cap), 'bigint')}` : '';
   return {
     text: `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM events e WHERE ${where(conds)}${cap}) s`,
     params: p.values,
@@ -123,7 +153,7 @@ export function negentropyStatement(filter: NormalizedFilter, max: number, now: 
   const p = new Params();
   const conds = [...conditions({ ...filter, limit: undefined }, p), unexpired(p, now)];
   return {
-    text: `SELECT e.created_at::float8 AS t, e.id FROM events e WHERE ${where(conds)} ORDER BY e.created_at DESC, e.id LIMIT ${p.add(max + 1, 'bigint')}`,
+    text: `SELECT e.created_at::float8 AS t, e.id FROM events e WHERE ${where(conds)} ORDER BY e.created_at DESC, e.id LIMIT ${p.add(rowLimit(max) + 1, 'bigint')}`,
     params: p.values,
   };
 }

@@ -103,7 +103,7 @@ export async function negentropyItems(
 ): Promise<NegentropyItems | undefined> {
   const items = new NewestFirstItems();
   if (matchesNothing(filter)) return items.finish();
-  const limit = Math.max(0, Math.floor(max));
+  const limit = Number.isNaN(max) ? 0 : Math.min(Number.MAX_SAFE_INTEGER - 1, Math.max(0, Math.floor(max)));
   const statement = negentropyStatement(filter, limit, nowSeconds());
   for await (const rows of run<{ t: number; id: Buffer }[]>(sql, statement).cursor(NEGENTROPY_BATCH)) {
     for (const row of rows) {
