@@ -52,3 +52,14 @@ export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && RETRYABLE.has(code);
 }
+
+/** Runs `work` again (at most `attempts` times in all) after a deadlock or serialization failure. */
+export async function retrying<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+    }
+  }
+}

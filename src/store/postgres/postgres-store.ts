@@ -24,7 +24,7 @@ import type {
 import { indexedTags } from '../lmdb/index-keys.js';
 import { PostgresChangeFeed } from './change-feed.js';
 import type { PostgresStoreConfig } from './config.js';
-import { openPool, type Sql } from './connection.js';
+import { openPool, retrying, type Sql } from './connection.js';
 import { hexArray } from './keys.js';
 import { type MigrationResult, migrate } from './migrations.js';
 import { Reachability } from './reachability.js';
@@ -56,8 +56,15 @@ const PURGE =
   'ORDER BY expiration LIMIT $2::bigint)))::float8 AS n';
 const DELETE_IDS =
   'SELECT cardinality(orly_remove(ARRAY(SELECT serial FROM events WHERE id = ANY ($1::bytea[]))))::float8 AS n';
+/**
+ * The event count is exact while the planner's estimate of the table is below a million rows (or
+ * unknown: never analyzed), else that estimate: a count(*) of a large table on every /metrics
+ * scrape would cost seconds.
+ */
 const STATS =
-  'SELECT (SELECT count(*) FROM events)::float8 AS events, pg_database_size(current_database())::float8 AS bytes';
+  'SELECT (CASE WHEN c.reltuples < 1000000 THEN (SELECT count(*) FROM events) ELSE c.reltuples::bigint END)::float8 AS events, ' +
+  'pg_database_size(current_database())::float8 AS bytes ' +
+  "FROM pg_class c WHERE c.oid = 'events'::regclass";
 
 export class PostgresEventStore implements EventStore {
   private readonly feed: PostgresChangeFeed;
@@ -138,7 +145,7 @@ export class PostgresEventStore implements EventStore {
     for (let i = 0; i < valid.length; i += DELETE_BATCH) {
       const batch = hexArray(valid.slice(i, i + DELETE_BATCH));
       const [row] = await this.track(() =>
-        this.reach.watch(this.sql.unsafe<{ n: number }[]>(DELETE_IDS, [batch]).execute()),
+        this.reach.watch(retrying(() => this.sql.unsafe<{ n: number }[]>(DELETE_IDS, [batch]).execute())),
       );
       removed += row?.n ?? 0;
     }
@@ -151,7 +158,11 @@ export class PostgresEventStore implements EventStore {
     for (;;) {
       const [row] = await this.track(() =>
         this.reach.watch(
-          this.sql.unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true }).execute(),
+          retrying(() =>
+            this.sql
+              .unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true })
+              .execute(),
+          ),
         ),
       );
       const n = row?.n ?? 0;
@@ -205,9 +216,9 @@ export class PostgresEventStore implements EventStore {
     return this.reach.watch(eventById(this.sql, id));
   }
 
-  eventsSince(after: number, limit: number): AsyncIterable<StoredEvent> {
+  async *eventsSince(after: number, limit: number): AsyncGenerator<StoredEvent, void, undefined> {
     this.assertOpen();
-    return eventsSince(this.sql, after, limit);
+    yield* eventsSince(this.sql, after, limit);
   }
 
   async lastSerial(): Promise<number> {
@@ -228,9 +239,9 @@ export class PostgresEventStore implements EventStore {
     return this.feed.watch(listener);
   }
 
-  broadcast(event: NostrEvent): Promise<void> {
+  async broadcast(event: NostrEvent): Promise<void> {
     this.assertOpen();
-    return this.feed.broadcast(event);
+    return this.reach.watch(this.feed.broadcast(event));
   }
 
   // ---------------------------------------------------------------- state (state-table.ts)
