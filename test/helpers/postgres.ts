@@ -16,8 +16,9 @@
  *   ...
  *   await pg.stop();
  */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,18 @@ export interface TestPostgres {
   /** Embedded only: shuts the server down (fast shutdown), keeping its data, and starts it again on its port. */
   pause?(): Promise<void>;
   resume?(): Promise<void>;
+  /**
+   * Embedded only: a streaming replica of the whole server (hot standby on a port of its own),
+   * made from a copy of the data directory taken while the server is briefly shut down.
+   */
+  startReplica?(): Promise<TestReplica>;
   /** Drops what it made and stops the server it started. */
+  stop(): Promise<void>;
+}
+
+export interface TestReplica {
+  /** The replica's URL of the database that `primaryUrl` names on the server. */
+  url(primaryUrl: string): string;
   stop(): Promise<void>;
 }
 
@@ -167,6 +179,7 @@ async function embeddedServer(): Promise<TestPostgres> {
   /** Fast shutdown (SIGINT), an immediate one (SIGQUIT) if it takes too long; by PID. */
   const shutDown = async () => {
     const running = child;
+    running.ref();
     const exited = new Promise<void>((resolve) => {
       if (running.exitCode !== null || running.signalCode !== null) resolve();
       else running.once('exit', () => resolve());
@@ -199,6 +212,25 @@ async function embeddedServer(): Promise<TestPostgres> {
       child = (started as unknown as { process?: Child }).process!;
       detach();
     },
+    async startReplica() {
+      const binary = child.spawnfile;
+      await shutDown();
+      const replicaDir = `${dir}-replica`;
+      try {
+        execFileSync('cp', ['-a', dir, replicaDir]);
+        writeFileSync(join(replicaDir, 'standby.signal'), '');
+        appendFileSync(
+          join(replicaDir, 'postgresql.auto.conf'),
+          `primary_conninfo = 'host=127.0.0.1 port=${port} user=orly password=${password}'\n`,
+        );
+        if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres:postgres', replicaDir]);
+      } finally {
+        await started.start();
+        child = (started as unknown as { process?: Child }).process!;
+        detach();
+      }
+      return startStandby(binary, replicaDir);
+    },
     stop() {
       stopped ??= (async () => {
         await admin.end({ timeout: 1 });
@@ -207,6 +239,67 @@ async function embeddedServer(): Promise<TestPostgres> {
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopped;
+    },
+  };
+}
+
+/** A hot standby over the copied data directory `dir`, on a free port (see startReplica). */
+async function startStandby(binary: string, dir: string): Promise<TestReplica> {
+  const port = await freePort();
+  const ids =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+          gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+        }
+      : {};
+  const flags = SERVER_FLAGS.flatMap((flag) => ['-c', flag]);
+  const proc: ChildProcess = spawn(binary, ['-D', dir, '-p', String(port), ...flags], {
+    ...ids,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const kill = () => {
+    try {
+      if (proc.pid !== undefined) process.kill(proc.pid, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', kill);
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`the replica did not start:\n${log}`)), 30_000);
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes('ready to accept read-only connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`the replica exited:\n${log}`));
+    });
+  });
+  proc.unref();
+  (proc.stderr as { unref?: () => void } | null)?.unref?.();
+  return {
+    url(primaryUrl) {
+      const url = new URL(primaryUrl);
+      url.port = String(port);
+      return url.toString();
+    },
+    async stop() {
+      proc.ref();
+      const exited = new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) resolve();
+        else proc.once('exit', () => resolve());
+      });
+      process.kill(proc.pid!, 'SIGINT');
+      await exited;
+      process.removeListener('exit', kill);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

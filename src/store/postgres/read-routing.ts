@@ -15,7 +15,7 @@
 import type { Logger } from '../../logger.js';
 import { describeError, type Sql } from './connection.js';
 
-const CHECK_INTERVAL_MS = 20;
+const CHECK_INTERVAL_MS = 50;
 /** A check waits this long for the replica, then starts again from a newer position. */
 const CHECK_WAIT_MS = 5000;
 /** After a failed query the replica is left alone this long. */
