@@ -28,6 +28,8 @@ import postgres from 'postgres';
 export interface TestPostgres {
   /** A fresh, empty database: its URL. */
   createDatabase(): Promise<string>;
+  /** Drops a database createDatabase made (its sessions ended first). */
+  dropDatabase(url: string): Promise<void>;
   /** True for a server started here (false with ORLY_TEST_POSTGRES_URL). */
   readonly embedded: boolean;
   /** The server process (embedded only). */
@@ -97,6 +99,12 @@ async function externalServer(url: string): Promise<TestPostgres> {
       await admin.unsafe(`CREATE DATABASE "${name}"`);
       made.push(name);
       return databaseUrl(url, name);
+    },
+    async dropDatabase(database) {
+      const name = new URL(database).pathname.slice(1);
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      const i = made.indexOf(name);
+      if (i >= 0) made.splice(i, 1);
     },
     async stop() {
       for (const name of made) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -203,6 +211,10 @@ async function embeddedServer(): Promise<TestPostgres> {
       const name = newDatabaseName();
       await admin.unsafe(`CREATE DATABASE "${name}"`);
       return databaseUrl(adminUrl, name);
+    },
+    async dropDatabase(database) {
+      const name = new URL(database).pathname.slice(1);
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
     async pause() {
       await shutDown();

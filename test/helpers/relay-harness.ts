@@ -251,7 +251,13 @@ export async function startTestRelay(
     async stop() {
       await relay.stop();
       for (const service of services.reverse()) await service.stop();
-      if (env.ORLY_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (env.ORLY_DATA_DIR === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+        // The relay's database goes with its data directory (the shared server outlives the tests).
+        const database = postgresDatabases.get(dataDir);
+        postgresDatabases.delete(dataDir);
+        if (database !== undefined) await (await sharedTestPostgres()).dropDatabase(await database);
+      }
     },
   };
 }
