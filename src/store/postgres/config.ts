@@ -5,8 +5,9 @@
  *
  *   ORLY_POSTGRES_URL        required   postgres://user:password@host:port/database (or postgresql://)
  *   ORLY_POSTGRES_READ_URL   unset      a streaming replica for query/count/negentropy (see read-routing.ts)
- *   ORLY_POSTGRES_POOL_SIZE  10         connections of the pool (1-1000); the replica's pool has as many,
- *                                        and LISTEN one more
+ *   ORLY_POSTGRES_POOL_SIZE  10         connections of each pool (1-1000): one for writes (and the sync and
+ *                                        state roles), one for queries, so that saves never wait behind
+ *                                        long queries; the replica's pool has as many; LISTEN one more
  *   ORLY_POSTGRES_TLS        from URL   off | require (encrypted, certificate not checked) |
  *                                        verify-full (certificate and host name checked); unset: the
  *                                        URL's sslmode decides (none: off)

@@ -75,6 +75,8 @@ export class PostgresEventStore implements EventStore {
 
   private constructor(
     private readonly sql: Sql,
+    /** The primary's pool for queries, count and negentropy (writes never wait behind them). */
+    private readonly reads: Sql,
     private readonly routing: ReadRouting,
     private readonly replica: Sql | undefined,
     private readonly maxIndexedTags: number,
@@ -92,16 +94,17 @@ export class PostgresEventStore implements EventStore {
   ): Promise<PostgresEventStore> {
     const name = options.name ?? 'orly';
     const sql = openPool(config.url, config, name);
-    let replica: Sql | undefined;
     try {
       await migrate(sql);
-      if (config.readUrl !== undefined) replica = openPool(config.readUrl, config, `${name}-reads`);
     } catch (error) {
       await sql.end({ timeout: 1 });
       throw error;
     }
-    const routing = new ReadRouting(sql, replica, options.logger);
-    return new PostgresEventStore(sql, routing, replica, config.maxIndexedTags, options.logger);
+    const reads = openPool(config.url, config, `${name}-reads`);
+    const replica =
+      config.readUrl === undefined ? undefined : openPool(config.readUrl, config, `${name}-replica`);
+    const routing = new ReadRouting(reads, replica, options.logger);
+    return new PostgresEventStore(sql, reads, routing, replica, config.maxIndexedTags, options.logger);
   }
 
   /** Applies the migrations the database lacks, without opening a store (`orly migrate`). */
@@ -191,12 +194,12 @@ export class PostgresEventStore implements EventStore {
       }
     } catch (error) {
       if (yielded || !this.routing.failed(pool, error)) {
-        if (pool === this.sql) this.reach.failed(error);
+        if (pool === this.reads) this.reach.failed(error);
         throw error;
       }
-      yield* queryEvents(this.sql, filter, options);
+      yield* queryEvents(this.reads, filter, options);
     }
-    if (pool === this.sql) this.reach.ok();
+    if (pool === this.reads) this.reach.ok();
     return undefined;
   }
 
@@ -265,6 +268,7 @@ export class PostgresEventStore implements EventStore {
       await this.routing.close();
       this.reach.close();
       await this.replica?.end({ timeout: 5 });
+      await this.reads.end({ timeout: 5 });
       await this.sql.end({ timeout: 5 });
     })();
     return this.closing;
@@ -276,14 +280,14 @@ export class PostgresEventStore implements EventStore {
     const pool = this.routing.reads();
     try {
       const result = await work(pool);
-      if (pool === this.sql) this.reach.ok();
+      if (pool === this.reads) this.reach.ok();
       return result;
     } catch (error) {
       if (!this.routing.failed(pool, error)) {
-        if (pool === this.sql) this.reach.failed(error);
+        if (pool === this.reads) this.reach.failed(error);
         throw error;
       }
-      return this.reach.watch(work(this.sql));
+      return this.reach.watch(work(this.reads));
     }
   }
 

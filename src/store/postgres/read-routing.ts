@@ -10,7 +10,8 @@
  * relay. (Writes of other relays sharing the database may appear on the replica a little later
  * than on the primary: the replica's replay lag.) A replica that is not in recovery (the URL names
  * a primary) counts as caught up; one that cannot be reached sends the queries to the primary.
- * getById, the sync role, the state role and the change feed always use the primary.
+ * (`primary` is the primary's query pool.) getById, the sync role, the state role and the change
+ * feed always use the primary.
  */
 import type { Logger } from '../../logger.js';
 import { describeError, type Sql } from './connection.js';

@@ -3,7 +3,8 @@
  * instances (two relays) over one database racing competing replaceable/addressable versions
  * (exactly one winner by NIP-01's rule), deletions against saves (a deleted id never comes back),
  * writers whose transactions commit out of serial order against an eventsSince reader (it never
- * skips one), and two stores migrating one fresh database at once.
+ * skips one), a save while queries hold every query connection, and two stores migrating one
+ * fresh database at once.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -54,7 +55,7 @@ function winnerOf(versions: readonly NostrEvent[]): NostrEvent {
   return [...versions].sort((x, y) => y.created_at - x.created_at || (x.id < y.id ? -1 : 1))[0]!;
 }
 
-describe('PostgreSQL store: two relays racing on one database', () => {
+describe('PostgreSQL store under concurrency (two relays on one database)', () => {
   test('competing replaceable and addressable versions: exactly one winner, every loser removed once', async () => {
     const { a, b, close } = await pair();
     try {
@@ -292,6 +293,31 @@ describe('PostgreSQL store: two relays racing on one database', () => {
       stop();
       await sql.end({ timeout: 1 });
       await close();
+    }
+  });
+
+  test('a save does not wait behind a query holding every query connection', async () => {
+    const url = await server.createDatabase();
+    const store = await PostgresEventStore.open(
+      loadPostgresConfig({ ORLY_POSTGRES_URL: url, ORLY_POSTGRES_POOL_SIZE: '1' }),
+    );
+    try {
+      const author = hexOf(8000);
+      const events = Array.from({ length: 1200 }, (_, i) => unsignedEvent(author, { content: `c${i}` }));
+      for (let i = 0; i < events.length; i += 200)
+        await Promise.all(events.slice(i, i + 200).map((e) => store.save(e)));
+      // An unlimited query reads through a cursor: paused after its first row, it keeps its connection.
+      const reading = store.query({ authors: [author] })[Symbol.asyncIterator]();
+      assert.equal((await reading.next()).done, false);
+      const late = unsignedEvent(author, { content: 'while a query holds its connection' });
+      const outcome = await Promise.race([
+        store.save(late).then((r) => (r.stored ? 'stored' : r.reason)),
+        new Promise((resolve) => setTimeout(() => resolve('waited'), 5000)),
+      ]);
+      assert.equal(outcome, 'stored');
+      await reading.return?.();
+    } finally {
+      await store.close();
     }
   });
 
