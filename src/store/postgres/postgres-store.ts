@@ -24,10 +24,10 @@ import type {
 import { indexedTags } from '../lmdb/index-keys.js';
 import { PostgresChangeFeed } from './change-feed.js';
 import type { PostgresStoreConfig } from './config.js';
-import { openPool, retrying, type Sql } from './connection.js';
+import { describeError, openPool, retrying, type Sql } from './connection.js';
 import { hexArray } from './keys.js';
 import { type MigrationResult, migrate } from './migrations.js';
-import { Reachability } from './reachability.js';
+import { isConnectionError, Reachability } from './reachability.js';
 import {
   countEvents,
   eventById,
@@ -66,6 +66,24 @@ const STATS =
   'pg_database_size(current_database())::float8 AS bytes ' +
   "FROM pg_class c WHERE c.oid = 'events'::regclass";
 
+/** How long open() waits for a server that refuses connections (one starting beside the relay). */
+const OPEN_WAIT_MS = 10_000;
+
+/** The migrations, retried while the server cannot be reached, for up to OPEN_WAIT_MS. */
+async function migrateWhenReachable(sql: Sql, logger: Logger | undefined): Promise<void> {
+  const deadline = Date.now() + OPEN_WAIT_MS;
+  for (;;) {
+    try {
+      await migrate(sql);
+      return;
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() >= deadline) throw error;
+      logger?.warn({ err: describeError(error) }, 'PostgreSQL not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export class PostgresEventStore implements EventStore {
   private readonly feed: PostgresChangeFeed;
   private readonly state: PostgresStateTable;
@@ -95,7 +113,7 @@ export class PostgresEventStore implements EventStore {
     const name = options.name ?? 'orly';
     const sql = openPool(config.url, config, name);
     try {
-      await migrate(sql);
+      await migrateWhenReachable(sql, options.logger);
     } catch (error) {
       await sql.end({ timeout: 1 });
       throw error;
@@ -127,6 +145,8 @@ export class PostgresEventStore implements EventStore {
   async save(event: NostrEvent, raw?: string): Promise<SaveResult> {
     if (isEphemeral(event.kind)) throw new Error(`ephemeral kind ${event.kind} must not be stored`);
     if (this.closing) return { stored: false, reason: Reasons.storeFailed('the store is closed') };
+    if (!isHex64(event.id) || !isHex64(event.pubkey))
+      return { stored: false, reason: Reasons.badShape('id and pubkey must be 64 lowercase hex characters') };
     const tags = indexedTags(event);
     if (tags.length > this.maxIndexedTags)
       return { stored: false, reason: Reasons.tooManyIndexedTags(tags.length, this.maxIndexedTags) };
@@ -157,13 +177,15 @@ export class PostgresEventStore implements EventStore {
 
   async purgeExpired(now: number): Promise<number> {
     this.assertOpen();
+    if (Number.isNaN(now)) return 0;
+    const until = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(now));
     let total = 0;
     for (;;) {
       const [row] = await this.track(() =>
         this.reach.watch(
           retrying(() =>
             this.sql
-              .unsafe<{ n: number }[]>(PURGE, [now, PURGE_BATCH] as never[], { prepare: true })
+              .unsafe<{ n: number }[]>(PURGE, [until, PURGE_BATCH] as never[], { prepare: true })
               .execute(),
           ),
         ),
