@@ -151,6 +151,43 @@ describe('a relay whose PostgreSQL goes away', { skip: !restartable && 'needs th
     await client.close();
   });
 
+  it('a server restart under load: every acknowledged event is kept, the clients stay', async () => {
+    const keys = newKeys();
+    const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(r.url)));
+    const acked: string[] = [];
+    const refused: string[] = [];
+    let publishing = true;
+    const publishers = clients.map(async (client, c) => {
+      for (let i = 0; publishing; i++) {
+        const ev = sign(keys, { kind: 1, content: `load ${c}.${i}` });
+        const ok = await client.publish(ev);
+        if (ok[2] === true) acked.push(ev.id);
+        else {
+          assert.match(ok[3], /^error: /);
+          refused.push(ev.id);
+          await sleep(20);
+        }
+      }
+    });
+    await sleep(300);
+    await server.pause!();
+    await sleep(500);
+    await server.resume!();
+    // Until the relay stores again, then a little longer.
+    const resumedAt = acked.length;
+    for (let i = 0; i < 100 && acked.length < resumedAt + 20; i++) await sleep(50);
+    publishing = false;
+    await Promise.all(publishers);
+    assert.ok(refused.length > 0, 'the outage was seen');
+    assert.ok(acked.length > resumedAt, 'the relay stores again after the restart');
+    for (const client of clients) assert.equal(client.closed, false, 'the clients stay connected');
+    const stored = new Set(
+      (await clients[0]!.query('all', { authors: [keys.pk], limit: 5000 })).map((e) => e.id as string),
+    );
+    for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is kept`);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
   it('live subscribers get what other writers stored while LISTEN was down, once', async () => {
     const keys = newKeys();
     const subscriber = await RawClient.connect(r.url);

@@ -11,6 +11,14 @@ import type { PostgresStoreConfig } from './config.js';
 const CONNECT_TIMEOUT_S = 10;
 /** Idle connections are closed after this many seconds (the pool refills on demand). */
 const IDLE_TIMEOUT_S = 300;
+/**
+ * Seconds before a connection is tried again after a failed one: 0.1 doubling, at most 1 (the
+ * driver's own grows to 20 s, which would keep a relay waiting that long after its database is
+ * back). Statements queued meanwhile wait for it.
+ */
+function reconnectDelay(retries: number): number {
+  return Math.min(0.1 * 2 ** retries, 1) * (0.75 + Math.random() / 4);
+}
 
 export type { Sql };
 
@@ -25,6 +33,7 @@ export function openPool(
     ...(config.tls === undefined ? {} : { ssl: config.tls }),
     connect_timeout: CONNECT_TIMEOUT_S,
     idle_timeout: IDLE_TIMEOUT_S,
+    backoff: reconnectDelay,
     onnotice: () => {},
     connection: {
       application_name: name,
