@@ -110,7 +110,7 @@ describe('two relay processes on one PostgreSQL database', () => {
     const shuffled = published
       .map((e, i) => ({ e, k: (i * 7919) % published.length }))
       .sort((x, y) => x.k - y.k);
-    shuffled.forEach(({ e }, i) => clients[i % clients.length]!.send(['EVENT', e]));
+    for (const [i, { e }] of shuffled.entries()) clients[i % clients.length]!.send(['EVENT', e]);
     for (const [i, { e }] of shuffled.entries()) {
       const ok = await clients[i % clients.length]!.next((f) => f[0] === 'OK' && f[1] === e.id, 20_000);
       if (ok[2] !== true) assert.match(ok[3], /^blocked: /, `${e.kind}: ${ok[3]}`);
