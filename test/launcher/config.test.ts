@@ -101,7 +101,7 @@ describe('launcher config', () => {
   test('invalid values name the variable', () => {
     assert.throws(
       () => loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'badger' }),
-      configError('ORLY_LAUNCHER_DB_BACKEND', /only "lmdb" exists/),
+      configError('ORLY_LAUNCHER_DB_BACKEND', /only "lmdb" and "postgres" exist/),
     );
     assert.throws(
       () => loadLauncherConfig({ ORLY_PORT: '0' }),
