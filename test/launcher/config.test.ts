@@ -104,6 +104,15 @@ describe('launcher config', () => {
       configError('ORLY_LAUNCHER_DB_BACKEND', /only "lmdb" and "postgres" exist/),
     );
     assert.throws(
+      () => loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'postgres' }),
+      configError('ORLY_POSTGRES_URL', /is required/),
+    );
+    assert.equal(
+      loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'postgres', ORLY_POSTGRES_URL: 'postgres://db/orly' })
+        .dbBackend,
+      'postgres',
+    );
+    assert.throws(
       () => loadLauncherConfig({ ORLY_PORT: '0' }),
       configError('ORLY_PORT', /port 0 is not allowed/),
     );
