@@ -4,7 +4,12 @@
  * schema.ts, applied by migrations.ts when the store opens; the save path and its locking in
  * write-path.ts; reads and the serial horizon of the sync role in read-path.ts (filters as SQL in
  * filter-sql.ts); the change feed in change-feed.ts; the state role in state-table.ts; the read
- * replica in read-routing.ts.
+ * replica in read-routing.ts; isOpen's reachability in reachability.ts.
+ *
+ * Two pools on the primary (connection.ts): one for saves, removals, the sync, state and admin
+ * roles and the change feed, one for queries, count and negentropy, so that saves never wait for a
+ * connection behind long queries; the change feed's LISTEN has a connection of its own. Writes go
+ * through track(): close() waits for them before it ends the pools.
  */
 import { randomInt } from 'node:crypto';
 import { Reasons } from '../../errors.js';
