@@ -6,16 +6,17 @@ import { parseCommandLine } from '../config/args.js';
  * on stdout (exit 0). Usage errors print the message and the usage on stderr and exit 2;
  * configuration errors name the variable and exit 2; runtime failures exit 1.
  */
-import { ConfigError, dataDirVar } from '../config/env.js';
+import { ConfigError } from '../config/env.js';
 import { UsageError } from '../errors.js';
 import { loadRelayConfig } from '../relay/config.js';
 import { runExport } from '../store/export-events.js';
 import { runImport } from '../store/import-events.js';
-import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
-import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { loadPostgresConfig } from '../store/postgres/config.js';
+import { PostgresEventStore } from '../store/postgres/postgres-store.js';
 import { VERSION } from '../version.js';
 import { filterOption } from './filter-option.js';
 import { runRelay } from './run-relay.js';
+import { openCommandStore } from './store-option.js';
 import { runSyncCli, SYNC_USAGE } from './sync/sync-command.js';
 import { cliWritePolicy } from './write-policy.js';
 
@@ -29,14 +30,24 @@ Usage:
             [--frame-size-limit N] [--timeout S] [--server ADDR]
                                 reconcile with a NIP-77 relay (negentropy) and transfer the difference
                                 (--server: through a running orly-sync-negentropy, client mode)
+  orly migrate                  apply the PostgreSQL schema's migrations (ORLY_POSTGRES_URL) and exit
   orly --version | --help
   orly <command> --help         the options of one command
 
 Options for import/export/sync:
-  --data-dir DIR                store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
+  --data-dir DIR                LMDB store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY;
+                                import/export without it use PostgreSQL when ORLY_DB_TYPE=postgres)
 `;
 
-const DATA_DIR_HELP = `  --data-dir DIR   store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY)
+const DATA_DIR_HELP = `  --data-dir DIR   LMDB store directory (default: ORLY_DATA_DIR or ~/.local/share/ORLY; without
+                   it, PostgreSQL at ORLY_POSTGRES_URL when ORLY_DB_TYPE=postgres)
+  -h, --help       print this help
+`;
+
+const MIGRATE_USAGE = `Usage: orly migrate
+
+Applies the migrations the PostgreSQL database at ORLY_POSTGRES_URL lacks (what a relay with
+ORLY_DB_TYPE=postgres does at start-up), prints the schema version, and exits.
   -h, --help       print this help
 `;
 
@@ -84,10 +95,9 @@ const exportCommand: Command = {
     } as const);
     if (line.help) return help(EXPORT_USAGE);
     if (line.values.version) return version();
-    const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const filterText = line.values.filter;
     const filter = filterText === undefined ? undefined : filterOption(filterText);
-    const store = LmdbEventStore.open(dataDir);
+    const store = await openCommandStore(line.values['data-dir'], process.env);
     try {
       const count = await runExport(store, filter, process.stdout);
       process.stderr.write(`exported ${count} events\n`);
@@ -109,11 +119,16 @@ const importCommand: Command = {
     } as const);
     if (line.help) return help(IMPORT_USAGE);
     if (line.values.version) return version();
-    const dataDir = line.values['data-dir'] ?? dataDirVar(process.env);
     const verify = line.values['no-verify'] !== true;
     const log = (text: string) => process.stderr.write(`${text}\n`);
     const policy = await cliWritePolicy(process.env, log, 'Import');
-    const store = await LmdbEventStore.open(dataDir, loadLmdbStoreConfig(process.env));
+    let store: Awaited<ReturnType<typeof openCommandStore>>;
+    try {
+      store = await openCommandStore(line.values['data-dir'], process.env);
+    } catch (err) {
+      await policy?.stop();
+      throw err;
+    }
     try {
       await runImport(store, process.stdin, { verify, log, ...(policy ? { admit: policy.admit } : {}) });
     } finally {
@@ -124,12 +139,27 @@ const importCommand: Command = {
   },
 };
 
+const migrateCommand: Command = {
+  name: 'orly migrate',
+  usage: MIGRATE_USAGE,
+  async run(args) {
+    const line = parseCommandLine(args, VERSION_OPTION);
+    if (line.help) return help(MIGRATE_USAGE);
+    if (line.values.version) return version();
+    const result = await PostgresEventStore.migrate(loadPostgresConfig(process.env));
+    const applied = result.applied.length === 0 ? 'none' : result.applied.join(', ');
+    process.stdout.write(`schema version ${result.version} (migrations applied now: ${applied})\n`);
+    return 0;
+  },
+};
+
 /** `orly sync` parses its own options and prints its own usage and errors (sync-command.ts). */
 const syncCommand: Command = { name: 'orly sync', usage: SYNC_USAGE, run: (args) => runSyncCli(args) };
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   export: exportCommand,
   import: importCommand,
+  migrate: migrateCommand,
   sync: syncCommand,
 };
 

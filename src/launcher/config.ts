@@ -21,6 +21,7 @@ import {
   parseListen,
   probeHost,
 } from '../config/env.js';
+import { loadPostgresConfig } from '../store/postgres/config.js';
 
 export { dialAddress, parseDuration } from '../config/env.js';
 
@@ -54,7 +55,8 @@ export interface RestartPolicy {
 }
 
 export interface LauncherConfig {
-  readonly dbBackend: 'lmdb';
+  /** ORLY_LAUNCHER_DB_BACKEND, passed to orly-db as ORLY_DB_BACKEND. */
+  readonly dbBackend: 'lmdb' | 'postgres';
   /** undefined = this package's dist/src/cli/orly-db.js. */
   readonly dbBinary: string | undefined;
   readonly dbListen: string;
@@ -106,12 +108,14 @@ function relayHealthUrl(env: Env): string {
 
 export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
   const backend = (read(env, 'ORLY_LAUNCHER_DB_BACKEND') ?? 'lmdb').toLowerCase();
-  if (backend !== 'lmdb') {
+  if (backend !== 'lmdb' && backend !== 'postgres') {
     throw new ConfigError(
       'ORLY_LAUNCHER_DB_BACKEND',
-      `only "lmdb" exists in this implementation (ORLY's badger/neo4j backends do not), got ${JSON.stringify(backend)}`,
+      `only "lmdb" and "postgres" exist in this implementation (ORLY's badger/neo4j backends do not), got ${JSON.stringify(backend)}`,
     );
   }
+  // orly-db would refuse to start without its database: say so before anything is started.
+  if (backend === 'postgres') loadPostgresConfig(env);
   const sync = SYNC_SERVICES.map(({ key, name, port }): SyncServiceConfig => {
     const prefix = `ORLY_LAUNCHER_SYNC_${key}`;
     return {
@@ -139,7 +143,7 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
   }
   const initialBackoffMs = durationVar(env, 'ORLY_LAUNCHER_RESTART_BACKOFF_INITIAL', 250, 10);
   return {
-    dbBackend: 'lmdb',
+    dbBackend: backend,
     dbBinary: read(env, 'ORLY_LAUNCHER_DB_BINARY'),
     dbListen,
     aclEnabled: boolVar(env, 'ORLY_LAUNCHER_ACL_ENABLED', false),

@@ -179,7 +179,7 @@ export function buildLaunchPlan(config: LauncherConfig, env: Env, security: Grpc
         name: 'orly-db',
         stage: 'db',
         ...dbBin,
-        env: { ...env, ORLY_DB_LISTEN: config.dbListen },
+        env: { ...env, ORLY_DB_LISTEN: config.dbListen, ORLY_DB_BACKEND: config.dbBackend },
         probe: () => grpcHealthProbe(db, security),
         readyTimeoutMs: config.dbReadyTimeoutMs,
         binaryVariable: 'ORLY_LAUNCHER_DB_BINARY',

@@ -22,6 +22,7 @@ import {
   urlVar,
 } from '../config/env.js';
 import { DEFAULT_RESTRICTED_KINDS } from '../protocol/kinds.js';
+import { loadPostgresConfig, type PostgresStoreConfig } from '../store/postgres/config.js';
 import { type ClusterConfig, loadClusterConfig } from '../sync/cluster/cluster-config.js';
 import { type DistributedSyncConfig, loadDistributedSyncConfig } from '../sync/distributed/config.js';
 import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
@@ -119,8 +120,13 @@ export interface NegentropyConfig {
 
 /** Where the relay's capabilities live: in this process, or behind gRPC services (split mode). */
 export interface BackendConfig {
-  /** ORLY_DB_TYPE: `local` (embedded LMDB; also accepts `lmdb`/`badger`) or `grpc` (orly-db). */
-  dbType: 'local' | 'grpc';
+  /**
+   * ORLY_DB_TYPE: `local` (embedded LMDB; also accepts `lmdb`/`badger`), `grpc` (orly-db) or
+   * `postgres` (PostgreSQL, `postgres` below).
+   */
+  dbType: 'local' | 'grpc' | 'postgres';
+  /** With dbType postgres: ORLY_POSTGRES_URL (required) and the other ORLY_POSTGRES_* settings. */
+  postgres?: PostgresStoreConfig;
   /** ORLY_GRPC_SERVER: orly-db address when dbType is grpc. */
   grpcDbServer: string;
   /** ORLY_ACL_TYPE: `local` or `grpc` (orly-acl). */
@@ -200,13 +206,16 @@ export interface RelayConfig {
 }
 
 export function loadBackendConfig(env: Env): BackendConfig {
+  const dbType = choiceVar(env, 'ORLY_DB_TYPE', 'local', {
+    local: 'local',
+    lmdb: 'local',
+    badger: 'local',
+    grpc: 'grpc',
+    postgres: 'postgres',
+  } as const);
   return {
-    dbType: choiceVar(env, 'ORLY_DB_TYPE', 'local', {
-      local: 'local',
-      lmdb: 'local',
-      badger: 'local',
-      grpc: 'grpc',
-    }),
+    dbType,
+    ...(dbType === 'postgres' ? { postgres: loadPostgresConfig(env) } : {}),
     grpcDbServer: stringVar(env, 'ORLY_GRPC_SERVER', '127.0.0.1:50051'),
     aclType: choiceVar(env, 'ORLY_ACL_TYPE', 'local', { local: 'local', grpc: 'grpc' }),
     grpcAclServer: stringVar(env, 'ORLY_GRPC_ACL_SERVER', '127.0.0.1:50052'),

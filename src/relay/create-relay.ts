@@ -1,6 +1,6 @@
 /**
  * Composition: builds a Relay from its configuration, choosing each capability's
- * implementation — the embedded LMDB store or orly-db over gRPC (ORLY_DB_TYPE), in-process
+ * implementation — the embedded LMDB store, PostgreSQL or orly-db over gRPC (ORLY_DB_TYPE), in-process
  * access control or orly-acl over gRPC (ORLY_ACL_TYPE), the NIP-77 responder in process or
  * orly-sync-negentropy over gRPC (ORLY_SYNC_TYPE=grpc and ORLY_GRPC_SYNC_NEGENTROPY set; with
  * ORLY_SYNC_TYPE=grpc but no address, NIP-77 stays in process), distributed sync in process
@@ -32,6 +32,7 @@ import { ExpirationSweeper } from '../store/expiration-sweeper.js';
 import { GrpcEventStore } from '../store/grpc/grpc-event-store.js';
 import { loadLmdbStoreConfig } from '../store/lmdb/config.js';
 import { LmdbEventStore } from '../store/lmdb/lmdb-store.js';
+import { PostgresEventStore } from '../store/postgres/postgres-store.js';
 import { ClusterSync } from '../sync/cluster/cluster-sync.js';
 import { GrpcClusterSync } from '../sync/cluster/grpc-cluster-sync.js';
 import { DistributedSync, type DistributedSyncDeps } from '../sync/distributed/distributed-sync.js';
@@ -68,6 +69,11 @@ async function createStore(
       });
     return { store, gauges };
   }
+  if (backend.dbType === 'postgres') {
+    const settings = backend.postgres!;
+    logger.info({ server: postgresServer(settings.url) }, 'opening the PostgreSQL store');
+    return { store: await PostgresEventStore.open(settings, { logger }), gauges: [] };
+  }
   logger.info({ server: backend.grpcDbServer }, 'connecting to orly-db');
   const store = await GrpcEventStore.connect(backend.grpcDbServer, {
     security: loadGrpcSecurity(env),
@@ -75,6 +81,12 @@ async function createStore(
     connectTimeoutMs: backend.grpcConnectTimeoutSeconds * 1000,
   });
   return { store, gauges: [] };
+}
+
+/** host:port/database of a PostgreSQL URL, for the log (never its user or password). */
+function postgresServer(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
 }
 
 async function createAccess(
@@ -286,7 +298,8 @@ export async function createRelay(
     verifier,
     logger,
     replications,
-    ...(config.backend.dbType === 'local'
+    // A shared orly-db purges for its relays; every relay on PostgreSQL purges (idempotent).
+    ...(config.backend.dbType !== 'grpc'
       ? { expirationSweeper: new ExpirationSweeper(store, config.expirationSweepSeconds, logger) }
       : {}),
     negentropy: createNegentropy(config, env, store, access, writePolicy, logger),

@@ -3,8 +3,8 @@
  * `SyncSource` (eventsSince, lastSerial, negentropyItems), `StoreAdmin` (deleteByIds,
  * purgeExpired, stats, isOpen), `StateStore` (getState, putState, listState: a small key-value
  * space beside the events) and `ChangeFeed` (watch, broadcast). `EventStore` is all of them
- * (the change feed optional): the embedded LMDB store and the gRPC client of the orly-db service
- * (split mode, src/store/grpc) implement it; a PostgreSQL store may follow. The relay holds an
+ * (the change feed optional): the embedded LMDB store, the PostgreSQL store (src/store/postgres)
+ * and the gRPC client of the orly-db service (split mode, src/store/grpc) implement it. The relay holds an
  * `EventStore`; every other consumer depends on the roles it uses. One contract test suite per
  * role runs against every implementation.
  */
@@ -190,7 +190,8 @@ export interface StateStore {
 }
 
 /**
- * The change-feed role, offered by stores shared by several relays (the orly-db gRPC client).
+ * The change-feed role, offered by stores shared by several relays (the orly-db gRPC client, the
+ * PostgreSQL store).
  * Optional in `EventStore`: the local LMDB store does not implement it, since a single relay is
  * the only writer and broadcasts everything itself.
  */

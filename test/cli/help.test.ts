@@ -37,6 +37,7 @@ const COMMANDS: readonly CommandCase[] = [
   { script: 'orly', sub: ['export'], usage: /^Usage: orly export \[options\]$/m },
   { script: 'orly', sub: ['import'], usage: /^Usage: orly import \[options\] < events\.jsonl$/m },
   { script: 'orly', sub: ['sync'], usage: /^Usage: orly sync <ws-url> \[options\]$/m },
+  { script: 'orly', sub: ['migrate'], usage: /^Usage: orly migrate$/m },
   { script: 'orly-db', sub: [], usage: /^orly-db \S+ — ORLY event store service/m },
   { script: 'orly-acl', sub: [], usage: /^orly-acl \S+ — /m },
   { script: 'orly-sync-negentropy', sub: [], usage: /^orly-sync-negentropy \S+ — /m },

@@ -122,6 +122,13 @@ export function registerClientStoreContract(
         assert.deepEqual(stored(await store.save(low)).removed, [high.id], 'lower id wins a tie');
         assert.deepEqual(await store.save(high), { stored: false, reason: Reasons.olderReplaceable });
         assert.deepEqual(await ids(store, { kinds: [10002], authors: [bob.pubkey] }), [low.id]);
+
+        // A d tag does not split a replaceable kind: one version per pubkey and kind.
+        const carol = newKey();
+        const tagged = signedEvent(carol, { kind: 10002, tags: [['d', 'x']], created_at: BASE_TIME });
+        const plain = signedEvent(carol, { kind: 10002, created_at: BASE_TIME + 1 });
+        stored(await store.save(tagged));
+        assert.deepEqual(stored(await store.save(plain)).removed, [tagged.id]);
       }),
     );
 

@@ -1,6 +1,6 @@
 /**
  * The EventStore contract against the in-memory MemoryEventStore, the reference store of the
- * differential tests (test/store/differential.test.ts): checked here so that the reference
+ * differential tests (test/store/differential-kit.ts): checked here so that the reference
  * itself honours the contract. It implements ClientStore, SyncSource, StoreAdmin and StateStore.
  */
 import { MemoryEventStore } from '../helpers/memory-store.js';

@@ -24,6 +24,7 @@ import { startAclServer } from '../../src/services/acl/server.js';
 import { startDatabaseServer } from '../../src/services/db/server.js';
 import { startNegentropyServer } from '../../src/services/sync-negentropy/server.js';
 import { GrpcEventStore } from '../../src/store/grpc/grpc-event-store.js';
+import { sharedTestPostgres } from './postgres.js';
 import { testSyncConfig } from './sync-config.js';
 
 /**
@@ -40,6 +41,25 @@ import { testSyncConfig } from './sync-config.js';
  */
 export const NEGENTROPY_GRPC_MODE = process.env.ORLY_TEST_MODE === 'split-negentropy';
 export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_GRPC_MODE;
+
+/**
+ * `ORLY_TEST_MODE=postgres`: relays whose test sets no ORLY_DB_TYPE run on PostgreSQL
+ * (ORLY_DB_TYPE=postgres), one database per data directory on the process's test server
+ * (test/helpers/postgres.ts), so a relay restarted on its data directory finds its events again.
+ */
+export const POSTGRES_MODE = process.env.ORLY_TEST_MODE === 'postgres';
+/** The relays of the tests run on a local LMDB store (the default mode): query workers, its gauges. */
+export const LMDB_MODE = !SPLIT_MODE && !POSTGRES_MODE;
+const postgresDatabases = new Map<string, Promise<string>>();
+
+function postgresDatabaseFor(dataDir: string): Promise<string> {
+  let url = postgresDatabases.get(dataDir);
+  if (url === undefined) {
+    url = sharedTestPostgres().then((server) => server.createDatabase());
+    postgresDatabases.set(dataDir, url);
+  }
+  return url;
+}
 
 /**
  * The per-address limits off (0): every test client comes from 127.0.0.1 and many suites open
@@ -185,6 +205,11 @@ export async function startTestRelay(
   const logger = createLogger('silent');
   const services: { stop(): Promise<void> }[] = [];
   const backendEnv: Record<string, string> = { ...shared?.relayEnv };
+  if (POSTGRES_MODE && shared === undefined && env.ORLY_DB_TYPE === undefined)
+    Object.assign(backendEnv, {
+      ORLY_DB_TYPE: 'postgres',
+      ORLY_POSTGRES_URL: await postgresDatabaseFor(dataDir),
+    });
   if (SPLIT_MODE && shared === undefined) {
     const split = await startSplitServices(env, dataDir, logger);
     services.push(split);
@@ -226,7 +251,13 @@ export async function startTestRelay(
     async stop() {
       await relay.stop();
       for (const service of services.reverse()) await service.stop();
-      if (env.ORLY_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (env.ORLY_DATA_DIR === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+        // The relay's database goes with its data directory (the shared server outlives the tests).
+        const database = postgresDatabases.get(dataDir);
+        postgresDatabases.delete(dataDir);
+        if (database !== undefined) await (await sharedTestPostgres()).dropDatabase(await database);
+      }
     },
   };
 }

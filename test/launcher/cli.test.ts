@@ -179,7 +179,7 @@ describe('orly-launcher CLI (fake services)', () => {
     );
     const backend = runLauncher({ ORLY_LAUNCHER_DB_BACKEND: 'badger' });
     assert.equal(await backend.exit, 2);
-    assert.match(backend.err(), /ORLY_LAUNCHER_DB_BACKEND: only "lmdb" exists/);
+    assert.match(backend.err(), /ORLY_LAUNCHER_DB_BACKEND: only "lmdb" and "postgres" exist/);
     const timeout = runLauncher({ ORLY_LAUNCHER_DB_READY_TIMEOUT: 'soon' });
     assert.equal(await timeout.exit, 2);
     assert.match(timeout.err(), /ORLY_LAUNCHER_DB_READY_TIMEOUT: expected a duration/);

@@ -101,7 +101,16 @@ describe('launcher config', () => {
   test('invalid values name the variable', () => {
     assert.throws(
       () => loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'badger' }),
-      configError('ORLY_LAUNCHER_DB_BACKEND', /only "lmdb" exists/),
+      configError('ORLY_LAUNCHER_DB_BACKEND', /only "lmdb" and "postgres" exist/),
+    );
+    assert.throws(
+      () => loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'postgres' }),
+      configError('ORLY_POSTGRES_URL', /is required/),
+    );
+    assert.equal(
+      loadLauncherConfig({ ORLY_LAUNCHER_DB_BACKEND: 'postgres', ORLY_POSTGRES_URL: 'postgres://db/orly' })
+        .dbBackend,
+      'postgres',
     );
     assert.throws(
       () => loadLauncherConfig({ ORLY_PORT: '0' }),

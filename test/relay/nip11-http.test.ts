@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { Clients, newKeys, sign } from '../helpers/nostr.js';
-import { SPLIT_MODE, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { LMDB_MODE, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 
 const ADMIN = newKeys().pk;
 const ENV = {
@@ -151,7 +151,7 @@ describe('other HTTP routes', () => {
     assert.match(text, /^orly_messages_total\{verb="EVENT"\} [1-9]/m);
     assert.match(text, /^orly_connections [1-9]/m);
     assert.match(text, /^orly_store_events [1-9]/m);
-    if (!SPLIT_MODE) assert.match(text, /^orly_query_workers_ready [1-9]/m);
+    if (LMDB_MODE) assert.match(text, /^orly_query_workers_ready [1-9]/m);
     assert.match(text, /^orly_query_duration_seconds_count [1-9]/m);
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LmdbEventStore } from '../../src/store/lmdb/lmdb-store.js';
 import { newKey, signedEvent } from '../helpers/events.js';
-import { RawClient, SPLIT_MODE, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { LMDB_MODE, RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 const BASE = Math.floor(Date.now() / 1000) - 3600;
@@ -15,7 +15,7 @@ const BASE = Math.floor(Date.now() / 1000) - 3600;
 /** The LMDB store's query workers (a store-side detail: the relay only sees its query executor). */
 const poolOf = (t: TestRelay) => (t.relay.store as LmdbEventStore).queryPool;
 
-describe('query workers', { skip: SPLIT_MODE ? 'local store only' : false }, () => {
+describe('query workers', { skip: LMDB_MODE ? false : 'local LMDB store only' }, () => {
   let withWorkers: TestRelay;
   let inLoop: TestRelay;
   const author = newKey();

@@ -21,7 +21,7 @@ import {
   sign,
   signerFor,
 } from '../helpers/nostr.js';
-import { type RawClient, SPLIT_MODE, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
+import { LMDB_MODE, type RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { negReply, rawSync } from './nip77/nip77-fixtures.js';
 
 /** Served to nobody but the admin. */
@@ -104,7 +104,7 @@ async function count(c: RawClient, id: string, ...filters: unknown[]): Promise<u
 const poolOf = (t: TestRelay) => (t.relay.store as LmdbEventStore).queryPool;
 
 // Split mode: the relay queries orly-db in its event loop (no query workers): one configuration.
-for (const workers of SPLIT_MODE ? ['0'] : ['2', '0']) {
+for (const workers of LMDB_MODE ? ['2', '0'] : ['0']) {
   describe(`read scope (query workers: ${workers})`, () => {
     let t: TestRelay;
 
@@ -112,7 +112,7 @@ for (const workers of SPLIT_MODE ? ['0'] : ['2', '0']) {
       t = await startTestRelay({ ORLY_QUERY_WORKERS: workers, ORLY_NEGENTROPY_ENABLED: 'true' }, undefined, {
         writePolicy: policy,
       });
-      if (!SPLIT_MODE) assert.equal(poolOf(t)?.readyWorkers ?? 0, Number(workers));
+      if (LMDB_MODE) assert.equal(poolOf(t)?.readyWorkers ?? 0, Number(workers));
       const c = await as(t);
       for (const e of stored) assert.equal((await c.publish(e))[2], true, e.content);
     });

@@ -7,11 +7,23 @@
  *   ORLY_DB_LOG_LEVEL                ORLY_LOG_LEVEL, else info
  *   ORLY_EXPIRATION_SWEEP_INTERVAL   60                seconds between NIP-40 purges
  *   ORLY_MAX_INDEXED_TAGS            2000              tag index entries per event (store/lmdb/config.ts)
+ *   ORLY_DB_BACKEND                  lmdb              `lmdb` (the store in ORLY_DATA_DIR) or `postgres`
+ *                                                      (ORLY_POSTGRES_URL and the other ORLY_POSTGRES_*
+ *                                                      variables, store/postgres/config.ts)
  * Transport security: ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN, ORLY_GRPC_INSECURE,
  * ORLY_GRPC_MAX_MESSAGE_SIZE (src/grpc/security.ts).
  */
-import { dataDirVar, type Env, intVar, type LogLevel, listenVar, logLevelVar } from '../../config/env.js';
+import {
+  choiceVar,
+  dataDirVar,
+  type Env,
+  intVar,
+  type LogLevel,
+  listenVar,
+  logLevelVar,
+} from '../../config/env.js';
 import { loadLmdbStoreConfig } from '../../store/lmdb/config.js';
+import { loadPostgresConfig, type PostgresStoreConfig } from '../../store/postgres/config.js';
 
 export interface DatabaseServiceConfig {
   readonly listen: string;
@@ -19,10 +31,16 @@ export interface DatabaseServiceConfig {
   readonly logLevel: LogLevel;
   readonly expirationSweepSeconds: number;
   readonly maxIndexedTags: number | undefined;
+  readonly backend: 'lmdb' | 'postgres';
+  /** With backend postgres. */
+  readonly postgres?: PostgresStoreConfig;
 }
 
 export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServiceConfig {
+  const backend = choiceVar(env, 'ORLY_DB_BACKEND', 'lmdb', { lmdb: 'lmdb', postgres: 'postgres' } as const);
   return {
+    backend,
+    ...(backend === 'postgres' ? { postgres: loadPostgresConfig(env) } : {}),
     listen: listenVar(env, 'ORLY_DB_LISTEN', '127.0.0.1:50051'),
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),

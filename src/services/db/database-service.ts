@@ -79,12 +79,16 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
   const ctx = createHandlerContext(store, logger, hub, () => closing, options.verifier);
   const clientStore = clientStoreHandlers(store, ctx);
 
+  // A store shared with other writers (PostgreSQL behind several orly-db): what they store and
+  // broadcast reaches this server's subscribers too, as from no relay of this server.
+  const unwatch = store.watch?.((stored) => hub.publish(stored.serial, Buffer.from(stored.raw), ''));
+
   const implementation: DatabaseServiceServer = {
     ...clientStore.handlers,
     ...syncSourceHandlers(store, ctx),
     ...adminHandlers(store, ctx),
     ...stateHandlers(store, ctx),
-    ...changeFeedHandlers(ctx),
+    ...changeFeedHandlers(ctx, store),
     ...importExportHandlers(store, ctx, options),
   };
 
@@ -93,6 +97,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
     hub,
     close(): void {
       closing = true;
+      unwatch?.();
       hub.close();
       clientStore.endSaveStreams();
     },

@@ -1,6 +1,8 @@
 /**
  * `orly-db`: the event store as a separate gRPC service (split mode). Serves the LMDB store in
- * ORLY_DATA_DIR as orlydb.v1.DatabaseService (plus grpc.health.v1) to one or more relays.
+ * ORLY_DATA_DIR, or with ORLY_DB_BACKEND=postgres the PostgreSQL database at ORLY_POSTGRES_URL
+ * (several orly-db may share it: each delivers the others' events to its subscribers), as
+ * orlydb.v1.DatabaseService (plus grpc.health.v1) to one or more relays.
  * Variables: ./config.ts; transport security from ORLY_GRPC_* (src/grpc/security.ts).
  *
  * Logs JSON lines on stdout; `"msg":"grpc listening"` carries the bound port. Configuration
@@ -10,6 +12,7 @@
 import { checkServerExposure, loadGrpcSecurity } from '../../grpc/security.js';
 import { createLogger } from '../../logger.js';
 import { MemoryReclaimer } from '../../memory-reclaimer.js';
+import { PostgresEventStore } from '../../store/postgres/postgres-store.js';
 import { VERSION } from '../../version.js';
 import { runServiceMain } from '../shared/run-service.js';
 import { stopOnSignal } from '../shared/stop-on-signal.js';
@@ -29,10 +32,17 @@ async function start(): Promise<void> {
   // Before anything is opened or dialled: no unauthenticated service beyond loopback.
   checkServerExposure('orly-db', config.listen, security, 'ORLY_DB_LISTEN');
   const logger = createLogger(config.logLevel, 'orly-db');
-  logger.info({ version: VERSION, dataDir: config.dataDir }, 'orly-db starting');
+  logger.info(
+    { version: VERSION, backend: config.backend, ...(config.postgres ? {} : { dataDir: config.dataDir }) },
+    'orly-db starting',
+  );
+  const postgres =
+    config.postgres === undefined
+      ? undefined
+      : await PostgresEventStore.open(config.postgres, { logger, name: 'orly-db' });
   const server = await startDatabaseServer({
     listen: config.listen,
-    dataDir: config.dataDir,
+    ...(postgres === undefined ? { dataDir: config.dataDir } : { store: postgres, ownsStore: true }),
     security,
     logger,
     expirationSweepSeconds: config.expirationSweepSeconds,

@@ -27,8 +27,10 @@ export interface DatabaseServerOptions {
   readonly listen: string;
   /** Directory of the LMDB store to open (and close on stop). Either this or `store`. */
   readonly dataDir?: string;
-  /** A store to serve; the caller keeps ownership (it is not closed on stop). */
+  /** A store to serve; the caller keeps ownership (it is not closed on stop) unless `ownsStore`. */
   readonly store?: EventStore;
+  /** With `store`: close it on stop (and when the server fails to start). */
+  readonly ownsStore?: boolean;
   /** TLS / mutual TLS / token (default: plaintext, no token). */
   readonly security?: GrpcSecurity;
   readonly logger: Logger;
@@ -83,7 +85,7 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
   if ((options.store === undefined) === (options.dataDir === undefined)) {
     throw new Error('startDatabaseServer: give exactly one of dataDir and store');
   }
-  const ownsStore = options.store === undefined;
+  const ownsStore = options.store === undefined || options.ownsStore === true;
   const store =
     options.store ?? LmdbEventStore.open(options.dataDir!, { maxIndexedTags: options.maxIndexedTags });
   const security = options.security ?? {};

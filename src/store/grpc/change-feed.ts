@@ -7,7 +7,10 @@
  * as a slow reader) it re-subscribes with exponential backoff (100 ms doubling, capped at 2 s),
  * and the resubscription first replays what was stored meanwhile (EventsSince from the last
  * serial seen, at most WATCH_REPLAY_MAX events, our own skipped), buffering the new live stream
- * until the replay is done: listeners miss nothing across an outage, and get nothing twice.
+ * until the replay is done: listeners miss nothing across an outage, and get nothing twice (live
+ * events are checked against the serials the last replay delivered, not against the highest
+ * serial: an orly-db on PostgreSQL sends serials in commit order, which is not serial order; there
+ * an event committed during the outage with a serial below the last one seen is not replayed).
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Empty, EventBatch, StoredEvent as StoredEventMessage } from '../../gen/orlydb/v1/db.js';
@@ -34,6 +37,8 @@ export class GrpcChangeFeed implements ChangeFeed {
   private readonly ownUnseen = new Set<number>();
   /** Live events held back while a replay runs. */
   private replayBuffer: StoredEventMessage[] | undefined;
+  /** Serials the last replay delivered (or skipped as our own): live copies of them are dropped. */
+  private replayed = new Set<number>();
 
   constructor(
     private readonly connection: DatabaseConnection,
@@ -122,12 +127,12 @@ export class GrpcChangeFeed implements ChangeFeed {
     }
   }
 
-  /** Events and own-save markers from the feed; anything at or below feedSerial was replayed already. */
+  /** Events and own-save markers from the feed; those the last replay delivered are dropped. */
   private deliverFeed(messages: readonly StoredEventMessage[]): void {
     for (const message of messages) {
       if (message.serial > 0) {
-        if (this.feedSerial !== undefined && message.serial <= this.feedSerial) continue;
-        this.feedSerial = message.serial;
+        if (this.replayed.has(message.serial)) continue;
+        this.feedSerial = Math.max(this.feedSerial ?? 0, message.serial);
         if (message.json.length === 0) {
           this.ownUnseen.delete(message.serial);
           continue;
@@ -141,6 +146,7 @@ export class GrpcChangeFeed implements ChangeFeed {
   private async replay(call: ClientReadableStream<EventBatch>, from: number): Promise<void> {
     const logger = this.connection.logger;
     this.replayBuffer = [];
+    this.replayed = new Set();
     let replayed = 0;
     try {
       for await (const stored of this.source.eventsSince(from, WATCH_REPLAY_MAX + 1)) {
@@ -153,6 +159,7 @@ export class GrpcChangeFeed implements ChangeFeed {
           break;
         }
         this.feedSerial = Math.max(this.feedSerial ?? 0, stored.serial);
+        this.replayed.add(stored.serial);
         if (this.ownUnseen.delete(stored.serial)) continue;
         this.notify(stored);
       }
