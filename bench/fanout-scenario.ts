@@ -3,7 +3,13 @@
  * rate (fanout-latency: delivery latency) or as fast as the relay takes it (fanout-throughput:
  * deliveries per second).
  */
-import { type BenchContext, measuredLoad, type ScenarioOutcome, withRelay } from './scenario-harness.js';
+import {
+  type BenchContext,
+  type BenchTarget,
+  measuredLoad,
+  type ScenarioOutcome,
+  withRelay,
+} from './scenario-harness.js';
 import type { LatencySummary } from './stats.js';
 
 interface FanoutLoad {
@@ -24,11 +30,16 @@ interface FanoutLoad {
   okLatencyMs: LatencySummary;
 }
 
-export async function fanoutScenario(ctx: BenchContext, mode: 'rate' | 'max'): Promise<ScenarioOutcome> {
+export async function fanoutScenario(
+  ctx: BenchContext,
+  mode: 'rate' | 'max',
+  target: BenchTarget = 'orly',
+): Promise<ScenarioOutcome> {
   const o = ctx.options;
   const subscribers = mode === 'rate' ? o.fanoutSubscribers : o.throughputSubscribers;
   const durationSec = mode === 'rate' ? o.fanoutDurationSec : o.throughputDurationSec;
-  return withRelay(mode === 'rate' ? 'fanout-latency' : 'fanout-throughput', {}, async (relay, stats) => {
+  const label = `${mode === 'rate' ? 'fanout-latency' : 'fanout-throughput'}${target === 'strfry' ? '-strfry' : ''}`;
+  return withRelay(label, { target }, async (relay, stats) => {
     const load = await measuredLoad<FanoutLoad>(relay, stats, 'load-fanout', {
       url: relay.url,
       subscribers,

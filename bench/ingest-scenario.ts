@@ -2,7 +2,8 @@
  * The ingest scenario: a fresh relay, the dataset published over several connections with a
  * window of EVENTs awaiting OK; accepted events per second and OK latency. Variants: ingest-split
  * (the relay in split mode), ingest-plugin (a pass-through strfry write-policy plugin, a few lines
- * of Node, asked about every event), ingest-policy (ORLY's policy file with a few write rules).
+ * of Node, asked about every event), ingest-policy (ORLY's policy file with a few write rules),
+ * ingest-strfry (the same load against strfry, ORLY_BENCH_STRFRY).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ export interface IngestLoad {
   warmup: { acked: number; rejected: number; timedOut: boolean };
 }
 
-export type IngestVariant = 'plain' | 'split' | 'plugin' | 'policy';
+export type IngestVariant = 'plain' | 'split' | 'plugin' | 'policy' | 'strfry';
 
 /** strfry's docs' simplest plugin: accept everything (one JSON parse and one line per event). */
 const PASS_THROUGH = `#!/usr/bin/env node
@@ -87,7 +88,8 @@ async function runIngest(
   const dataset = ctx.getDataset();
   const split = variant === 'split';
   const label = variant === 'plain' ? 'ingest' : `ingest-${variant}`;
-  return withRelay(label, { split, env }, async (relay, stats) => {
+  const target = variant === 'strfry' ? 'strfry' : 'orly';
+  return withRelay(label, { split, env, target }, async (relay, stats) => {
     const load = await measuredLoad<IngestLoad>(relay, stats, 'load-ingest', {
       url: relay.url,
       file: dataset.file,

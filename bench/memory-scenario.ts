@@ -2,9 +2,18 @@
  * The memory scenario: the relay's RSS empty, with many idle connections (each with a REQ
  * answered) and after they close; bytes per connection.
  */
+
+import type { BenchRelay } from './bench-relay.js';
 import { runLoad } from './load-runner.js';
-import type { RelayProcess } from './relay-process.js';
-import { type BenchContext, delay, MB, round, type ScenarioOutcome, withRelay } from './scenario-harness.js';
+import {
+  type BenchContext,
+  type BenchTarget,
+  delay,
+  MB,
+  round,
+  type ScenarioOutcome,
+  withRelay,
+} from './scenario-harness.js';
 import type { LatencySummary } from './stats.js';
 
 interface ConnectionsLoad {
@@ -18,7 +27,7 @@ interface ConnectionsLoad {
 }
 
 /** Median of `count` RSS readings `gapMs` apart. */
-async function steadyRss(relay: RelayProcess, count = 3, gapMs = 500): Promise<number> {
+async function steadyRss(relay: BenchRelay, count = 3, gapMs = 500): Promise<number> {
   const readings: number[] = [];
   for (let i = 0; i < count; i++) {
     if (i > 0) await delay(gapMs);
@@ -27,9 +36,12 @@ async function steadyRss(relay: RelayProcess, count = 3, gapMs = 500): Promise<n
   return readings.sort((a, b) => a - b)[Math.floor(count / 2)]!;
 }
 
-export async function memoryScenario(ctx: BenchContext): Promise<ScenarioOutcome> {
+export async function memoryScenario(
+  ctx: BenchContext,
+  target: BenchTarget = 'orly',
+): Promise<ScenarioOutcome> {
   const o = ctx.options;
-  return withRelay('memory', {}, async (relay, stats) => {
+  return withRelay(target === 'strfry' ? 'memory-strfry' : 'memory', { target }, async (relay, stats) => {
     await delay(2000);
     const empty = await steadyRss(relay);
     const emptyAnon = relay.rssBreakdown().anon;

@@ -9,14 +9,21 @@ import { UsageError } from '../src/errors.js';
 export { UsageError };
 export const SCENARIOS = [
   'ingest',
+  'ingest-strfry',
   'query',
+  'query-strfry',
   'fanout-latency',
+  'fanout-latency-strfry',
   'fanout-throughput',
+  'fanout-throughput-strfry',
   'memory',
+  'memory-strfry',
   'ingest-split',
   'ingest-plugin',
   'ingest-policy',
   'replication',
+  'replication-split',
+  'replication-strfry',
   'query-split',
   'sync',
   'sync-1m',
@@ -69,7 +76,8 @@ function defaults(quick: boolean): BenchOptions {
     // --quick leaves out the 1,000,000-event sync (minutes on a first run); --only brings it back.
     // The strfry comparison runs only with ORLY_BENCH_STRFRY (a strfry binary built beside the project).
     only: SCENARIOS.filter(
-      (s) => !(quick && s === 'sync-1m') && !(s === 'strfry' && (quick || !process.env.ORLY_BENCH_STRFRY)),
+      (s) =>
+        !(quick && s === 'sync-1m') && !(s.endsWith('strfry') && (quick || !process.env.ORLY_BENCH_STRFRY)),
     ),
     quick,
     seed: 1,

@@ -16,6 +16,7 @@ import {
   withRelay,
 } from './scenario-harness.js';
 import type { LatencySummary } from './stats.js';
+import { runStrfry } from './strfry-process.js';
 
 interface QueryLoad {
   loadCpuPercent?: number;
@@ -78,12 +79,33 @@ async function fillStoreIn(
   return { dataDir, method: 'published through a relay (import unavailable)' };
 }
 
-export async function queryScenario(ctx: BenchContext, split = false): Promise<ScenarioOutcome> {
+/** A strfry database filled with the dataset (`strfry import --no-verify`). */
+async function fillStrfry(dataset: Dataset): Promise<{ dataDir: string; method: string }> {
+  const dataDir = makeDataDir();
+  console.log(`  importing ${dataset.meta.size} events (strfry import --no-verify) ...`);
+  const run = await runStrfry(dataDir, ['import', '--no-verify'], { stdinFile: dataset.file });
+  if (run.code !== 0) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`strfry import failed (exit ${run.code}): ${run.output.slice(-500)}`);
+  }
+  return { dataDir, method: `strfry import --no-verify (${round(run.seconds)} s)` };
+}
+
+export type QueryVariant = 'local' | 'split' | 'strfry';
+
+export async function queryScenario(
+  ctx: BenchContext,
+  variant: QueryVariant = 'local',
+): Promise<ScenarioOutcome> {
   const o = ctx.options;
   const dataset = ctx.getDataset();
   const notes: string[] = [];
-  const { dataDir, method } = await fillStore(dataset, notes);
-  return withRelay(split ? 'query-split' : 'query', { dataDir, split }, async (relay, stats) => {
+  const strfry = variant === 'strfry';
+  const split = variant === 'split';
+  const { dataDir, method } = strfry ? await fillStrfry(dataset) : await fillStore(dataset, notes);
+  const label = variant === 'local' ? 'query' : `query-${variant}`;
+  const target = strfry ? 'strfry' : 'orly';
+  return withRelay(label, { dataDir, split, target }, async (relay, stats) => {
     const load = await measuredLoad<QueryLoad>(relay, stats, 'load-query', {
       url: relay.url,
       metaFile: dataset.metaFile,

@@ -5,24 +5,24 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADDRESS_LIMITS_OFF } from '../src/relay/edge-config.js';
+import {
+  type BenchRelay,
+  directoryBytes,
+  logErrorSummary,
+  logFileLines,
+  rssOfPids,
+  samplePeak,
+} from './bench-relay.js';
 import { runToCompletion, trackChild, untrackChild } from './children.js';
 import { DB_CLI, LOG_DIR, RELAY_CLI } from './paths.js';
-import { cpuSeconds, type RssBreakdown, rssBreakdown, rssBytes } from './procfs.js';
+import { cpuSeconds, type RssBreakdown, rssBytes } from './procfs.js';
 
 /** A port that was free a moment ago (bind port 0 on loopback, read it, close). */
 export function freePort(): Promise<number> {
@@ -111,7 +111,7 @@ class DbProcess {
     return this.exitInfo === undefined;
   }
 
-  static async start(label: string, dataDir: string, timeoutMs: number): Promise<DbProcess> {
+  static async start(label: string, dataDir: string, timeoutMs: number, token: string): Promise<DbProcess> {
     const port = await freePort();
     const logFd = openSync(join(LOG_DIR, `${label}-db.log`), 'w');
     const child = spawn(process.execPath, [DB_CLI], {
@@ -119,6 +119,8 @@ class DbProcess {
         ...process.env,
         ORLY_DB_LISTEN: `127.0.0.1:${port}`,
         ORLY_DATA_DIR: dataDir,
+        // State writes (the relay's identity, replication progress) need an authenticated caller.
+        ORLY_GRPC_TOKEN: token,
         ORLY_LOG_LEVEL: process.env.ORLY_BENCH_LOG_LEVEL || 'warn',
       },
       stdio: ['ignore', logFd, logFd],
@@ -153,7 +155,7 @@ class DbProcess {
   }
 }
 
-export class RelayProcess {
+export class RelayProcess implements BenchRelay {
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
@@ -187,10 +189,13 @@ export class RelayProcess {
     const dataDir = options.dataDir ?? makeDataDir();
     mkdirSync(LOG_DIR, { recursive: true });
     const logFile = join(LOG_DIR, `${options.label}.log`);
+    const token = randomBytes(24).toString('hex');
     const db = options.split
-      ? await DbProcess.start(options.label, dataDir, options.startTimeoutMs ?? 30_000)
+      ? await DbProcess.start(options.label, dataDir, options.startTimeoutMs ?? 30_000, token)
       : undefined;
-    const splitEnv: Record<string, string> = db ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address } : {};
+    const splitEnv: Record<string, string> = db
+      ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address, ORLY_GRPC_TOKEN: token }
+      : {};
     const logFd = openSync(logFile, 'w');
     const child = spawn(process.execPath, [RELAY_CLI], {
       env: {
@@ -246,14 +251,7 @@ export class RelayProcess {
   }
 
   rssBreakdown(): RssBreakdown {
-    const total: RssBreakdown = { rss: 0, anon: 0, file: 0 };
-    for (const pid of this.pids()) {
-      const b = rssBreakdown(pid);
-      total.rss += b.rss;
-      total.anon += b.anon;
-      total.file += b.file;
-    }
-    return total;
+    return rssOfPids(this.pids());
   }
 
   /**
@@ -261,33 +259,16 @@ export class RelayProcess {
    * peaks (each component's own peak).
    */
   samplePeakRss(intervalMs = 250): () => RssBreakdown {
-    const peak: RssBreakdown = { rss: 0, anon: 0, file: 0 };
-    const sample = () => {
-      try {
-        if (!this.running) return;
-        const now = this.rssBreakdown();
-        peak.rss = Math.max(peak.rss, now.rss);
-        peak.anon = Math.max(peak.anon, now.anon);
-        peak.file = Math.max(peak.file, now.file);
-      } catch {
-        // the process is exiting
-      }
-    };
-    sample();
-    const timer = setInterval(sample, intervalMs);
-    return () => {
-      clearInterval(timer);
-      sample();
-      return peak;
-    };
+    return samplePeak(
+      () => this.rssBreakdown(),
+      () => this.running,
+      intervalMs,
+    );
   }
 
   /** The first error-looking line of the relay's output (else its last line), for messages. */
   errorSummary(): string {
-    const tail = this.logTail(40)
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    return (tail.find((l) => /error|cannot|failed|invalid/i.test(l)) ?? tail.at(-1) ?? '(no output)').trim();
+    return logErrorSummary(this.logFile);
   }
 
   /** The last `lines` lines of the relay's output. */
@@ -301,14 +282,7 @@ export class RelayProcess {
 
   /** Lines of the relay's output (warn level and above, as configured), at most `max`. */
   logLines(max = 20): { count: number; sample: string[] } {
-    let text = '';
-    try {
-      text = readFileSync(this.logFile, 'utf8').trim();
-    } catch {
-      return { count: 0, sample: [] };
-    }
-    const all = text === '' ? [] : text.split('\n');
-    return { count: all.length, sample: all.slice(0, max).map((l) => l.slice(0, 400)) };
+    return logFileLines(this.logFile, max);
   }
 
   /** SIGTERM by PID, wait up to `graceMs`, then SIGKILL. Resolves with how it exited. */
@@ -344,12 +318,7 @@ export class RelayProcess {
 
   /** Bytes the data directory occupies on disk (allocated blocks, so sparse files count as written). */
   dataDirBytes(): number {
-    let total = 0;
-    for (const name of readdirSync(this.dataDir)) {
-      const st = statSync(join(this.dataDir, name));
-      if (st.isFile()) total += st.blocks * 512;
-    }
-    return total;
+    return directoryBytes(this.dataDir);
   }
 
   removeDataDir(): void {

@@ -37,7 +37,7 @@ interface IngestLoad {
 }
 
 /** NIP-45 COUNT of every event on a relay. */
-async function countAll(url: string): Promise<number> {
+export async function countAll(url: string): Promise<number> {
   const ws = await connect(url);
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -61,7 +61,8 @@ async function countAll(url: string): Promise<number> {
 
 const stats = (): RelayStats => ({ logLines: 0, logSample: [] });
 
-export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOutcome> {
+/** `split`: each relay on its own orly-db (replication in the relay, events through gRPC). */
+export async function replicationScenario(ctx: BenchContext, split = false): Promise<ScenarioOutcome> {
   const o = ctx.options;
   const dataset = ctx.getDataset();
   const [portA, portB] = [await freePort(), await freePort()];
@@ -70,10 +71,11 @@ export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOu
     ORLY_SYNC_DISTRIBUTED_PEERS: `http://127.0.0.1:${peer}`,
     ORLY_SYNC_DISTRIBUTED_INTERVAL: '5s',
   });
-  const a = await RelayProcess.start({ label: 'replication-a', port: portA, env: envOf(portA, portB) });
+  const label = split ? 'replication-split' : 'replication';
+  const a = await RelayProcess.start({ label: `${label}-a`, port: portA, split, env: envOf(portA, portB) });
   let b: RelayProcess | undefined;
   try {
-    b = await RelayProcess.start({ label: 'replication-b', port: portB, env: envOf(portB, portA) });
+    b = await RelayProcess.start({ label: `${label}-b`, port: portB, split, env: envOf(portB, portA) });
     // B's live link to A is up once an event published on A arrives there.
     await delay(2000);
     const statsA = stats();
@@ -111,8 +113,9 @@ export async function replicationScenario(ctx: BenchContext): Promise<ScenarioOu
     const lo0 = loopbackBytes();
     const started = performance.now();
     b = await RelayProcess.start({
-      label: 'replication-b-restart',
+      label: `${label}-b-restart`,
       port: portB,
+      split,
       dataDir: dataDirB,
       env: envOf(portB, portA),
     });

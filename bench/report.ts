@@ -36,6 +36,11 @@ const yesNo = (ok: boolean) => (ok ? 'yes' : 'NO');
 
 const LABELS: Record<Scenario, string> = {
   ingest: 'Ingest',
+  'ingest-strfry': 'Ingest, strfry',
+  'query-strfry': 'Query, strfry',
+  'fanout-latency-strfry': 'Fan-out latency, strfry',
+  'fanout-throughput-strfry': 'Fan-out throughput, strfry',
+  'memory-strfry': 'Idle connections, strfry',
   query: 'Query',
   'fanout-latency': 'Fan-out latency',
   'fanout-throughput': 'Fan-out throughput',
@@ -44,6 +49,8 @@ const LABELS: Record<Scenario, string> = {
   'ingest-plugin': 'Ingest, pass-through strfry plugin',
   'ingest-policy': 'Ingest, ORLY policy file',
   replication: 'Replication (distributed sync, two relays)',
+  'replication-split': 'Replication, split mode (each relay on its own orly-db)',
+  'replication-strfry': 'Replication, strfry (router live, sync catch-up)',
   'query-split': 'Query, split mode',
   sync: 'Negentropy sync',
   'sync-1m': 'Negentropy sync, 1M',
@@ -63,7 +70,46 @@ function ratioText(ratio: number | undefined): string {
   return ratio === undefined ? 'no local run to compare' : `${ratio.toFixed(2)}× local`;
 }
 
+/**
+ * The load scenarios measured against strfry too: the metric compared, and whether more is better.
+ * The strfry row shows ours ÷ strfry (more is better) or strfry ÷ ours (less is better): > 1 = ahead.
+ */
+const VERSUS_STRFRY: Partial<Record<Scenario, { ours: Scenario; key: string; more: boolean; what: string }>> =
+  {
+    'ingest-strfry': { ours: 'ingest', key: 'eventsPerSec', more: true, what: 'events/s' },
+    'query-strfry': { ours: 'query', key: 'reqsPerSec', more: true, what: 'REQ/s' },
+    'fanout-latency-strfry': { ours: 'fanout-latency', key: 'p99Ms', more: false, what: 'p99 latency' },
+    'fanout-throughput-strfry': {
+      ours: 'fanout-throughput',
+      key: 'deliveriesPerSec',
+      more: true,
+      what: 'deliveries/s',
+    },
+    'memory-strfry': { ours: 'memory', key: 'bytesPerConnection', more: false, what: 'bytes per connection' },
+  };
+
+function versusStrfry(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scenario'> | undefined {
+  const spec = VERSUS_STRFRY[scenario];
+  if (spec === undefined) return undefined;
+  const base = rowFor(spec.ours, m, run);
+  const ours = run.results.find((r) => r.scenario === spec.ours && r.status === 'ok')?.metrics[spec.key];
+  const theirs = m[spec.key];
+  const ratio =
+    typeof ours === 'number' && typeof theirs === 'number' && ours > 0 && theirs > 0
+      ? spec.more
+        ? ours / theirs
+        : theirs / ours
+      : undefined;
+  return {
+    ...base,
+    target: `ours vs strfry, ${spec.what}: ${ratio === undefined ? 'no run of ours to compare' : `${ratio.toFixed(2)}×`} (> 1: ours ahead)`,
+    met: ratio === undefined ? '—' : yesNo(ratio > 1),
+  };
+}
+
 function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scenario'> {
+  const versus = versusStrfry(scenario, m, run);
+  if (versus !== undefined) return versus;
   switch (scenario) {
     case 'sync':
       return {
@@ -121,12 +167,26 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
       };
     }
     case 'replication':
+    case 'replication-split':
       return {
         measured: `catch-up of ${fmt(m.catchUpEvents)} events after an outage: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s, ${fmt(m.catchUpBytesPerEvent)} bytes per event on loopback; replica CPU ${fmt(m.replicaCpuSeconds, 1)} s)`,
         latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
         target: 'lag well under a second on loopback',
         met: yesNo(num(m.lagP99Ms) < 1000 && num(m.lagMissing) === 0),
       };
+    case 'replication-strfry': {
+      const ours = run.results.find((r) => r.scenario === 'replication' && r.status === 'ok')?.metrics;
+      const vs =
+        ours === undefined
+          ? ''
+          : `; ours: lag p99 ${ms(ours.lagP99Ms)}, catch-up ${fmt(ours.catchUpSeconds, 2)} s`;
+      return {
+        measured: `catch-up of ${fmt(m.catchUpEvents)} events by strfry sync: ${fmt(m.catchUpSeconds, 2)} s (${fmt(m.catchUpEventsPerSec)} events/s, ${fmt(m.catchUpBytesPerEvent)} bytes per event on loopback); router CPU ${fmt(m.routerCpuSeconds, 1)} s${vs}`,
+        latency: `lag at ${fmt(m.lagRate)} events/s: p50 ${ms(m.lagP50Ms)}, p99 ${ms(m.lagP99Ms)}, max ${ms(m.lagMaxMs)}`,
+        target: 'the strfry baseline for the replication row',
+        met: '—',
+      };
+    }
     case 'query-split': {
       const ratio = splitRatio(run, 'query', 'query-split', 'reqsPerSec');
       return {
@@ -177,6 +237,8 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
               : (num(m.bytesPerConnection) * 10_000) / 2 ** 20 <= 150),
         ),
       };
+    default:
+      return { measured: JSON.stringify(m), latency: '—', target: '—', met: '—' };
   }
 }
 

@@ -4,11 +4,14 @@
  * exit and log merged into the result) and measuredLoad (a load generator in a separate
  * process, with the relay's CPU and RSS sampled around the timed phase).
  */
+
+import type { BenchRelay } from './bench-relay.js';
 import { type Dataset, loadOrCreateDataset } from './dataset.js';
 import { runLoad } from './load-runner.js';
 import type { BenchOptions, Scenario } from './options.js';
 import { machineBusySeconds, type RssBreakdown } from './procfs.js';
-import { RelayProcess } from './relay-process.js';
+import { makeDataDir, RelayProcess } from './relay-process.js';
+import { StrfryRelay } from './strfry-process.js';
 
 export type Metrics = Record<string, number | string | boolean | undefined>;
 
@@ -76,13 +79,20 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Which relay a scenario measures: ours (local or split mode), or strfry (ORLY_BENCH_STRFRY). */
+export type BenchTarget = 'orly' | 'strfry';
+
 /** Runs `body` against a fresh relay and always shuts it down; the relay stats are merged in. */
 export async function withRelay(
   label: string,
-  start: { env?: Record<string, string>; dataDir?: string; split?: boolean },
-  body: (relay: RelayProcess, stats: RelayStats) => Promise<ScenarioOutcome>,
+  start: { env?: Record<string, string>; dataDir?: string; split?: boolean; target?: BenchTarget },
+  body: (relay: BenchRelay, stats: RelayStats) => Promise<ScenarioOutcome>,
 ): Promise<ScenarioOutcome> {
-  const relay = await RelayProcess.start({ label, ...start });
+  const { target, ...options } = start;
+  const relay: BenchRelay =
+    target === 'strfry'
+      ? await StrfryRelay.start(options.dataDir ?? makeDataDir(), label)
+      : await RelayProcess.start({ label, ...options });
   const stats: RelayStats = { logLines: 0, logSample: [] };
   let outcome: ScenarioOutcome | undefined;
   let failure: unknown;
@@ -123,7 +133,7 @@ export class ScenarioFailure extends Error {
 
 /** Runs a load generator, sampling the relay's CPU and peak RSS between "ready" and its result. */
 export async function measuredLoad<R>(
-  relay: RelayProcess,
+  relay: BenchRelay,
   stats: RelayStats,
   script: string,
   args: Record<string, unknown> & { hardTimeoutSec: number },

@@ -18,6 +18,7 @@ import {
   type ScenarioOutcome,
   type ScenarioResult,
 } from './scenario-harness.js';
+import { strfryReplicationScenario } from './strfry-replication-scenario.js';
 import { strfryScenario } from './strfry-scenario.js';
 import { sync1mScenario } from './sync-1m-scenario.js';
 import { syncScenario } from './sync-scenario.js';
@@ -26,15 +27,22 @@ export { BenchContext, type Metrics, type ScenarioResult } from './scenario-harn
 
 const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>> = {
   ingest: (ctx) => ingestScenario(ctx),
+  'ingest-strfry': (ctx) => ingestScenario(ctx, 'strfry'),
   query: (ctx) => queryScenario(ctx),
+  'query-strfry': (ctx) => queryScenario(ctx, 'strfry'),
   'fanout-latency': (ctx) => fanoutScenario(ctx, 'rate'),
+  'fanout-latency-strfry': (ctx) => fanoutScenario(ctx, 'rate', 'strfry'),
   'fanout-throughput': (ctx) => fanoutScenario(ctx, 'max'),
-  memory: memoryScenario,
+  'fanout-throughput-strfry': (ctx) => fanoutScenario(ctx, 'max', 'strfry'),
+  memory: (ctx) => memoryScenario(ctx),
+  'memory-strfry': (ctx) => memoryScenario(ctx, 'strfry'),
   'ingest-split': (ctx) => ingestScenario(ctx, 'split'),
   'ingest-plugin': (ctx) => ingestScenario(ctx, 'plugin'),
   replication: replicationScenario,
+  'replication-split': (ctx) => replicationScenario(ctx, true),
+  'replication-strfry': strfryReplicationScenario,
   'ingest-policy': (ctx) => ingestScenario(ctx, 'policy'),
-  'query-split': (ctx) => queryScenario(ctx, true),
+  'query-split': (ctx) => queryScenario(ctx, 'split'),
   sync: async (ctx) => {
     const metrics = await syncScenario(ctx.getDataset());
     return { status: 'ok', metrics: metrics as unknown as Metrics, notes: [] };

@@ -5,12 +5,21 @@
  * loopback port, CPU and RSS from /proc, and a stop by SIGTERM to its PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import {
+  type BenchRelay,
+  directoryBytes,
+  type ExitInfo,
+  logErrorSummary,
+  logFileLines,
+  rssOfPids,
+  samplePeak,
+} from './bench-relay.js';
 import { type CompletedRun, runToCompletion, trackChild, untrackChild } from './children.js';
 import { LOG_DIR } from './paths.js';
-import { cpuSeconds, rssBytes } from './procfs.js';
+import { cpuSeconds, type RssBreakdown, rssBytes } from './procfs.js';
 import { freePort } from './relay-process.js';
 
 export const STRFRY_BIN = process.env.ORLY_BENCH_STRFRY;
@@ -62,22 +71,30 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export class StrfryRelay {
+export class StrfryRelay implements BenchRelay {
   private exited = false;
+  private exitInfo: ExitInfo | undefined;
   private readonly done: Promise<void>;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly pid: number,
     readonly port: number,
+    readonly dir: string,
+    private readonly logFile: string,
   ) {
     this.done = new Promise((resolve) =>
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         this.exited = true;
+        this.exitInfo = { code, signal, forced: false };
         untrackChild(pid);
         resolve();
       }),
     );
+  }
+
+  get running(): boolean {
+    return !this.exited;
   }
 
   get url(): string {
@@ -89,14 +106,15 @@ export class StrfryRelay {
     if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
     const port = await freePort();
     mkdirSync(LOG_DIR, { recursive: true });
-    const log = openSync(join(LOG_DIR, `${label}.log`), 'w');
+    const logFile = join(LOG_DIR, `${label}.log`);
+    const log = openSync(logFile, 'w');
     const child = spawn(STRFRY_BIN, strfryArgs(dir, [`--set=relay.port=${port}`, 'relay']), {
       stdio: ['ignore', log, log],
     });
     closeSync(log);
     if (child.pid === undefined) throw new Error('strfry did not start');
     trackChild(child.pid, 'strfry relay');
-    const relay = new StrfryRelay(child, child.pid, port);
+    const relay = new StrfryRelay(child, child.pid, port, dir, logFile);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && !relay.exited) {
       if (await portOpen(port)) return relay;
@@ -112,6 +130,99 @@ export class StrfryRelay {
 
   rss(): number {
     return rssBytes(this.pid);
+  }
+
+  rssBreakdown(): RssBreakdown {
+    return rssOfPids([this.pid]);
+  }
+
+  samplePeakRss(intervalMs = 250): () => RssBreakdown {
+    return samplePeak(
+      () => this.rssBreakdown(),
+      () => this.running,
+      intervalMs,
+    );
+  }
+
+  dataDirBytes(): number {
+    return directoryBytes(join(this.dir, 'db'));
+  }
+
+  errorSummary(): string {
+    return logErrorSummary(this.logFile);
+  }
+
+  /** strfry logs every connection at INFO: only its warnings and errors count here. */
+  logLines(max = 20): { count: number; sample: string[] } {
+    const all = logFileLines(this.logFile, 100_000).sample.filter((l) => /\b(WARN|ERR|FATAL)\b/.test(l));
+    return { count: all.length, sample: all.slice(0, max) };
+  }
+
+  async stop(): Promise<ExitInfo> {
+    if (this.exited) return this.exitInfo ?? { code: null, signal: null, forced: false };
+    this.child.kill('SIGTERM');
+    let forced = false;
+    const timer = setTimeout(() => {
+      forced = true;
+      this.child.kill('SIGKILL');
+    }, 10_000);
+    await this.done;
+    clearTimeout(timer);
+    return { ...(this.exitInfo ?? { code: null, signal: null }), forced };
+  }
+
+  /** stop(), then the data directory removed. */
+  async shutdown(): Promise<ExitInfo> {
+    try {
+      return await this.stop();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * `strfry router` over the database in `dir` (the relay B serving it runs beside it, as strfry
+ * deployments do): one stream `dir = "down"` from `upstream`, live only (strfry's router asks
+ * with `limit: 0` and does not fill gaps; `strfry sync` does that).
+ */
+export class StrfryRouter {
+  private exited = false;
+  private readonly done: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+  ) {
+    this.done = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.exited = true;
+        untrackChild(pid);
+        resolve();
+      }),
+    );
+  }
+
+  static start(dir: string, upstream: string, label: string): StrfryRouter {
+    if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set');
+    const routerConfig = join(dir, 'router.conf');
+    writeFileSync(
+      routerConfig,
+      `connectionTimeout = 20\nstreams {\n  replica {\n    dir = "down"\n    urls = [ "${upstream}" ]\n  }\n}\n`,
+    );
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = openSync(join(LOG_DIR, `${label}.log`), 'w');
+    const child = spawn(STRFRY_BIN, strfryArgs(dir, ['router', routerConfig]), {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new Error('strfry router did not start');
+    trackChild(child.pid, 'strfry router');
+    return new StrfryRouter(child, child.pid);
+  }
+
+  cpu(): number {
+    return cpuSeconds(this.pid);
   }
 
   async stop(): Promise<void> {

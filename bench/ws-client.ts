@@ -70,7 +70,11 @@ export function eoseSubId(frame: Buffer): string {
  */
 export function eventIdOf(frame: Buffer, subIdLength: number): string {
   const start = 10 + subIdLength + 2 + 7;
-  return frame.toString('latin1', start, start + 64);
+  // Our relay writes "id" first; other relays (strfry: keys in alphabetical order) may not.
+  if (frame.toString('latin1', start - 7, start) === '{"id":"')
+    return frame.toString('latin1', start, start + 64);
+  const at = frame.indexOf('"id":"', start - 7, 'latin1');
+  return at < 0 ? '' : frame.toString('latin1', at + 6, at + 70);
 }
 
 export function connect(url: string, timeoutMs = 10_000): Promise<WebSocket> {

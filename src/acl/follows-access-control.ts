@@ -40,6 +40,7 @@ import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { ChangeFeed, ClientStore } from '../store/event-store.js';
 import type { AccessControl, AccessControlUpdate, AccessLevel, Requester } from './access-control.js';
+import { followsOf, replacesFollowList } from './follow-list.js';
 import type { FetchLimits } from './follow-list-fetch.js';
 import { FollowListRefresher } from './follow-list-refresh.js';
 import type { FollowsSettings } from './follows-config.js';
@@ -69,24 +70,6 @@ interface FollowList {
   readonly createdAt: number;
   readonly id: string;
   readonly follows: ReadonlySet<string>;
-}
-
-const HEX64_ANY_CASE = /^[0-9a-fA-F]{64}$/;
-
-function followsOf(event: NostrEvent): ReadonlySet<string> {
-  const out = new Set<string>();
-  for (const tag of event.tags) {
-    const value = tag[1];
-    if (tag[0] === 'p' && value !== undefined && HEX64_ANY_CASE.test(value)) out.add(value.toLowerCase());
-  }
-  return out;
-}
-
-/** Does `candidate` replace `current` (newest created_at wins; equal: lowest id, as NIP-01 says)? */
-function newer(candidate: NostrEvent, current: FollowList | undefined): boolean {
-  if (!current) return true;
-  if (candidate.created_at !== current.createdAt) return candidate.created_at > current.createdAt;
-  return candidate.id < current.id;
 }
 
 export class FollowsAccessControl implements AccessControl {
@@ -231,7 +214,7 @@ export class FollowsAccessControl implements AccessControl {
         for await (const stored of this.options.store.query({ kinds: [3], authors })) {
           const ev = stored.event;
           if (ev.kind !== 3 || !authors.includes(ev.pubkey)) continue;
-          if (newer(ev, fresh.get(ev.pubkey)))
+          if (replacesFollowList(ev, fresh.get(ev.pubkey)))
             fresh.set(ev.pubkey, { createdAt: ev.created_at, id: ev.id, follows: followsOf(ev) });
         }
       }
@@ -257,7 +240,7 @@ export class FollowsAccessControl implements AccessControl {
 
   /** Records a kind 3 if it is the newest of its author. */
   private apply(event: NostrEvent, into: Map<string, FollowList> = this.lists): boolean {
-    if (!newer(event, into.get(event.pubkey))) return false;
+    if (!replacesFollowList(event, into.get(event.pubkey))) return false;
     into.set(event.pubkey, { createdAt: event.created_at, id: event.id, follows: followsOf(event) });
     return true;
   }

@@ -267,22 +267,30 @@ export async function createRelay(
   });
   // Replicated events reach this relay's live subscriptions like published ones.
   let built: Relay | undefined;
-  const replications = createReplications(config, env, logger, () => ({
-    store,
-    identity,
+  // One ingest path shared by every replication service (built only when one runs).
+  let syncDeps: DistributedSyncDeps | undefined;
+  const replications = createReplications(
+    config,
+    env,
     logger,
-    ingest: new SyncIngest({
-      store,
-      verifier,
-      access,
-      ...(writePolicy === undefined ? {} : { policy: writePolicy }),
-      onStored: (event, serial) => {
-        built?.broadcast(event, serializeEvent(event));
-        built?.access.eventStored?.(event);
-        built?.replication.notifyStored(serial, event);
-      },
-    }),
-  }));
+    () =>
+      (syncDeps ??= {
+        store,
+        identity,
+        logger,
+        ingest: new SyncIngest({
+          store,
+          verifier,
+          access,
+          ...(writePolicy === undefined ? {} : { policy: writePolicy }),
+          onStored: (event, serial) => {
+            built?.broadcast(event, serializeEvent(event));
+            built?.access.eventStored?.(event);
+            built?.replication.notifyStored(serial, event);
+          },
+        }),
+      }),
+  );
   built = new Relay({
     config,
     store,

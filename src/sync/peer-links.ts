@@ -55,7 +55,7 @@ export class PeerLinks {
       if (this.started) return;
       for (const [url, old] of this.links) {
         await old.stop();
-        this.links.set(url, await this.newLink(url));
+        this.links.set(url, await this.newLink(url, old.wsUrl));
       }
       this.start();
     });
@@ -63,9 +63,13 @@ export class PeerLinks {
     return next;
   }
 
-  /** Replaces the set (urls already canonical); resolves once applied. */
-  set(urls: readonly string[]): Promise<void> {
-    const next = this.changing.then(() => this.apply(urls));
+  /**
+   * Replaces the set (urls already canonical); resolves once applied. `wsUrls`: a peer's
+   * WebSocket URL where it is not its http URL with the scheme swapped (a changed one restarts
+   * that peer's link, its progress kept).
+   */
+  set(urls: readonly string[], wsUrls: ReadonlyMap<string, string> = new Map()): Promise<void> {
+    const next = this.changing.then(() => this.apply(urls, wsUrls));
     this.changing = next.catch(() => undefined);
     return next;
   }
@@ -104,6 +108,11 @@ export class PeerLinks {
     return [...this.links.values()].map((link) => link.status());
   }
 
+  /** The WebSocket URL each peer's link uses. */
+  wsUrlOf(url: string): string | undefined {
+    return this.linkOf(url)?.wsUrl;
+  }
+
   /** The identities of the peers (those whose NIP-11 could be read), never our own. */
   async identities(): Promise<ReadonlySet<string>> {
     const keys = await Promise.all(this.urls.map((url) => this.options.directory.pubkeyOf(url)));
@@ -118,8 +127,8 @@ export class PeerLinks {
     this.pollSoon = undefined;
   }
 
-  private async newLink(url: string): Promise<PeerLink> {
-    const link = new PeerLink(url, { ...this.options, requestPoll: () => this.requestPoll() });
+  private async newLink(url: string, wsUrl?: string): Promise<PeerLink> {
+    const link = new PeerLink(url, { ...this.options, requestPoll: () => this.requestPoll() }, wsUrl);
     await link.load();
     return link;
   }
@@ -138,7 +147,7 @@ export class PeerLinks {
     void link.poll();
   }
 
-  private async apply(urls: readonly string[]): Promise<void> {
+  private async apply(urls: readonly string[], wsUrls: ReadonlyMap<string, string>): Promise<void> {
     const { logger, relayUrl } = this.options;
     // Our own URL (in any form) is dropped without a fetch; another name of ours is found by identity.
     const own = httpUrlOf(relayUrl);
@@ -151,10 +160,16 @@ export class PeerLinks {
       logger.info({ peer: url }, 'peer removed: replication with it stopped, its progress forgotten');
     }
     for (const url of wanted) {
-      if (this.links.has(url)) continue;
-      const link = await this.newLink(url);
+      const old = this.links.get(url);
+      const ws = wsUrls.get(url);
+      if (old !== undefined && (ws === undefined || ws === old.wsUrl)) continue;
+      await old?.stop();
+      const link = await this.newLink(url, ws);
       this.links.set(url, link);
-      logger.info({ peer: url }, 'peer added');
+      logger.info(
+        { peer: url, ws: link.wsUrl },
+        old === undefined ? 'peer added' : 'peer WebSocket URL changed',
+      );
       if (this.started) this.run(link);
     }
   }

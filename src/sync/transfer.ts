@@ -2,10 +2,12 @@
  * The transfer phases of `orly sync`, strfry-style:
  *
  * - download: the `need` ids are requested with REQ "R" {ids: [...]} in batches of 50, one
- *   batch in flight (the next REQ goes out after the previous EOSE). Each EVENT is checked like
- *   one from a client (checkEventShape, id == computeEventId, id requested, signature through
- *   the verifier, never an ephemeral kind) and saved; the batch's saves complete before the
- *   next batch is requested. A CLOSED for "R" ends the sync with its reason.
+ *   batch in flight on the wire (the next REQ goes out after the previous EOSE). Each EVENT is
+ *   checked like one from a client (checkEventShape, id == computeEventId, id requested,
+ *   signature through the verifier, never an ephemeral kind) and saved. A batch's checks and
+ *   saves overlap the transfer of the next one: at most two batches are being stored at once
+ *   (the older completes before a third is requested). A CLOSED for "R" ends the sync with
+ *   its reason.
  * - upload: the `have` events are read from the store and sent as EVENT, at most 100 awaiting
  *   their OK; OK true counts as accepted (duplicates included), OK false as rejected.
  *
@@ -88,6 +90,15 @@ export async function downloadEvents(
   const log = params.log ?? (() => {});
   const stats: DownloadStats = { downloaded: 0, duplicates: 0, invalid: 0, rejected: 0, missing: 0 };
   const size = params.batch ?? DOWNLOAD_BATCH;
+  let previous: { work: Promise<void>[]; pending: Set<string> } | undefined;
+  /** A failed check or save (e.g. the store is gone): thrown when its batch settles, never left unhandled. */
+  let failure: unknown;
+  const settle = async (batch: { work: Promise<void>[]; pending: Set<string> }): Promise<void> => {
+    await Promise.all(batch.work);
+    if (failure !== undefined) throw failure;
+    stats.missing += batch.pending.size;
+    params.onProgress?.(stats);
+  };
   for (let start = 0; start < ids.length; start += size) {
     const batch = ids.slice(start, start + size);
     const pending = new Set(batch);
@@ -141,13 +152,16 @@ export async function downloadEvents(
               log(`event ${checked.id} not stored: ${result.reason}`);
             } else if (result.duplicate) stats.duplicates++;
             else stats.downloaded++;
+          })
+          .catch((err: unknown) => {
+            failure ??= err;
           }),
       );
     }
-    await Promise.all(work);
-    stats.missing += pending.size;
-    params.onProgress?.(stats);
+    if (previous !== undefined) await settle(previous);
+    previous = { work, pending };
   }
+  if (previous !== undefined) await settle(previous);
   if (ids.length > 0) peer.send(['CLOSE', REQ_SUB_ID]);
   return stats;
 }

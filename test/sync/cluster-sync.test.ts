@@ -141,3 +141,49 @@ describe('cluster with privileged propagation off', () => {
     assert.equal(await has(a, dm.id, bob), true);
   });
 });
+
+describe("cluster members' WebSocket URLs come from the membership's relay tags", () => {
+  let a: Node;
+  let b: Node;
+  const alice = newKeys();
+
+  before(async () => {
+    [a, b] = [await makeNode(), await makeNode()];
+    for (const node of [a, b]) await startNode(node);
+  });
+  after(() => stopAll([a, b]));
+
+  it('a member reached only at the WebSocket URL its tag names', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // b's tag names a WebSocket URL where nothing listens: a must not guess b's real one.
+    const wrong = sign(admin, {
+      kind: 39108,
+      created_at: now - 10,
+      tags: [
+        ['d', 'membership'],
+        ['relay', a.http, a.url],
+        ['relay', b.http, 'ws://127.0.0.1:1/'],
+      ],
+    });
+    for (const node of [a, b]) await publish(node, wrong);
+    await waitFor(() => clusterOf(a).current?.eventId === wrong.id);
+    const members = await clusterOf(a).listMembers();
+    assert.deepEqual(
+      members.map((m) => [m.url, m.wsUrl]),
+      [[b.http.replace(/\/$/, ''), 'ws://127.0.0.1:1']],
+    );
+    const before = sign(alice, { content: 'written on b before the fix' });
+    await publish(b, before);
+    await clusterOf(a).pollAll();
+    assert.equal(await has(a, before.id, alice), false, 'not fetched from a URL that is not b');
+
+    const right = membership([a, b], admin, now);
+    for (const node of [a, b]) await publish(node, right);
+    await waitFor(() => clusterOf(a).current?.eventId === right.id);
+    await waitFor(async () => has(a, before.id, alice), 10_000, 'the catch-up from b at its real URL', 200);
+    assert.deepEqual(
+      (await clusterOf(a).listMembers()).map((m) => m.wsUrl),
+      [b.url.replace(/\/$/, '')],
+    );
+  });
+});

@@ -176,7 +176,7 @@ export class ClusterSync implements ClusterReplication {
     return this.members
       .statuses()
       .filter((s) => s.status !== 'self')
-      .map((s) => ({ ...s, wsUrl: wsUrlOf(s.url) ?? '' }));
+      .map((s) => ({ ...s, wsUrl: this.members.wsUrlOf(s.url) ?? wsUrlOf(s.url) ?? '' }));
   }
 
   async updateMembership(httpUrls: readonly string[]): Promise<ClusterMemberStatus[]> {
@@ -271,10 +271,14 @@ export class ClusterSync implements ClusterReplication {
     }
     this.membership = membership;
     const urls = this.override?.urls ?? (membership?.members ?? []).map((m) => m.httpUrl);
+    // The membership names each member's WebSocket URL; the override gives http URLs only.
+    const wsUrls = new Map(
+      this.override === undefined ? (membership?.members ?? []).map((m) => [m.httpUrl, m.wsUrl]) : [],
+    );
     const key = JSON.stringify([this.override === undefined ? membership?.eventId : 'override', urls]);
     if (key === this.applied) return;
     this.applied = key;
-    await this.members.set(urls);
+    await this.members.set(urls, wsUrls);
     this.trusted = this.config.propagatePrivileged ? await this.members.identities() : new Set();
     this.trustedAt = Date.now();
     this.logger.info(

@@ -78,9 +78,15 @@ export class PeerLink {
   private readonly feed: PeerFeed;
   private readonly logger: Logger;
 
+  /**
+   * `url`: the peer's canonical http(s) URL (its identity in progress and status). `wsUrl`: where
+   * its WebSocket is, when the configuration names it (a cluster membership's `relay` tag);
+   * otherwise `url` with the scheme swapped.
+   */
   constructor(
     readonly url: string,
     private readonly deps: PeerLinkDeps,
+    readonly wsUrl: string | undefined = wsUrlOf(url),
   ) {
     this.feed = (
       deps.feed ?? ((peer, identity) => distributedFeed(peer, identity, deps.relayUrl, TIMEOUT_MS))
@@ -230,7 +236,7 @@ export class PeerLink {
   }
 
   private async connect(): Promise<PeerConnection> {
-    const ws = wsUrlOf(this.url);
+    const ws = this.wsUrl;
     if (ws === undefined) throw new Error(`no WebSocket URL for ${this.url}`);
     const conn = await PeerConnection.connect(ws, TIMEOUT_MS);
     try {

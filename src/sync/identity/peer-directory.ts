@@ -4,14 +4,15 @@
  * http(s) twin), cached for `ttlMs` (30 min) and refetched after that; a failed fetch is retried
  * no sooner than `retryMs` (1 s) later, and meanwhile the last known identity (if any) stands.
  * Bounded: documents over 64 KiB are refused, a fetch times out after `timeoutMs` (5 s), and at
- * most MAX_ENTRIES URLs are remembered.
+ * most MAX_DIRECTORY_ENTRIES URLs are remembered.
  */
 import { isHex64 } from '../../protocol/event.js';
 import { VERSION } from '../../version.js';
 import { normalizeRelayUrl } from '../relay-url.js';
 
 const MAX_DOCUMENT_BYTES = 64 * 1024;
-const MAX_ENTRIES = 1000;
+/** URLs remembered at most (the oldest is forgotten first). */
+export const MAX_DIRECTORY_ENTRIES = 1000;
 
 interface Entry {
   pubkey: string | undefined;
@@ -60,7 +61,7 @@ export class PeerDirectory {
     if (key === undefined) return undefined;
     let entry = this.entries.get(key);
     if (entry === undefined) {
-      if (this.entries.size >= MAX_ENTRIES) {
+      if (this.entries.size >= MAX_DIRECTORY_ENTRIES) {
         const oldest = this.entries.keys().next();
         if (!oldest.done) this.entries.delete(oldest.value);
       }
@@ -89,6 +90,11 @@ export class PeerDirectory {
         current.pending = undefined;
       });
     return current.pending;
+  }
+
+  /** URLs remembered now. */
+  get size(): number {
+    return this.entries.size;
   }
 
   /** Forgets what is known about `url` (its next lookup fetches). */

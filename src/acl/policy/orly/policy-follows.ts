@@ -5,8 +5,9 @@
  * at most MAX_FOLLOWS pubkeys (beyond: logged once, the rest ignored).
  */
 import type { Logger } from '../../../logger.js';
-import { isHex64, type NostrEvent } from '../../../protocol/event.js';
+import type { NostrEvent } from '../../../protocol/event.js';
 import type { ClientStore } from '../../../store/event-store.js';
+import { followsOf, replacesFollowList } from '../../follow-list.js';
 
 export const MAX_FOLLOWS = 100_000;
 
@@ -15,7 +16,7 @@ export class PolicyFollows {
   /** Per admin: the created_at and p tags of the newest kind 3 seen. */
   private readonly lists = new Map<
     string,
-    { readonly createdAt: number; readonly follows: readonly string[] }
+    { readonly createdAt: number; readonly id: string; readonly follows: ReadonlySet<string> }
   >();
   private merged: ReadonlySet<string> = new Set();
 
@@ -52,12 +53,8 @@ export class PolicyFollows {
   }
 
   private take(event: NostrEvent): boolean {
-    const known = this.lists.get(event.pubkey);
-    if (known !== undefined && known.createdAt >= event.created_at) return false;
-    const follows: string[] = [];
-    for (const tag of event.tags)
-      if (tag[0] === 'p' && typeof tag[1] === 'string' && isHex64(tag[1])) follows.push(tag[1]);
-    this.lists.set(event.pubkey, { createdAt: event.created_at, follows });
+    if (!replacesFollowList(event, this.lists.get(event.pubkey))) return false;
+    this.lists.set(event.pubkey, { createdAt: event.created_at, id: event.id, follows: followsOf(event) });
     return true;
   }
 
