@@ -38,8 +38,9 @@ export async function fanoutScenario(
   const o = ctx.options;
   const subscribers = mode === 'rate' ? o.fanoutSubscribers : o.throughputSubscribers;
   const durationSec = mode === 'rate' ? o.fanoutDurationSec : o.throughputDurationSec;
-  const label = `${mode === 'rate' ? 'fanout-latency' : 'fanout-throughput'}${target === 'strfry' ? '-strfry' : ''}`;
-  return withRelay(label, { target }, async (relay, stats) => {
+  const label = `${mode === 'rate' ? 'fanout-latency' : 'fanout-throughput'}${target === 'orly' ? '' : `-${target}`}`;
+  const pg = target === 'postgres' ? await ctx.postgresStart(label) : {};
+  return withRelay(label, { target, ...pg }, async (relay, stats) => {
     const load = await measuredLoad<FanoutLoad>(relay, stats, 'load-fanout', {
       url: relay.url,
       subscribers,

@@ -3,7 +3,8 @@
  * window of EVENTs awaiting OK; accepted events per second and OK latency. Variants: ingest-split
  * (the relay in split mode), ingest-plugin (a pass-through strfry write-policy plugin, a few lines
  * of Node, asked about every event), ingest-policy (ORLY's policy file with a few write rules),
- * ingest-strfry (the same load against strfry, ORLY_BENCH_STRFRY).
+ * ingest-strfry (the same load against strfry, ORLY_BENCH_STRFRY), ingest-postgres (the relay on
+ * PostgreSQL; the server's CPU counted with the relay's).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ export interface IngestLoad {
   warmup: { acked: number; rejected: number; timedOut: boolean };
 }
 
-export type IngestVariant = 'plain' | 'split' | 'plugin' | 'policy' | 'strfry';
+export type IngestVariant = 'plain' | 'split' | 'plugin' | 'policy' | 'strfry' | 'postgres';
 
 /** strfry's docs' simplest plugin: accept everything (one JSON parse and one line per event). */
 const PASS_THROUGH = `#!/usr/bin/env node
@@ -88,8 +89,10 @@ async function runIngest(
   const dataset = ctx.getDataset();
   const split = variant === 'split';
   const label = variant === 'plain' ? 'ingest' : `ingest-${variant}`;
-  const target = variant === 'strfry' ? 'strfry' : 'orly';
-  return withRelay(label, { split, env, target }, async (relay, stats) => {
+  const target = variant === 'strfry' || variant === 'postgres' ? variant : 'orly';
+  const pg = variant === 'postgres' ? await ctx.postgresStart(label) : undefined;
+  const start = pg === undefined ? { env } : { env: { ...env, ...pg.env }, companionCpu: pg.companionCpu };
+  return withRelay(label, { split, target, ...start }, async (relay, stats) => {
     const load = await measuredLoad<IngestLoad>(relay, stats, 'load-ingest', {
       url: relay.url,
       file: dataset.file,

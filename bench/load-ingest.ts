@@ -3,8 +3,9 @@
  * keeping a window of EVENTs awaiting their OK. Frames are built before timing starts; OK
  * frames are read by slicing (id, true/false), never parsed unless they are rejections.
  *
- * Args: url, file (dataset JSONL), warmup (first N lines, published untimed), count (next
- * lines, timed), connections, window, timeLimitSec.
+ * Args: url (or urls: the connections spread over several relays, round-robin), file (dataset
+ * JSONL), warmup (first N lines, published untimed), count (next lines, timed), connections,
+ * window, timeLimitSec.
  */
 import { idOfLine, readDatasetLines } from './dataset.js';
 import { ready, runLoadMain } from './load-protocol.js';
@@ -13,6 +14,7 @@ import { connectMany, frameField, okAccepted, okId, Verb, verbOf, type WebSocket
 
 interface IngestArgs {
   url: string;
+  urls?: string[];
   file: string;
   warmup: number;
   count: number;
@@ -134,7 +136,15 @@ runLoadMain<IngestArgs>(async (args) => {
   const frames = lines.slice(0, end).map((line) => `["EVENT",${line}]`);
   const indexOf = new Map<string, number>();
   for (let i = 0; i < end; i++) indexOf.set(idOfLine(lines[i]!), i);
-  const { sockets, errors } = await connectMany(args.url, args.connections, args.connections);
+  const urls = args.urls ?? [args.url];
+  const sockets: WebSocket[] = [];
+  const errors: string[] = [];
+  for (let u = 0; u < urls.length; u++) {
+    const share = Math.floor(args.connections / urls.length) + (u < args.connections % urls.length ? 1 : 0);
+    const some = await connectMany(urls[u]!, share, share);
+    sockets.push(...some.sockets);
+    errors.push(...some.errors);
+  }
   if (sockets.length === 0) throw new Error(`no connection: ${errors[0]}`);
   const warm = await publish(sockets, frames, indexOf, 0, args.warmup, args.window, 60_000, undefined);
   await ready({ connections: sockets.length, warmupAcked: warm.acked, warmupRejected: warm.rejected });

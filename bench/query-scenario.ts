@@ -91,7 +91,24 @@ async function fillStrfry(dataset: Dataset): Promise<{ dataDir: string; method: 
   return { dataDir, method: `strfry import --no-verify (${round(run.seconds)} s)` };
 }
 
-export type QueryVariant = 'local' | 'split' | 'strfry';
+/** A fresh PostgreSQL database filled with the dataset (`orly import --no-verify` with ORLY_DB_TYPE=postgres). */
+async function fillPostgres(
+  dataset: Dataset,
+  env: Record<string, string>,
+): Promise<{ dataDir: string; method: string }> {
+  console.log(`  importing ${dataset.meta.size} events into PostgreSQL (orly import --no-verify) ...`);
+  const imported = await importDataset(undefined, dataset.file, 600_000, env);
+  if (imported.code !== 0)
+    throw new Error(
+      `orly import into PostgreSQL failed (exit ${imported.code}): ${imported.output.slice(-500)}`,
+    );
+  return {
+    dataDir: makeDataDir(),
+    method: `orly import --no-verify into PostgreSQL (${round(imported.seconds)} s)`,
+  };
+}
+
+export type QueryVariant = 'local' | 'split' | 'strfry' | 'postgres';
 
 export async function queryScenario(
   ctx: BenchContext,
@@ -100,12 +117,17 @@ export async function queryScenario(
   const o = ctx.options;
   const dataset = ctx.getDataset();
   const notes: string[] = [];
-  const strfry = variant === 'strfry';
   const split = variant === 'split';
-  const { dataDir, method } = strfry ? await fillStrfry(dataset) : await fillStore(dataset, notes);
   const label = variant === 'local' ? 'query' : `query-${variant}`;
-  const target = strfry ? 'strfry' : 'orly';
-  return withRelay(label, { dataDir, split, target }, async (relay, stats) => {
+  const pg = variant === 'postgres' ? await ctx.postgresStart(label) : undefined;
+  const { dataDir, method } =
+    variant === 'strfry'
+      ? await fillStrfry(dataset)
+      : pg !== undefined
+        ? await fillPostgres(dataset, pg.env)
+        : await fillStore(dataset, notes);
+  const target = variant === 'strfry' || variant === 'postgres' ? variant : 'orly';
+  return withRelay(label, { dataDir, split, target, ...pg }, async (relay, stats) => {
     const load = await measuredLoad<QueryLoad>(relay, stats, 'load-query', {
       url: relay.url,
       metaFile: dataset.metaFile,

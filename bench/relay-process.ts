@@ -68,6 +68,8 @@ export interface RelayStartOptions {
   split?: boolean;
   /** Listen on this port (chosen beforehand, e.g. so that peers can name each other); a free one otherwise. */
   port?: number;
+  /** CPU seconds of a server the relay depends on (its PostgreSQL), counted with the relay's. */
+  companionCpu?: () => number;
 }
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port. */
@@ -166,6 +168,7 @@ export class RelayProcess implements BenchRelay {
     readonly dataDir: string,
     readonly logFile: string,
     private readonly db?: DbProcess,
+    private readonly companionCpu?: () => number,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -219,7 +222,7 @@ export class RelayProcess implements BenchRelay {
       throw new Error('relay did not start (no pid)');
     }
     trackChild(child.pid, 'relay');
-    const relay = new RelayProcess(child, child.pid, port, dataDir, logFile, db);
+    const relay = new RelayProcess(child, child.pid, port, dataDir, logFile, db, options.companionCpu);
     const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
       if (!relay.running) {
@@ -245,9 +248,9 @@ export class RelayProcess implements BenchRelay {
     return this.pids().reduce((sum, pid) => sum + rssBytes(pid), 0);
   }
 
-  /** CPU seconds of the relay (plus orly-db in split mode). */
+  /** CPU seconds of the relay (plus orly-db in split mode, plus its PostgreSQL server). */
   cpu(): number {
-    return this.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    return this.pids().reduce((sum, pid) => sum + cpuSeconds(pid), this.companionCpu?.() ?? 0);
   }
 
   rssBreakdown(): RssBreakdown {
@@ -340,13 +343,15 @@ export class RelayProcess implements BenchRelay {
  * Resolves with the importer's exit code, duration and output tail.
  */
 export async function importDataset(
-  dataDir: string,
+  dataDir: string | undefined,
   jsonlFile: string,
   timeoutMs = 300_000,
+  env?: Record<string, string>,
 ): Promise<{ code: number | null; seconds: number; output: string }> {
-  return runToCompletion(process.execPath, [RELAY_CLI, 'import', '--no-verify', '--data-dir', dataDir], {
+  const where = dataDir === undefined ? [] : ['--data-dir', dataDir];
+  return runToCompletion(process.execPath, [RELAY_CLI, 'import', '--no-verify', ...where], {
     label: 'import',
-    env: { ...process.env, ORLY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ORLY_LOG_LEVEL: 'warn', ...env },
     stdinFile: jsonlFile,
     timeoutMs,
     keepChars: 4000,

@@ -37,6 +37,11 @@ const yesNo = (ok: boolean) => (ok ? 'yes' : 'NO');
 const LABELS: Record<Scenario, string> = {
   ingest: 'Ingest',
   'ingest-strfry': 'Ingest, strfry',
+  'ingest-postgres': 'Ingest, PostgreSQL',
+  'query-postgres': 'Query, PostgreSQL',
+  'fanout-latency-postgres': 'Fan-out latency, PostgreSQL',
+  'fanout-throughput-postgres': 'Fan-out throughput, PostgreSQL',
+  'postgres-three-relays': 'Three relays on one PostgreSQL',
   'query-strfry': 'Query, strfry',
   'fanout-latency-strfry': 'Fan-out latency, strfry',
   'fanout-throughput-strfry': 'Fan-out throughput, strfry',
@@ -236,6 +241,34 @@ function rowFor(scenario: Scenario, m: Metrics, run: BenchRun): Omit<Row, 'scena
               ? num(m.rssDeltaMB) <= 150
               : (num(m.bytesPerConnection) * 10_000) / 2 ** 20 <= 150),
         ),
+      };
+    case 'ingest-postgres': {
+      const ratio = splitRatio(run, 'ingest', scenario, 'eventsPerSec');
+      return {
+        ...rowFor('ingest', m, run),
+        target: `≥ 3,000 events/s (3× nostream); ${ratio === undefined ? 'no LMDB run' : `${ratio.toFixed(2)}× LMDB`}`,
+        met: yesNo(num(m.eventsPerSec) >= 3000 && num(m.okFalse) === 0),
+      };
+    }
+    case 'query-postgres': {
+      const ratio = splitRatio(run, 'query', scenario, 'reqsPerSec');
+      return {
+        ...rowFor('query', m, run),
+        target: `≥ 1,200 REQ/s (3× nostream); ${ratio === undefined ? 'no LMDB run' : `${ratio.toFixed(2)}× LMDB`}`,
+        met: yesNo(num(m.reqsPerSec) >= 1200),
+      };
+    }
+    case 'fanout-latency-postgres':
+    case 'fanout-throughput-postgres': {
+      const lmdb = scenario === 'fanout-latency-postgres' ? 'fanout-latency' : 'fanout-throughput';
+      return { ...rowFor(lmdb, m, run), target: 'beside LMDB (same run)', met: '—' };
+    }
+    case 'postgres-three-relays':
+      return {
+        measured: `${fmt(m.eventsPerSec)} events/s accepted by ${fmt(m.relays)} relays together (OK false: ${fmt(m.okFalse)}; relays + PostgreSQL CPU ${fmt(m.ingestCpuSeconds, 1)} s)`,
+        latency: `EVENT→OK ${ms(m.okP50Ms)} / ${ms(m.okP99Ms)}; publish on A → deliver on B at ${fmt(m.crossRate)} events/s: ${ms(m.crossP50Ms)} / ${ms(m.crossP99Ms)}`,
+        target: '≥ 3,000 events/s; cross-relay delivery well under a second',
+        met: yesNo(num(m.eventsPerSec) >= 3000 && num(m.crossP99Ms) < 1000 && num(m.crossMissing) === 0),
       };
     default:
       return { measured: JSON.stringify(m), latency: '—', target: '—', met: '—' };

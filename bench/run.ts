@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     else console.log(`  ${JSON.stringify(result.metrics)}`);
     console.log(`  (${result.wallSeconds.toFixed(1)} s)`);
   }
+  await ctx.close();
   const run = { machine, options, wallSeconds: (performance.now() - started) / 1000, results };
   printReport(run);
   const files = writeReport(run);

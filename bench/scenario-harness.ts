@@ -9,6 +9,7 @@ import type { BenchRelay } from './bench-relay.js';
 import { type Dataset, loadOrCreateDataset } from './dataset.js';
 import { runLoad } from './load-runner.js';
 import type { BenchOptions, Scenario } from './options.js';
+import { type BenchPostgres, startBenchPostgres } from './postgres-server.js';
 import { machineBusySeconds, type RssBreakdown } from './procfs.js';
 import { makeDataDir, RelayProcess } from './relay-process.js';
 import { StrfryRelay } from './strfry-process.js';
@@ -55,8 +56,29 @@ export type ScenarioOutcome = Omit<ScenarioResult, 'scenario' | 'wallSeconds'>;
 
 export class BenchContext {
   private dataset: Dataset | undefined;
+  private postgres: Promise<BenchPostgres> | undefined;
 
   constructor(readonly options: BenchOptions) {}
+
+  /** The run's PostgreSQL server (started on first use: the PostgreSQL scenarios). */
+  getPostgres(): Promise<BenchPostgres> {
+    this.postgres ??= startBenchPostgres();
+    return this.postgres;
+  }
+
+  /** A relay's start on a fresh PostgreSQL database: its environment, and the server's CPU to count with it. */
+  async postgresStart(label: string): Promise<{ env: Record<string, string>; companionCpu: () => number }> {
+    const pg = await this.getPostgres();
+    const url = await pg.createDatabase(label);
+    return { env: { ORLY_DB_TYPE: 'postgres', ORLY_POSTGRES_URL: url }, companionCpu: () => pg.cpu() };
+  }
+
+  /** Stops what the run started (the PostgreSQL server). */
+  async close(): Promise<void> {
+    const pg = this.postgres;
+    this.postgres = undefined;
+    if (pg !== undefined) await (await pg).stop();
+  }
 
   /** The dataset (timed events + warm-up), generated on first use or read from the cache. */
   getDataset(): Dataset {
@@ -79,13 +101,23 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Which relay a scenario measures: ours (local or split mode), or strfry (ORLY_BENCH_STRFRY). */
-export type BenchTarget = 'orly' | 'strfry';
+/**
+ * Which relay a scenario measures: ours on LMDB (local or split mode), ours on PostgreSQL (the
+ * run's server, a fresh database: start options from BenchContext.postgresStart), or strfry
+ * (ORLY_BENCH_STRFRY).
+ */
+export type BenchTarget = 'orly' | 'postgres' | 'strfry';
 
 /** Runs `body` against a fresh relay and always shuts it down; the relay stats are merged in. */
 export async function withRelay(
   label: string,
-  start: { env?: Record<string, string>; dataDir?: string; split?: boolean; target?: BenchTarget },
+  start: {
+    env?: Record<string, string>;
+    dataDir?: string;
+    split?: boolean;
+    target?: BenchTarget;
+    companionCpu?: () => number;
+  },
   body: (relay: BenchRelay, stats: RelayStats) => Promise<ScenarioOutcome>,
 ): Promise<ScenarioOutcome> {
   const { target, ...options } = start;

@@ -9,6 +9,7 @@ import { fanoutScenario } from './fanout-scenario.js';
 import { ingestScenario } from './ingest-scenario.js';
 import { memoryScenario } from './memory-scenario.js';
 import type { Scenario } from './options.js';
+import { postgresThreeRelaysScenario } from './postgres-relays-scenario.js';
 import { queryScenario } from './query-scenario.js';
 import { replicationScenario } from './replication-scenario.js';
 import {
@@ -28,12 +29,17 @@ export { BenchContext, type Metrics, type ScenarioResult } from './scenario-harn
 const RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<ScenarioOutcome>> = {
   ingest: (ctx) => ingestScenario(ctx),
   'ingest-strfry': (ctx) => ingestScenario(ctx, 'strfry'),
+  'ingest-postgres': (ctx) => ingestScenario(ctx, 'postgres'),
   query: (ctx) => queryScenario(ctx),
   'query-strfry': (ctx) => queryScenario(ctx, 'strfry'),
+  'query-postgres': (ctx) => queryScenario(ctx, 'postgres'),
   'fanout-latency': (ctx) => fanoutScenario(ctx, 'rate'),
   'fanout-latency-strfry': (ctx) => fanoutScenario(ctx, 'rate', 'strfry'),
+  'fanout-latency-postgres': (ctx) => fanoutScenario(ctx, 'rate', 'postgres'),
   'fanout-throughput': (ctx) => fanoutScenario(ctx, 'max'),
   'fanout-throughput-strfry': (ctx) => fanoutScenario(ctx, 'max', 'strfry'),
+  'fanout-throughput-postgres': (ctx) => fanoutScenario(ctx, 'max', 'postgres'),
+  'postgres-three-relays': postgresThreeRelaysScenario,
   memory: (ctx) => memoryScenario(ctx),
   'memory-strfry': (ctx) => memoryScenario(ctx, 'strfry'),
   'ingest-split': (ctx) => ingestScenario(ctx, 'split'),
