@@ -130,6 +130,13 @@ export interface ClientStore {
   getById(id: string): Promise<StoredEvent | undefined>;
 
   /**
+   * Optional: called after a bulk load (`orly import`, orly-db's Import) so that the store
+   * refreshes what its query planning relies on (PostgreSQL: ANALYZE; without it, a freshly
+   * loaded table is planned blind and a `{"kinds":[1]}` REQ sorts every kind-1 row).
+   */
+  afterBulkLoad?(): Promise<void>;
+
+  /**
    * Optional store-side executor (LMDB's query worker threads): one REQ filter answered as
    * ready EVENT frames (src/store/query-frames.ts); undefined when unavailable right now.
    */

@@ -181,6 +181,7 @@ export async function runImport(
     if (batch.length > 0) await flush(batch);
     const failure = await saving;
     if (failure) throw failure;
+    if (summary.imported > 0) await store.afterBulkLoad?.();
   } finally {
     rl.close();
     await saving; // never leave saves running behind a thrown error

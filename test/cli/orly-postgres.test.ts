@@ -1,11 +1,13 @@
 /**
  * The commands on PostgreSQL (ORLY_DB_TYPE=postgres, a real server: test/helpers/postgres.ts), as
  * real child processes: `orly migrate` applies the schema once and reports it; `orly import` and
- * `orly export` use the database when no --data-dir is given; a missing ORLY_POSTGRES_URL stops
+ * `orly export` use the database when no --data-dir is given (an import ends with fresh planner
+ * statistics); a missing ORLY_POSTGRES_URL stops
  * them with exit 2 naming the variable; an unreachable server is a runtime failure (exit 1).
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import postgres from 'postgres';
 import { fastKey, fastSign } from '../helpers/fast-sign.js';
 import { startTestPostgres } from '../helpers/postgres.js';
 import { ORLY_CLI } from '../helpers/relay-process.js';
@@ -40,6 +42,18 @@ test('orly migrate applies the schema once; import and export use the database',
   );
   assert.equal(imported.code, 0, imported.stderr);
   assert.match(imported.stderr, /line 2: /);
+  // The import refreshed the planner's statistics (a freshly loaded table is otherwise planned blind).
+  const sql = postgres(env.ORLY_POSTGRES_URL, { max: 1, onnotice: () => {} });
+  try {
+    const analyzed = await sql<{ relname: string }[]>`
+      SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL ORDER BY relname`;
+    assert.deepEqual(
+      analyzed.map((r) => r.relname).filter((n) => n === 'events' || n === 'tags'),
+      ['events', 'tags'],
+    );
+  } finally {
+    await sql.end();
+  }
   const exported = await orly(['export'], env);
   assert.equal(exported.code, 0, exported.stderr);
   assert.deepEqual(

@@ -246,6 +246,12 @@ export class PostgresEventStore implements EventStore {
     return this.reach.watch(eventById(this.sql, id));
   }
 
+  /** Fresh planner statistics after an import (autovacuum would take a minute or more to get there). */
+  async afterBulkLoad(): Promise<void> {
+    this.assertOpen();
+    await this.reach.watch(this.sql.unsafe('ANALYZE events, tags'));
+  }
+
   async *eventsSince(after: number, limit: number): AsyncGenerator<StoredEvent, void, undefined> {
     this.assertOpen();
     yield* eventsSince(this.sql, after, limit);
