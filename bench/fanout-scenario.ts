@@ -83,3 +83,32 @@ export async function fanoutScenario(
     };
   });
 }
+
+/**
+ * load-fanout's arguments for a lag measurement across two relays: a publisher on `url` at the
+ * fan-out rate for the fan-out duration, `subscribers` on `subscribeUrl` (replication, shared
+ * databases).
+ */
+export function crossRelayLagArgs(
+  o: BenchContext['options'],
+  url: string,
+  subscribeUrl: string,
+  subscribers: number,
+  seedOffset: number,
+): Record<string, unknown> & { hardTimeoutSec: number } {
+  return {
+    url,
+    subscribeUrl,
+    subscribers,
+    mode: 'rate',
+    rate: o.fanoutRate,
+    durationSec: o.fanoutDurationSec,
+    window: o.throughputWindow,
+    maxEvents: o.throughputMaxEvents,
+    warmupEvents: 50,
+    connectConcurrency: Math.min(50, subscribers),
+    drainSec: 15,
+    seed: o.seed + seedOffset,
+    hardTimeoutSec: o.fanoutDurationSec + 180,
+  };
+}

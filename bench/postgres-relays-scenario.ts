@@ -9,6 +9,7 @@
  */
 
 import type { BenchRelay } from './bench-relay.js';
+import { crossRelayLagArgs } from './fanout-scenario.js';
 import type { IngestLoad } from './ingest-scenario.js';
 import { RelayProcess } from './relay-process.js';
 import {
@@ -85,21 +86,12 @@ export async function postgresThreeRelaysScenario(ctx: BenchContext): Promise<Sc
       hardTimeoutSec: 400,
     });
     const ingestCpu = stats.cpuSeconds;
-    const lag = await measuredLoad<LagLoad>(whole, stats, 'load-fanout', {
-      url: a.url,
-      subscribeUrl: b.url,
-      subscribers: 100,
-      mode: 'rate',
-      rate: o.fanoutRate,
-      durationSec: o.fanoutDurationSec,
-      window: o.throughputWindow,
-      maxEvents: o.throughputMaxEvents,
-      warmupEvents: 50,
-      connectConcurrency: 50,
-      drainSec: 15,
-      seed: o.seed + 400,
-      hardTimeoutSec: o.fanoutDurationSec + 180,
-    });
+    const lag = await measuredLoad<LagLoad>(
+      whole,
+      stats,
+      'load-fanout',
+      crossRelayLagArgs(o, a.url, b.url, 100, 400),
+    );
     const notes: string[] = [];
     if (ingest.rejected > 0) notes.push(`OK false: ${JSON.stringify(ingest.rejections)}`);
     if (lag.missingDeliveries > 0)

@@ -8,6 +8,7 @@
  *   the loopback bytes per event meanwhile (both directions, framing included).
  */
 
+import { crossRelayLagArgs } from './fanout-scenario.js';
 import { loopbackBytes } from './procfs.js';
 import { freePort, RelayProcess } from './relay-process.js';
 import {
@@ -79,21 +80,12 @@ export async function replicationScenario(ctx: BenchContext, split = false): Pro
     // B's live link to A is up once an event published on A arrives there.
     await delay(2000);
     const statsA = stats();
-    const lag = await measuredLoad<LagLoad>(a, statsA, 'load-fanout', {
-      url: a.url,
-      subscribeUrl: b.url,
-      subscribers: 10,
-      mode: 'rate',
-      rate: o.fanoutRate,
-      durationSec: o.fanoutDurationSec,
-      window: o.throughputWindow,
-      maxEvents: o.throughputMaxEvents,
-      warmupEvents: 50,
-      connectConcurrency: 10,
-      drainSec: 15,
-      seed: o.seed + 300,
-      hardTimeoutSec: o.fanoutDurationSec + 180,
-    });
+    const lag = await measuredLoad<LagLoad>(
+      a,
+      statsA,
+      'load-fanout',
+      crossRelayLagArgs(o, a.url, b.url, 10, 300),
+    );
 
     const dataDirB = b.dataDir;
     await b.stop();

@@ -9,6 +9,7 @@
  *   as A, events per second, loopback bytes per event.
  */
 
+import { crossRelayLagArgs } from './fanout-scenario.js';
 import { runLoad } from './load-runner.js';
 import { loopbackBytes } from './procfs.js';
 import { makeDataDir } from './relay-process.js';
@@ -39,21 +40,7 @@ export async function strfryReplicationScenario(ctx: BenchContext): Promise<Scen
     const lag = (
       await runLoad<LagLoad>({
         script: 'load-fanout',
-        args: {
-          url: a.url,
-          subscribeUrl: b.url,
-          subscribers: 10,
-          mode: 'rate',
-          rate: o.fanoutRate,
-          durationSec: o.fanoutDurationSec,
-          window: o.throughputWindow,
-          maxEvents: o.throughputMaxEvents,
-          warmupEvents: 50,
-          connectConcurrency: 10,
-          drainSec: 15,
-          seed: o.seed + 300,
-          hardTimeoutSec: o.fanoutDurationSec + 180,
-        },
+        args: crossRelayLagArgs(o, a.url, b.url, 10, 300),
       })
     ).result;
     const routerCpu = router.cpu() - routerCpu0;
