@@ -84,6 +84,13 @@ export async function fanoutScenario(
   });
 }
 
+/** What load-fanout reports of a lag measurement across two relays. */
+export interface LagLoad {
+  published: number;
+  missingDeliveries: number;
+  latencyMs: LatencySummary;
+}
+
 /**
  * load-fanout's arguments for a lag measurement across two relays: a publisher on `url` at the
  * fan-out rate for the fan-out duration, `subscribers` on `subscribeUrl` (replication, shared

@@ -9,7 +9,7 @@
  */
 
 import type { BenchRelay } from './bench-relay.js';
-import { crossRelayLagArgs } from './fanout-scenario.js';
+import { crossRelayLagArgs, type LagLoad } from './fanout-scenario.js';
 import type { IngestLoad } from './ingest-scenario.js';
 import { RelayProcess } from './relay-process.js';
 import {
@@ -19,13 +19,6 @@ import {
   round,
   type ScenarioOutcome,
 } from './scenario-harness.js';
-import type { LatencySummary } from './stats.js';
-
-interface LagLoad {
-  published: number;
-  missingDeliveries: number;
-  latencyMs: LatencySummary;
-}
 
 /** The three relays as one measured whole (CPU and RSS summed; the first's URL). */
 function together(relays: readonly RelayProcess[], serverCpu: () => number): BenchRelay {

@@ -8,28 +8,20 @@
  *   the loopback bytes per event meanwhile (both directions, framing included).
  */
 
-import { crossRelayLagArgs } from './fanout-scenario.js';
+import { crossRelayLagArgs, type LagLoad } from './fanout-scenario.js';
 import { loopbackBytes } from './procfs.js';
 import { freePort, RelayProcess } from './relay-process.js';
 import {
   type BenchContext,
   delay,
   MB,
+  type Metrics,
   measuredLoad,
   type RelayStats,
   round,
   type ScenarioOutcome,
 } from './scenario-harness.js';
-import type { LatencySummary } from './stats.js';
 import { connect, WebSocket } from './ws-client.js';
-
-interface LagLoad {
-  published: number;
-  deliveries: number;
-  missingDeliveries: number;
-  publishedPerSec: number;
-  latencyMs: LatencySummary;
-}
 
 interface IngestLoad {
   accepted: number;
@@ -61,6 +53,52 @@ export async function countAll(url: string): Promise<number> {
 }
 
 const stats = (): RelayStats => ({ logLines: 0, logSample: [] });
+
+/** A catch-up's figures: events published meanwhile, the count to reach, the count reached, seconds, loopback bytes. */
+export interface CatchUp {
+  events: number;
+  target: number;
+  have: number;
+  seconds: number;
+  loopback: number;
+}
+
+/**
+ * The outcome of a replication scenario (ours or strfry's, one shape for the report): lag and
+ * catch-up metrics plus `extra`; `missed` says why the catch-up is incomplete (then: failed).
+ */
+export function replicationOutcome(
+  o: BenchContext['options'],
+  lag: LagLoad,
+  catchUp: CatchUp,
+  missed: string | undefined,
+  extra: Metrics,
+): ScenarioOutcome {
+  const notes: string[] = [];
+  if (lag.missingDeliveries > 0)
+    notes.push(`${lag.missingDeliveries} deliveries on the replica missing after the drain`);
+  if (missed !== undefined) notes.push(missed);
+  const { events, target, have, seconds, loopback } = catchUp;
+  return {
+    status: missed === undefined ? 'ok' : 'failed',
+    ...(missed === undefined ? {} : { error: `catch-up incomplete: ${have} of ${target}` }),
+    metrics: {
+      lagRate: o.fanoutRate,
+      lagPublished: lag.published,
+      lagP50Ms: lag.latencyMs.p50,
+      lagP99Ms: lag.latencyMs.p99,
+      lagMaxMs: lag.latencyMs.max,
+      lagMissing: lag.missingDeliveries,
+      catchUpEvents: events,
+      catchUpTarget: target,
+      catchUpSeconds: round(seconds, 2),
+      catchUpEventsPerSec: Math.round(events / seconds),
+      catchUpBytesPerEvent: Math.round(loopback / Math.max(1, events)),
+      ...extra,
+    },
+    notes,
+  };
+}
 
 /** `split`: each relay on its own orly-db (replication in the relay, events through gRPC). */
 export async function replicationScenario(ctx: BenchContext, split = false): Promise<ScenarioOutcome> {
@@ -124,30 +162,10 @@ export async function replicationScenario(ctx: BenchContext, split = false): Pro
     const caughtUp = have >= target;
     const bCpu = b.cpu() - cpu0;
     const rssB = b.rss() / MB;
-    const notes: string[] = [];
-    if (lag.missingDeliveries > 0)
-      notes.push(`${lag.missingDeliveries} deliveries on the replica missing after the drain`);
-    if (!caughtUp) notes.push(`the replica held ${have} of ${target} events after 600 s`);
-    return {
-      status: caughtUp ? 'ok' : 'failed',
-      ...(caughtUp ? {} : { error: `catch-up incomplete: ${have} of ${target}` }),
-      metrics: {
-        lagRate: o.fanoutRate,
-        lagPublished: lag.published,
-        lagP50Ms: lag.latencyMs.p50,
-        lagP99Ms: lag.latencyMs.p99,
-        lagMaxMs: lag.latencyMs.max,
-        lagMissing: lag.missingDeliveries,
-        catchUpEvents: ingest.accepted,
-        catchUpTarget: target,
-        catchUpSeconds: round(catchUpSeconds, 2),
-        catchUpEventsPerSec: Math.round(ingest.accepted / catchUpSeconds),
-        catchUpBytesPerEvent: Math.round(loopback / Math.max(1, ingest.accepted)),
-        replicaCpuSeconds: round(bCpu, 2),
-        replicaRssMB: round(rssB),
-      },
-      notes,
-    };
+    const extra = { replicaCpuSeconds: round(bCpu, 2), replicaRssMB: round(rssB) };
+    const catchUp = { events: ingest.accepted, target, have, seconds: catchUpSeconds, loopback };
+    const missed = `the replica held ${have} of ${target} events after 600 s`;
+    return replicationOutcome(o, lag, catchUp, caughtUp ? undefined : missed, extra);
   } finally {
     await b?.shutdown();
     await a.shutdown();

@@ -9,20 +9,13 @@
  *   as A, events per second, loopback bytes per event.
  */
 
-import { crossRelayLagArgs } from './fanout-scenario.js';
+import { crossRelayLagArgs, type LagLoad } from './fanout-scenario.js';
 import { runLoad } from './load-runner.js';
 import { loopbackBytes } from './procfs.js';
 import { makeDataDir } from './relay-process.js';
-import { countAll } from './replication-scenario.js';
+import { countAll, replicationOutcome } from './replication-scenario.js';
 import { type BenchContext, delay, MB, round, type ScenarioOutcome } from './scenario-harness.js';
-import type { LatencySummary } from './stats.js';
 import { runStrfry, STRFRY_BIN, StrfryRelay, StrfryRouter } from './strfry-process.js';
-
-interface LagLoad {
-  published: number;
-  missingDeliveries: number;
-  latencyMs: LatencySummary;
-}
 
 export async function strfryReplicationScenario(ctx: BenchContext): Promise<ScenarioOutcome> {
   if (!STRFRY_BIN) throw new Error('ORLY_BENCH_STRFRY is not set (the path of a strfry binary)');
@@ -70,31 +63,12 @@ export async function strfryReplicationScenario(ctx: BenchContext): Promise<Scen
     const catchUpSeconds = (performance.now() - started) / 1000;
     const loopback = loopbackBytes() - lo0;
     const caughtUp = sync.code === 0 && have >= target;
-    const notes: string[] = [];
-    if (lag.missingDeliveries > 0)
-      notes.push(`${lag.missingDeliveries} deliveries on the replica missing after the drain`);
-    if (!caughtUp)
-      notes.push(`strfry sync exited ${sync.code}; the replica held ${have} of ${target} events`);
-    return {
-      status: caughtUp ? 'ok' : 'failed',
-      ...(caughtUp ? {} : { error: `catch-up incomplete: ${have} of ${target}` }),
-      metrics: {
-        lagRate: o.fanoutRate,
-        lagPublished: lag.published,
-        lagP50Ms: lag.latencyMs.p50,
-        lagP99Ms: lag.latencyMs.p99,
-        lagMaxMs: lag.latencyMs.max,
-        lagMissing: lag.missingDeliveries,
-        routerCpuSeconds: round(routerCpu, 2),
-        catchUpEvents: ingest.accepted,
-        catchUpTarget: target,
-        catchUpSeconds: round(catchUpSeconds, 2),
-        catchUpEventsPerSec: Math.round(ingest.accepted / catchUpSeconds),
-        catchUpBytesPerEvent: Math.round(loopback / Math.max(1, ingest.accepted)),
-        replicaRssMB: round(b.rss() / MB),
-      },
-      notes,
-    };
+    const missed = caughtUp
+      ? undefined
+      : `strfry sync exited ${sync.code}; the replica held ${have} of ${target} events`;
+    const catchUp = { events: ingest.accepted, target, have, seconds: catchUpSeconds, loopback };
+    const extra = { routerCpuSeconds: round(routerCpu, 2), replicaRssMB: round(b.rss() / MB) };
+    return replicationOutcome(o, lag, catchUp, missed, extra);
   } finally {
     await router?.stop();
     await b?.stop();

@@ -334,6 +334,19 @@ export class RawClient {
     return this.next((f) => f[0] === 'OK' && f[1] === event.id);
   }
 
+  /**
+   * Publishes until the relay answers OK true (its store back after an outage), at most `tries`
+   * times 100 ms apart; the last answer.
+   */
+  async publishUntilAccepted(event: { id: string }, tries = 50): Promise<Frame> {
+    let answer = await this.publish(event);
+    for (let i = 1; i < tries && answer[2] !== true; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      answer = await this.publish(event);
+    }
+    return answer;
+  }
+
   /** Sends a REQ and collects its EVENT payloads until EOSE (or rejects on CLOSED). */
   async query(subId: string, ...filters: unknown[]): Promise<Record<string, unknown>[]> {
     this.send(['REQ', subId, ...filters]);
