@@ -18,6 +18,8 @@ export interface BenchRelay {
   readonly running: boolean;
   /** CPU seconds of the relay's processes. */
   cpu(): number;
+  /** CPU seconds of the database server counted in cpu() (its PostgreSQL), when there is one. */
+  serverCpu?(): number;
   rss(): number;
   rssBreakdown(): RssBreakdown;
   /** Samples RSS until the returned function is called; it returns the peaks. */

@@ -123,6 +123,7 @@ async function runIngest(
         seconds: round(load.seconds, 2),
         relayCpuSeconds: stats.cpuSeconds,
         relayCpuPercent: stats.cpuPercent,
+        postgresCpuPercent: stats.serverCpuPercent,
         loadCpuPercent: load.loadCpuPercent,
         otherCpuPercent: stats.otherCpuPercent,
       },

@@ -155,6 +155,7 @@ export async function queryScenario(
         closed: load.closed,
         relayCpuSeconds: stats.cpuSeconds,
         relayCpuPercent: stats.cpuPercent,
+        postgresCpuPercent: stats.serverCpuPercent,
         loadCpuPercent: load.loadCpuPercent,
         otherCpuPercent: stats.otherCpuPercent,
       },

@@ -200,7 +200,9 @@ export class RelayProcess implements BenchRelay {
       ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address, ORLY_GRPC_TOKEN: token }
       : {};
     const logFd = openSync(logFile, 'w');
-    const child = spawn(process.execPath, [RELAY_CLI], {
+    // ORLY_BENCH_RELAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench-results/profiles") profiles the relay alone.
+    const nodeArgs = (process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, RELAY_CLI], {
       env: {
         ...process.env,
         ORLY_LISTEN: '127.0.0.1',
@@ -251,6 +253,10 @@ export class RelayProcess implements BenchRelay {
   /** CPU seconds of the relay (plus orly-db in split mode, plus its PostgreSQL server). */
   cpu(): number {
     return this.pids().reduce((sum, pid) => sum + cpuSeconds(pid), this.companionCpu?.() ?? 0);
+  }
+
+  serverCpu(): number {
+    return this.companionCpu?.() ?? 0;
   }
 
   rssBreakdown(): RssBreakdown {

@@ -21,6 +21,8 @@ export interface RelayStats {
   cpuSeconds?: number;
   /** cpuSeconds / timed wall seconds, in % of one core. */
   cpuPercent?: number;
+  /** The part of cpuPercent spent by the database server (PostgreSQL), when there is one. */
+  serverCpuPercent?: number;
   peakRssMB?: number;
   /** Peak of the anonymous part of RSS (heap etc.), without mapped file pages such as LMDB's. */
   peakAnonMB?: number;
@@ -171,6 +173,7 @@ export async function measuredLoad<R>(
   args: Record<string, unknown> & { hardTimeoutSec: number },
 ): Promise<R> {
   let cpu0 = 0;
+  let server0 = 0;
   let machine0 = 0;
   let t0 = 0;
   let stopPeak: (() => RssBreakdown) | undefined;
@@ -179,6 +182,7 @@ export async function measuredLoad<R>(
     args,
     onReady: () => {
       cpu0 = relay.cpu();
+      server0 = relay.serverCpu?.() ?? 0;
       machine0 = machineBusySeconds();
       t0 = performance.now();
       stopPeak = relay.samplePeakRss();
@@ -189,6 +193,8 @@ export async function measuredLoad<R>(
       const machineSeconds = machineBusySeconds() - machine0;
       stats.cpuSeconds = round(relay.cpu() - cpu0, 2);
       stats.cpuPercent = round((stats.cpuSeconds / seconds) * 100, 0);
+      if (relay.serverCpu !== undefined && server0 > 0)
+        stats.serverCpuPercent = round(((relay.serverCpu() - server0) / seconds) * 100, 0);
       const peak = stopPeak?.();
       if (peak) {
         stats.peakRssMB = round(peak.rss / MB);

@@ -294,7 +294,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     }
     if (checkEventShape(event) !== undefined || !isEphemeral(event.kind)) return;
     const clean = nip01Event(event);
-    this.notify(toStored({ serial: 0, kind: clean.kind, raw: serializeEvent(clean) }, undefined, clean));
+    this.notify(toStored({ serial: 0, kind: clean.kind, raw: serializeEvent(clean) }, clean));
   }
 
   private notify(stored: StoredEvent): void {

@@ -30,16 +30,40 @@ export interface EventRow {
   readonly raw: string;
 }
 
-/** A row as a StoredEvent (its JSON placed inside `wrap` when asked for). */
-export function toStored(row: EventRow, wrap?: EventWrap, event?: NostrEvent): StoredEvent {
-  if (wrap === undefined) return new LazyStoredEvent(row.serial, row.raw, event, row.kind);
-  const size = Buffer.byteLength(row.raw, 'utf8');
+/** A row as a StoredEvent. */
+export function toStored(row: EventRow, event?: NostrEvent): StoredEvent {
+  return new LazyStoredEvent(row.serial, row.raw, event, row.kind);
+}
+
+/** A query row as the wire's bytes (`raw()`): serial and kind as decimal text, the JSON as UTF-8. */
+type WireRow = [Buffer, Buffer, Buffer];
+
+/**
+ * A wire row as a StoredEvent: the JSON's bytes are copied once, into the receiver's frame when
+ * `wrap` is given, and never decoded to a string on the way (the relay sends bytes).
+ */
+function fromWire(row: WireRow, wrap: EventWrap | undefined): StoredEvent {
+  const [serial, kind, json] = row;
+  if (wrap === undefined)
+    return new LazyStoredEvent(decimal(serial), Buffer.from(json), undefined, decimal(kind));
   const head = wrap.prefix.length;
+  const size = json.length;
   const wrapped = Buffer.allocUnsafe(head + size + wrap.suffix.length);
   wrapped.set(wrap.prefix, 0);
-  wrapped.write(row.raw, head, 'utf8');
+  wrapped.set(json, head);
   wrapped.set(wrap.suffix, head + size);
-  return new LazyStoredEvent(row.serial, wrapped.subarray(head, head + size), event, row.kind, wrapped);
+  return new LazyStoredEvent(
+    decimal(serial),
+    wrapped.subarray(head, head + size),
+    undefined,
+    decimal(kind),
+    wrapped,
+  );
+}
+
+/** A decimal integer column's text (serial, kind: ASCII digits, maybe a minus sign). */
+function decimal(text: Buffer): number {
+  return Number(text.toString('latin1'));
 }
 
 function run<T extends readonly unknown[]>(sql: Sql, statement: Statement) {
@@ -58,18 +82,18 @@ export async function* queryEvents(
   // The scan runs in the database; sending the rows shares the caller's query slot in timeslices.
   const slice = options?.timeslice;
   if (filter.limit !== undefined && filter.limit <= FETCH_ALL_MAX) {
-    for (const row of await run<EventRow[]>(sql, statement)) {
+    for (const row of await run<WireRow[]>(sql, statement).raw()) {
       if (signal?.aborted) return;
       if (slice?.expired()) await slice.pause();
-      yield toStored(row, wrap);
+      yield fromWire(row as unknown as WireRow, wrap);
     }
     return;
   }
-  for await (const rows of run<EventRow[]>(sql, statement).cursor(CURSOR_BATCH)) {
+  for await (const rows of run<WireRow[]>(sql, statement).raw().cursor(CURSOR_BATCH)) {
     for (const row of rows) {
       if (signal?.aborted) return;
       if (slice?.expired()) await slice.pause();
-      yield toStored(row, wrap);
+      yield fromWire(row as unknown as WireRow, wrap);
     }
   }
 }
