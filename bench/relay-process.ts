@@ -11,6 +11,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeOptionsDefault } from '../src/launcher/plan.js';
 import { ADDRESS_LIMITS_OFF } from '../src/relay/edge-config.js';
 import {
   type BenchRelay,
@@ -35,6 +36,16 @@ export function freePort(): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * Node options of the relay and orly-db children: what orly-launcher gives its children
+ * (nodeOptionsDefault), or ORLY_BENCH_RELAY_NODE_ARGS (e.g. "--v8-pool-size=1 --cpu-prof
+ * --cpu-prof-dir=/tmp/profiles": profiles of the relay, not of the load generators).
+ */
+function relayNodeArgs(): string[] {
+  const args = process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? nodeOptionsDefault();
+  return args.split(' ').filter((a) => a !== '');
 }
 
 export function makeDataDir(): string {
@@ -116,7 +127,7 @@ class DbProcess {
   static async start(label: string, dataDir: string, timeoutMs: number, token: string): Promise<DbProcess> {
     const port = await freePort();
     const logFd = openSync(join(LOG_DIR, `${label}-db.log`), 'w');
-    const child = spawn(process.execPath, [DB_CLI], {
+    const child = spawn(process.execPath, [...relayNodeArgs(), DB_CLI], {
       env: {
         ...process.env,
         ORLY_DB_LISTEN: `127.0.0.1:${port}`,
@@ -200,9 +211,7 @@ export class RelayProcess implements BenchRelay {
       ? { ORLY_DB_TYPE: 'grpc', ORLY_GRPC_SERVER: db.address, ORLY_GRPC_TOKEN: token }
       : {};
     const logFd = openSync(logFile, 'w');
-    // ORLY_BENCH_RELAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench-results/profiles") profiles the relay alone.
-    const nodeArgs = (process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const child = spawn(process.execPath, [...nodeArgs, RELAY_CLI], {
+    const child = spawn(process.execPath, [...relayNodeArgs(), RELAY_CLI], {
       env: {
         ...process.env,
         ORLY_LISTEN: '127.0.0.1',

@@ -40,6 +40,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../config/env.js';
@@ -129,15 +130,30 @@ export const MALLOC_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /**
- * The environment shared by every child: the launcher's (with MALLOC_DEFAULTS where unset), its
- * pid (ORLY_LAUNCHER_PID), plus a generated token when asked.
+ * V8's helper thread pool for the children unless NODE_OPTIONS is set: half the cores (at least
+ * one) instead of Node's 4. The relay and orly-db run their own worker threads (queries,
+ * signature checks); on a 2-core machine four GC helpers competing with them cost 10% of query
+ * and fan-out throughput and 25-40% in split mode (docs/benchmarks.md, "V8 helper threads").
+ */
+export function nodeOptionsDefault(cores: number = availableParallelism()): string {
+  return `--v8-pool-size=${Math.max(1, Math.floor(cores / 2))}`;
+}
+
+/**
+ * The environment shared by every child: the launcher's (with MALLOC_DEFAULTS and NODE_OPTIONS
+ * (nodeOptionsDefault) where unset), its pid (ORLY_LAUNCHER_PID), plus a generated token when asked.
  */
 export function childBaseEnv(
   config: LauncherConfig,
   env: Env,
   launcherPid: number = process.pid,
 ): { env: Env; tokenGenerated: boolean } {
-  const out: Env = { ...MALLOC_DEFAULTS, ...env, ORLY_LAUNCHER_PID: String(launcherPid) };
+  const out: Env = {
+    ...MALLOC_DEFAULTS,
+    NODE_OPTIONS: nodeOptionsDefault(),
+    ...env,
+    ORLY_LAUNCHER_PID: String(launcherPid),
+  };
   if (config.generateToken && !env.ORLY_GRPC_TOKEN?.trim()) {
     out.ORLY_GRPC_TOKEN = randomBytes(32).toString('base64url');
     return { env: out, tokenGenerated: true };

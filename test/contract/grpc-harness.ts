@@ -51,6 +51,8 @@ export async function startInProcessDb(
     dir?: string;
     listen?: string;
     maxSubscriberBufferedChars?: number;
+    /** LMDB query worker threads answering QueryFrames (default none). */
+    queryWorkers?: number;
   } = {},
 ): Promise<InProcessDb> {
   const dir = options.dir ?? tempDir();
@@ -60,6 +62,7 @@ export async function startInProcessDb(
     security: options.security,
     logger: silentLogger,
     maxSubscriberBufferedChars: options.maxSubscriberBufferedChars,
+    queryWorkers: options.queryWorkers,
   });
   return {
     server,

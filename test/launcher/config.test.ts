@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/env.js';
 import { dialAddress, loadLauncherConfig, parseDuration } from '../../src/launcher/config.js';
-import { buildLaunchPlan, childBaseEnv, ownCli } from '../../src/launcher/plan.js';
+import { buildLaunchPlan, childBaseEnv, nodeOptionsDefault, ownCli } from '../../src/launcher/plan.js';
 
 let dir: string;
 let fakeBin: string;
@@ -414,6 +414,13 @@ describe('launch plan', () => {
     );
   });
 
+  test('the V8 helper pool: half the cores, at least one', () => {
+    assert.equal(nodeOptionsDefault(1), '--v8-pool-size=1');
+    assert.equal(nodeOptionsDefault(2), '--v8-pool-size=1');
+    assert.equal(nodeOptionsDefault(3), '--v8-pool-size=1');
+    assert.equal(nodeOptionsDefault(16), '--v8-pool-size=8');
+  });
+
   test('a per-launch token unless one is configured or generation is off', () => {
     const gen = childBaseEnv(loadLauncherConfig({}), { A: '1' });
     assert.equal(gen.tokenGenerated, true);
@@ -421,6 +428,8 @@ describe('launch plan', () => {
     assert.equal(gen.env.A, '1');
     assert.equal(gen.env.MALLOC_ARENA_MAX, '2', 'glibc allocator defaults for the children');
     assert.equal(childBaseEnv(loadLauncherConfig({}), { MALLOC_ARENA_MAX: '4' }).env.MALLOC_ARENA_MAX, '4');
+    assert.equal(gen.env.NODE_OPTIONS, nodeOptionsDefault(), 'V8 helper pool sized for the cores');
+    assert.equal(childBaseEnv(loadLauncherConfig({}), { NODE_OPTIONS: '' }).env.NODE_OPTIONS, '');
     const kept = childBaseEnv(loadLauncherConfig({}), { ORLY_GRPC_TOKEN: 'configured-token-123456' });
     assert.equal(kept.tokenGenerated, false);
     assert.equal(kept.env.ORLY_GRPC_TOKEN, 'configured-token-123456');

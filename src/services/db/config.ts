@@ -7,12 +7,15 @@
  *   ORLY_DB_LOG_LEVEL                ORLY_LOG_LEVEL, else info
  *   ORLY_EXPIRATION_SWEEP_INTERVAL   60                seconds between NIP-40 purges
  *   ORLY_MAX_INDEXED_TAGS            2000              tag index entries per event (store/lmdb/config.ts)
+ *   ORLY_DB_QUERY_WORKERS            min(4, cores)     LMDB: worker threads that answer QueryFrames (the
+ *                                                      relay's REQs) beside the event loop; 0 = none
  *   ORLY_DB_BACKEND                  lmdb              `lmdb` (the store in ORLY_DATA_DIR) or `postgres`
  *                                                      (ORLY_POSTGRES_URL and the other ORLY_POSTGRES_*
  *                                                      variables, store/postgres/config.ts)
  * Transport security: ORLY_GRPC_TLS_*, ORLY_GRPC_TOKEN, ORLY_GRPC_INSECURE,
  * ORLY_GRPC_MAX_MESSAGE_SIZE (src/grpc/security.ts).
  */
+import { availableParallelism } from 'node:os';
 import {
   choiceVar,
   dataDirVar,
@@ -31,6 +34,8 @@ export interface DatabaseServiceConfig {
   readonly logLevel: LogLevel;
   readonly expirationSweepSeconds: number;
   readonly maxIndexedTags: number | undefined;
+  /** LMDB query worker threads (QueryFrames); 0 = frames are built in the event loop. */
+  readonly queryWorkers: number;
   readonly backend: 'lmdb' | 'postgres';
   /** With backend postgres. */
   readonly postgres?: PostgresStoreConfig;
@@ -46,5 +51,6 @@ export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServi
     logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
     maxIndexedTags: loadLmdbStoreConfig(env).maxIndexedTags,
+    queryWorkers: intVar(env, 'ORLY_DB_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
   };
 }

@@ -4,6 +4,7 @@
  *
  * - client-store.ts (ClientStore): SaveEvent, SaveEvents, QueryEvents, QueryAllVersions,
  *   CountEvents, GetEvent, CheckForDeleted;
+ * - query-frames.ts (ClientStore.queryFrames): QueryFrames, a REQ filter as ready EVENT frames;
  * - sync-source.ts (SyncSource): GetSerials, GetLastSerial, NegentropyItems;
  * - admin.ts (StoreAdmin): Ready, DeleteEvent, PurgeExpired, Stats;
  * - state.ts (StateStore): GetState, PutState, ListState;
@@ -43,6 +44,7 @@ import { changeFeedHandlers } from './handlers/change-feed.js';
 import { clientStoreHandlers } from './handlers/client-store.js';
 import { createHandlerContext } from './handlers/context.js';
 import { importExportHandlers } from './handlers/import-export.js';
+import { queryFramesHandlers } from './handlers/query-frames.js';
 import { stateHandlers } from './handlers/state.js';
 import { syncSourceHandlers } from './handlers/sync-source.js';
 
@@ -85,6 +87,7 @@ export function createDatabaseService(store: EventStore, options: DatabaseServic
 
   const implementation: DatabaseServiceServer = {
     ...clientStore.handlers,
+    ...queryFramesHandlers(store, ctx),
     ...syncSourceHandlers(store, ctx),
     ...adminHandlers(store, ctx),
     ...stateHandlers(store, ctx),

@@ -47,6 +47,7 @@ async function start(): Promise<void> {
     logger,
     expirationSweepSeconds: config.expirationSweepSeconds,
     maxIndexedTags: config.maxIndexedTags,
+    queryWorkers: config.queryWorkers,
   });
   // Gives back what a burst of large queries left behind (the service has no query scheduler to
   // say when it is idle: it collects at most every 2 s while well above its post-collection level).

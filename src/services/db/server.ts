@@ -13,12 +13,12 @@
 import { availableParallelism } from 'node:os';
 import type { SignatureVerifier } from '../../crypto/signature-verifier.js';
 import { VerifierPool } from '../../crypto/verifier-pool.js';
-import { DatabaseServiceService } from '../../gen/orlydb/v1/db.js';
 import { authenticatesCallers, type GrpcSecurity } from '../../grpc/security.js';
 import { GrpcServer } from '../../grpc/server.js';
 import type { Logger } from '../../logger.js';
 import type { EventStore } from '../../store/event-store.js';
 import { ExpirationSweeper } from '../../store/expiration-sweeper.js';
+import { DatabaseServiceDefinition } from '../../store/grpc/frame-chunk-codec.js';
 import { LmdbEventStore } from '../../store/lmdb/lmdb-store.js';
 import { createDatabaseService, type DatabaseService } from './database-service.js';
 
@@ -36,6 +36,8 @@ export interface DatabaseServerOptions {
   readonly logger: Logger;
   /** With dataDir: tag index entries per event (default DEFAULT_MAX_INDEXED_TAGS). */
   readonly maxIndexedTags?: number;
+  /** With dataDir: LMDB query worker threads answering QueryFrames (default none: built in the event loop). */
+  readonly queryWorkers?: number;
   /** Seconds between NIP-40 purges; 0 or unset = no sweeper. */
   readonly expirationSweepSeconds?: number;
   /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
@@ -87,7 +89,12 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
   }
   const ownsStore = options.store === undefined || options.ownsStore === true;
   const store =
-    options.store ?? LmdbEventStore.open(options.dataDir!, { maxIndexedTags: options.maxIndexedTags });
+    options.store ??
+    LmdbEventStore.open(options.dataDir!, {
+      maxIndexedTags: options.maxIndexedTags,
+      queryWorkers: options.queryWorkers,
+      logger,
+    });
   const security = options.security ?? {};
   const ownVerifier =
     authenticatesCallers(security) || options.verifier !== undefined ? undefined : lazyVerifierPool();
@@ -103,7 +110,7 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
     name: 'orly-db',
     listen: options.listen,
     security,
-    services: [{ definition: DatabaseServiceService, implementation: service.implementation }],
+    services: [{ definition: DatabaseServiceDefinition, implementation: service.implementation }],
     logger,
     isServing: () => !stopping && store.isOpen(),
     adminMethods: ADMIN_METHODS,

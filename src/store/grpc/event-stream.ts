@@ -1,8 +1,8 @@
 /**
- * Reading an orly-db server stream of EventBatch messages (QueryEvents, GetSerials) as an async
- * iterable with backpressure: the stream is paused while READ_AHEAD_BATCHES batches wait for
- * the consumer, and resumed when half of them are consumed. Breaking out of the loop or
- * aborting the signal cancels the call.
+ * Reading an orly-db server stream (EventBatch messages of QueryEvents and GetSerials, FrameChunk
+ * messages of QueryFrames) as an async iterable with backpressure: the stream is paused while
+ * READ_AHEAD_BATCHES messages wait for the consumer, and resumed when half of them are consumed.
+ * Breaking out of the loop or aborting the signal cancels the call.
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { EventBatch } from '../../gen/orlydb/v1/db.js';
@@ -20,7 +20,22 @@ export async function* readEvents(
   method: string,
   signal?: AbortSignal,
 ): AsyncGenerator<StoredEvent, void, undefined> {
-  const queue: EventBatch[] = [];
+  for await (const batch of readMessages(connection, call, method, signal)) {
+    for (const message of batch.events) {
+      yield toStoredEvent(message);
+      if (signal?.aborted) return;
+    }
+  }
+}
+
+/** Yields the messages of a server stream; cancels the call when the consumer stops early. */
+export async function* readMessages<T>(
+  connection: DatabaseConnection,
+  call: ClientReadableStream<T>,
+  method: string,
+  signal?: AbortSignal,
+): AsyncGenerator<T, void, undefined> {
+  const queue: T[] = [];
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -30,8 +45,8 @@ export async function* readEvents(
     wake = undefined;
     w?.();
   };
-  call.on('data', (batch: EventBatch) => {
-    queue.push(batch);
+  call.on('data', (message: T) => {
+    queue.push(message);
     if (queue.length >= READ_AHEAD_BATCHES && !paused) {
       paused = true;
       call.pause();
@@ -53,8 +68,8 @@ export async function* readEvents(
   try {
     for (;;) {
       if (signal?.aborted) return;
-      const batch = queue.shift();
-      if (batch === undefined) {
+      const message = queue.shift();
+      if (message === undefined) {
         if (ended) {
           if (failure !== undefined) {
             connection.noteError(failure);
@@ -73,10 +88,7 @@ export async function* readEvents(
         paused = false;
         call.resume();
       }
-      for (const message of batch.events) {
-        yield toStoredEvent(message);
-        if (signal?.aborted) return;
-      }
+      yield message;
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

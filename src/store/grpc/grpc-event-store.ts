@@ -3,7 +3,7 @@
  * A facade over one DatabaseConnection (connection.ts) and one part per role:
  *
  * - ClientStore: save() over the batched SaveEvents stream (save-stream.ts); query(), count(),
- *   getById() (client-reads.ts); close().
+ *   getById() (client-reads.ts); queryFrames() (client-frames.ts); close().
  * - SyncSource: eventsSince(), lastSerial(), negentropyItems() (sync-calls.ts).
  * - StoreAdmin: deleteByIds(), purgeExpired(), stats(), isOpen() (admin-calls.ts).
  * - StateStore: getState(), putState(), listState() (state-calls.ts).
@@ -48,8 +48,10 @@ import type {
   StoredEvent,
   StoreStats,
 } from '../event-store.js';
+import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { GrpcStoreAdmin } from './admin-calls.js';
 import { GrpcChangeFeed } from './change-feed.js';
+import { queryFrames } from './client-frames.js';
 import { GrpcClientReads } from './client-reads.js';
 import { describeStatus } from './codec.js';
 import { DatabaseCallError, DatabaseConnection } from './connection.js';
@@ -142,6 +144,11 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
 
   query(filter: NormalizedFilter, options?: QueryOptions): AsyncGenerator<StoredEvent, void, undefined> {
     return this.reads.query(filter, options);
+  }
+
+  /** One REQ filter as ready frames built by orly-db (client-frames.ts). */
+  queryFrames(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
+    return queryFrames(this.connection, request);
   }
 
   count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {

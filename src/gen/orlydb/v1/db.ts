@@ -92,6 +92,40 @@ export interface QueryEventsRequest {
   now: number;
 }
 
+/** The relay's query executor's request for one filter (src/store/query-frames.ts FrameQuery). */
+export interface QueryFramesRequest {
+  /** The filter, with the limit the store applies (none when results are checked one by one). */
+  filterJson: string;
+  /** Results to send at most. */
+  limit: number;
+  /** Unix seconds used to hide expired events; 0 = the server's clock. */
+  now: number;
+  /** `["EVENT","<sub>",` as UTF-8: each frame is prefix + stored JSON + `]`. */
+  prefix: Buffer;
+  /** Check each result against restricted_kinds / authed. */
+  checkRestricted: boolean;
+  /** Kinds only their author or a p-tagged pubkey may read. */
+  restrictedKinds: number[];
+  /** With check_restricted: every kind needs involvement. */
+  allInvolved: boolean;
+  /** Kinds skipped (the requester's read scope hides them). */
+  hiddenKinds: number[];
+  /** Pubkeys the requester authenticated as (NIP-42), lowercase hex. */
+  authed: string[];
+  /** Authors whose events are skipped, lowercase hex. */
+  hiddenAuthors: string[];
+}
+
+/**
+ * Frames [ends[i-1] (or 0), ends[i]) of `data`; ids holds each frame's event id (64 hex
+ * characters at i * 64).
+ */
+export interface FrameChunk {
+  data: Buffer;
+  ends: number[];
+  ids: string;
+}
+
 export interface CountEventsRequest {
   filterJson: string[];
   now: number;
@@ -1035,6 +1069,397 @@ export const QueryEventsRequest: MessageFns<QueryEventsRequest> = {
     const message = createBaseQueryEventsRequest();
     message.filterJson = object.filterJson ?? "";
     message.now = object.now ?? 0;
+    return message;
+  },
+};
+
+function createBaseQueryFramesRequest(): QueryFramesRequest {
+  return {
+    filterJson: "",
+    limit: 0,
+    now: 0,
+    prefix: Buffer.alloc(0),
+    checkRestricted: false,
+    restrictedKinds: [],
+    allInvolved: false,
+    hiddenKinds: [],
+    authed: [],
+    hiddenAuthors: [],
+  };
+}
+
+export const QueryFramesRequest: MessageFns<QueryFramesRequest> = {
+  encode(message: QueryFramesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filterJson !== "") {
+      writer.uint32(10).string(message.filterJson);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint64(message.limit);
+    }
+    if (message.now !== 0) {
+      writer.uint32(24).int64(message.now);
+    }
+    if (message.prefix.length !== 0) {
+      writer.uint32(34).bytes(message.prefix);
+    }
+    if (message.checkRestricted !== false) {
+      writer.uint32(40).bool(message.checkRestricted);
+    }
+    if (message.restrictedKinds.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.restrictedKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.allInvolved !== false) {
+      writer.uint32(56).bool(message.allInvolved);
+    }
+    if (message.hiddenKinds.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.hiddenKinds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.authed) {
+      writer.uint32(74).string(v!);
+    }
+    for (const v of message.hiddenAuthors) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryFramesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryFramesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filterJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.now = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.prefix = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.checkRestricted = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.restrictedKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.restrictedKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.allInvolved = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.hiddenKinds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.hiddenKinds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.authed.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hiddenAuthors.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryFramesRequest {
+    return {
+      filterJson: isSet(object.filterJson)
+        ? globalThis.String(object.filterJson)
+        : isSet(object.filter_json)
+        ? globalThis.String(object.filter_json)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      now: isSet(object.now) ? globalThis.Number(object.now) : 0,
+      prefix: isSet(object.prefix) ? Buffer.from(bytesFromBase64(object.prefix)) : Buffer.alloc(0),
+      checkRestricted: isSet(object.checkRestricted)
+        ? globalThis.Boolean(object.checkRestricted)
+        : isSet(object.check_restricted)
+        ? globalThis.Boolean(object.check_restricted)
+        : false,
+      restrictedKinds: globalThis.Array.isArray(object?.restrictedKinds)
+        ? object.restrictedKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.restricted_kinds)
+        ? object.restricted_kinds.map((e: any) => globalThis.Number(e))
+        : [],
+      allInvolved: isSet(object.allInvolved)
+        ? globalThis.Boolean(object.allInvolved)
+        : isSet(object.all_involved)
+        ? globalThis.Boolean(object.all_involved)
+        : false,
+      hiddenKinds: globalThis.Array.isArray(object?.hiddenKinds)
+        ? object.hiddenKinds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.hidden_kinds)
+        ? object.hidden_kinds.map((e: any) => globalThis.Number(e))
+        : [],
+      authed: globalThis.Array.isArray(object?.authed) ? object.authed.map((e: any) => globalThis.String(e)) : [],
+      hiddenAuthors: globalThis.Array.isArray(object?.hiddenAuthors)
+        ? object.hiddenAuthors.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hidden_authors)
+        ? object.hidden_authors.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: QueryFramesRequest): unknown {
+    const obj: any = {};
+    if (message.filterJson !== "") {
+      obj.filterJson = message.filterJson;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.now !== 0) {
+      obj.now = Math.round(message.now);
+    }
+    if (message.prefix.length !== 0) {
+      obj.prefix = base64FromBytes(message.prefix);
+    }
+    if (message.checkRestricted !== false) {
+      obj.checkRestricted = message.checkRestricted;
+    }
+    if (message.restrictedKinds?.length) {
+      obj.restrictedKinds = message.restrictedKinds.map((e) => Math.round(e));
+    }
+    if (message.allInvolved !== false) {
+      obj.allInvolved = message.allInvolved;
+    }
+    if (message.hiddenKinds?.length) {
+      obj.hiddenKinds = message.hiddenKinds.map((e) => Math.round(e));
+    }
+    if (message.authed?.length) {
+      obj.authed = message.authed;
+    }
+    if (message.hiddenAuthors?.length) {
+      obj.hiddenAuthors = message.hiddenAuthors;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryFramesRequest>, I>>(base?: I): QueryFramesRequest {
+    return QueryFramesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryFramesRequest>, I>>(object: I): QueryFramesRequest {
+    const message = createBaseQueryFramesRequest();
+    message.filterJson = object.filterJson ?? "";
+    message.limit = object.limit ?? 0;
+    message.now = object.now ?? 0;
+    message.prefix = object.prefix ?? Buffer.alloc(0);
+    message.checkRestricted = object.checkRestricted ?? false;
+    message.restrictedKinds = object.restrictedKinds?.map((e) => e) || [];
+    message.allInvolved = object.allInvolved ?? false;
+    message.hiddenKinds = object.hiddenKinds?.map((e) => e) || [];
+    message.authed = object.authed?.map((e) => e) || [];
+    message.hiddenAuthors = object.hiddenAuthors?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseFrameChunk(): FrameChunk {
+  return { data: Buffer.alloc(0), ends: [], ids: "" };
+}
+
+export const FrameChunk: MessageFns<FrameChunk> = {
+  encode(message: FrameChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.ends.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.ends) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.ids !== "") {
+      writer.uint32(26).string(message.ids);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrameChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrameChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.ends.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ends.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ids = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrameChunk {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      ends: globalThis.Array.isArray(object?.ends) ? object.ends.map((e: any) => globalThis.Number(e)) : [],
+      ids: isSet(object.ids) ? globalThis.String(object.ids) : "",
+    };
+  },
+
+  toJSON(message: FrameChunk): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.ends?.length) {
+      obj.ends = message.ends.map((e) => Math.round(e));
+    }
+    if (message.ids !== "") {
+      obj.ids = message.ids;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrameChunk>, I>>(base?: I): FrameChunk {
+    return FrameChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrameChunk>, I>>(object: I): FrameChunk {
+    const message = createBaseFrameChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.ends = object.ends?.map((e) => e) || [];
+    message.ids = object.ids ?? "";
     return message;
   },
 };
@@ -3400,6 +3825,20 @@ export const DatabaseServiceService = {
     responseSerialize: (value: EventBatch): Buffer => Buffer.from(EventBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): EventBatch => EventBatch.decode(value),
   },
+  /**
+   * One REQ filter answered as ready EVENT frames (prefix + stored JSON + `]`, concatenated),
+   * the relay's visibility rules applied by the server: the relay forwards the bytes as they
+   * are, without decoding an event. Newest first; the client may cancel early.
+   */
+  queryFrames: {
+    path: "/orlydb.v1.DatabaseService/QueryFrames" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: QueryFramesRequest): Buffer => Buffer.from(QueryFramesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): QueryFramesRequest => QueryFramesRequest.decode(value),
+    responseSerialize: (value: FrameChunk): Buffer => Buffer.from(FrameChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FrameChunk => FrameChunk.decode(value),
+  },
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
   queryAllVersions: {
     path: "/orlydb.v1.DatabaseService/QueryAllVersions" as const,
@@ -3596,6 +4035,12 @@ export interface DatabaseServiceServer extends UntypedServiceImplementation {
   saveEvents: handleBidiStreamingCall<SaveEventBatch, SaveEventResultBatch>;
   /** Events matching one filter, newest first, streamed in batches; the client may cancel early. */
   queryEvents: handleServerStreamingCall<QueryEventsRequest, EventBatch>;
+  /**
+   * One REQ filter answered as ready EVENT frames (prefix + stored JSON + `]`, concatenated),
+   * the relay's visibility rules applied by the server: the relay forwards the bytes as they
+   * are, without decoding an event. Newest first; the client may cancel early.
+   */
+  queryFrames: handleServerStreamingCall<QueryFramesRequest, FrameChunk>;
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
   queryAllVersions: handleServerStreamingCall<QueryEventsRequest, EventBatch>;
   countEvents: handleUnaryCall<CountEventsRequest, CountEventsResponse>;
@@ -3684,6 +4129,17 @@ export interface DatabaseServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<EventBatch>;
+  /**
+   * One REQ filter answered as ready EVENT frames (prefix + stored JSON + `]`, concatenated),
+   * the relay's visibility rules applied by the server: the relay forwards the bytes as they
+   * are, without decoding an event. Newest first; the client may cancel early.
+   */
+  queryFrames(request: QueryFramesRequest, options?: Partial<CallOptions>): ClientReadableStream<FrameChunk>;
+  queryFrames(
+    request: QueryFramesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<FrameChunk>;
   /** Same as QueryEvents: only the latest version of replaceable events is ever stored. */
   queryAllVersions(request: QueryEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<EventBatch>;
   queryAllVersions(

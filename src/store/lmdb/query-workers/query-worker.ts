@@ -10,14 +10,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCollector } from '../../../gc.js';
 import type { NostrEvent } from '../../../protocol/event.js';
-import { isVisibleTo } from '../../../protocol/visibility.js';
+import { FrameChunkBuilder } from '../../frame-chunks.js';
+import { FrameVisibility } from '../../frame-visibility.js';
+import type { FrameChunk } from '../../query-frames.js';
 import { LmdbEventStore } from '../lmdb-store.js';
 import { afterMs, type CountScan, type FilterScan } from '../sliced-scans.js';
-import { idOfStoredJson, pubkeyOfStoredJson } from '../stored-event.js';
 import type { CountRequest, FromWorker, QueryRequest, RequestDone, ToWorker } from './protocol.js';
 
 const CHUNK_BYTES = 256 * 1024;
-const CLOSE_BRACKET = 0x5d;
 
 interface WorkerData {
   readonly dataDir: string;
@@ -31,46 +31,16 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-/** The worker's one scratch buffer (one slice runs at a time and ends with a flush); outgoing chunks are exact copies. */
-let scratch = Buffer.allocUnsafe(CHUNK_BYTES);
+/**
+ * The worker's one chunk builder: one slice runs at a time and ends with a flush, so the
+ * builder is empty between slices and its scratch buffer serves every request.
+ */
+const chunks = new FrameChunkBuilder(CHUNK_BYTES);
 
-class ChunkWriter {
-  private data = scratch;
-  private length = 0;
-  private ends: number[] = [];
-  private ids = '';
-
-  constructor(private readonly id: number) {}
-
-  add(prefix: Uint8Array, json: Uint8Array, id: string): void {
-    const size = prefix.length + json.length + 1;
-    if (this.length + size > this.data.length) {
-      if (this.length > 0) this.flush();
-      // One event larger than a chunk: a buffer of its own, kept as the scratch if it is not huge.
-      if (size > this.data.length) {
-        this.data = Buffer.allocUnsafe(size);
-        if (size <= 4 * CHUNK_BYTES) scratch = this.data;
-      }
-    }
-    this.data.set(prefix, this.length);
-    this.data.set(json, this.length + prefix.length);
-    this.data[this.length + size - 1] = CLOSE_BRACKET;
-    this.length += size;
-    this.ends.push(this.length);
-    this.ids += id;
-  }
-
-  flush(): void {
-    if (this.ends.length === 0) return;
-    const data = new Uint8Array(this.length);
-    data.set(this.data.subarray(0, this.length));
-    const ends = Uint32Array.from(this.ends);
-    producedSinceCollect += data.length;
-    post({ type: 'chunk', id: this.id, data, ends, ids: this.ids }, [data.buffer, ends.buffer]);
-    this.length = 0;
-    this.ends = [];
-    this.ids = '';
-  }
+function postChunk(id: number, chunk: FrameChunk | undefined): void {
+  if (chunk === undefined) return;
+  producedSinceCollect += chunk.data.length;
+  post({ type: 'chunk', id, ...chunk }, [chunk.data.buffer as ArrayBuffer, chunk.ends.buffer as ArrayBuffer]);
 }
 
 /** One request in the worker: started on its first slice, kept between slices until done. */
@@ -83,27 +53,13 @@ interface Task {
 }
 
 function queryTask(request: QueryRequest): Task {
-  const restricted = new Set(request.restrictedKinds);
-  const authed = new Set(request.authed);
-  const hiddenAuthors = request.hiddenAuthors === undefined ? undefined : new Set(request.hiddenAuthors);
-  const hiddenKinds = request.hiddenKinds === undefined ? undefined : new Set(request.hiddenKinds);
-  const allInvolved = request.allInvolved === true;
-  const out = new ChunkWriter(request.id);
+  const visibility = new FrameVisibility(request);
   let count = 0;
   let scan: FilterScan | undefined;
   const visit = (json: Buffer, kind: number, parsed: NostrEvent | undefined): boolean => {
-    if (hiddenKinds?.has(kind)) return true;
-    if (request.checkRestricted && (allInvolved || restricted.has(kind))) {
-      const event = parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent);
-      if (!isVisibleTo(event, authed)) return true;
-    }
-    if (hiddenAuthors !== undefined) {
-      const author =
-        pubkeyOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).pubkey;
-      if (hiddenAuthors.has(author)) return true;
-    }
-    const id = idOfStoredJson(json) ?? (parsed ?? (JSON.parse(json.toString('utf8')) as NostrEvent)).id;
-    out.add(request.prefix, json, id);
+    const id = visibility.admit(json, kind, parsed);
+    if (id === undefined) return true;
+    postChunk(request.id, chunks.add(request.prefix, json, id));
     return ++count < request.limit;
   };
   return {
@@ -114,7 +70,7 @@ function queryTask(request: QueryRequest): Task {
         scan = store.filterScan(request.filter, request.now);
       }
       const done = scan.run(visit, afterMs(request.sliceMs));
-      out.flush();
+      postChunk(request.id, chunks.take());
       return done;
     },
     result: () => ({}),

@@ -1,0 +1,62 @@
+/**
+ * GrpcEventStore's frame executor (ClientStore.queryFrames over QueryFrames): orly-db applies the
+ * limit and the visibility rules and answers with ready EVENT frames, which the relay forwards
+ * without decoding an event (in split mode the relay's REQ path then costs what it costs in
+ * local mode with query workers). The stream is read with backpressure; the consumer's return()
+ * cancels the call.
+ */
+import type { FrameChunk as FrameChunkMessage } from '../../gen/orlydb/v1/db.js';
+import type { FrameChunk, FrameQuery } from '../query-frames.js';
+import { filterJson } from './codec.js';
+import type { DatabaseConnection } from './connection.js';
+import { readMessages } from './event-stream.js';
+
+/** The frames of one filter; undefined once the store is closed (the executor then fails as for a query). */
+export function queryFrames(
+  connection: DatabaseConnection,
+  request: FrameQuery,
+): AsyncIterableIterator<FrameChunk> | undefined {
+  if (connection.closed) return undefined;
+  const call = connection.client.queryFrames(
+    {
+      filterJson: filterJson(request.filter),
+      limit: request.limit,
+      now: request.now,
+      prefix: Buffer.from(request.prefix),
+      checkRestricted: request.checkRestricted,
+      restrictedKinds: [...request.restrictedKinds],
+      allInvolved: request.allInvolved === true,
+      hiddenKinds: [...(request.hiddenKinds ?? [])],
+      authed: [...request.authed],
+      hiddenAuthors: [...(request.hiddenAuthors ?? [])],
+    },
+    connection.callMetadata(),
+  );
+  return chunksOf(readMessages<FrameChunkMessage>(connection, call, 'queryFrames'));
+}
+
+async function* chunksOf(
+  messages: AsyncGenerator<FrameChunkMessage, void, undefined>,
+): AsyncGenerator<FrameChunk, undefined, undefined> {
+  try {
+    for await (const message of messages) {
+      const ends = Uint32Array.from(message.ends);
+      if (!validChunk(message.data, ends, message.ids))
+        throw new Error('orly-db sent a malformed frame chunk');
+      yield { data: message.data, ends, ids: message.ids };
+    }
+  } finally {
+    await messages.return();
+  }
+}
+
+/** Ends ascending within the data, one 64-character id per frame. */
+function validChunk(data: Uint8Array, ends: Uint32Array, ids: string): boolean {
+  if (ids.length !== ends.length * 64) return false;
+  let previous = 0;
+  for (const end of ends) {
+    if (end <= previous || end > data.length) return false;
+    previous = end;
+  }
+  return true;
+}
