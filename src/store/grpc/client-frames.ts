@@ -11,12 +11,22 @@ import { filterJson } from './codec.js';
 import type { DatabaseConnection } from './connection.js';
 import { readMessages } from './event-stream.js';
 
-/** The frames of one filter; undefined once the store is closed (the executor then fails as for a query). */
+/**
+ * Hidden authors a request may carry to orly-db: an access-control mode with a long ban list
+ * would otherwise send it with every REQ; beyond this the relay checks the results itself (the
+ * executor's in-loop path over QueryEvents).
+ */
+const MAX_HIDDEN_AUTHORS = 256;
+
+/**
+ * The frames of one filter; undefined once the store is closed (the executor then fails as for
+ * a query) or when the request carries too many hidden authors.
+ */
 export function queryFrames(
   connection: DatabaseConnection,
   request: FrameQuery,
 ): AsyncIterableIterator<FrameChunk> | undefined {
-  if (connection.closed) return undefined;
+  if (connection.closed || (request.hiddenAuthors?.length ?? 0) > MAX_HIDDEN_AUTHORS) return undefined;
   const call = connection.client.queryFrames(
     {
       filterJson: filterJson(request.filter),

@@ -110,6 +110,17 @@ for (const workers of [0, 2]) {
       assert.deepEqual(await frames(store, request({}, 0)), []);
     });
 
+    test('a request with a long hidden-author list is left to the relay (no frame executor)', async () => {
+      const many = Array.from({ length: 257 }, (_, i) => i.toString(16).padStart(64, '0'));
+      assert.equal(store.queryFrames(request({}, 10, { hiddenAuthors: many })), undefined);
+      const allowed = await frames(store, request({}, 10, { hiddenAuthors: many.slice(0, 256) }));
+      assert.equal(
+        allowed.length,
+        3 + 1 + 1,
+        "alice's notes and DM to bob, mallory's note (not hidden here)",
+      );
+    });
+
     test('a limit beyond the server bound is refused with INVALID_ARGUMENT', async () => {
       await assert.rejects(
         frames(store, request({}, 2_000_000)),
