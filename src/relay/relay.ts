@@ -229,7 +229,7 @@ export class Relay implements RelayContext {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const metricsClosed = this.metricsServer?.stop();
     for (const conn of this.connections) {
-      for (const sub of conn.subscriptions.values()) sub.abort.abort(SUBSCRIPTION_ENDED);
+      for (const sub of conn.subscriptions.values()) sub.end(SUBSCRIPTION_ENDED);
       conn.close(1001, Reasons.shutdownNotice);
     }
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
@@ -277,7 +277,7 @@ export class Relay implements RelayContext {
   }
 
   removeSubscription(sub: Subscription): void {
-    sub.abort.abort(SUBSCRIPTION_ENDED);
+    sub.end(SUBSCRIPTION_ENDED);
     this.subscriptions.remove(sub);
     if (sub.conn.subscriptions.get(sub.id) === sub) {
       sub.conn.subscriptions.delete(sub.id);
@@ -367,7 +367,7 @@ export class Relay implements RelayContext {
     conn.closed = true;
     this.guard.closed(conn.ip);
     for (const sub of conn.subscriptions.values()) {
-      sub.abort.abort(SUBSCRIPTION_ENDED);
+      sub.end(SUBSCRIPTION_ENDED);
       this.subscriptions.remove(sub);
     }
     conn.subscriptions.clear();

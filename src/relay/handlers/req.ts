@@ -94,9 +94,10 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
   relay.metrics.subscriptions.set(relay.subscriptions.size);
   const started = process.hrtime.bigint();
   runInitialQuery(relay, sub)
+    .finally(() => sub.settled())
     .then((outcome) => {
       if (typeof outcome === 'string') {
-        if (sub.abort.signal.aborted) return;
+        if (sub.ended) return;
         relay.removeSubscription(sub);
         conn.send(closedFrame(subId, outcome));
         return;
@@ -107,7 +108,7 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
     })
     .catch((err: Error) => {
       relay.logger.error({ err: err.message, conn: conn.id, sub: subId }, 'query failed');
-      if (sub.abort.signal.aborted) return;
+      if (sub.ended) return;
       relay.removeSubscription(sub);
       conn.send(closedFrame(subId, Reasons.queryFailed(err.message)));
     });
@@ -120,9 +121,9 @@ export function handleReq(relay: RelayContext, conn: Connection, message: Client
  * single writev.
  */
 async function runInitialQuery(relay: RelayContext, sub: Subscription): Promise<boolean | string> {
-  const outcome = await relay.queries.send(sub.filters, sub.conn, sub.abort.signal, sub);
+  const outcome = await relay.queries.send(sub.filters, sub.conn, sub.signal, sub);
   if ('refused' in outcome) return outcome.refused;
-  if ('cancelled' in outcome || sub.abort.signal.aborted || sub.conn.closed) return false;
+  if ('cancelled' in outcome || sub.ended || sub.conn.closed) return false;
   const sent = outcome.sent;
   sub.conn.send(eoseFrame(sub.id));
   // Ids sent so far de-duplicate the live events held back until EOSE.
