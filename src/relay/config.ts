@@ -27,6 +27,7 @@ import { type ClusterConfig, loadClusterConfig } from '../sync/cluster/cluster-c
 import { type DistributedSyncConfig, loadDistributedSyncConfig } from '../sync/distributed/config.js';
 import { type EdgeLimitsConfig, loadEdgeLimitsConfig } from './edge-config.js';
 import { parseRelayAddress } from './relay-address.js';
+import { TRANSPORTS, type TransportKind } from './transport/create-transport.js';
 import { DEFAULT_TRUSTED_PROXIES, trustedProxyList } from './trusted-proxies.js';
 
 export interface RelayInfoConfig {
@@ -168,6 +169,8 @@ export interface BackendConfig {
 export interface RelayConfig {
   listen: string;
   port: number;
+  /** ORLY_WS_TRANSPORT: the library carrying HTTP and WebSockets on the port (transport/transport.ts). */
+  transport: TransportKind;
   dataDir: string;
   logLevel: LogLevel;
   /** ORLY_RELAY_URL: the public URL, one of the names a NIP-42 `relay` tag may give. */
@@ -315,6 +318,7 @@ export function loadRelayConfig(env: Env = process.env): RelayConfig {
   return {
     listen: stringVar(env, 'ORLY_LISTEN', '0.0.0.0'),
     port: intVar(env, 'ORLY_PORT', 3334, 0, 65535),
+    transport: choiceVar(env, 'ORLY_WS_TRANSPORT', 'ws', TRANSPORTS),
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, 'ORLY_LOG_LEVEL'),
     relayUrl: urlVar(env, 'ORLY_RELAY_URL'),

@@ -186,16 +186,18 @@ export class ConnectionGuard {
   }
 }
 
-const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
-
-/** The HTTP answer to a refused upgrade, written on the raw socket before any WebSocket exists. */
-export function refusalResponse(refusal: Refusal): string {
-  const body = `${refusal.reason}\n`;
-  return (
-    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
-    `Retry-After: ${refusal.retryAfterSeconds}\r\n` +
-    'Content-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    `Connection: close\r\n\r\n${body}`
-  );
+/** The HTTP answer to a refused upgrade, given before any WebSocket exists (the transport adds Content-Length and Connection: close). */
+export function refusalAnswer(refusal: Refusal): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  return {
+    status: refusal.status,
+    headers: {
+      'Retry-After': String(refusal.retryAfterSeconds),
+      'Content-Type': 'text/plain; charset=utf-8',
+    },
+    body: `${refusal.reason}\n`,
+  };
 }

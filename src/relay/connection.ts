@@ -4,11 +4,11 @@
  * growing memory without bound).
  */
 import { randomBytes } from 'node:crypto';
-import type { WebSocket } from 'ws';
 import { Reasons } from '../errors.js';
 import { noticeFrame } from '../protocol/messages.js';
 import type { MessageLimiter } from './connection-guard.js';
 import type { Subscription } from './subscription.js';
+import type { ClientSocket } from './transport/client-socket.js';
 
 let nextConnectionId = 1;
 
@@ -28,22 +28,12 @@ function flushCorked(): void {
   for (const conn of batch) conn.endTickCork();
 }
 
-/** ws sends Buffers as binary frames unless told otherwise; relay frames are always text. */
-const TEXT_FRAME = { binary: false } as const;
-
 /** How long a slow reader closed by the relay has to complete the close handshake. */
 const SLOW_READER_GRACE_MS = 2000;
 /** Query results wait while more than this is queued for the client (backpressure()). */
 const QUERY_HIGH_WATER = 1_048_576;
 /** A client whose socket does not drain for this long while query results wait is closed. */
 const DRAIN_TIMEOUT_MS = 60_000;
-
-interface RawSocket {
-  cork(): void;
-  uncork(): void;
-  on(event: 'drain' | 'close', listener: () => void): void;
-  off(event: 'drain' | 'close', listener: () => void): void;
-}
 
 export class Connection {
   readonly id = nextConnectionId++;
@@ -64,7 +54,7 @@ export class Connection {
   private drained: Promise<void> | undefined;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: ClientSocket,
     readonly ip: string,
     /** The URLs this client may name in a NIP-42 `relay` tag (relay-address.ts); none: AUTH is refused. */
     readonly relayUrls: readonly string[],
@@ -79,15 +69,14 @@ export class Connection {
     if (this.closed) return false;
     if (!this.tickCorked) {
       this.tickCorked = true;
-      this.cork();
+      this.socket.cork();
       corkedThisTick.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
         process.nextTick(flushCorked);
       }
     }
-    if (typeof frame === 'string') this.socket.send(frame);
-    else this.socket.send(frame, TEXT_FRAME);
+    this.socket.send(frame);
     return true;
   }
 
@@ -104,24 +93,12 @@ export class Connection {
     this.closed = true;
     try {
       if (notice !== undefined) this.socket.send(noticeFrame(notice));
-      this.socket.close(code, notice?.slice(0, 120));
+      this.socket.close(code, notice);
       // A reader that stopped reading will never complete the close handshake: cut it off soon.
       if (force) setTimeout(() => this.socket.terminate(), SLOW_READER_GRACE_MS).unref();
     } catch {
       this.socket.terminate();
     }
-  }
-
-  private cork(): void {
-    this.rawSocket()?.cork();
-  }
-
-  private uncork(): void {
-    this.rawSocket()?.uncork();
-  }
-
-  private rawSocket(): RawSocket | undefined {
-    return (this.socket as unknown as { _socket?: RawSocket })._socket;
   }
 
   /**
@@ -132,14 +109,12 @@ export class Connection {
    */
   backpressure(): Promise<void> | undefined {
     if (this.closed || this.socket.bufferedAmount < QUERY_HIGH_WATER) return undefined;
-    const raw = this.rawSocket();
-    if (raw === undefined) return undefined;
     // One wait per backlog, shared by every query of this connection.
     this.drained ??= new Promise<void>((resolve) => {
+      let forget = () => {};
       const done = () => {
         clearTimeout(timer);
-        raw.off('drain', done);
-        raw.off('close', done);
+        forget();
         this.drained = undefined;
         resolve();
       };
@@ -151,8 +126,7 @@ export class Connection {
         done();
       }, DRAIN_TIMEOUT_MS);
       timer.unref();
-      raw.on('drain', done);
-      raw.on('close', done);
+      forget = this.socket.onDrain(done);
     });
     return this.drained;
   }
@@ -160,7 +134,7 @@ export class Connection {
   /** Called once per tick for a connection corked by send(). */
   endTickCork(): void {
     this.tickCorked = false;
-    this.uncork();
+    this.socket.uncork();
     this.checkBacklog();
   }
 

@@ -5,11 +5,11 @@
  * Prometheus (see metrics-endpoint.ts for who may read it). CORS headers on everything (NIP-11
  * requires them).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ManagementEndpoint } from './management-endpoint.js';
 import { metricsRefusal, metricsText } from './metrics-endpoint.js';
 import { relayInformation } from './nip11.js';
 import type { RelayContext } from './relay-context.js';
+import type { HttpExchange } from './transport/http-exchange.js';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -18,32 +18,32 @@ const CORS = {
   'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
 };
 
-export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (req.method === 'OPTIONS') {
-    send(res, 204, {}, '');
+export function handleHttpRequest(relay: RelayContext, exchange: HttpExchange): void {
+  const path = exchange.url.split('?')[0];
+  if (exchange.method === 'OPTIONS') {
+    send(exchange, 204, {}, '');
     return;
   }
-  if (ManagementEndpoint.wants(req, path ?? '/')) {
-    relay.managementApi.handle(req, res, CORS);
+  if (ManagementEndpoint.wants(exchange, path ?? '/')) {
+    relay.managementApi.handle(exchange, CORS);
     return;
   }
   const sync = relay.replication.serviceFor(path ?? '/');
   if (sync !== undefined) {
-    void relay.replication.handle(sync, req, res, {
-      remoteAddr: relay.clientIp(req),
-      requestUrls: relay.requestUrls(req),
+    void relay.replication.handle(sync, exchange, {
+      remoteAddr: relay.clientIp(exchange),
+      requestUrls: relay.requestUrls(exchange),
       cors: CORS,
     });
     return;
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, { Allow: 'GET, HEAD, POST, OPTIONS' }, '');
+  if (exchange.method !== 'GET' && exchange.method !== 'HEAD') {
+    send(exchange, 405, { Allow: 'GET, HEAD, POST, OPTIONS' }, '');
     return;
   }
   switch (path) {
     case '/':
-      if (String(req.headers.accept ?? '').includes('application/nostr+json')) {
+      if (String(exchange.headers.accept ?? '').includes('application/nostr+json')) {
         const overrides = relay.access.management?.relayInfo() ?? Promise.resolve({});
         void overrides
           .catch((err: Error) => {
@@ -52,7 +52,7 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
           })
           .then((set) =>
             send(
-              res,
+              exchange,
               200,
               { 'Content-Type': 'application/nostr+json', Vary: 'Accept' },
               JSON.stringify(relayInformation(relay.config, set, relay.identity?.pubkey)),
@@ -60,12 +60,12 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
           );
         return;
       }
-      send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', Vary: 'Accept' }, homePage(relay));
+      send(exchange, 200, { 'Content-Type': 'text/html; charset=utf-8', Vary: 'Accept' }, homePage(relay));
       return;
     case '/health': {
       const up = relay.store.isOpen() && !relay.isStopping;
       send(
-        res,
+        exchange,
         up ? 200 : 503,
         { 'Content-Type': 'application/json' },
         JSON.stringify({ status: up ? 'ok' : 'unavailable' }),
@@ -74,23 +74,22 @@ export function handleHttpRequest(relay: RelayContext, req: IncomingMessage, res
     }
     case '/metrics': {
       // Local clients only, a bearer token, or another port: metrics-endpoint.ts.
-      const refusal = metricsRefusal(req, relay.config.metrics, true);
-      if (refusal !== undefined) send(res, refusal.status, refusal.headers, refusal.body);
+      const refusal = metricsRefusal(exchange, relay.config.metrics, true);
+      if (refusal !== undefined) send(exchange, refusal.status, refusal.headers, refusal.body);
       else
         void metricsText(relay.metrics).then((answer) =>
-          send(res, answer.status, answer.headers, answer.body),
+          send(exchange, answer.status, answer.headers, answer.body),
         );
       return;
     }
     default:
-      send(res, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
+      send(exchange, 404, { 'Content-Type': 'text/plain' }, 'not found\n');
       return;
   }
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  res.writeHead(status, { ...CORS, ...headers, 'Content-Length': Buffer.byteLength(body) });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+function send(exchange: HttpExchange, status: number, headers: Record<string, string>, body: string): void {
+  exchange.respond(status, { ...CORS, ...headers }, body);
 }
 
 function escapeHtml(text: string): string {

@@ -18,16 +18,16 @@
  * - 401 a token already used (remembered for its ±60 s window; only tokens of owners and admins
  *   are remembered, so nobody else can push them out of the bounded memory)
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessControl } from '../acl/access-control.js';
 import type { Logger } from '../logger.js';
 import { ReplayGuard, verifyHttpAuth } from '../protocol/nip98.js';
 import { addressKey } from './connection-guard.js';
 import { KeyedBuckets } from './rate-limit.js';
+import { type HttpExchange, MAX_HTTP_BODY, type RequestHead } from './transport/http-exchange.js';
 
 export const MANAGEMENT_PATH = '/api/nip86';
 const CONTENT_TYPE = 'application/nostr+json+rpc';
-const MAX_BODY = 64 * 1024;
+const MAX_BODY = MAX_HTTP_BODY;
 /** No NIP-86 method name is longer (orly-acl refuses longer ones too). */
 const MAX_METHOD = 64;
 const RATE = { perSecond: 2, burst: 20 };
@@ -36,9 +36,9 @@ export interface ManagementEndpointDeps {
   readonly access: AccessControl;
   readonly logger: Logger;
   /** The client's address (X-Forwarded-For only from a trusted proxy). */
-  clientIp(req: IncomingMessage): string;
+  clientIp(req: RequestHead): string;
   /** The absolute http(s) URLs this request may name in its `u` tag (empty: none). */
-  requestUrls(req: IncomingMessage): readonly string[];
+  requestUrls(req: RequestHead): readonly string[];
 }
 
 interface Answer {
@@ -54,21 +54,21 @@ export class ManagementEndpoint {
   constructor(private readonly deps: ManagementEndpointDeps) {}
 
   /** Whether this request is for the management API (the caller then hands it to handle()). */
-  static wants(req: IncomingMessage, path: string): boolean {
+  static wants(req: RequestHead, path: string): boolean {
     return req.method === 'POST' && (path === '/' || path === MANAGEMENT_PATH);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
-    void this.answer(req).then(
-      (answer) => send(res, answer, cors),
+  handle(exchange: HttpExchange, cors: Record<string, string>): void {
+    void this.answer(exchange).then(
+      (answer) => send(exchange, answer, cors),
       (err: Error) => {
         this.deps.logger.error({ err: err.message }, 'management request failed');
-        send(res, { status: 500, body: { error: 'internal error' } }, cors);
+        send(exchange, { status: 500, body: { error: 'internal error' } }, cors);
       },
     );
   }
 
-  private async answer(req: IncomingMessage): Promise<Answer> {
+  private async answer(req: HttpExchange): Promise<Answer> {
     const ip = this.deps.clientIp(req);
     const bucket = this.buckets.bucket(addressKey(ip), Date.now());
     if (!bucket.has(Date.now()))
@@ -83,14 +83,14 @@ export class ManagementEndpoint {
     return answer;
   }
 
-  private async authorized(req: IncomingMessage, ip: string): Promise<Answer> {
+  private async authorized(req: HttpExchange, ip: string): Promise<Answer> {
     const type = String(req.headers['content-type'] ?? '')
       .split(';')[0]!
       .trim()
       .toLowerCase();
     if (type !== CONTENT_TYPE)
       return { status: 415, body: { error: `Content-Type must be ${CONTENT_TYPE}` } };
-    const body = await readBody(req, MAX_BODY);
+    const body = await req.readBody(MAX_BODY);
     if (body === undefined) return { status: 413, body: { error: `body over ${MAX_BODY} bytes` } };
     const management = this.deps.access.management;
     if (management === undefined)
@@ -110,7 +110,7 @@ export class ManagementEndpoint {
     return { status: 200, body: outcome };
   }
 
-  private authenticate(req: IncomingMessage, body: Buffer) {
+  private authenticate(req: RequestHead, body: Buffer) {
     const urls = this.deps.requestUrls(req);
     if (urls.length === 0)
       return {
@@ -160,40 +160,12 @@ function parseCall(body: Buffer): { method: string; params: readonly unknown[] }
   return { method: method.toLowerCase(), params: (params as unknown[] | undefined) ?? [] };
 }
 
-/** The whole body, or undefined once it passes `max` bytes (the rest is not read). */
-/** The request body, or undefined once it passes `max` bytes (the rest is left unread). */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, answer: Answer, cors: Record<string, string>): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(answer.body);
+function send(exchange: HttpExchange, answer: Answer, cors: Record<string, string>): void {
   // A body left unread (413) ends the connection.
-  const close = answer.status === 413 ? { Connection: 'close' } : {};
-  res.writeHead(answer.status, {
-    ...cors,
-    ...answer.headers,
-    ...close,
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text, () => {
-    if (answer.status === 413) res.req.socket.destroy();
-  });
+  exchange.respond(
+    answer.status,
+    { ...cors, ...answer.headers, 'Content-Type': 'application/json' },
+    JSON.stringify(answer.body),
+    answer.status === 413,
+  );
 }

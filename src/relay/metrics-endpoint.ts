@@ -14,6 +14,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { MetricsConfig } from './config.js';
 import type { RelayMetrics } from './metrics.js';
+import type { RequestHead } from './transport/http-exchange.js';
+import { nodeRequestHead } from './transport/node-http-exchange.js';
 import { isDirectLocal } from './trusted-proxies.js';
 
 export interface MetricsAnswer {
@@ -26,7 +28,7 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-function bearerMatches(req: IncomingMessage, token: string): boolean {
+function bearerMatches(req: RequestHead, token: string): boolean {
   const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
   return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
 }
@@ -35,7 +37,7 @@ const TEXT = { 'Content-Type': 'text/plain; charset=utf-8' };
 
 /** Whether this request may read /metrics here (`onRelayPort`: the relay's own port); undefined = yes. */
 export function metricsRefusal(
-  req: IncomingMessage,
+  req: RequestHead,
   config: MetricsConfig,
   onRelayPort: boolean,
 ): MetricsAnswer | undefined {
@@ -87,7 +89,7 @@ export class MetricsServer {
       return reply(res, { status: 404, headers: TEXT, body: 'not found\n' });
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return reply(res, { status: 405, headers: { ...TEXT, Allow: 'GET, HEAD' }, body: '' });
-    reply(res, metricsRefusal(req, this.config, false) ?? (await metricsText(this.metrics)));
+    reply(res, metricsRefusal(nodeRequestHead(req), this.config, false) ?? (await metricsText(this.metrics)));
   }
 
   /** Listens on host:port; resolves with the bound port. */

@@ -13,9 +13,9 @@
  *   authenticate, naming that URL; everyone else's AUTH gets `restricted:`. `npm start` with a
  *   local client keeps working; a public relay must say which name it is reached by.
  */
-import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { relayKey } from './nip42.js';
+import type { RequestHead } from './transport/http-exchange.js';
 import { isDirectLocal } from './trusted-proxies.js';
 
 /**
@@ -50,7 +50,7 @@ function isLoopbackName(hostname: string): boolean {
  * with none configured, the local URL of a direct client on this machine; else none.
  */
 export function authRelayUrls(
-  req: IncomingMessage,
+  req: RequestHead,
   configured: readonly string[],
   listeningPort: number,
 ): readonly string[] {
@@ -70,9 +70,9 @@ export function authRelayUrls(
 }
 
 /** The absolute http(s) URLs of this request on the relay's own names (its ws(s) URLs, as http(s), with the request's path). */
-export function managementUrls(req: IncomingMessage, relayUrls: readonly string[]): string[] {
+export function managementUrls(req: RequestHead, relayUrls: readonly string[]): string[] {
   return relayUrls.map((ws) => {
     const url = new URL(ws);
-    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}${req.url ?? '/'}`;
+    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}${req.url}`;
   });
 }

@@ -4,7 +4,6 @@
  * relay's modules form no import cycle.
  */
 
-import type { IncomingMessage } from 'node:http';
 import type { AccessControl } from '../acl/access-control.js';
 import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
@@ -21,6 +20,7 @@ import type { QueryExecutor } from './query-executor.js';
 import type { ReplicationHost } from './replication-host.js';
 import type { Subscription } from './subscription.js';
 import type { SubscriptionIndex } from './subscription-index.js';
+import type { RequestHead } from './transport/http-exchange.js';
 
 export interface RelayContext {
   readonly config: RelayConfig;
@@ -33,9 +33,9 @@ export interface RelayContext {
   /** Replication services: their HTTP endpoints, lifecycle, and the nudge per stored event. */
   readonly replication: ReplicationHost;
   /** This request's absolute http(s) URLs on the relay's public names (NIP-98's `u`). */
-  requestUrls(req: IncomingMessage): string[];
+  requestUrls(req: RequestHead): string[];
   /** The client's address (X-Forwarded-For only from a trusted proxy). */
-  clientIp(req: IncomingMessage): string;
+  clientIp(req: RequestHead): string;
   readonly verifier: SignatureVerifier;
   readonly logger: Logger;
   readonly metrics: RelayMetrics;

@@ -4,10 +4,7 @@
  * verifier). Message handling lives in ./handlers, HTTP routes in ./http-routes.
  */
 
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, BlockList } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { BlockList } from 'node:net';
 import type { AccessControl, AccessLevel } from '../acl/access-control.js';
 import type { WritePolicy } from '../acl/policy/plugin-protocol.js';
 import type { SignatureVerifier } from '../crypto/signature-verifier.js';
@@ -24,7 +21,7 @@ import type { RelayIdentity } from '../sync/identity/relay-identity.js';
 import type { Replication } from '../sync/replication.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
-import { ConnectionGuard, refusalResponse } from './connection-guard.js';
+import { ConnectionGuard, refusalAnswer } from './connection-guard.js';
 import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { ManagementEndpoint } from './management-endpoint.js';
@@ -41,6 +38,10 @@ import { registerReplicationMetrics } from './replication-metrics.js';
 import { warnWithoutPublicUrl } from './startup-warnings.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
+import type { ClientSocket } from './transport/client-socket.js';
+import { createTransport } from './transport/create-transport.js';
+import type { RequestHead } from './transport/http-exchange.js';
+import type { SocketHandlers, TransportServer, UpgradeRequest } from './transport/transport.js';
 import { clientAddress, trustedProxyList } from './trusted-proxies.js';
 
 /** The abort reason of a finished subscription (abort() without one builds a DOMException with a stack each time). */
@@ -93,8 +94,8 @@ export class Relay implements RelayContext {
   private readonly guard: ConnectionGuard;
   /** ORLY_RELAY_URL and ORLY_RELAY_ADDRESSES: the names NIP-42 `relay` tags may give. */
   private readonly publicUrls: readonly string[];
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
+  /** HTTP and WebSocket on the relay's port (ORLY_WS_TRANSPORT). */
+  private readonly transport: TransportServer;
   private readonly sweeper: ExpirationSweeper | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The ORLY_METRICS_LISTEN server, when /metrics is served apart. */
@@ -151,32 +152,28 @@ export class Relay implements RelayContext {
       () => this.guard.trackedAddresses,
     );
     for (const g of deps.gauges ?? []) this.metrics.gauge(g.name, g.help, g.read);
-    const limit = deps.config.limits.maxMessageSize;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      // Messages up to twice the advertised limit are read and refused politely; beyond that, ws closes (1009).
-      maxPayload: Math.max(limit * 2, limit + 65_536),
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
     this.metricsServer =
       deps.config.metrics.listen === undefined
         ? undefined
         : new MetricsServer(this.metrics, deps.config.metrics);
-    this.http = createServer((req, res) => handleHttpRequest(this, req, res));
-    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.http.on('connection', (socket) => socket.setNoDelay(true));
+    const limit = deps.config.limits.maxMessageSize;
+    this.transport = createTransport(
+      deps.config.transport,
+      {
+        request: (exchange) => handleHttpRequest(this, exchange),
+        upgrade: (request) => this.upgrade(request),
+      },
+      {
+        // Messages up to twice the advertised limit are read and refused politely; beyond that, the socket closes (1009).
+        maxPayload: Math.max(limit * 2, limit + 65_536),
+        maxOutboundBuffer: deps.config.limits.maxOutboundBuffer,
+      },
+    );
   }
 
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.config.port, this.config.listen, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
+    await this.transport.listen(this.config.listen, this.config.port);
     const metricsListen = this.config.metrics.listen;
     if (this.metricsServer !== undefined && metricsListen !== undefined) {
       const metricsPort = await this.metricsServer.start(metricsListen.host, metricsListen.port);
@@ -194,13 +191,16 @@ export class Relay implements RelayContext {
     this.negentropy?.start();
     await this.replication.start();
     const port = this.port;
-    this.logger.info({ listen: this.config.listen, port, dataDir: this.config.dataDir }, 'relay listening');
+    this.logger.info(
+      { listen: this.config.listen, port, dataDir: this.config.dataDir, transport: this.transport.name },
+      'relay listening',
+    );
     warnWithoutPublicUrl(this.logger, this.config, this.publicUrls, this.restrictedKinds, port);
     return port;
   }
 
   get port(): number {
-    return (this.http.address() as AddressInfo | null)?.port ?? 0;
+    return this.transport.port;
   }
 
   /** The port of the ORLY_METRICS_LISTEN server (0 when /metrics is on the relay's port). */
@@ -226,14 +226,14 @@ export class Relay implements RelayContext {
     this.memory.stop();
     await this.replication.stop();
     await this.negentropy?.stop();
-    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = this.transport.close();
     const metricsClosed = this.metricsServer?.stop();
     for (const conn of this.connections) {
       for (const sub of conn.subscriptions.values()) sub.end(SUBSCRIPTION_ENDED);
       conn.close(1001, Reasons.shutdownNotice);
     }
     await Promise.race([Promise.allSettled([...this.inFlight]), delay(5000)]);
-    this.http.closeAllConnections();
+    this.transport.closeHttpConnections();
     await Promise.race([Promise.all([closed, metricsClosed]), delay(2000)]);
     for (const conn of this.connections) conn.socket.terminate();
     await this.sweeper?.idle();
@@ -287,79 +287,75 @@ export class Relay implements RelayContext {
   }
 
   /** This request's absolute http(s) URLs on the relay's public names (NIP-98's `u`). */
-  requestUrls(req: IncomingMessage): string[] {
+  requestUrls(req: RequestHead): string[] {
     return managementUrls(req, authRelayUrls(req, this.publicUrls, this.port));
   }
 
   /** The client's address (trusted-proxies.ts clientAddress: X-Forwarded-For only from a trusted proxy). */
-  clientIp(req: IncomingMessage): string {
+  clientIp(req: RequestHead): string {
     return clientAddress(req, this.trustedProxies);
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '/').split('?')[0];
+  private upgrade(request: UpgradeRequest): void {
+    const path = request.url.split('?')[0];
     if (path !== '/' || this.isStopping) {
-      socket.end(
-        this.isStopping
-          ? 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
-          : 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-      );
+      request.refuse(this.isStopping ? 503 : 404, {}, '');
       return;
     }
     if (this.memory.overloaded) {
       this.metrics.rateLimited.labels('memory').inc();
-      socket.end(
-        'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-      );
+      request.refuse(503, { 'Retry-After': '10' }, '');
       return;
     }
-    const ip = this.clientIp(req);
+    const ip = this.clientIp(request);
     const level = this.access.accessLevel(undefined, ip);
     if (level instanceof Promise)
       void level.then(
-        (answer) => this.admit(req, socket, head, ip, answer),
-        () => this.admit(req, socket, head, ip, 'none'),
+        (answer) => this.admit(request, ip, answer),
+        () => this.admit(request, ip, 'none'),
       );
-    else this.admit(req, socket, head, ip, level);
+    else this.admit(request, ip, level);
   }
 
   /** Past the access check: a blocked address gets 403; then the connection limits (connection-guard.ts). */
-  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, level: AccessLevel): void {
-    if (socket.destroyed) return;
+  private admit(request: UpgradeRequest, ip: string, level: AccessLevel): void {
+    if (request.finished) return;
     if (level === 'blocked') {
       this.metrics.rateLimited.labels('blocked-ip').inc();
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      request.refuse(403, {}, '');
       return;
     }
     const refusal = this.guard.admit(ip);
     if (refusal !== undefined) {
       this.metrics.rateLimited.labels(refusal.limit).inc();
       this.logger.debug({ ip, limit: refusal.limit }, 'upgrade refused');
-      socket.end(refusalResponse(refusal));
+      const answer = refusalAnswer(refusal);
+      request.refuse(answer.status, answer.headers, answer.body);
       return;
     }
-    // Without verifyClient, ws completes a valid upgrade synchronously: admit() and opened() see the same count.
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, ip));
+    // The transport opens the socket before accept() returns: admit() and opened() see the same count.
+    request.accept((socket) => this.accept(socket, request, ip));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, ip: string): void {
-    const relayUrls = authRelayUrls(req, this.publicUrls, this.port);
+  private accept(socket: ClientSocket, request: RequestHead, ip: string): SocketHandlers {
+    const relayUrls = authRelayUrls(request, this.publicUrls, this.port);
     const limiter = this.guard.opened(ip);
-    const conn = new Connection(ws, ip, relayUrls, limiter, this.config.limits.maxOutboundBuffer, (c) =>
+    const conn = new Connection(socket, ip, relayUrls, limiter, this.config.limits.maxOutboundBuffer, (c) =>
       this.logger.warn({ conn: c.id, ip: c.ip }, 'closed slow reader'),
     );
     this.connections.add(conn);
     this.metrics.connections.inc();
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (conn.closed) return;
-      dispatchMessage(this, conn, data, isBinary);
-    });
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    ws.on('error', (err) => this.logger.debug({ conn: conn.id, err: err.message }, 'websocket error'));
-    ws.on('close', () => this.disconnected(conn));
     conn.send(authFrame(conn.challenge));
+    return {
+      message: (data, isBinary) => {
+        if (!conn.closed) dispatchMessage(this, conn, data, isBinary);
+      },
+      pong: () => {
+        conn.alive = true;
+      },
+      error: (message) => this.logger.debug({ conn: conn.id, err: message }, 'websocket error'),
+      closed: () => this.disconnected(conn),
+    };
   }
 
   private disconnected(conn: Connection): void {

@@ -4,13 +4,12 @@
  * MAX_BODY bytes, then 413), their start and stop with the relay, and the nudge for each stored
  * event. A service that throws answers 500; nothing it does can take the relay down.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { NostrEvent } from '../protocol/event.js';
 import type { Replication, ReplicationStatus } from '../sync/replication.js';
-import { readBody } from './management-endpoint.js';
+import { type HttpExchange, MAX_HTTP_BODY } from './transport/http-exchange.js';
 
-const MAX_BODY = 64 * 1024;
+const MAX_BODY = MAX_HTTP_BODY;
 
 export class ReplicationHost {
   private readonly byPath = new Map<string, Replication>();
@@ -51,27 +50,27 @@ export class ReplicationHost {
 
   async handle(
     service: Replication,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: HttpExchange,
     context: {
       readonly remoteAddr: string;
       readonly requestUrls: readonly string[];
       readonly cors: Record<string, string>;
     },
   ): Promise<void> {
-    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    const [path = '/', query = ''] = req.url.split('?', 2);
     let status = 500;
     let headers: Record<string, string> = { 'Content-Type': 'application/json' };
     let body = JSON.stringify({ error: 'internal error' });
+    let close = false;
     try {
-      const raw = await readBody(req, MAX_BODY);
+      const raw = await req.readBody(MAX_BODY);
       if (raw === undefined) {
         status = 413;
         body = JSON.stringify({ error: `body over ${MAX_BODY} bytes` });
-        headers = { ...headers, Connection: 'close' };
+        close = true;
       } else {
         const answer = await service.handleHttp({
-          method: req.method ?? 'GET',
+          method: req.method,
           path,
           query,
           headers: Object.fromEntries(
@@ -86,9 +85,7 @@ export class ReplicationHost {
     } catch (err) {
       this.logger.error({ err: (err as Error).message, service: service.name, path }, 'sync endpoint failed');
     }
-    if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { ...context.cors, ...headers, 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    req.respond(status, { ...context.cors, ...headers }, body, close);
   }
 
   notifyStored(serial: number, event?: NostrEvent): void {

@@ -5,8 +5,8 @@
  * address in logs and per-IP limits cannot be spoofed by them. (The NIP-42 relay URL never comes
  * from forwarded headers: relay-address.ts.)
  */
-import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import type { RequestHead } from './transport/http-exchange.js';
 
 export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ['127.0.0.0/8', '::1'];
 
@@ -31,8 +31,8 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
 }
 
 /** The socket peer's address, IPv4-mapped IPv6 addresses written as IPv4. */
-export function peerAddress(req: IncomingMessage): string | undefined {
-  const address = req.socket.remoteAddress;
+export function peerAddress(req: Pick<RequestHead, 'remoteAddress'>): string | undefined {
+  const address = req.remoteAddress;
   return address?.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
@@ -60,7 +60,10 @@ function forwardedAddress(entry: string): string | undefined {
  * nearest untrusted entry is not an address, the nearest trusted hop. From anyone else: the
  * peer's address, whatever headers it sent.
  */
-export function clientAddress(req: IncomingMessage, trusted: BlockList): string {
+export function clientAddress(
+  req: Pick<RequestHead, 'remoteAddress' | 'headers'>,
+  trusted: BlockList,
+): string {
   const peer = peerAddress(req);
   if (peer === undefined) return 'unknown';
   if (!isTrusted(peer, trusted)) return peer;
@@ -91,7 +94,7 @@ const FORWARDED_HEADERS = [
  * Whether the request comes straight from a client on this machine: a loopback peer that sent no
  * forwarded header (a proxy on this host, e.g. Caddy, adds X-Forwarded-For for its clients).
  */
-export function isDirectLocal(req: IncomingMessage): boolean {
+export function isDirectLocal(req: Pick<RequestHead, 'remoteAddress' | 'headers'>): boolean {
   const peer = peerAddress(req);
   const loopback = peer !== undefined && (isIP(peer) === 4 ? peer.startsWith('127.') : peer === '::1');
   return loopback && !FORWARDED_HEADERS.some((name) => req.headers[name] !== undefined);

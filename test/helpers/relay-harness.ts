@@ -48,6 +48,12 @@ export const SPLIT_MODE = process.env.ORLY_TEST_MODE === 'split' || NEGENTROPY_G
  * (test/helpers/postgres.ts), so a relay restarted on its data directory finds its events again.
  */
 export const POSTGRES_MODE = process.env.ORLY_TEST_MODE === 'postgres';
+/**
+ * `ORLY_TEST_TRANSPORT=uws` (or `ws`): the relays of the tests run on that WebSocket transport
+ * (ORLY_WS_TRANSPORT), unless a test sets ORLY_WS_TRANSPORT itself; unset, the relay's default.
+ */
+export const TEST_TRANSPORT_ENV: Record<string, string> =
+  process.env.ORLY_TEST_TRANSPORT === undefined ? {} : { ORLY_WS_TRANSPORT: process.env.ORLY_TEST_TRANSPORT };
 /** The relays of the tests run on a local LMDB store (the default mode): query workers, its gauges. */
 export const LMDB_MODE = !SPLIT_MODE && !POSTGRES_MODE;
 const postgresDatabases = new Map<string, Promise<string>>();
@@ -235,6 +241,7 @@ export async function startTestRelay(
     ORLY_LOG_LEVEL: 'silent',
     ORLY_VERIFY_WORKERS: '1',
     ...NO_ADDRESS_LIMITS,
+    ...TEST_TRANSPORT_ENV,
     ...env,
     ...backendEnv,
     ORLY_DATA_DIR: dataDir,

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { NO_ADDRESS_LIMITS } from './relay-harness.js';
+import { NO_ADDRESS_LIMITS, TEST_TRANSPORT_ENV } from './relay-harness.js';
 
 export const ORLY_CLI = fileURLToPath(new URL('../../src/cli/orly.js', import.meta.url));
 
@@ -27,6 +27,7 @@ export async function spawnRelay(env: Record<string, string>, timeoutMs = 15_000
       ORLY_PORT: '0',
       ORLY_LOG_LEVEL: 'info',
       ...NO_ADDRESS_LIMITS,
+      ...TEST_TRANSPORT_ENV,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

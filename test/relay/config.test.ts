@@ -45,6 +45,7 @@ test('an invalid value names its variable', () => {
     ORLY_AUTH_REQUIRED: 'maybe',
     ORLY_AUTH_TO_WRITE: '2',
     ORLY_MIN_POW_DIFFICULTY: '65',
+    ORLY_WS_TRANSPORT: 'nginx',
   };
   for (const [name, value] of Object.entries(cases)) {
     assert.throws(

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Reasons } from '../../src/errors.js';
 import type { Connection } from '../../src/relay/connection.js';
-import { Clients, newKeys, sign } from '../helpers/nostr.js';
+import { Clients, challengeOf, newKeys, sign } from '../helpers/nostr.js';
 import { type RawClient, startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -28,12 +28,10 @@ function tcpSocket(c: RawClient): Socket {
   return (c.ws as unknown as { _socket: Socket })._socket;
 }
 
-/** The relay-side Connection of a raw client, found by its TCP port. */
-function serverSide(c: RawClient): Connection {
-  const port = tcpSocket(c).localPort;
-  const conn = [...t.relay.connections].find(
-    (x) => (x.socket as unknown as { _socket?: Socket })._socket?.remotePort === port,
-  );
+/** The relay-side Connection of a raw client, found by the AUTH challenge it was sent. */
+async function serverSide(c: RawClient): Promise<Connection> {
+  const challenge = await challengeOf(c);
+  const conn = [...t.relay.connections].find((x) => x.challenge === challenge);
   assert.ok(conn, 'relay-side connection not found');
   return conn;
 }
@@ -43,7 +41,7 @@ describe('slow reader', () => {
     const keys = newKeys();
     const slow = await clients.raw(t.url);
     assert.deepEqual(await slow.query('flood', { authors: [keys.pk] }), []);
-    const slowConn = serverSide(slow);
+    const slowConn = await serverSide(slow);
 
     // A fast subscriber that reads everything (frames counted, not kept).
     const fast = await clients.raw(t.url);

@@ -6,10 +6,10 @@
  * proxied connection may name only the configured addresses.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { loadRelayConfig } from '../../src/relay/config.js';
+import type { RequestHead } from '../../src/relay/transport/http-exchange.js';
 import { clientAddress, trustedProxyList } from '../../src/relay/trusted-proxies.js';
 import { startTestRelay } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -103,8 +103,8 @@ describe('trusted proxies', () => {
 });
 
 /** A request as the relay sees it: the socket peer and the headers (lower-case names). */
-function fakeRequest(peer: string, headers: Record<string, string> = {}): IncomingMessage {
-  return { socket: { remoteAddress: peer }, headers } as unknown as IncomingMessage;
+function fakeRequest(peer: string, headers: Record<string, string> = {}): RequestHead {
+  return { method: 'GET', url: '/', remoteAddress: peer, headers };
 }
 
 describe('clientAddress', () => {

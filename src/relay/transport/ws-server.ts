@@ -1,0 +1,120 @@
+/**
+ * The transport on node's http server and ws (ORLY_WS_TRANSPORT=ws, the default): HTTP requests
+ * as NodeHttpExchange, upgrades handed to a noServer WebSocketServer once the relay accepts them,
+ * refusals written as raw HTTP answers on the socket before any WebSocket exists.
+ */
+import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { ClientSocket } from './client-socket.js';
+import type { RequestHead } from './http-exchange.js';
+import { NodeHttpExchange, nodeRequestHead } from './node-http-exchange.js';
+import type {
+  SocketHandlers,
+  TransportHandlers,
+  TransportLimits,
+  TransportServer,
+  UpgradeRequest,
+} from './transport.js';
+import { WsClientSocket } from './ws-client-socket.js';
+
+/** A complete HTTP answer written on a socket that was never upgraded; the connection ends with it. */
+export function rawHttpAnswer(
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): string {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('')}` +
+    `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+class WsUpgrade implements UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly remoteAddress: string | undefined;
+  private answered = false;
+
+  constructor(
+    private readonly wss: WebSocketServer,
+    private readonly req: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+  ) {
+    const request: RequestHead = nodeRequestHead(req);
+    this.method = request.method;
+    this.url = request.url;
+    this.headers = request.headers;
+    this.remoteAddress = request.remoteAddress;
+  }
+
+  get finished(): boolean {
+    return this.answered || this.socket.destroyed;
+  }
+
+  accept(open: (socket: ClientSocket) => SocketHandlers): void {
+    if (this.finished) return;
+    this.answered = true;
+    // Without verifyClient, ws completes a valid upgrade synchronously: open() runs before accept() returns.
+    this.wss.handleUpgrade(this.req, this.socket, this.head, (ws: WebSocket) => {
+      const handlers = open(new WsClientSocket(ws));
+      ws.on('message', (data: Buffer, isBinary: boolean) => handlers.message(data, isBinary));
+      ws.on('pong', () => handlers.pong());
+      ws.on('error', (err) => handlers.error(err.message));
+      ws.on('close', () => handlers.closed());
+    });
+  }
+
+  refuse(status: number, headers: Readonly<Record<string, string>>, body: string): void {
+    if (this.finished) return;
+    this.answered = true;
+    this.socket.end(rawHttpAnswer(status, headers, body));
+  }
+}
+
+export class WsTransport implements TransportServer {
+  readonly name = 'ws';
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+
+  constructor(handlers: TransportHandlers, limits: TransportLimits) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.http = createServer((req, res) => handlers.request(new NodeHttpExchange(req, res)));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      handlers.upgrade(new WsUpgrade(this.wss, req, socket, head)),
+    );
+    this.http.on('connection', (socket) => socket.setNoDelay(true));
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    return this.port;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  closeHttpConnections(): void {
+    this.http.closeAllConnections();
+  }
+}
