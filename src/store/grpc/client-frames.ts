@@ -6,6 +6,7 @@
  * cancels the call.
  */
 import type { FrameChunk as FrameChunkMessage } from '../../gen/orlydb/v1/db.js';
+import type { Timeslice } from '../event-store.js';
 import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { filterJson } from './codec.js';
 import type { DatabaseConnection } from './connection.js';
@@ -19,12 +20,19 @@ import { readMessages } from './event-stream.js';
 const MAX_HIDDEN_AUTHORS = 256;
 
 /**
+ * Chunks (up to 256 KB each) read ahead of the relay: one, so that a query waiting for its next
+ * turn holds little here and its stream backs up to orly-db at once.
+ */
+const READ_AHEAD = 1;
+
+/**
  * The frames of one filter; undefined once the store is closed (the executor then fails as for
  * a query) or when the request carries too many hidden authors.
  */
 export function queryFrames(
   connection: DatabaseConnection,
   request: FrameQuery,
+  timeslice?: Timeslice,
 ): AsyncIterableIterator<FrameChunk> | undefined {
   if (connection.closed || (request.hiddenAuthors?.length ?? 0) > MAX_HIDDEN_AUTHORS) return undefined;
   const call = connection.client.queryFrames(
@@ -42,11 +50,18 @@ export function queryFrames(
     },
     connection.callMetadata(),
   );
-  return chunksOf(readMessages<FrameChunkMessage>(connection, call, 'queryFrames'));
+  const messages = readMessages<FrameChunkMessage>(connection, call, 'queryFrames', undefined, READ_AHEAD);
+  return chunksOf(messages, timeslice);
 }
 
+/**
+ * The chunks, taking turns in the caller's timeslice: when its slice is used the query waits for
+ * its next turn without reading, so the stream backs up to orly-db (HTTP/2 flow control), whose
+ * worker then pauses too, and other REQs (a victim's small one among many huge scans) run.
+ */
 async function* chunksOf(
   messages: AsyncGenerator<FrameChunkMessage, void, undefined>,
+  timeslice: Timeslice | undefined,
 ): AsyncGenerator<FrameChunk, undefined, undefined> {
   try {
     for await (const message of messages) {
@@ -54,6 +69,7 @@ async function* chunksOf(
       if (!validChunk(message.data, ends, message.ids))
         throw new Error('orly-db sent a malformed frame chunk');
       yield { data: message.data, ends, ids: message.ids };
+      if (timeslice?.expired()) await timeslice.pause();
     }
   } finally {
     await messages.return();

@@ -1,7 +1,8 @@
 /**
  * Reading an orly-db server stream (EventBatch messages of QueryEvents and GetSerials, FrameChunk
  * messages of QueryFrames) as an async iterable with backpressure: the stream is paused while
- * READ_AHEAD_BATCHES messages wait for the consumer, and resumed when half of them are consumed.
+ * READ_AHEAD_BATCHES messages (or the caller's readAhead) wait for the consumer, and resumed when
+ * half of them are consumed.
  * Breaking out of the loop or aborting the signal cancels the call.
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
@@ -34,6 +35,7 @@ export async function* readMessages<T>(
   call: ClientReadableStream<T>,
   method: string,
   signal?: AbortSignal,
+  readAhead = READ_AHEAD_BATCHES,
 ): AsyncGenerator<T, void, undefined> {
   const queue: T[] = [];
   let ended = false;
@@ -47,7 +49,7 @@ export async function* readMessages<T>(
   };
   call.on('data', (message: T) => {
     queue.push(message);
-    if (queue.length >= READ_AHEAD_BATCHES && !paused) {
+    if (queue.length >= readAhead && !paused) {
       paused = true;
       call.pause();
     }
@@ -84,7 +86,7 @@ export async function* readMessages<T>(
         });
         continue;
       }
-      if (paused && queue.length < READ_AHEAD_BATCHES / 2) {
+      if (paused && queue.length < readAhead / 2) {
         paused = false;
         call.resume();
       }

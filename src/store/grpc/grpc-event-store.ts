@@ -47,6 +47,7 @@ import type {
   SaveResult,
   StoredEvent,
   StoreStats,
+  Timeslice,
 } from '../event-store.js';
 import type { FrameChunk, FrameQuery } from '../query-frames.js';
 import { GrpcStoreAdmin } from './admin-calls.js';
@@ -147,8 +148,8 @@ export class GrpcEventStore implements EventStore, ChangeFeed {
   }
 
   /** One REQ filter as ready frames built by orly-db (client-frames.ts). */
-  queryFrames(request: FrameQuery): AsyncIterableIterator<FrameChunk> | undefined {
-    return queryFrames(this.connection, request);
+  queryFrames(request: FrameQuery, timeslice?: Timeslice): AsyncIterableIterator<FrameChunk> | undefined {
+    return queryFrames(this.connection, request, timeslice);
   }
 
   count(filters: readonly NormalizedFilter[], options?: QueryOptions): Promise<CountResult> {
