@@ -12,6 +12,9 @@ import type { ClientSocket } from './transport/client-socket.js';
 
 let nextConnectionId = 1;
 
+/** `authed` of every connection that has not authenticated (never written). */
+const NOBODY: ReadonlySet<string> = new Set<string>();
+
 /**
  * Frames sent during one tick leave in one write per socket: each connection is corked at its
  * first send of the tick and uncorked when the tick's work is done. A store commit acknowledges
@@ -38,13 +41,14 @@ const DRAIN_TIMEOUT_MS = 60_000;
 export class Connection {
   readonly id = nextConnectionId++;
   readonly challenge = randomBytes(16).toString('hex');
-  /** NIP-42: every pubkey that authenticated on this connection. */
-  readonly authed = new Set<string>();
+  /** NIP-42: every pubkey that authenticated on this connection (one shared empty set until the first AUTH). */
+  authed: ReadonlySet<string> = NOBODY;
   readonly subscriptions = new Map<string, Subscription>();
   /** The weight of the live subscriptions' filters (ORLY_MAX_SUBSCRIPTION_BYTES bounds it). */
   subscriptionBytes = 0;
-  /** Aborted when the connection goes away: its queued COUNTs are dropped. */
-  readonly gone = new AbortController();
+  /** Aborted when the connection goes away (made when first asked for: most connections never are). */
+  private goneController: AbortController | undefined;
+  private goneReason: unknown;
   /** EVENTs received but not yet answered with OK. */
   eventsInFlight = 0;
   alive = true;
@@ -136,6 +140,27 @@ export class Connection {
     this.tickCorked = false;
     this.socket.uncork();
     this.checkBacklog();
+  }
+
+  /** Aborted when the connection goes away: its queued COUNTs and throttled EVENTs are dropped. */
+  get gone(): AbortSignal {
+    if (this.goneController === undefined) {
+      this.goneController = new AbortController();
+      if (this.goneReason !== undefined) this.goneController.abort(this.goneReason);
+    }
+    return this.goneController.signal;
+  }
+
+  /** The connection went away (relay.ts): aborts `gone`. */
+  markGone(reason: object): void {
+    this.goneReason = reason;
+    this.goneController?.abort(reason);
+  }
+
+  /** Records a NIP-42 authentication as `pubkey`. */
+  authenticated(pubkey: string): void {
+    if (this.authed === NOBODY) this.authed = new Set([pubkey]);
+    else (this.authed as Set<string>).add(pubkey);
   }
 
   isAuthenticated(): boolean {

@@ -21,8 +21,8 @@ import type { RelayIdentity } from '../sync/identity/relay-identity.js';
 import type { Replication } from '../sync/replication.js';
 import type { RelayConfig } from './config.js';
 import { Connection } from './connection.js';
+import { ConnectionEvents } from './connection-events.js';
 import { ConnectionGuard, refusalAnswer } from './connection-guard.js';
-import { dispatchMessage } from './handlers/dispatch.js';
 import { handleHttpRequest } from './http-routes.js';
 import { ManagementEndpoint } from './management-endpoint.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -346,17 +346,11 @@ export class Relay implements RelayContext {
     this.connections.add(conn);
     this.metrics.connections.inc();
     conn.send(authFrame(conn.challenge));
-    return {
-      message: (data, isBinary) => {
-        if (!conn.closed) dispatchMessage(this, conn, data, isBinary);
-      },
-      pong: () => {
-        conn.alive = true;
-      },
-      error: (message) => this.logger.debug({ conn: conn.id, err: message }, 'websocket error'),
-      closed: () => this.disconnected(conn),
-    };
+    return new ConnectionEvents(this, conn, this.onDisconnected);
   }
+
+  /** One function for every connection's ConnectionEvents. */
+  private readonly onDisconnected = (conn: Connection): void => this.disconnected(conn);
 
   private disconnected(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
@@ -368,7 +362,7 @@ export class Relay implements RelayContext {
     }
     conn.subscriptions.clear();
     conn.subscriptionBytes = 0;
-    conn.gone.abort(SUBSCRIPTION_ENDED);
+    conn.markGone(SUBSCRIPTION_ENDED);
     this.negentropy?.disconnect(conn);
     this.metrics.connections.dec();
     this.metrics.subscriptions.set(this.subscriptions.size);

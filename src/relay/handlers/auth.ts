@@ -27,7 +27,7 @@ export function handleAuth(relay: RelayContext, conn: Connection, message: Clien
     .verify(event.id, event.pubkey, event.sig)
     .then((valid) => {
       if (!valid) return void conn.send(okFrame(event.id, false, Reasons.badSignature));
-      conn.authed.add(event.pubkey);
+      conn.authenticated(event.pubkey);
       relay.logger.debug({ conn: conn.id, pubkey: event.pubkey }, 'authenticated');
       conn.send(okFrame(event.id, true, ''));
     })

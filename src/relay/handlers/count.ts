@@ -40,7 +40,7 @@ export function handleCount(relay: RelayContext, conn: Connection, message: Clie
     return;
   }
   relay.queries
-    .count(parsed.filters, conn, conn.gone.signal)
+    .count(parsed.filters, conn, conn.gone)
     .then((outcome) => {
       if ('refused' in outcome) conn.send(closedFrame(queryId, outcome.refused));
       else if ('count' in outcome) conn.send(countFrame(queryId, outcome.count, outcome.capped));

@@ -155,7 +155,7 @@ async function waitDelay(relay: RelayContext, conn: Connection, id: string, ms: 
     reply(relay, conn, id, false, Reasons.throttleTooLong(ms, MAX_THROTTLE_DELAY_MS));
     return false;
   }
-  const gone = conn.gone.signal;
+  const gone = conn.gone;
   if (!gone.aborted && !conn.closed) {
     await new Promise<void>((resolve) => {
       const done = (): void => {
