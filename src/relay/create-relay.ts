@@ -45,7 +45,7 @@ import { SyncIngest } from '../sync/sync-ingest.js';
 import type { RelayConfig } from './config.js';
 import type { GaugeSpec } from './metrics.js';
 import { Relay } from './relay.js';
-import { checkTransport } from './transport/create-transport.js';
+import { resolveTransport } from './transport/create-transport.js';
 
 /** The store, and the gauges it brings to /metrics. */
 async function createStore(
@@ -245,7 +245,8 @@ export async function createRelay(
   overrides: RelayOverrides = {},
 ): Promise<Relay> {
   // ORLY_WS_TRANSPORT=uws without a binary for this platform: refuse before anything is opened.
-  checkTransport(config.transport);
+  const transport = resolveTransport(config.transport);
+  if (transport.fallback !== undefined) logger.warn(`${transport.fallback}: serving WebSockets with ws`);
   const { store, gauges } = await createStore(config, env, logger);
   let access: AccessControl;
   let writePolicy: WritePolicy | undefined;

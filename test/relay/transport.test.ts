@@ -10,10 +10,15 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { loadRelayConfig } from '../../src/relay/config.js';
+import { resolveTransport } from '../../src/relay/transport/create-transport.js';
 import { addressText } from '../../src/relay/transport/uws-address.js';
+import { loadUws } from '../../src/relay/transport/uws-native.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay-harness.js';
 import { attempt } from '../helpers/upgrade.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** uWebSockets.js ships binaries for some platforms and Node versions only (README, WebSocket transport). */
+const UWS_LOADS = loadUws().ok;
 
 function bytes(...values: number[]): ArrayBuffer {
   return new Uint8Array(values).buffer;
@@ -38,9 +43,11 @@ describe('uWebSockets.js peer addresses are written as node writes them', () => 
     assert.equal(addressText(bytes(1, 2)), undefined);
   });
 
-  it('ORLY_WS_TRANSPORT is ws by default, uws on request', () => {
+  it('ORLY_WS_TRANSPORT: ws by default, uws on request, auto = uws where its binary loads', () => {
     assert.equal(loadRelayConfig({}).transport, 'ws');
     assert.equal(loadRelayConfig({ ORLY_WS_TRANSPORT: 'UWS' }).transport, 'uws');
+    assert.equal(resolveTransport('auto').kind, UWS_LOADS ? 'uws' : 'ws');
+    assert.deepEqual(resolveTransport('ws'), { kind: 'ws' });
   });
 });
 
@@ -67,7 +74,8 @@ function raw(
 }
 
 for (const transport of ['ws', 'uws'] as const) {
-  describe(`transport ${transport}`, () => {
+  const skip = transport === 'uws' && !UWS_LOADS && 'no uWebSockets.js binary for this platform and Node';
+  describe(`transport ${transport}`, { skip }, () => {
     let t: TestRelay;
     before(async () => {
       t = await startTestRelay({ ORLY_WS_TRANSPORT: transport, ORLY_MAX_MESSAGE_SIZE: '4096' });

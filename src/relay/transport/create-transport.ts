@@ -1,8 +1,9 @@
 /**
- * ORLY_WS_TRANSPORT: which library carries HTTP and WebSockets on the relay's port. `ws` (node's
- * http server and the ws package, the default) or `uws` (uWebSockets.js, see uws-native.ts); both
- * behind transport.ts, so nothing else in the relay changes with the choice. With `uws` and a
- * native binary that does not load on this platform or Node version, the relay refuses to start.
+ * ORLY_WS_TRANSPORT: which library carries HTTP and WebSockets on the relay's port, behind
+ * transport.ts so that nothing else in the relay changes with the choice: `ws` (node's http
+ * server and the ws package, the default), `uws` (uWebSockets.js, see uws-native.ts), or `auto`
+ * (uws where its native binary loads on this platform and Node version, else ws). An explicit
+ * `uws` whose binary does not load stops start-up.
  */
 import { ConfigError } from '../../config/env.js';
 import type { TransportHandlers, TransportLimits, TransportServer } from './transport.js';
@@ -10,19 +11,21 @@ import { loadUws } from './uws-native.js';
 import { UwsTransport } from './uws-server.js';
 import { WsTransport } from './ws-server.js';
 
-export type TransportKind = 'ws' | 'uws';
+export type TransportKind = 'auto' | 'ws' | 'uws';
 
-export const TRANSPORTS: Record<string, TransportKind> = { ws: 'ws', uws: 'uws' };
+export const TRANSPORTS: Record<string, TransportKind> = { auto: 'auto', ws: 'ws', uws: 'uws' };
 
-/** Throws ConfigError (ORLY_WS_TRANSPORT) when `kind` cannot run here; call before opening anything. */
-export function checkTransport(kind: TransportKind): void {
-  if (kind !== 'uws') return;
+/**
+ * The library `kind` runs on here, and why `auto` fell back to ws (for the log). Throws
+ * ConfigError (ORLY_WS_TRANSPORT) for an explicit `uws` that cannot run; call before opening anything.
+ */
+export function resolveTransport(kind: TransportKind): { kind: 'ws' | 'uws'; fallback?: string } {
+  if (kind === 'ws') return { kind };
   const load = loadUws();
-  if (!load.ok)
-    throw new ConfigError(
-      'ORLY_WS_TRANSPORT',
-      `uws: the uWebSockets.js binary ${load.binary} did not load (${load.error}); set ORLY_WS_TRANSPORT=ws`,
-    );
+  if (load.ok) return { kind: 'uws' };
+  const why = `the uWebSockets.js binary ${load.binary} did not load (${load.error})`;
+  if (kind === 'auto') return { kind: 'ws', fallback: why };
+  throw new ConfigError('ORLY_WS_TRANSPORT', `uws: ${why}; set ORLY_WS_TRANSPORT=ws`);
 }
 
 export function createTransport(
@@ -30,9 +33,8 @@ export function createTransport(
   handlers: TransportHandlers,
   limits: TransportLimits,
 ): TransportServer {
-  if (kind === 'ws') return new WsTransport(handlers, limits);
-  checkTransport(kind);
+  if (resolveTransport(kind).kind === 'ws') return new WsTransport(handlers, limits);
   const load = loadUws();
-  if (!load.ok) throw new Error('unreachable: checkTransport passed');
+  if (!load.ok) throw new Error('unreachable: resolveTransport chose uws');
   return new UwsTransport(load.uws, load.binary, handlers, limits);
 }
