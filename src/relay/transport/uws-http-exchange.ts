@@ -168,7 +168,7 @@ export class UwsUpgrade implements UpgradeRequest {
     this.answered = true;
     // uWS calls the open handler (uws-server.ts) before upgrade() returns.
     this.res.cork(() =>
-      this.res.upgrade(socketState(open), this.key, this.protocol, this.extensions, this.context),
+      this.res.upgrade({ state: socketState(open) }, this.key, this.protocol, this.extensions, this.context),
     );
   }
 

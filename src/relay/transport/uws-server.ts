@@ -13,7 +13,7 @@ import { UwsClientSocket } from './uws-client-socket.js';
 import { UwsHttpExchange, UwsUpgrade } from './uws-http-exchange.js';
 import { UwsInbox } from './uws-inbox.js';
 import type { Uws } from './uws-native.js';
-import type { UwsSocketState } from './uws-socket-state.js';
+import type { UwsUserData } from './uws-socket-state.js';
 
 const IDLE_TIMEOUT_SECONDS = 120;
 /**
@@ -43,7 +43,7 @@ export class UwsTransport implements TransportServer {
     this.inbox = new UwsInbox(limits.maxPayload * WAITING_MESSAGES);
     this.app = uws
       .App()
-      .ws<UwsSocketState>('/*', {
+      .ws<UwsUserData>('/*', {
         compression: uws.DISABLED,
         maxPayloadLength: limits.maxPayload * OVERSIZE_READ,
         maxBackpressure: limits.maxOutboundBuffer,
@@ -51,21 +51,21 @@ export class UwsTransport implements TransportServer {
         sendPingsAutomatically: false,
         upgrade: (res, req, context) => handlers.upgrade(new UwsUpgrade(res, req, context)),
         open: (ws) => {
-          const data = ws.getUserData();
+          const data = ws.getUserData().state;
           const socket = new UwsClientSocket(ws);
           data.socket = socket;
           data.handlers = data.open?.(socket);
           data.open = undefined;
         },
         message: (ws, message, isBinary) => {
-          const data = ws.getUserData();
+          const data = ws.getUserData().state;
           if (message.byteLength > limits.maxPayload) data.socket?.close(1009, TOO_BIG);
           else this.inbox.deliver(data, message, isBinary);
         },
-        pong: (ws) => ws.getUserData().handlers?.pong(),
-        drain: (ws) => ws.getUserData().socket?.drained(),
+        pong: (ws) => ws.getUserData().state.handlers?.pong(),
+        drain: (ws) => ws.getUserData().state.socket?.drained(),
         close: (ws) => {
-          const data = ws.getUserData();
+          const data = ws.getUserData().state;
           data.socket?.markGone();
           this.inbox.flush(data);
           const handlers = data.handlers;

@@ -1,6 +1,8 @@
 /**
- * What uWebSockets.js keeps per socket (its user data). uWS copies the own properties of the
- * object given to upgrade() into an object of its own, so this is plain data (no methods).
+ * What the uWebSockets.js transport keeps per socket. uWS's user data (what upgrade() is given
+ * and getUserData() returns) only holds it: the state lives in an object of ours, so what open()
+ * records is seen by every later callback however uWS keeps its user data (it may copy the
+ * object given to upgrade(), and an upgrade may complete after an asynchronous access check).
  */
 import type { ClientSocket } from './client-socket.js';
 import type { SocketHandlers } from './transport.js';
@@ -12,6 +14,11 @@ export interface UwsSocketState extends InboxSocket {
   open: ((socket: ClientSocket) => SocketHandlers) | undefined;
   handlers: SocketHandlers | undefined;
   socket: UwsClientSocket | undefined;
+}
+
+/** uWS's user data: a holder of the state. */
+export interface UwsUserData {
+  readonly state: UwsSocketState;
 }
 
 export function socketState(open: (socket: ClientSocket) => SocketHandlers): UwsSocketState {
