@@ -55,6 +55,24 @@ export async function countAll(url: string): Promise<number> {
 const stats = (): RelayStats => ({ logLines: 0, logSample: [] });
 
 /** A catch-up's figures: events published meanwhile, the count to reach, the count reached, seconds, loopback bytes. */
+/** load-ingest's arguments for the backlog a catch-up measurement starts from: the whole dataset into `url`. */
+export function backlogIngestArgs(
+  o: BenchContext['options'],
+  url: string,
+  file: string,
+): Record<string, unknown> & { hardTimeoutSec: number } {
+  return {
+    url,
+    file,
+    warmup: 0,
+    count: o.events,
+    connections: o.ingestConnections,
+    window: o.ingestWindow,
+    timeLimitSec: 180,
+    hardTimeoutSec: 300,
+  };
+}
+
 export interface CatchUp {
   events: number;
   target: number;
@@ -127,16 +145,12 @@ export async function replicationScenario(ctx: BenchContext, split = false): Pro
 
     const dataDirB = b.dataDir;
     await b.stop();
-    const ingest = await measuredLoad<IngestLoad>(a, stats(), 'load-ingest', {
-      url: a.url,
-      file: dataset.file,
-      warmup: 0,
-      count: o.events,
-      connections: o.ingestConnections,
-      window: o.ingestWindow,
-      timeLimitSec: 180,
-      hardTimeoutSec: 300,
-    });
+    const ingest = await measuredLoad<IngestLoad>(
+      a,
+      stats(),
+      'load-ingest',
+      backlogIngestArgs(o, a.url, dataset.file),
+    );
     const target = await countAll(a.url);
     // Everything on loopback from here to the end of the catch-up is the replication (plus a COUNT
     // every 250 ms): bytes per replicated event, both directions, HTTP and WebSocket framing included.

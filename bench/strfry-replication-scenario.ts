@@ -13,7 +13,7 @@ import { crossRelayLagArgs, type LagLoad } from './fanout-scenario.js';
 import { runLoad } from './load-runner.js';
 import { loopbackBytes } from './procfs.js';
 import { makeDataDir } from './relay-process.js';
-import { countAll, replicationOutcome } from './replication-scenario.js';
+import { backlogIngestArgs, countAll, replicationOutcome } from './replication-scenario.js';
 import { type BenchContext, delay, MB, round, type ScenarioOutcome } from './scenario-harness.js';
 import { runStrfry, STRFRY_BIN, StrfryRelay, StrfryRouter } from './strfry-process.js';
 
@@ -42,16 +42,7 @@ export async function strfryReplicationScenario(ctx: BenchContext): Promise<Scen
     const ingest = (
       await runLoad<{ accepted: number }>({
         script: 'load-ingest',
-        args: {
-          url: a.url,
-          file: dataset.file,
-          warmup: 0,
-          count: o.events,
-          connections: o.ingestConnections,
-          window: o.ingestWindow,
-          timeLimitSec: 180,
-          hardTimeoutSec: 300,
-        },
+        args: backlogIngestArgs(o, a.url, dataset.file),
       })
     ).result;
     const target = await countAll(a.url);

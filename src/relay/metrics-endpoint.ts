@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { MetricsConfig } from './config.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RequestHead } from './transport/http-exchange.js';
+import { listenHttp } from './transport/listen-http.js';
 import { nodeRequestHead } from './transport/node-http-exchange.js';
 import { isDirectLocal } from './trusted-proxies.js';
 
@@ -94,13 +95,7 @@ export class MetricsServer {
 
   /** Listens on host:port; resolves with the bound port. */
   async start(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
+    await listenHttp(this.http, host, port);
     return this.port;
   }
 

@@ -18,11 +18,6 @@ export class FrameChunkBuilder {
     this.scratch = Buffer.allocUnsafe(chunkBytes);
   }
 
-  /** Frames waiting in the current chunk. */
-  get count(): number {
-    return this.ends.length;
-  }
-
   /** Adds one frame; returns the chunk it completed when this frame did not fit beside the others. */
   add(prefix: Uint8Array, json: Uint8Array, id: string): FrameChunk | undefined {
     const size = prefix.length + json.length + 1;

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ClientSocket } from './client-socket.js';
 import type { RequestHead } from './http-exchange.js';
+import { listenHttp } from './listen-http.js';
 import { NodeHttpExchange, nodeRequestHead } from './node-http-exchange.js';
 import type {
   SocketHandlers,
@@ -96,13 +97,7 @@ export class WsTransport implements TransportServer {
   }
 
   async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
+    await listenHttp(this.http, host, port);
     return this.port;
   }
 

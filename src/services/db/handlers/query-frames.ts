@@ -7,6 +7,7 @@
  */
 import type { handleServerStreamingCall } from '@grpc/grpc-js';
 import type { DatabaseServiceServer, FrameChunk, QueryFramesRequest } from '../../../gen/orlydb/v1/db.js';
+import { nowSeconds } from '../../../protocol/event.js';
 import type { NormalizedFilter } from '../../../protocol/filter.js';
 import type { ClientStore } from '../../../store/event-store.js';
 import { FrameChunkBuilder } from '../../../store/frame-chunks.js';
@@ -63,7 +64,7 @@ function frameQuery(message: QueryFramesRequest): FrameQuery {
   return {
     filter,
     limit: message.limit,
-    now: message.now > 0 ? message.now : Math.floor(Date.now() / 1000),
+    now: message.now > 0 ? message.now : nowSeconds(),
     prefix: message.prefix,
     checkRestricted: message.checkRestricted,
     restrictedKinds: message.restrictedKinds,
