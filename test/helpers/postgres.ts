@@ -90,7 +90,7 @@ function newDatabaseName(): string {
 }
 
 async function externalServer(url: string): Promise<TestPostgres> {
-  const admin = postgres(url, { max: 1, idle_timeout: 1, onnotice: () => {} });
+  const admin = postgres(url, { max: 1, idle_timeout: 1, fetch_types: false, onnotice: () => {} });
   const made: string[] = [];
   return {
     embedded: false,
@@ -189,7 +189,7 @@ async function embeddedServer(): Promise<TestPostgres> {
     detach();
   };
   const adminUrl = `postgres://orly:${password}@127.0.0.1:${port}/postgres`;
-  const admin = postgres(adminUrl, { max: 1, idle_timeout: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, idle_timeout: 1, fetch_types: false, onnotice: () => {} });
   let stopped: Promise<void> | undefined;
   return {
     embedded: true,

@@ -23,6 +23,7 @@ import { checkEventShape, type NostrEvent, nip01Event, serializeEvent } from '..
 import { isEphemeral } from '../../protocol/kinds.js';
 import type { ChangeFeed, StoredEvent } from '../event-store.js';
 import { describeError, type Sql } from './connection.js';
+import { intArray } from './keys.js';
 import { type EventRow, toStored } from './read-path.js';
 
 const CHANNEL = 'orly_events';
@@ -250,7 +251,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     }
     if (serials.length === 0) return;
     try {
-      const rows = await this.sql.unsafe<EventRow[]>(BY_SERIALS, [serials, this.origin] as never[], {
+      const rows = await this.sql.unsafe<EventRow[]>(BY_SERIALS, [intArray(serials), this.origin] as never[], {
         prepare: true,
       });
       if (this.session !== session) return;

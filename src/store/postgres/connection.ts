@@ -35,6 +35,9 @@ export function openPool(
     idle_timeout: IDLE_TIMEOUT_S,
     backoff: reconnectDelay,
     onnotice: () => {},
+    // No array-type lookup on each new connection: the driver runs it unobserved, and a
+    // connection lost during it was an unhandled rejection. Arrays go as literals (keys.ts).
+    fetch_types: false,
     connection: {
       application_name: name,
       synchronous_commit: 'on',

@@ -15,7 +15,7 @@
  * other shape is left to the planner over the events indexes.
  */
 import type { NormalizedFilter } from '../../protocol/filter.js';
-import { byteaArray, hexArray, tagKey } from './keys.js';
+import { byteaArray, hexArray, intArray, tagKey } from './keys.js';
 
 /** Numbered parameters of one statement. */
 export class Params {
@@ -38,7 +38,7 @@ function conditions(filter: NormalizedFilter, p: Params, skipTag?: string): stri
   if (filter.ids) out.push(`e.id = ANY (${p.add(hexArray(filter.ids), 'bytea[]')})`);
   if (filter.authors) out.push(`e.pubkey = ANY (${p.add(hexArray(filter.authors), 'bytea[]')})`);
   // A kind that is not an integer of the column's range matches no event.
-  if (filter.kinds) out.push(`e.kind = ANY (${p.add(filter.kinds.filter(isKind), 'int[]')})`);
+  if (filter.kinds) out.push(`e.kind = ANY (${p.add(intArray(filter.kinds.filter(isKind)), 'int[]')})`);
   const since = timeBound(filter.since, Math.ceil);
   const until = timeBound(filter.until, Math.floor);
   if (since !== undefined) out.push(`e.created_at >= ${p.add(since, 'bigint')}`);
@@ -135,7 +135,7 @@ export function countStatement(filters: readonly NormalizedFilter[], limits: Cou
   const any = filters.map((f) => `(${where(conditions(f, p))})`).join(' OR ');
   const conds = [`(${any})`, unexpired(p, limits.now)];
   if (limits.excludeKinds !== undefined && limits.excludeKinds.size > 0)
-    conds.push(`e.kind <> ALL (${p.add([...limits.excludeKinds], 'int[]')})`);
+    conds.push(`e.kind <> ALL (${p.add(intArray([...limits.excludeKinds]), 'int[]')})`);
   const cap = Number.isFinite(limits.cap) ? ` LIMIT ${p.add(rowLimit(limits.cap), 'bigint')}` : '';
   return {
     text: `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM events e WHERE ${where(conds)}${cap}) s`,

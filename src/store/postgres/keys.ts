@@ -65,6 +65,11 @@ export function byteaArray(values: readonly Buffer[]): string {
   return `${out}}`;
 }
 
+/** An integer array literal (`{1,2,3}`) of these safe integers (others are left out). */
+export function intArray(values: readonly number[]): string {
+  return `{${values.filter(Number.isSafeInteger).join(',')}}`;
+}
+
 /** A bytea[] literal of 64-char hex strings (ids, pubkeys), skipping any that are not. */
 export function hexArray(values: readonly string[]): string {
   return byteaArray(values.filter(isHex64).map((v) => Buffer.from(v, 'hex')));

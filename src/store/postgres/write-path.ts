@@ -29,7 +29,7 @@ import { addressOf, byteaArray, lockKey, lockOrder, tagKey } from './keys.js';
 
 /** The statement of one save (tests also run it inside transactions of their own). */
 export const SAVE_SQL =
-  'SELECT out_status, out_serial::float8 AS out_serial, out_removed FROM orly_save(' +
+  "SELECT out_status, out_serial::float8 AS out_serial, array_to_string(out_removed, ',') AS out_removed FROM orly_save(" +
   '$1::bigint[], $2::bytea, $3::bytea, $4::integer, $5::bigint, $6::bigint, $7::bytea, $8::text, ' +
   '$9::bigint, $10::bytea[], $11::bytea[], $12::bytea[])';
 
@@ -38,7 +38,8 @@ const ATTEMPTS = 4;
 interface SaveRow {
   readonly out_status: number;
   readonly out_serial: number;
-  readonly out_removed: Buffer[];
+  /** The removed ids as bytea text (`\\x…`), comma-separated (the pools read no array types). */
+  readonly out_removed: string;
 }
 
 /** orly_save's parameters for one event (`tags`: its indexed (letter, value) pairs). */
@@ -111,7 +112,7 @@ function toResult(event: NostrEvent, row: SaveRow): SaveResult {
         stored: true,
         duplicate: false,
         serial: row.out_serial,
-        removed: row.out_removed.map((id) => id.toString('hex')),
+        removed: row.out_removed === '' ? [] : row.out_removed.split(',').map((id) => id.slice(2)),
       };
     case 1:
       return { stored: true, duplicate: true, serial: row.out_serial, removed: [] };
