@@ -251,9 +251,13 @@ export class PostgresChangeFeed implements ChangeFeed {
     }
     if (serials.length === 0) return;
     try {
-      const rows = await this.sql.unsafe<EventRow[]>(BY_SERIALS, [intArray(serials), this.origin] as never[], {
-        prepare: true,
-      });
+      const rows = await this.sql.unsafe<EventRow[]>(
+        BY_SERIALS,
+        [intArray(serials), this.origin] as never[],
+        {
+          prepare: true,
+        },
+      );
       if (this.session !== session) return;
       for (const row of rows) this.deliverStored(session, row);
     } catch (error) {
