@@ -71,17 +71,28 @@ export class Connection {
   /** Sends a text frame. Returns false when the connection is gone or was just closed for being slow. */
   send(frame: string | Uint8Array): boolean {
     if (this.closed) return false;
-    if (!this.tickCorked) {
-      this.tickCorked = true;
-      this.socket.cork();
-      corkedThisTick.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        process.nextTick(flushCorked);
-      }
-    }
+    this.corkForTick();
     this.socket.send(frame);
     return true;
+  }
+
+  /** Sends text frames [ends[i-1] (or `start`), ends[i]) of `data` for i in [from, to), as send() would each. */
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): boolean {
+    if (this.closed) return false;
+    this.corkForTick();
+    this.socket.sendFrames(data, ends, from, to, start);
+    return true;
+  }
+
+  private corkForTick(): void {
+    if (this.tickCorked) return;
+    this.tickCorked = true;
+    this.socket.cork();
+    corkedThisTick.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      process.nextTick(flushCorked);
+    }
   }
 
   /** After a flush: whatever the kernel would not take is backlog; too much of it closes a slow reader. */

@@ -73,7 +73,8 @@ export interface QueryRequester {
 export interface ResultSink {
   /** The bytes around an event's JSON in this receiver's EVENT frames. */
   readonly wrap: EventWrap;
-  sendFrame(frame: Uint8Array): boolean;
+  /** Ready frames [ends[i-1] (or `start`), ends[i]) of `data` for i in [from, to), in one go where it can. */
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): boolean;
   sendStored(stored: StoredEvent): boolean;
   /** Undefined, or a promise to await (without a query slot) before sending more: the receiver reads slowly. */
   backpressure(): Promise<void> | undefined;
@@ -336,17 +337,7 @@ async function sendChunks(
   try {
     for await (const chunk of chunks) {
       if (signal.aborted) return false;
-      const data = chunk.data;
-      let start = 0;
-      for (let i = 0; i < chunk.ends.length; i++) {
-        const end = chunk.ends[i]!;
-        const id = chunk.ids.slice(i * 64, i * 64 + 64);
-        if (!sent.has(id)) {
-          sent.add(id);
-          if (!sink.sendFrame(data.subarray(start, end))) return false;
-        }
-        start = end;
-      }
+      if (!sendNew(chunk, sink, sent)) return false;
       // A slow reader: no more chunks (so no more slices on the worker) until its socket drains.
       const drained = sink.backpressure();
       if (drained !== undefined) await slice.pause(drained);
@@ -355,4 +346,27 @@ async function sendChunks(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Sends the frames of a chunk whose ids were not sent yet: runs of new frames go out together
+ * (usually the whole chunk); false when the receiver went away.
+ */
+function sendNew(chunk: FrameChunk, sink: ResultSink, sent: Set<string>): boolean {
+  const { data, ends, ids } = chunk;
+  let runFrom = 0;
+  let runStart = 0;
+  for (let i = 0; i <= ends.length; i++) {
+    if (i < ends.length) {
+      const id = ids.slice(i * 64, i * 64 + 64);
+      if (!sent.has(id)) {
+        sent.add(id);
+        continue;
+      }
+    }
+    if (i > runFrom && !sink.sendFrames(data, ends, runFrom, i, runStart)) return false;
+    runFrom = i + 1;
+    runStart = i < ends.length ? ends[i]! : 0;
+  }
+  return true;
 }

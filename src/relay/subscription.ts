@@ -22,6 +22,7 @@ export interface SubscriptionOwner {
   /** The weight (filterWeight) of its live subscriptions together. */
   subscriptionBytes: number;
   send(frame: string | Uint8Array): boolean;
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): boolean;
   /** Undefined, or a promise to await before sending more query results (slow reader). */
   backpressure(): Promise<void> | undefined;
 }
@@ -89,9 +90,9 @@ export class Subscription implements Indexable {
     return this.conn.backpressure();
   }
 
-  /** Sends a ready EVENT frame of this subscription (from a query worker). */
-  sendFrame(frame: Uint8Array): boolean {
-    return this.conn.send(frame);
+  /** Sends ready EVENT frames of this subscription (from a query worker) [ends[i-1] (or `start`), ends[i]) of `data` for i in [from, to). */
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): boolean {
+    return this.conn.sendFrames(data, ends, from, to, start);
   }
 
   sendEvent(raw: string): boolean {

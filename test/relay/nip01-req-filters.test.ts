@@ -165,6 +165,19 @@ describe('filter fields', () => {
     assert.deepEqual(sortedIds(perFilter), sortedIds([ea2, eb]));
   });
 
+  it('an event already sent for an earlier filter is left out between new ones, the rest in order', async () => {
+    const c = await clients.raw(t.url);
+    const a = newKeys();
+    const b = newKeys();
+    const tv = tagValue();
+    const as = [1, 3, 5].map((d) => sign(a, { created_at: base + d, tags: d === 3 ? [['t', tv]] : [] }));
+    const bs = [2, 4].map((d) => sign(b, { created_at: base + d, tags: [['t', tv]] }));
+    await publishAll(c, [...as, ...bs]);
+    // The second filter's results, newest first, are b@4, a@3 (sent for the first filter), b@2.
+    const got = await c.query('runs', { authors: [a.pk] }, { '#t': [tv] });
+    assert.deepEqual(ids(got), ids([as[2]!, as[1]!, as[0]!, bs[1]!, bs[0]!]));
+  });
+
   it('limit 0 sends EOSE at once, then live events', async () => {
     const c = await clients.raw(t.url);
     const pub = await clients.raw(t.url);

@@ -6,6 +6,11 @@ export interface ClientSocket {
   /** Queues one text frame (a Uint8Array holds its UTF-8 bytes). Frames leave in the order sent. */
   send(frame: string | Uint8Array): void;
   /**
+   * Queues text frames [ends[i-1] (or `start`), ends[i]) of `data` for i in [from, to), in order,
+   * as send() would one by one (a transport that can writes them in one go).
+   */
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): void;
+  /**
    * Bytes queued for this client and not yet taken by the kernel (a transport that had to drop a
    * frame because too much was queued reports more than any limit, so the relay closes it).
    */

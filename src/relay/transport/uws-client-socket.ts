@@ -36,6 +36,10 @@ export class UwsClientSocket implements ClientSocket {
     this.queued += frame.length;
   }
 
+  sendFrames(data: Uint8Array, ends: ArrayLike<number>, from: number, to: number, start: number): void {
+    for (let i = from, at = start; i < to; at = ends[i]!, i++) this.send(data.subarray(at, ends[i]!));
+  }
+
   private write(frame: string | Uint8Array): void {
     if (this.ws.send(frame, false) === DROPPED) this.overflowed = true;
   }

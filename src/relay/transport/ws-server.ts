@@ -33,6 +33,36 @@ export function rawHttpAnswer(
   );
 }
 
+/** Where a WebSocket keeps the relay's handlers of its events (read by the shared listeners below). */
+const HANDLERS = Symbol('orly.handlers');
+type HandledSocket = WebSocket & { [HANDLERS]: SocketHandlers };
+
+// One set of listener functions for every connection: ws calls them with the WebSocket as `this`.
+// (Closures per connection would cost memory each, and would keep the upgrade request alive.)
+const handlersOf = (ws: WebSocket): SocketHandlers => (ws as HandledSocket)[HANDLERS];
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  handlersOf(this).message(data, isBinary);
+}
+function onPong(this: WebSocket): void {
+  handlersOf(this).pong();
+}
+function onError(this: WebSocket, err: Error): void {
+  handlersOf(this).error(err.message);
+}
+function onClose(this: WebSocket): void {
+  handlersOf(this).closed();
+}
+
+/** Opens the relay's side of a new WebSocket and routes its events there. */
+function attach(ws: WebSocket, open: (socket: ClientSocket) => SocketHandlers): void {
+  const handled = ws as HandledSocket;
+  handled[HANDLERS] = open(new WsClientSocket(ws));
+  ws.on('message', onMessage);
+  ws.on('pong', onPong);
+  ws.on('error', onError);
+  ws.on('close', onClose);
+}
+
 class WsUpgrade implements UpgradeRequest {
   readonly method: string;
   readonly url: string;
@@ -61,13 +91,7 @@ class WsUpgrade implements UpgradeRequest {
     if (this.finished) return;
     this.answered = true;
     // Without verifyClient, ws completes a valid upgrade synchronously: open() runs before accept() returns.
-    this.wss.handleUpgrade(this.req, this.socket, this.head, (ws: WebSocket) => {
-      const handlers = open(new WsClientSocket(ws));
-      ws.on('message', (data: Buffer, isBinary: boolean) => handlers.message(data, isBinary));
-      ws.on('pong', () => handlers.pong());
-      ws.on('error', (err) => handlers.error(err.message));
-      ws.on('close', () => handlers.closed());
-    });
+    this.wss.handleUpgrade(this.req, this.socket, this.head, (ws: WebSocket) => attach(ws, open));
   }
 
   refuse(status: number, headers: Readonly<Record<string, string>>, body: string): void {
