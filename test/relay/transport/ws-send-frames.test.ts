@@ -13,7 +13,10 @@ function chunk(texts: string[]): { data: Buffer; ends: number[] } {
   const parts = texts.map((t) => Buffer.from(t, 'utf8'));
   const ends: number[] = [];
   let at = 0;
-  for (const part of parts) ends.push((at += part.length));
+  for (const part of parts) {
+    at += part.length;
+    ends.push(at);
+  }
   return { data: Buffer.concat(parts), ends };
 }
 
