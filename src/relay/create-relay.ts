@@ -244,8 +244,8 @@ export async function createRelay(
   env: Env = process.env,
   overrides: RelayOverrides = {},
 ): Promise<Relay> {
-  // ORLY_WS_TRANSPORT=uws without a binary for this platform: refuse before anything is opened.
-  const transport = resolveTransport(config.transport);
+  // ORLY_WS_TRANSPORT=uws that cannot serve here: refuse before anything is opened.
+  const transport = resolveTransport(config.transport, config.backend.aclType === 'grpc');
   if (transport.fallback !== undefined) logger.warn(`${transport.fallback}: serving WebSockets with ws`);
   const { store, gauges } = await createStore(config, env, logger);
   let access: AccessControl;
@@ -297,6 +297,7 @@ export async function createRelay(
   );
   built = new Relay({
     config,
+    transport: transport.kind,
     store,
     access,
     verifier,

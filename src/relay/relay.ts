@@ -49,6 +49,8 @@ const SUBSCRIPTION_ENDED = Object.freeze({ reason: 'subscription ended' });
 
 export interface RelayDeps {
   readonly config: RelayConfig;
+  /** The WebSocket library, as resolveTransport() resolved ORLY_WS_TRANSPORT for this relay. */
+  readonly transport: 'ws' | 'uws';
   readonly store: EventStore;
   readonly access: AccessControl;
   readonly verifier: SignatureVerifier;
@@ -158,7 +160,7 @@ export class Relay implements RelayContext {
         : new MetricsServer(this.metrics, deps.config.metrics);
     const limit = deps.config.limits.maxMessageSize;
     this.transport = createTransport(
-      deps.config.transport,
+      deps.transport,
       {
         request: (exchange) => handleHttpRequest(this, exchange),
         upgrade: (request) => this.upgrade(request),

@@ -51,9 +51,14 @@ export const POSTGRES_MODE = process.env.ORLY_TEST_MODE === 'postgres';
 /**
  * `ORLY_TEST_TRANSPORT=uws` (or `ws`): the relays of the tests run on that WebSocket transport
  * (ORLY_WS_TRANSPORT), unless a test sets ORLY_WS_TRANSPORT itself; unset, the relay's default.
+ * Split mode checks access in orly-acl over gRPC, which uws cannot serve (create-transport.ts):
+ * `uws` runs there as `auto`, that is on ws.
  */
+const TEST_TRANSPORT = process.env.ORLY_TEST_TRANSPORT;
 export const TEST_TRANSPORT_ENV: Record<string, string> =
-  process.env.ORLY_TEST_TRANSPORT === undefined ? {} : { ORLY_WS_TRANSPORT: process.env.ORLY_TEST_TRANSPORT };
+  TEST_TRANSPORT === undefined
+    ? {}
+    : { ORLY_WS_TRANSPORT: SPLIT_MODE && TEST_TRANSPORT === 'uws' ? 'auto' : TEST_TRANSPORT };
 /** The relays of the tests run on a local LMDB store (the default mode): query workers, its gauges. */
 export const LMDB_MODE = !SPLIT_MODE && !POSTGRES_MODE;
 const postgresDatabases = new Map<string, Promise<string>>();

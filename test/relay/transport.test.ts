@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { ConfigError } from '../../src/config/env.js';
+import { createLogger } from '../../src/logger.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
+import { createRelay } from '../../src/relay/create-relay.js';
 import { resolveTransport } from '../../src/relay/transport/create-transport.js';
 import { addressText } from '../../src/relay/transport/uws-address.js';
 import { loadUws } from '../../src/relay/transport/uws-native.js';
@@ -48,6 +51,24 @@ describe('uWebSockets.js peer addresses are written as node writes them', () => 
     assert.equal(loadRelayConfig({ ORLY_WS_TRANSPORT: 'UWS' }).transport, 'uws');
     assert.equal(resolveTransport('auto').kind, UWS_LOADS ? 'uws' : 'ws');
     assert.deepEqual(resolveTransport('ws'), { kind: 'ws' });
+  });
+
+  it('with an asynchronous access check (orly-acl over gRPC): auto takes ws, uws stops start-up', async () => {
+    const auto = resolveTransport('auto', true);
+    assert.equal(auto.kind, 'ws');
+    assert.match(auto.fallback ?? '', /ORLY_ACL_TYPE=grpc/);
+    assert.deepEqual(resolveTransport('ws', true), { kind: 'ws' });
+    assert.throws(
+      () => resolveTransport('uws', true),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /ORLY_WS_TRANSPORT/);
+        return true;
+      },
+    );
+    // The relay refuses before it opens anything (no store, no orly-acl connection).
+    const env = { ORLY_WS_TRANSPORT: 'uws', ORLY_ACL_TYPE: 'grpc', ORLY_GRPC_ACL_SERVER: '127.0.0.1:1' };
+    await assert.rejects(createRelay(loadRelayConfig(env), createLogger('silent'), env), ConfigError);
   });
 });
 

@@ -4,6 +4,13 @@
  * server and the ws package, the default), `uws` (uWebSockets.js, see uws-native.ts), or `auto`
  * (uws where its native binary loads on this platform and Node version, else ws). An explicit
  * `uws` whose binary does not load stops start-up.
+ *
+ * uws needs every upgrade answered inside uWS's upgrade callback: when the relay's access check
+ * is asynchronous (ORLY_ACL_TYPE=grpc: orly-acl answers over gRPC), the upgrade completes later,
+ * inside res.cork(), and the uWS build in use (20.30) then closes about one connection in
+ * twenty right after its 101 (code 1006; measured in the split-mode relay suites; the same
+ * upgrade without cork works but uWS prints a warning for each). So `auto` takes ws there, and
+ * an explicit `uws` stops start-up.
  */
 import { ConfigError } from '../../config/env.js';
 import type { TransportHandlers, TransportLimits, TransportServer } from './transport.js';
@@ -19,8 +26,16 @@ export const TRANSPORTS: Record<string, TransportKind> = { auto: 'auto', ws: 'ws
  * The library `kind` runs on here, and why `auto` fell back to ws (for the log). Throws
  * ConfigError (ORLY_WS_TRANSPORT) for an explicit `uws` that cannot run; call before opening anything.
  */
-export function resolveTransport(kind: TransportKind): { kind: 'ws' | 'uws'; fallback?: string } {
+export function resolveTransport(
+  kind: TransportKind,
+  asyncAccess = false,
+): { kind: 'ws' | 'uws'; fallback?: string } {
   if (kind === 'ws') return { kind };
+  if (asyncAccess) {
+    const why = 'uws cannot complete upgrades after an asynchronous access check (ORLY_ACL_TYPE=grpc)';
+    if (kind === 'auto') return { kind: 'ws', fallback: why };
+    throw new ConfigError('ORLY_WS_TRANSPORT', `${why}; set ORLY_WS_TRANSPORT=ws`);
+  }
   const load = loadUws();
   if (load.ok) return { kind: 'uws' };
   const why = `the uWebSockets.js binary ${load.binary} did not load (${load.error})`;
@@ -28,13 +43,14 @@ export function resolveTransport(kind: TransportKind): { kind: 'ws' | 'uws'; fal
   throw new ConfigError('ORLY_WS_TRANSPORT', `uws: ${why}; set ORLY_WS_TRANSPORT=ws`);
 }
 
+/** The transport for `kind` as resolveTransport() resolved it (call that first: it explains refusals). */
 export function createTransport(
-  kind: TransportKind,
+  kind: 'ws' | 'uws',
   handlers: TransportHandlers,
   limits: TransportLimits,
 ): TransportServer {
-  if (resolveTransport(kind).kind === 'ws') return new WsTransport(handlers, limits);
+  if (kind === 'ws') return new WsTransport(handlers, limits);
   const load = loadUws();
-  if (!load.ok) throw new Error('unreachable: resolveTransport chose uws');
+  if (!load.ok) throw new Error(`uws: the uWebSockets.js binary ${load.binary} did not load (${load.error})`);
   return new UwsTransport(load.uws, load.binary, handlers, limits);
 }
