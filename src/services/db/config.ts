@@ -7,6 +7,7 @@
  *   ORLY_DB_LOG_LEVEL                ORLY_LOG_LEVEL, else info
  *   ORLY_EXPIRATION_SWEEP_INTERVAL   60                seconds between NIP-40 purges
  *   ORLY_MAX_INDEXED_TAGS            2000              tag index entries per event (store/lmdb/config.ts)
+ *   ORLY_LMDB_WRITER_THREAD          true              LMDB: saves on a writer thread (store/lmdb/config.ts)
  *   ORLY_DB_QUERY_WORKERS            min(4, cores)     LMDB: worker threads that answer QueryFrames (the
  *                                                      relay's REQs) beside the event loop; 0 = none
  *   ORLY_DB_BACKEND                  lmdb              `lmdb` (the store in ORLY_DATA_DIR) or `postgres`
@@ -34,6 +35,8 @@ export interface DatabaseServiceConfig {
   readonly logLevel: LogLevel;
   readonly expirationSweepSeconds: number;
   readonly maxIndexedTags: number | undefined;
+  /** LMDB: saves on a writer thread (ORLY_LMDB_WRITER_THREAD). */
+  readonly writerThread: boolean;
   /** LMDB query worker threads (QueryFrames); 0 = frames are built in the event loop. */
   readonly queryWorkers: number;
   readonly backend: 'lmdb' | 'postgres';
@@ -50,7 +53,7 @@ export function loadDatabaseServiceConfig(env: Env = process.env): DatabaseServi
     dataDir: dataDirVar(env),
     logLevel: logLevelVar(env, ['ORLY_DB_LOG_LEVEL', 'ORLY_LOG_LEVEL']),
     expirationSweepSeconds: intVar(env, 'ORLY_EXPIRATION_SWEEP_INTERVAL', 60, 1, 86_400),
-    maxIndexedTags: loadLmdbStoreConfig(env).maxIndexedTags,
+    ...loadLmdbStoreConfig(env),
     queryWorkers: intVar(env, 'ORLY_DB_QUERY_WORKERS', Math.min(4, availableParallelism()), 0, 64),
   };
 }

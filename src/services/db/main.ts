@@ -48,6 +48,7 @@ async function start(): Promise<void> {
     expirationSweepSeconds: config.expirationSweepSeconds,
     maxIndexedTags: config.maxIndexedTags,
     queryWorkers: config.queryWorkers,
+    writerThread: config.writerThread,
   });
   // Gives back what a burst of large queries left behind (the service has no query scheduler to
   // say when it is idle: it collects at most every 2 s while well above its post-collection level).

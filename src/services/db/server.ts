@@ -38,6 +38,8 @@ export interface DatabaseServerOptions {
   readonly maxIndexedTags?: number;
   /** With dataDir: LMDB query worker threads answering QueryFrames (default none: built in the event loop). */
   readonly queryWorkers?: number;
+  /** LMDB: saves on a writer thread (ORLY_LMDB_WRITER_THREAD; default true). */
+  readonly writerThread?: boolean;
   /** Seconds between NIP-40 purges; 0 or unset = no sweeper. */
   readonly expirationSweepSeconds?: number;
   /** Unflushed characters one SubscribeEvents stream may accumulate (default 8 MiB). */
@@ -93,6 +95,7 @@ export async function startDatabaseServer(options: DatabaseServerOptions): Promi
     LmdbEventStore.open(options.dataDir!, {
       maxIndexedTags: options.maxIndexedTags,
       queryWorkers: options.queryWorkers,
+      writerThread: options.writerThread ?? true,
       logger,
     });
   const security = options.security ?? {};

@@ -12,7 +12,7 @@
  */
 import type { NostrEvent } from '../../protocol/event.js';
 import { matchesNothing, type NormalizedFilter } from '../../protocol/filter.js';
-import type { CountResult } from '../event-store.js';
+import type { CountResult, Timeslice } from '../event-store.js';
 import { readSerial } from './codec.js';
 import { SUFFIX_LEN, SUFFIX_SERIAL } from './index-keys.js';
 import { planQuery } from './query-plan.js';
@@ -163,4 +163,27 @@ export function afterMs(ms: number): () => boolean {
   const deadline = performance.now() + ms;
   let n = 0;
   return () => (++n & 63) === 0 && performance.now() >= deadline;
+}
+
+/**
+ * Runs a count in the event loop: pausing in `slice` whenever it is used, or without one
+ * yielding to the loop every `yieldEvery` candidates. Closes the scan.
+ */
+export async function runCountScan(
+  scan: CountScan,
+  slice: Timeslice | undefined,
+  yieldEvery: number,
+): Promise<CountResult> {
+  try {
+    if (slice === undefined) {
+      const due = everyNth(yieldEvery);
+      while (!scan.run(due)) await new Promise((resolve) => setImmediate(resolve));
+    } else {
+      let n = 0;
+      while (!scan.run(() => (++n & 255) === 0 && slice.expired())) await slice.pause();
+    }
+    return scan.result();
+  } finally {
+    scan.close();
+  }
 }

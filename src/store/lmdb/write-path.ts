@@ -151,3 +151,27 @@ export function removeStored(t: LmdbTables, serial: number, event: NostrEvent): 
   const expiration = expirationOf(event);
   if (expiration !== undefined) t.expiry.removeSync(expiryKey(expiration, id));
 }
+
+/**
+ * Removes up to `limit` events whose NIP-40 expiration is before `end` (inside a write
+ * transaction); `more` when there may be others.
+ */
+export function purgeExpiredBatch(
+  t: LmdbTables,
+  end: Buffer,
+  limit: number,
+): { count: number; more: boolean } {
+  const batch = [...t.expiry.getRange({ end, limit })];
+  let count = 0;
+  for (const { key, value } of batch) {
+    const serial = readSerial(value, 0);
+    const event = t.loadEvent(serial);
+    if (event === undefined) {
+      t.expiry.removeSync(key);
+      continue;
+    }
+    removeStored(t, serial, event);
+    count++;
+  }
+  return { count, more: batch.length === limit };
+}

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Reasons } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
 import type { NostrEvent } from '../../../src/protocol/event.js';
 import { loadRelayConfig } from '../../../src/relay/config.js';
 import { GrpcEventStore } from '../../../src/store/grpc/grpc-event-store.js';
@@ -81,18 +82,28 @@ describe('the tag index cap', () => {
 });
 
 test('maxIndexedTags is configurable (ORLY_MAX_INDEXED_TAGS), invalid values name it', async () => {
-  assert.deepEqual(loadLmdbStoreConfig({}), { maxIndexedTags: 2000 });
-  assert.deepEqual(loadLmdbStoreConfig({ ORLY_MAX_INDEXED_TAGS: '10' }), { maxIndexedTags: 10 });
+  assert.deepEqual(loadLmdbStoreConfig({}), { maxIndexedTags: 2000, writerThread: true });
+  assert.deepEqual(loadLmdbStoreConfig({ ORLY_MAX_INDEXED_TAGS: '10', ORLY_LMDB_WRITER_THREAD: 'false' }), {
+    maxIndexedTags: 10,
+    writerThread: false,
+  });
   assert.throws(() => loadLmdbStoreConfig({ ORLY_MAX_INDEXED_TAGS: '0' }), /ORLY_MAX_INDEXED_TAGS/);
+  assert.throws(() => loadLmdbStoreConfig({ ORLY_LMDB_WRITER_THREAD: 'maybe' }), /ORLY_LMDB_WRITER_THREAD/);
   assert.equal(loadRelayConfig({}).limits.maxEventTags, 2000);
-  const dir = mkdtempSync(join(tmpdir(), 'orly-tag-cap-'));
-  const store = LmdbEventStore.open(dir, loadLmdbStoreConfig({ ORLY_MAX_INDEXED_TAGS: '10' }));
-  try {
-    stored(await store.save(eTagged(10, 0)));
-    rejected(await store.save(eTagged(11, 1)), Reasons.tooManyIndexedTags(11, 10));
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+  // In the event loop, and on the writer thread (with a logger, as the relay and orly-db open it).
+  for (const logger of [undefined, createLogger('silent')]) {
+    const dir = mkdtempSync(join(tmpdir(), 'orly-tag-cap-'));
+    const store = LmdbEventStore.open(dir, {
+      ...loadLmdbStoreConfig({ ORLY_MAX_INDEXED_TAGS: '10' }),
+      ...(logger === undefined ? {} : { logger }),
+    });
+    try {
+      stored(await store.save(eTagged(10, 0)));
+      rejected(await store.save(eTagged(11, 1)), Reasons.tooManyIndexedTags(11, 10));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 
