@@ -251,9 +251,19 @@ export async function startTestRelay(
     ...backendEnv,
     ORLY_DATA_DIR: dataDir,
   };
-  const config = loadRelayConfig(fullEnv);
-  const relay = await createRelay(config, createLogger(config.logLevel), fullEnv, overrides);
-  const port = await relay.start();
+  let relay: Relay | undefined;
+  let port: number;
+  try {
+    const config = loadRelayConfig(fullEnv);
+    relay = await createRelay(config, createLogger(config.logLevel), fullEnv, overrides);
+    port = await relay.start();
+  } catch (err) {
+    // What was started for it would keep the test process alive.
+    await relay?.stop();
+    for (const service of services.reverse()) await service.stop();
+    if (env.ORLY_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     relay,
     port,
