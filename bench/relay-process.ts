@@ -11,7 +11,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeOptionsDefault } from '../src/launcher/plan.js';
+import { NODE_ARGS_DEFAULT, nodeOptionsDefault } from '../src/launcher/plan.js';
 import { ADDRESS_LIMITS_OFF } from '../src/relay/edge-config.js';
 import {
   type BenchRelay,
@@ -40,12 +40,18 @@ export function freePort(): Promise<number> {
 
 /**
  * Node options of the relay and orly-db children: what orly-launcher gives its children
- * (nodeOptionsDefault), or ORLY_BENCH_RELAY_NODE_ARGS (e.g. "--v8-pool-size=1 --cpu-prof
+ * (nodeOptionsDefault, NODE_ARGS_DEFAULT), or ORLY_BENCH_RELAY_NODE_ARGS (e.g. "--v8-pool-size=1 --cpu-prof
  * --cpu-prof-dir=/tmp/profiles": profiles of the relay, not of the load generators).
  */
 function relayNodeArgs(): string[] {
-  const args = process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? nodeOptionsDefault();
+  const args = process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? [nodeOptionsDefault(), ...NODE_ARGS_DEFAULT].join(' ');
   return args.split(' ').filter((a) => a !== '');
+}
+
+/** Node options of orly-db: ORLY_BENCH_DB_NODE_ARGS where set, else the relay's (relayNodeArgs). */
+function dbNodeArgs(): string[] {
+  const args = process.env.ORLY_BENCH_DB_NODE_ARGS;
+  return args === undefined ? relayNodeArgs() : args.split(' ').filter((a) => a !== '');
 }
 
 export function makeDataDir(): string {
@@ -127,7 +133,7 @@ class DbProcess {
   static async start(label: string, dataDir: string, timeoutMs: number, token: string): Promise<DbProcess> {
     const port = await freePort();
     const logFd = openSync(join(LOG_DIR, `${label}-db.log`), 'w');
-    const child = spawn(process.execPath, [...relayNodeArgs(), DB_CLI], {
+    const child = spawn(process.execPath, [...dbNodeArgs(), DB_CLI], {
       env: {
         ...process.env,
         ORLY_DB_LISTEN: `127.0.0.1:${port}`,

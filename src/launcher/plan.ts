@@ -102,7 +102,7 @@ export function resolveBinary(
   if (/\.(c|m)?js$/.test(binary)) {
     const path = resolve(binary);
     if (!existsSync(path)) throw new ConfigError(variable, `${path} does not exist${hint}`);
-    return { command: process.execPath, args: [path] };
+    return { command: process.execPath, args: [...NODE_ARGS_DEFAULT, path] };
   }
   if (binary.includes('/')) {
     const path = isAbsolute(binary) ? binary : resolve(binary);
@@ -130,14 +130,26 @@ export const MALLOC_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /**
- * V8's helper thread pool for the children unless NODE_OPTIONS is set: half the cores (at least
- * one) instead of Node's 4. The relay and orly-db run their own worker threads (queries,
+ * V8 options for the children unless NODE_OPTIONS is set: the helper thread pool at half the cores
+ * (at least one) instead of Node's 4. The relay and orly-db run their own worker threads (queries,
  * signature checks); on a 2-core machine four GC helpers competing with them cost 10% of query
  * and fan-out throughput and 25-40% in split mode (docs/benchmarks.md, "V8 helper threads").
  */
 export function nodeOptionsDefault(cores: number = availableParallelism()): string {
   return `--v8-pool-size=${Math.max(1, Math.floor(cores / 2))}`;
 }
+
+/**
+ * Node arguments of the children this launcher runs with its own Node (*.js binaries; V8's heap
+ * options are not allowed in NODE_OPTIONS): the heap every isolate starts with. With V8's default a
+ * process whose live heap is small (15-20 MB) but which streams query results through it runs a
+ * full mark-compact every ~50 ms (its old-generation limit is kept close to the live size): 15-18%
+ * of the event loop in split-mode queries, in both the relay and orly-db. Starting at 128 MB: query
+ * +10% local, +30% split; the price is garbage that stays longer (idle connections +1.7 KB each
+ * until collected, ingest peak RSS +80 MB) (docs/benchmarks.md, "V8 heap start size"). `npm start`
+ * passes the same.
+ */
+export const NODE_ARGS_DEFAULT: readonly string[] = ['--initial-heap-size=128'];
 
 /**
  * The environment shared by every child: the launcher's (with MALLOC_DEFAULTS and NODE_OPTIONS

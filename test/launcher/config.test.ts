@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/env.js';
 import { dialAddress, loadLauncherConfig, parseDuration } from '../../src/launcher/config.js';
-import { buildLaunchPlan, childBaseEnv, nodeOptionsDefault, ownCli } from '../../src/launcher/plan.js';
+import { buildLaunchPlan, childBaseEnv, NODE_ARGS_DEFAULT, nodeOptionsDefault, ownCli } from '../../src/launcher/plan.js';
 
 let dir: string;
 let fakeBin: string;
@@ -167,10 +167,10 @@ describe('launch plan', () => {
     );
     const [[db], [relay]] = plan.stages as [[(typeof plan.stages)[0][0]], [(typeof plan.stages)[0][0]]];
     assert.equal(db.command, process.execPath);
-    assert.deepEqual(db.args, [ownCli('orly-db.js')]);
+    assert.deepEqual(db.args, [...NODE_ARGS_DEFAULT, ownCli('orly-db.js')]);
     assert.equal(db.env.ORLY_DB_LISTEN, '0.0.0.0:6001');
     assert.equal(db.env.ORLY_DATA_DIR, '/data', 'inherited');
-    assert.deepEqual(relay.args, [ownCli('orly.js')]);
+    assert.deepEqual(relay.args, [...NODE_ARGS_DEFAULT, ownCli('orly.js')]);
     assert.equal(relay.env.ORLY_DB_TYPE, 'grpc');
     assert.equal(relay.env.ORLY_GRPC_SERVER, '127.0.0.1:6001');
     assert.equal(relay.env.ORLY_ACL_TYPE, undefined, 'no ACL service: inherited ACL transport removed');
@@ -191,7 +191,7 @@ describe('launch plan', () => {
       [['orly-db'], ['orly-acl'], ['orly-sync-negentropy'], ['orly']],
     );
     const acl = plan.stages[1]![0]!;
-    assert.deepEqual(acl.args, [ownCli('orly-acl.js')]);
+    assert.deepEqual(acl.args, [...NODE_ARGS_DEFAULT, ownCli('orly-acl.js')]);
     assert.equal(
       acl.env.ORLY_ACL_MODE,
       'managed',
@@ -231,7 +231,7 @@ describe('launch plan', () => {
     );
     const dist = plan.stages[2]![0]!;
     assert.equal(dist.command, process.execPath);
-    assert.deepEqual(dist.args, [ownCli('orly-sync-distributed.js')]);
+    assert.deepEqual(dist.args, [...NODE_ARGS_DEFAULT, ownCli('orly-sync-distributed.js')]);
     assert.equal(dist.binaryVariable, 'ORLY_LAUNCHER_SYNC_DISTRIBUTED_BINARY');
     assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_LISTEN, '127.0.0.1:50061');
     assert.equal(dist.env.ORLY_SYNC_DISTRIBUTED_DB_TYPE, 'grpc');
@@ -291,7 +291,7 @@ describe('launch plan', () => {
     );
     const cluster = plan.stages[2]![0]!;
     assert.equal(cluster.command, process.execPath);
-    assert.deepEqual(cluster.args, [ownCli('orly-sync-cluster.js')]);
+    assert.deepEqual(cluster.args, [...NODE_ARGS_DEFAULT, ownCli('orly-sync-cluster.js')]);
     assert.equal(cluster.env.ORLY_SYNC_CLUSTER_LISTEN, '127.0.0.1:50062');
     assert.equal(cluster.env.ORLY_SYNC_CLUSTER_DB_TYPE, 'grpc');
     assert.equal(cluster.env.ORLY_SYNC_CLUSTER_DB_SERVER, '127.0.0.1:50051');
@@ -327,7 +327,7 @@ describe('launch plan', () => {
     const group = plan.stages[2]![0]!;
     assert.equal(group.stage, 'sync');
     assert.equal(group.command, process.execPath);
-    assert.deepEqual(group.args, [ownCli('orly-sync-relaygroup.js')]);
+    assert.deepEqual(group.args, [...NODE_ARGS_DEFAULT, ownCli('orly-sync-relaygroup.js')]);
     assert.equal(group.binaryVariable, 'ORLY_LAUNCHER_SYNC_RELAYGROUP_BINARY');
     assert.equal(group.env.ORLY_SYNC_RELAYGROUP_LISTEN, '127.0.0.1:50063');
     assert.equal(group.env.ORLY_SYNC_RELAYGROUP_DB_TYPE, 'grpc');
@@ -403,7 +403,7 @@ describe('launch plan', () => {
       {},
     );
     assert.equal(own.stages[1]![0]!.command, process.execPath);
-    assert.match(own.stages[1]![0]!.args[0]!, /orly-sync-negentropy\.js$/);
+    assert.match(own.stages[1]![0]!.args.at(-1)!, /orly-sync-negentropy\.js$/);
     assert.throws(
       () => buildLaunchPlan(loadLauncherConfig({ ORLY_LAUNCHER_DB_BINARY: join(dir, 'missing.js') }), {}, {}),
       configError('ORLY_LAUNCHER_DB_BINARY', /missing\.js does not exist/),
