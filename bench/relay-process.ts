@@ -44,7 +44,8 @@ export function freePort(): Promise<number> {
  * --cpu-prof-dir=/tmp/profiles": profiles of the relay, not of the load generators).
  */
 function relayNodeArgs(): string[] {
-  const args = process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? [nodeOptionsDefault(), ...NODE_ARGS_DEFAULT].join(' ');
+  const args =
+    process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? [nodeOptionsDefault(), ...NODE_ARGS_DEFAULT].join(' ');
   return args.split(' ').filter((a) => a !== '');
 }
 

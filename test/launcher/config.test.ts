@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/env.js';
 import { dialAddress, loadLauncherConfig, parseDuration } from '../../src/launcher/config.js';
-import { buildLaunchPlan, childBaseEnv, NODE_ARGS_DEFAULT, nodeOptionsDefault, ownCli } from '../../src/launcher/plan.js';
+import {
+  buildLaunchPlan,
+  childBaseEnv,
+  NODE_ARGS_DEFAULT,
+  nodeOptionsDefault,
+  ownCli,
+} from '../../src/launcher/plan.js';
 
 let dir: string;
 let fakeBin: string;
