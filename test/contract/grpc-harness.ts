@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import type { GrpcSecurity } from '../../src/grpc/security.js';
+import { NODE_ARGS_DEFAULT } from '../../src/launcher/plan.js';
 import { createLogger } from '../../src/logger.js';
 import { type DatabaseServer, startDatabaseServer } from '../../src/services/db/server.js';
 
@@ -85,7 +86,7 @@ export interface DbProcess {
 }
 
 export async function spawnOrlyDb(env: Record<string, string>, timeoutMs = 15_000): Promise<DbProcess> {
-  const child = spawn(process.execPath, [ORLY_DB_CLI], {
+  const child = spawn(process.execPath, [...NODE_ARGS_DEFAULT, ORLY_DB_CLI], {
     env: { ...process.env, ORLY_DB_LISTEN: '127.0.0.1:0', ORLY_DB_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

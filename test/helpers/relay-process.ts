@@ -1,10 +1,12 @@
 /**
- * Runs the real `orly` CLI as a child process (ORLY_PORT=0), learns its port from the
+ * Runs the real `orly` CLI as a child process with the Node arguments operators' relays get
+ * (NODE_ARGS_DEFAULT) (ORLY_PORT=0), learns its port from the
  * "relay listening" log line, and stops it by PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { NODE_ARGS_DEFAULT } from '../../src/launcher/plan.js';
 import { NO_ADDRESS_LIMITS, TEST_TRANSPORT_ENV } from './relay-harness.js';
 
 export const ORLY_CLI = fileURLToPath(new URL('../../src/cli/orly.js', import.meta.url));
@@ -20,7 +22,7 @@ export interface RelayProcess {
 }
 
 export async function spawnRelay(env: Record<string, string>, timeoutMs = 15_000): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [ORLY_CLI], {
+  const child = spawn(process.execPath, [...NODE_ARGS_DEFAULT, ORLY_CLI], {
     env: {
       ...process.env,
       ORLY_LISTEN: '127.0.0.1',
