@@ -40,21 +40,16 @@ export function membershipEvent(admin: Keys, urls: readonly string[], createdAt:
   });
 }
 
-async function seed(
-  store: MemoryEventStore,
-  author: Keys,
-  reader: Keys,
-): Promise<{ dm: string; ids: string[] }> {
-  const ids: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const event = sign(author, { content: `contract ${i}` });
-    assert.ok((await store.save(event)).stored);
-    ids.push(event.id);
-  }
+/** Three plain notes and a DM to `reader`; the same events go into every store of the suite. */
+function seedEvents(author: Keys, reader: Keys): { events: NostrEvent[]; dm: string; ids: string[] } {
+  const events = [0, 1, 2].map((i) => sign(author, { content: `contract ${i}` }));
   const dm = sign(author, { kind: 4, tags: [['p', reader.pk]], content: 'secret' });
-  assert.ok((await store.save(dm)).stored);
-  ids.push(dm.id);
-  return { dm: dm.id, ids };
+  events.push(dm);
+  return { events, dm: dm.id, ids: events.map((e) => e.id) };
+}
+
+async function seed(store: MemoryEventStore, events: readonly NostrEvent[]): Promise<void> {
+  for (const event of events) assert.ok((await store.save(event)).stored);
 }
 
 async function stored(store: MemoryEventStore, id: string): Promise<boolean> {
@@ -84,9 +79,13 @@ export function clusterContract(formName: string, factory: SubjectFactory): void
       stub = await startStubMember(member);
       store = new MemoryEventStore();
       closed = new MemoryEventStore();
+      // One set of events for both stores (signed twice, they could differ in created_at).
+      const made = seedEvents(author, stranger);
+      seeded = { dm: made.dm, ids: made.ids };
+      const membership = membershipEvent(admin, [stub.url, RELAY_HTTP], t0);
       for (const s of [store, closed]) {
-        seeded = await seed(s, author, stranger);
-        assert.ok((await s.save(membershipEvent(admin, [stub.url, RELAY_HTTP], t0))).stored);
+        await seed(s, made.events);
+        assert.ok((await s.save(membership)).stored);
       }
       subject = await factory({ store, self, admin, propagatePrivileged: true });
       closedSubject = await factory({ store: closed, self, admin, propagatePrivileged: false });
