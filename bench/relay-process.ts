@@ -44,15 +44,21 @@ export function freePort(): Promise<number> {
  * --cpu-prof-dir=/tmp/profiles": profiles of the relay, not of the load generators).
  */
 function relayNodeArgs(): string[] {
-  const args =
-    process.env.ORLY_BENCH_RELAY_NODE_ARGS ?? [nodeOptionsDefault(), ...NODE_ARGS_DEFAULT].join(' ');
-  return args.split(' ').filter((a) => a !== '');
+  return (
+    splitArgs(process.env.ORLY_BENCH_RELAY_NODE_ARGS) ?? [
+      ...nodeOptionsDefault().split(' '),
+      ...NODE_ARGS_DEFAULT,
+    ]
+  );
 }
 
 /** Node options of orly-db: ORLY_BENCH_DB_NODE_ARGS where set, else the relay's (relayNodeArgs). */
 function dbNodeArgs(): string[] {
-  const args = process.env.ORLY_BENCH_DB_NODE_ARGS;
-  return args === undefined ? relayNodeArgs() : args.split(' ').filter((a) => a !== '');
+  return splitArgs(process.env.ORLY_BENCH_DB_NODE_ARGS) ?? relayNodeArgs();
+}
+
+function splitArgs(value: string | undefined): string[] | undefined {
+  return value?.split(' ').filter((a) => a !== '');
 }
 
 export function makeDataDir(): string {

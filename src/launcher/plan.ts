@@ -145,7 +145,7 @@ export function nodeOptionsDefault(cores: number = availableParallelism()): stri
  * process whose live heap is small (15-20 MB) but which streams query results through it runs a
  * full mark-compact every ~50 ms (its old-generation limit is kept close to the live size): 15-18%
  * of the event loop in split-mode queries, in both the relay and orly-db. Starting at 128 MB: query
- * +10% local, +30% split; the price is garbage that stays longer (idle connections +1.7 KB each
+ * +10% local, +30% split; the price is garbage that stays longer (idle connections +0.3-1.7 KB each
  * until collected, ingest peak RSS +80 MB) (docs/benchmarks.md, "V8 heap start size"). `npm start`
  * passes the same.
  */

@@ -81,7 +81,7 @@ export function clusterContract(formName: string, factory: SubjectFactory): void
       closed = new MemoryEventStore();
       // One set of events for both stores (signed twice, they could differ in created_at).
       const made = seedEvents(author, stranger);
-      seeded = { dm: made.dm, ids: made.ids };
+      seeded = made;
       const membership = membershipEvent(admin, [stub.url, RELAY_HTTP], t0);
       for (const s of [store, closed]) {
         await seed(s, made.events);
